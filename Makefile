@@ -1,0 +1,56 @@
+# churnlens: `make demo` trains what is missing and serves the dashboard;
+# `make test` runs the whole suite. Both set everything up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+ARTIFACTS ?= artifacts
+PORT      ?= 8501
+
+# Spark: keep local traffic on loopback, run workers in the venv's interpreter.
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help demo train serve test bench java chromium clean
+
+help:
+	@echo "make demo   set up, train missing built-in bundles, serve http://localhost:$(PORT)"
+	@echo "make test   set up and run the whole test suite (browser test included)"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(VENV)/.runtime: requirements.txt constraints.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) && [ -x $(PY) ] || "$$python" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+java:
+	@scripts/system-deps.sh java
+
+chromium:
+	@scripts/system-deps.sh chromium
+
+# Trains every built-in bundle that is missing or unreadable (e.g. older schema).
+train: $(VENV)/.runtime java
+	$(PY) -m training ensure --artifacts $(ARTIFACTS)
+
+serve: $(VENV)/.runtime
+	CHURNLENS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+
+demo: train serve
+
+test: $(VENV)/.dev java chromium
+	$(PY) -m pytest
+
+bench: $(VENV)/.runtime java train
+	$(PY) -m bench --artifacts $(ARTIFACTS)
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache

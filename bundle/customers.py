@@ -1,0 +1,126 @@
+"""Per-customer lookups over a bundle's aligned per-customer tables.
+
+One `CustomerStore` per bundle run is meant to be shared read-only by every
+session of a process: it holds columns as NumPy arrays and finds a customer by
+binary search on the sorted ids, then reads that row position from each table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bundle import layout
+from bundle.manifest import feature_names
+from bundle.reader import Bundle
+
+MAX_ID_LENGTH = 64
+_STRING_ID = re.compile(r"^[\w.\-:@/+]+$")
+
+
+class CustomerLookupError(Exception):
+    """A customer ID that cannot be shown; the message is meant for the user."""
+
+
+class MalformedCustomerId(CustomerLookupError):
+    pass
+
+
+class UnknownCustomer(CustomerLookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    customer_id: int | str
+    label: int
+    split: str
+    features: dict[str, object]
+    probability: dict[str, float]  # per model
+    margin: dict[str, float]  # per model, log-odds
+    percentile: dict[str, float]  # per model: % of customers scored at or below this one
+    shap: dict[str, dict[str, float]]  # per model: feature -> SHAP value (log-odds)
+
+
+def parse_customer_id(raw: object, id_type: str) -> int | str:
+    """Turn what a user typed (or a URL carried) into an ID, or explain why not."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        raise MalformedCustomerId("Enter a customer ID.")
+    if len(text) > MAX_ID_LENGTH:
+        raise MalformedCustomerId(f"A customer ID has at most {MAX_ID_LENGTH} characters.")
+    if id_type == "int":
+        if not re.fullmatch(r"[+-]?\d+", text):
+            shown = text if len(text) <= 20 else text[:20] + "…"
+            raise MalformedCustomerId(f"'{shown}' is not a customer ID: IDs in this bundle are whole numbers.")
+        return int(text)
+    if not _STRING_ID.fullmatch(text):
+        raise MalformedCustomerId("A customer ID contains only letters, digits and . - _ : @ / +")
+    return text
+
+
+class CustomerStore:
+    """Column arrays of one bundle run, indexed by customer ID."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        manifest = bundle.manifest
+        self.id_type: str = manifest["dataset"]["id_type"]
+        self.features = feature_names(manifest)
+        self.models = list(manifest["models"])
+        customers = bundle.read_table(layout.CUSTOMERS)
+        self._ids = customers.column(layout.ID_COLUMN).to_numpy(zero_copy_only=False)
+        self._labels = customers.column(layout.LABEL_COLUMN).to_numpy()
+        self._splits = customers.column(layout.SPLIT_COLUMN).to_numpy(zero_copy_only=False)
+        self._feature_columns = {
+            name: customers.column(name).to_numpy(zero_copy_only=False) for name in self.features
+        }
+        self._probability: dict[str, np.ndarray] = {}
+        self._margin: dict[str, np.ndarray] = {}
+        self._sorted_probability: dict[str, np.ndarray] = {}
+        self._shap: dict[str, np.ndarray] = {}
+        for model in self.models:
+            predictions = bundle.read_table(layout.predictions_path(model))
+            self._probability[model] = predictions.column(layout.PROBABILITY_COLUMN).to_numpy()
+            self._margin[model] = predictions.column(layout.MARGIN_COLUMN).to_numpy()
+            self._sorted_probability[model] = np.sort(self._probability[model])
+            shap_table = bundle.read_table(layout.shap_path(model), columns=self.features)
+            self._shap[model] = np.column_stack([shap_table.column(n).to_numpy() for n in self.features])
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def position(self, raw_id: object) -> int:
+        customer_id = parse_customer_id(raw_id, self.id_type)
+        pos = int(np.searchsorted(self._ids, customer_id))
+        if pos >= len(self._ids) or self._ids[pos] != customer_id:
+            raise UnknownCustomer(f"No customer with ID {customer_id} in this bundle.")
+        return pos
+
+    def percentile(self, model: str, probability: float) -> float:
+        ranked = self._sorted_probability[model]
+        return 100.0 * np.searchsorted(ranked, probability, side="right") / len(ranked)
+
+    def lookup(self, raw_id: object) -> CustomerRecord:
+        pos = self.position(raw_id)
+        probability = {m: float(self._probability[m][pos]) for m in self.models}
+        return CustomerRecord(
+            customer_id=self._ids[pos].item() if hasattr(self._ids[pos], "item") else self._ids[pos],
+            label=int(self._labels[pos]),
+            split=str(self._splits[pos]),
+            features={n: _plain(self._feature_columns[n][pos]) for n in self.features},
+            probability=probability,
+            margin={m: float(self._margin[m][pos]) for m in self.models},
+            percentile={m: self.percentile(m, p) for m, p in probability.items()},
+            shap={m: dict(zip(self.features, self._shap[m][pos].tolist())) for m in self.models},
+        )
+
+    def example_ids(self, count: int = 3) -> list[int | str]:
+        """A few valid IDs to suggest to a user who typed an unknown one."""
+        picks = np.linspace(0, len(self._ids) - 1, num=min(count, len(self._ids)), dtype=int)
+        return [_plain(self._ids[i]) for i in picks]
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,52 @@
+"""The bundle contract: schema version and where each file lives inside a bundle.
+
+A bundle is a directory of data (Parquet, JSON, model files in their own safe
+formats). `artifacts/README.md` documents it for humans; this module is the
+single source of truth for code on both sides (training writes, dashboard reads).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+MANIFEST = "manifest.json"
+
+# Per-customer tables. Every one of them holds exactly one row per customer,
+# sorted by `customer_id` ascending, in the same order as CUSTOMERS, so a row
+# position found once in CUSTOMERS addresses the same customer everywhere.
+CUSTOMERS = "customers.parquet"
+ID_COLUMN = "customer_id"
+LABEL_COLUMN = "label"  # 1 = churned, 0 = stayed
+SPLIT_COLUMN = "split"  # "train" | "test"
+SPLITS = ("train", "test")
+
+PROBABILITY_COLUMN = "probability"
+MARGIN_COLUMN = "margin"  # log-odds of the positive class
+
+# Evaluation curves of every model on the test split: columns
+# model, curve ("roc" | "pr"), x, y, threshold.
+CURVES = "evaluation/curves.parquet"
+CURVE_KINDS = ("roc", "pr")
+
+# A sample of training rows (raw feature values), the background for
+# on-demand explanations (LIME, what-if, ICE) that need no JVM.
+BACKGROUND = "background.parquet"
+
+FEATURE_TYPES = ("numeric", "binary", "categorical")
+
+# How far base value + sum(SHAP) may stray from the model's own log-odds.
+LOCAL_ACCURACY_TOLERANCE = 1e-4
+
+
+def predictions_path(model: str) -> str:
+    """id, probability, margin for every customer under `model`."""
+    return f"predictions/{model}.parquet"
+
+
+def shap_path(model: str) -> str:
+    """id plus one column per feature: SHAP values in log-odds."""
+    return f"shap/{model}.parquet"
+
+
+def model_dir(model: str) -> str:
+    return f"models/{model}"

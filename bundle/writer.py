@@ -1,0 +1,113 @@
+"""The one place that writes bundles, and publishes them atomically.
+
+A run is written into `<root>/.staging/<name>-<run_id>/`, checksummed, reopened
+through the reader and checked; only then is it moved to
+`<root>/.runs/<name>/<run_id>/` and the name `<root>/<name>` (a symlink) is
+swapped to it with one atomic rename. A reader therefore sees the old bundle or
+the new one, never half of one, and a failed run leaves the old bundle as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bundle import layout
+from bundle.checks import bundle_problems
+from bundle.reader import Bundle, BundleError, open_bundle, sha256_of
+
+RUNS_DIR = ".runs"
+STAGING_DIR = ".staging"
+KEEP_RUNS = 2  # the live run and one before it, for rollback
+
+
+@dataclass
+class StagedBundle:
+    """A bundle being written; nothing outside `path` changes until `publish`."""
+
+    root: Path
+    name: str
+    run_id: str
+    path: Path
+
+    def target(self, relpath: str) -> Path:
+        """A path inside the staged bundle for writers that produce files themselves."""
+        target = self.path / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_table(self, relpath: str, table: pa.Table | pd.DataFrame) -> None:
+        if isinstance(table, pd.DataFrame):
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        # Small row groups keep per-customer reads cheap once bundles are large.
+        pq.write_table(table, self.target(relpath), row_group_size=64_000, compression="zstd")
+
+    def write_json(self, relpath: str, obj: object) -> None:
+        self.target(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True), encoding="utf-8")
+
+    def publish(self, manifest: dict) -> Bundle:
+        """Checksum, verify and swap this run in under `root/name`."""
+        manifest = {**manifest, "schema_version": layout.SCHEMA_VERSION, "bundle": self.name, "run_id": self.run_id}
+        manifest["files"] = _file_entries(self.path)
+        (self.path / layout.MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        staged = open_bundle(self.path, name=self.name, verify=True)
+        problems = bundle_problems(staged)
+        if problems:
+            raise BundleError(f"Refusing to publish bundle '{self.name}': " + "; ".join(problems) + ".")
+        run_dir = self.root / RUNS_DIR / self.name / self.run_id
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, run_dir)
+        _swap_link(self.root, self.name, run_dir)
+        _prune_runs(self.root / RUNS_DIR / self.name, keep=run_dir)
+        return open_bundle(self.root / self.name, name=self.name, verify=False)
+
+
+def _file_entries(bundle_dir: Path) -> dict[str, dict]:
+    entries = {}
+    for path in sorted(p for p in bundle_dir.rglob("*") if p.is_file()):
+        relpath = path.relative_to(bundle_dir).as_posix()
+        if relpath != layout.MANIFEST:
+            entries[relpath] = {"sha256": sha256_of(path), "bytes": path.stat().st_size}
+    return entries
+
+
+def _swap_link(root: Path, name: str, run_dir: Path) -> None:
+    live = root / name
+    if live.exists() and not live.is_symlink():
+        # A plain directory from a copy or an older layout: keep it as a past run.
+        os.replace(live, run_dir.parent / f"replaced-{run_dir.name}")
+    tmp_link = root / f".{name}.link-{run_dir.name}"
+    if tmp_link.is_symlink():
+        tmp_link.unlink()
+    tmp_link.symlink_to(run_dir.relative_to(root))
+    os.replace(tmp_link, live)
+
+
+def _prune_runs(runs: Path, keep: Path) -> None:
+    past = sorted((p for p in runs.iterdir() if p != keep), key=lambda p: p.stat().st_mtime)
+    for old in past[: max(0, len(past) - (KEEP_RUNS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def stage_bundle(root: Path | str, name: str, run_id: str) -> Iterator[StagedBundle]:
+    """Yield a staging area; it is removed whether or not the run gets published."""
+    root = Path(root)
+    if not name or name.startswith(".") or "/" in name:
+        raise BundleError(f"'{name}' is not a valid bundle name.")
+    path = root / STAGING_DIR / f"{name}-{run_id}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield StagedBundle(root=root, name=name, run_id=run_id, path=path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,93 @@
+"""Bundle writer/reader round trip and the ways a bundle is refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bundle import layout
+from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer, parse_customer_id
+from bundle.reader import BundleError, list_bundles, open_bundle
+from bundle.writer import RUNS_DIR, STAGING_DIR
+from tests.bundle.tiny import write_tiny_bundle
+
+
+def test_round_trip_publishes_through_a_symlink_and_verifies(tmp_path):
+    published = write_tiny_bundle(tmp_path)
+    assert (tmp_path / "tiny").is_symlink()
+    reopened = open_bundle(tmp_path / "tiny")
+    assert reopened.run_id == "run1" == published.run_id
+    assert reopened.manifest["schema_version"] == layout.SCHEMA_VERSION
+    assert set(reopened.manifest["files"]) >= {layout.CUSTOMERS, layout.shap_path("lin"), layout.CURVES}
+    assert list_bundles(tmp_path) == ["tiny"]
+    assert not any((tmp_path / STAGING_DIR).iterdir())
+
+
+def test_customer_store_finds_customers_and_explains_bad_ids(tmp_path):
+    store = CustomerStore(write_tiny_bundle(tmp_path))
+    record = store.lookup(" 7 ")
+    assert record.customer_id == 7 and record.label == 0 and record.split == "train"
+    assert record.features == {"tenure": 30.0, "contract": "Yearly"}
+    assert record.shap["lin"] == {"tenure": -0.25, "contract": 0.0}
+    assert record.percentile["lin"] == pytest.approx(100 * 2 / 3)
+    with pytest.raises(UnknownCustomer, match="No customer with ID 8"):
+        store.lookup("8")
+    with pytest.raises(MalformedCustomerId, match="whole numbers"):
+        store.lookup("abc")
+    with pytest.raises(MalformedCustomerId):
+        store.lookup("9" * 100)
+    assert store.example_ids(2) == [3, 11]
+
+
+def test_string_ids_refuse_odd_characters():
+    assert parse_customer_id("7590-VHVEG", "string") == "7590-VHVEG"
+    with pytest.raises(MalformedCustomerId):
+        parse_customer_id("<script>", "string")
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    bundle = write_tiny_bundle(tmp_path)
+    target = bundle.path / layout.CUSTOMERS
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="corrupt: customers.parquet"):
+        open_bundle(tmp_path / "tiny")
+
+
+def test_missing_file_and_unknown_schema_version_are_refused(tmp_path):
+    bundle = write_tiny_bundle(tmp_path)
+    (bundle.path / layout.CURVES).unlink()
+    with pytest.raises(BundleError, match="incomplete"):
+        open_bundle(bundle.path)
+    manifest = json.loads((bundle.path / layout.MANIFEST).read_text())
+    manifest["schema_version"] = 99
+    (bundle.path / layout.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="schema version 99"):
+        open_bundle(bundle.path)
+    (bundle.path / layout.MANIFEST).write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        open_bundle(bundle.path)
+
+
+def test_a_failed_publish_leaves_the_live_bundle_untouched(tmp_path):
+    good = write_tiny_bundle(tmp_path, run_id="good")
+    with pytest.raises(BundleError, match="misses the log-odds"):
+        write_tiny_bundle(tmp_path, run_id="bad", shap_offset=0.01)
+    live = open_bundle(tmp_path / "tiny")
+    assert live.run_id == "good" and live.path == good.path
+    assert not (tmp_path / RUNS_DIR / "tiny" / "bad").exists()
+    assert not any((tmp_path / STAGING_DIR).iterdir())
+
+
+def test_republishing_swaps_runs_and_keeps_one_for_rollback(tmp_path):
+    for run_id in ("r1", "r2", "r3"):
+        write_tiny_bundle(tmp_path, run_id=run_id)
+    assert open_bundle(tmp_path / "tiny").run_id == "r3"
+    assert sorted(p.name for p in (tmp_path / RUNS_DIR / "tiny").iterdir()) == ["r2", "r3"]
+
+
+def test_invalid_bundle_names_are_refused(tmp_path):
+    with pytest.raises(BundleError):
+        write_tiny_bundle(tmp_path, name="../escape")

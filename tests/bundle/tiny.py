@@ -1,0 +1,54 @@
+"""A three-customer bundle written through the real writer, for contract tests
+that need no Spark. Its numbers are consistent: probability = sigmoid(margin)
+and base value + sum(SHAP) = margin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bundle import layout
+from bundle.reader import Bundle
+from bundle.writer import stage_bundle
+
+FEATURES = [
+    {"name": "tenure", "type": "numeric", "label": "Tenure (months)"},
+    {"name": "contract", "type": "categorical", "label": "Contract", "categories": ["Monthly", "Yearly"]},
+]
+
+
+def tiny_manifest() -> dict:
+    return {
+        "created_at": "2026-11-22T00:00:00+00:00",
+        "dataset": {"name": "tiny", "source": "tests", "fingerprint": "x", "rows": 3, "label_rate": 1 / 3,
+                    "label_name": "churn", "positive_label": "Yes", "id_type": "int"},
+        "split": {"method": "fixed", "seed": 0, "test_fraction": 0.34, "train_rows": 2, "test_rows": 1},
+        "features": FEATURES,
+        "encoding": [{"feature": "tenure", "kind": "numeric", "fill": 10.0},
+                     {"feature": "contract", "kind": "onehot", "category": "Monthly"},
+                     {"feature": "contract", "kind": "onehot", "category": "Yearly"}],
+        "models": {"lin": {"family": "test", "display_name": "Linear", "params": {}, "metrics": {"roc_auc": 1.0},
+                           "threshold": 0.5, "training_seconds": 0.0,
+                           "shap": {"base_value": -1.0, "output": "log_odds", "method": "exact"}, "files": {}}},
+        "champion": "lin",
+        "champion_metric": "roc_auc",
+        "versions": {},
+        "timings": {},
+    }
+
+
+def write_tiny_bundle(root: Path, name: str = "tiny", run_id: str = "run1", shap_offset: float = 0.0) -> Bundle:
+    ids = np.array([3, 7, 11])
+    shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [0.5, -0.25, 1.0], "contract": [0.25, 0.0, -2.0]})
+    margin = -1.0 + shap["tenure"] + shap["contract"]
+    with stage_bundle(root, name, run_id) as staged:
+        staged.write_table(layout.CUSTOMERS, pd.DataFrame({
+            layout.ID_COLUMN: ids, layout.LABEL_COLUMN: [1, 0, 0], layout.SPLIT_COLUMN: ["train", "train", "test"],
+            "tenure": [1.0, 30.0, np.nan], "contract": ["Monthly", "Yearly", "Monthly"]}))
+        staged.write_table(layout.predictions_path("lin"), pd.DataFrame({
+            layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: 1 / (1 + np.exp(-margin)), layout.MARGIN_COLUMN: margin}))
+        staged.write_table(layout.shap_path("lin"), shap.assign(tenure=shap["tenure"] + shap_offset))
+        staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
+        return staged.publish(tiny_manifest())

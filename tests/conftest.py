@@ -1,0 +1,69 @@
+"""Fixture ladder: one SparkSession → one small trained Telco bundle → pages.
+
+Everything is real: local Spark, real models, real SHAP. The Spark data is kept
+small (a reproducible sample, fewer trees) so the whole suite stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# Before any JVM starts: loopback only, workers in this interpreter.
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+SAMPLE_ROWS = 1200
+FAST_MODELS = {
+    "logistic": {"maxIter": 50},
+    "gbt": {"maxIter": 15},
+    "xgboost": {"n_estimators": 80},
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from training.spark import get_spark
+
+    session = get_spark("churnlens-tests", "local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def telco_spec():
+    from training.datasets import builtin
+
+    return builtin("telco")
+
+
+@pytest.fixture(scope="session")
+def bundle_root(spark, telco_spec, tmp_path_factory) -> Path:
+    """An artifacts root holding a bundle named `telco`, trained on a sample."""
+    from training.pipeline import RunConfig, run
+
+    root = tmp_path_factory.mktemp("artifacts")
+    run(spark, telco_spec, RunConfig(artifacts=root, sample=SAMPLE_ROWS, model_params=FAST_MODELS))
+    return root
+
+
+@pytest.fixture(scope="session")
+def telco_bundle(bundle_root):
+    from bundle.reader import open_bundle
+
+    return open_bundle(bundle_root / "telco")
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    """Git-ignored folder for screenshots and other artefacts worth keeping."""
+    path = REPO / "test-output"
+    path.mkdir(exist_ok=True)
+    return path

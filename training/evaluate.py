@@ -1,0 +1,52 @@
+"""Test-set metrics and curves from each model's collected test predictions.
+
+Only two numbers per test row (label, probability) reach the driver, so this
+stays cheap at millions of customers; curves are thinned to a few hundred points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+
+MAX_CURVE_POINTS = 400
+
+
+def _thin(frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) <= MAX_CURVE_POINTS:
+        return frame
+    keep = np.unique(np.linspace(0, len(frame) - 1, MAX_CURVE_POINTS).round().astype(int))
+    return frame.iloc[keep]
+
+
+def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float = 0.5) -> dict:
+    """Scalar metrics at `threshold` plus the confusion matrix."""
+    y_true = np.asarray(y_true, dtype=int)
+    predicted = (probability >= threshold).astype(int)
+    tn, fp, fn, tp = metrics.confusion_matrix(y_true, predicted, labels=[0, 1]).ravel()
+    return {
+        "roc_auc": float(metrics.roc_auc_score(y_true, probability)),
+        "pr_auc": float(metrics.average_precision_score(y_true, probability)),
+        "log_loss": float(metrics.log_loss(y_true, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        "brier": float(metrics.brier_score_loss(y_true, probability)),
+        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
+        "precision": float(metrics.precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(metrics.recall_score(y_true, predicted, zero_division=0)),
+        "f1": float(metrics.f1_score(y_true, predicted, zero_division=0)),
+        "threshold": threshold,
+        "confusion": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
+        "test_rows": int(len(y_true)),
+    }
+
+
+def curves(model: str, y_true: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
+    """ROC (x=FPR, y=TPR) and PR (x=recall, y=precision) points with thresholds."""
+    fpr, tpr, roc_thresholds = metrics.roc_curve(y_true, probability)
+    precision, recall, pr_thresholds = metrics.precision_recall_curve(y_true, probability)
+    # sklearn's first ROC threshold is +inf and PR has one more point than thresholds.
+    roc = pd.DataFrame({"x": fpr, "y": tpr, "threshold": np.minimum(roc_thresholds, 1.0)})
+    pr = pd.DataFrame({"x": recall, "y": precision, "threshold": np.append(pr_thresholds, 1.0)})
+    return pd.concat(
+        [_thin(roc).assign(curve="roc"), _thin(pr).assign(curve="pr")], ignore_index=True
+    ).assign(model=model)[["model", "curve", "x", "y", "threshold"]]

@@ -1,0 +1,91 @@
+"""Spark ML LogisticRegression and GBTClassifier."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.stat import Summarizer
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from bundle import layout
+from training.features import FEATURES_COLUMN
+from training.models import FittedModel
+
+LOGISTIC_PARAMS = {"maxIter": 200, "regParam": 0.001, "elasticNetParam": 0.0, "standardization": True}
+GBT_PARAMS = {"maxIter": 60, "maxDepth": 3, "stepSize": 0.1, "subsamplingRate": 0.8, "minInstancesPerNode": 5}
+
+
+def _spark_save(model, directory: Path) -> dict[str, str]:
+    model.write().overwrite().save(str(directory / "spark"))
+    return {"spark": "spark"}
+
+
+def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None) -> FittedModel:
+    params = {**LOGISTIC_PARAMS, **(overrides or {})}
+    started = time.perf_counter()
+    model = LogisticRegression(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, **params).fit(train)
+    seconds = time.perf_counter() - started
+    coef = model.coefficients.toArray()
+    # Exact linear SHAP against the training distribution: phi_j = w_j (x_j - E[x_j]).
+    mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).first()["m"].toArray()
+
+    def save(directory: Path) -> dict[str, str]:
+        files = _spark_save(model, directory)
+        (directory / "linear.json").write_text(
+            json.dumps({"coefficients": coef.tolist(), "intercept": model.intercept, "feature_means": mean.tolist()})
+        )
+        return {**files, "linear": "linear.json"}
+
+    return FittedModel(
+        name="logistic",
+        family="spark_ml.LogisticRegression",
+        display_name="Logistic regression (Spark ML)",
+        params=params,
+        training_seconds=seconds,
+        transformer=model,
+        margin_scale=1.0,
+        explainer={"kind": "linear", "coef": coef, "intercept": float(model.intercept), "mean": np.asarray(mean)},
+        save=save,
+    )
+
+
+def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None) -> FittedModel:
+    import shap  # heavy import, only where needed
+
+    params = {**GBT_PARAMS, **(overrides or {})}
+    started = time.perf_counter()
+    model = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params).fit(train)
+    seconds = time.perf_counter() - started
+    # shap parses the JVM trees once, on the driver; workers get plain arrays.
+    ensemble = shap.TreeExplainer(model).model
+    trees = [
+        {
+            key: getattr(tree, key)
+            for key in ("children_left", "children_right", "children_default", "features", "thresholds", "values", "node_sample_weight")
+        }
+        for tree in ensemble.trees
+    ]
+    explainer = {"kind": "tree", "trees": trees, "base_offset": float(np.ravel(ensemble.base_offset)[0]), "scale": 2.0}
+
+    def save(directory: Path) -> dict[str, str]:
+        files = _spark_save(model, directory)
+        portable = {**explainer, "trees": [{k: np.asarray(v).tolist() for k, v in t.items()} for t in trees]}
+        (directory / "trees.json").write_text(json.dumps(portable))
+        return {**files, "trees": "trees.json"}
+
+    return FittedModel(
+        name="gbt",
+        family="spark_ml.GBTClassifier",
+        display_name="Gradient-boosted trees (Spark ML)",
+        params=params,
+        training_seconds=seconds,
+        transformer=model,
+        margin_scale=2.0,
+        explainer=explainer,
+        save=save,
+    )

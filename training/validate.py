@@ -27,7 +27,8 @@ def _count(condition: Column) -> Column:
 
 
 def _as_double(column: str) -> Column:
-    return F.col(column).cast(T.DoubleType())
+    # try_cast: under ANSI mode (Spark 4's default) a plain cast of "abc" fails the job.
+    return F.col(column).try_cast(T.DoubleType())
 
 
 def _is_number(column: str) -> Column:

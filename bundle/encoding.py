@@ -1,0 +1,25 @@
+"""Encode raw feature values into model input slots without a JVM.
+
+Mirrors the training feature pipeline from the manifest's `encoding`: numeric
+and binary slots take the value (missing → the recorded fill), one-hot slots
+are 1.0 where the category matches (an unseen category is all zeros). This is
+what lets the dashboard run the bundle's models on edited rows (what-if, ICE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def encode_rows(rows: pd.DataFrame, encoding: list[dict]) -> np.ndarray:
+    """(n_rows × n_slots) float64 matrix for the raw feature columns in `rows`."""
+    out = np.zeros((len(rows), len(encoding)))
+    for slot, entry in enumerate(encoding):
+        column = rows[entry["feature"]]
+        if entry["kind"] == "numeric":
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+            out[:, slot] = np.where(np.isnan(values), entry["fill"], values)
+        else:
+            out[:, slot] = (column.astype("string") == entry["category"]).fillna(False).to_numpy(dtype=np.float64)
+    return out

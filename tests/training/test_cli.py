@@ -1,0 +1,17 @@
+"""The training command line's behaviour on bad input and on ready bundles."""
+
+from __future__ import annotations
+
+from training.__main__ import main
+
+
+def test_unknown_dataset_is_a_clear_error(capsys):
+    assert main(["run", "--dataset", "nope"]) == 2
+    assert "Unknown dataset 'nope'. Built-in datasets: telco." in capsys.readouterr().err
+
+
+def test_ensure_leaves_ready_bundles_alone(bundle_root, capsys):
+    before = (bundle_root / "telco").resolve()
+    assert main(["ensure", "--artifacts", str(bundle_root)]) == 0
+    assert "ready" in capsys.readouterr().out
+    assert (bundle_root / "telco").resolve() == before

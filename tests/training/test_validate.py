@@ -1,0 +1,62 @@
+"""Input validation: each problem is one line naming the column and the count."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from training.validate import ValidationError, validate
+
+
+@pytest.fixture(scope="module")
+def rows(spark, telco_spec):
+    return telco_spec.load(spark).orderBy("rownames").limit(12).cache()
+
+
+def problems_of(table, spec) -> list[str]:
+    with pytest.raises(ValidationError) as caught:
+        validate(table, spec)
+    return caught.value.problems
+
+
+def test_clean_rows_become_a_typed_table(rows, telco_spec):
+    typed = validate(rows, telco_spec)
+    assert typed.columns[:2] == ["customer_id", "label"]
+    assert dict(typed.dtypes)["tenure"] == "double"
+    assert sorted(r.label for r in typed.select("label").distinct().collect()) == [0, 1]
+
+
+def test_missing_column_is_named(rows, telco_spec):
+    assert problems_of(rows.drop("tenure"), telco_spec) == [
+        "column 'tenure': required by dataset 'telco' but not in the input table"
+    ]
+
+
+def test_duplicate_ids_are_counted(rows, telco_spec):
+    dupes = rows.withColumn("rownames", F.when(F.col("rownames") <= 3, F.lit(1)).otherwise(F.col("rownames")))
+    assert problems_of(dupes, telco_spec) == [
+        "column 'rownames': 2 rows repeat a customer ID that is already used"
+    ]
+
+
+def test_label_must_have_exactly_two_classes(rows, telco_spec):
+    three = rows.withColumn("churn", F.when(F.col("rownames") == 5, "Maybe").otherwise(F.col("churn")))
+    (problem,) = problems_of(three, telco_spec)
+    assert problem.startswith("column 'churn': the label must have exactly two classes, found 3")
+    one = rows.withColumn("churn", F.lit("No"))
+    assert "found 1" in problems_of(one, telco_spec)[0]
+
+
+def test_wrong_types_are_counted_per_column(rows, telco_spec):
+    bad = rows.withColumn(
+        "tenure", F.when(F.col("rownames") <= 4, F.lit("lots")).otherwise(F.col("tenure").cast("string"))
+    ).withColumn("partner", F.when(F.col("rownames") == 2, F.lit(7)).otherwise(F.col("partner")))
+    assert problems_of(bad, telco_spec) == [
+        "column 'tenure': 4 rows are not numbers",
+        "column 'partner': 1 rows are not 0 or 1",
+    ]
+
+
+def test_missing_ids_and_labels_are_counted(rows, telco_spec):
+    holes = rows.withColumn("churn", F.when(F.col("rownames") == 3, F.lit(None)).otherwise(F.col("churn")))
+    assert "column 'churn': 1 rows have no label" in problems_of(holes, telco_spec)

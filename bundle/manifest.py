@@ -51,13 +51,37 @@ REQUIRED_KEYS = (
 )
 
 
+_SHAPES = {
+    "dataset": dict, "split": dict, "features": list, "encoding": list, "models": dict,
+    "versions": dict, "timings": dict, "files": dict, "run_id": str, "champion": str,
+}
+
+
 def manifest_problems(manifest: Any) -> list[str]:
     """Every way `manifest` breaks the contract, as readable sentences."""
     if not isinstance(manifest, dict):
         return ["the manifest is not a JSON object"]
     problems = [f"the manifest has no '{key}'" for key in REQUIRED_KEYS if key not in manifest]
+    problems += [
+        f"'{key}' should be a {kind.__name__}"
+        for key, kind in _SHAPES.items()
+        if key in manifest and not isinstance(manifest[key], kind)
+    ]
     if problems:
         return problems
+    nested = [
+        *(("features", f) for f in manifest["features"]),
+        *(("encoding", e) for e in manifest["encoding"]),
+        *((f"models.{k}", m) for k, m in manifest["models"].items()),
+        *((f"files.{k}", e) for k, e in manifest["files"].items()),
+    ]
+    bad = sorted({where.split(".")[0] for where, entry in nested if not isinstance(entry, dict)})
+    if bad:
+        return [f"entries of '{where}' should be objects" for where in bad]
+    for relpath in manifest["files"]:
+        parts = relpath.split("/")
+        if relpath.startswith("/") or "\\" in relpath or ".." in parts or "" in parts:
+            problems.append(f"file path {relpath!r} leaves the bundle")
     features = manifest["features"]
     names = [f.get("name") for f in features if isinstance(f, dict)]
     if len(names) != len(features) or len(set(names)) != len(names):

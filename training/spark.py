@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -47,5 +50,21 @@ def get_spark(app_name: str = "churnlens", master: str | None = None) -> SparkSe
         )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    _ship_code(spark)
     log.info("Spark %s on %s (%d cores)", spark.version, spark.sparkContext.master, spark.sparkContext.defaultParallelism)
     return spark
+
+
+def _ship_code(spark: SparkSession) -> None:
+    """Send `training` and `bundle` to every executor's Python path.
+
+    Batch SHAP runs our functions inside Python workers; on a cluster (or from
+    another working directory) they cannot import this package otherwise.
+    """
+    root = Path(__file__).resolve().parents[1]
+    archive = Path(tempfile.mkdtemp(prefix="churnlens-")) / "churnlens_code.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for package in ("training", "bundle"):
+            for source in (root / package).rglob("*.py"):
+                zipped.write(source, source.relative_to(root).as_posix())
+    spark.sparkContext.addPyFile(str(archive))

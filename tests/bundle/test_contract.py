@@ -91,3 +91,20 @@ def test_republishing_swaps_runs_and_keeps_one_for_rollback(tmp_path):
 def test_invalid_bundle_names_are_refused(tmp_path):
     with pytest.raises(BundleError):
         write_tiny_bundle(tmp_path, name="../escape")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.update(models=["lin"]), "'models' should be a dict"),
+        (lambda m: m.update(encoding=["tenure"]), "entries of 'encoding' should be objects"),
+        (lambda m: m["files"].update({"../outside.txt": {"sha256": "0", "bytes": 0}}), "leaves the bundle"),
+    ],
+)
+def test_misshapen_manifests_are_refused_with_a_reason(tmp_path, change, message):
+    bundle = write_tiny_bundle(tmp_path)
+    manifest = json.loads((bundle.path / layout.MANIFEST).read_text())
+    change(manifest)
+    (bundle.path / layout.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=message):
+        open_bundle(bundle.path)

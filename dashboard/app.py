@@ -1,0 +1,80 @@
+"""churnlens dashboard router: page config, bundle picker, navigation.
+
+Run with `streamlit run dashboard/app.py`. The chosen bundle travels in the
+`bundle` query parameter so any page URL can be pasted to a colleague.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts only dashboard/ on sys.path; the `bundle` contract lives beside it.
+_REPO_ROOT = str(Path(__file__).resolve().parents[1])
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+import streamlit as st  # noqa: E402
+
+from bundle.reader import BundleError  # noqa: E402
+from dashboard import data  # noqa: E402
+
+st.set_page_config(page_title="churnlens", page_icon=":material/insights:", layout="wide")
+
+_PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+navigation = st.navigation(
+    [
+        st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),
+        st.Page(_PAGES_DIR / "models.py", title="Models", icon=":material/leaderboard:"),
+    ]
+)
+
+names = data.bundle_names()
+if not names:
+    st.title("churnlens")
+    st.info(
+        f"No bundles found under `{data.artifacts_root()}`.\n\n"
+        "Train and publish one with `make demo` (or `python -m training run --dataset telco`), "
+        f"or point `{data.ARTIFACTS_ENV}` at an artifacts folder that holds one."
+    )
+    st.stop()
+
+requested = st.query_params.get("bundle")
+if data.PICKER_KEY not in st.session_state:
+    # First run of this session: the URL decides; later the picker does.
+    if requested is None:
+        st.session_state[data.PICKER_KEY] = "telco" if "telco" in names else names[0]
+    else:
+        st.session_state[data.PICKER_KEY] = requested if requested in names else None
+elif st.session_state[data.PICKER_KEY] not in (*names, None):
+    # The bundle this session was looking at has been deleted since.
+    st.session_state[data.PICKER_KEY] = names[0]
+
+choice = st.sidebar.selectbox(
+    "Bundle", names, key=data.PICKER_KEY, placeholder="Choose a bundle", help="Published model bundles"
+)
+if choice is None:
+    st.error(
+        f"There is no bundle named '{data.shorten(requested or '')}'. "
+        f"Pick one of {', '.join(names)} in the sidebar."
+    )
+    st.stop()
+
+# Page switches drop the query string, so put the bundle back on every run.
+if st.query_params.get("bundle") != choice:
+    st.query_params["bundle"] = choice
+
+try:
+    bundle = data.load_bundle(choice)
+except BundleError as exc:
+    st.error(f"Bundle '{choice}' can't be shown: {exc}")
+    st.stop()
+
+st.session_state[data.ACTIVE_BUNDLE_KEY] = bundle
+champion = bundle.manifest["models"][bundle.manifest["champion"]].get("display_name", bundle.manifest["champion"])
+st.sidebar.caption(
+    f"Run `{bundle.run_id}`  \nCreated {bundle.manifest['created_at'][:16].replace('T', ' ')} UTC  \n"
+    f"Champion: {champion}"
+)
+
+navigation.run()

@@ -1,0 +1,44 @@
+"""Models page: how every model in the bundle did on the test split."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bundle.reader import BundleError
+from dashboard import charts, data
+from dashboard.views import METRIC_COLUMNS, TRAINING_TIME, build_metrics_table, model_display_names
+
+
+def render() -> None:
+    bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
+    manifest = bundle.manifest
+    test_rows = manifest["split"].get("test_rows")
+    rows_text = f"{test_rows:,} customers" if isinstance(test_rows, int) else "customers"
+    metric = manifest["champion_metric"]
+    st.title("Models")
+    st.caption(
+        f"Scored on the test split ({rows_text}) of bundle '{bundle.name}'. "
+        f"Champion picked by {METRIC_COLUMNS.get(metric, metric.replace('_', ' '))}."
+    )
+
+    table = build_metrics_table(manifest)
+    number_format = {title: st.column_config.NumberColumn(format="%.3f") for title in METRIC_COLUMNS.values()}
+    number_format[TRAINING_TIME] = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=number_format)
+
+    try:
+        curves = data.load_curves(bundle)
+    except BundleError as exc:
+        st.error(f"Evaluation curves of bundle '{bundle.name}' can't be read: {exc}")
+        return
+    names = model_display_names(manifest)
+    roc_col, pr_col = st.columns(2, gap="large")
+    with roc_col:
+        st.markdown("**ROC curves**")
+        st.altair_chart(charts.roc_chart(curves, names), width="stretch")
+    with pr_col:
+        st.markdown("**Precision–recall curves**")
+        st.altair_chart(charts.pr_chart(curves, names), width="stretch")
+
+
+render()

@@ -1,0 +1,122 @@
+"""Altair chart builders: data in, chart out; no Streamlit and no file access."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import pandas as pd
+
+from dashboard.views import DECREASES, INCREASES, sigmoid
+
+RISK_COLORS = alt.Scale(domain=[INCREASES, DECREASES], range=["#d62728", "#1f77b4"])
+ROW_HEIGHT = 30
+
+# Vega expression turning a log-odds tick into "1.0 (73%)", so the axis stays linear in
+# what SHAP adds up (log-odds) while still reading as a probability.
+_LOGODDS_WITH_PROBABILITY = (
+    "format(datum.value, '.1f') + ' (' + format(1 / (1 + exp(-datum.value)), '.0%') + ')'"
+)
+
+
+def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Horizontal SHAP waterfall from `views` rows: strongest reason on top, each bar
+    spanning start→end in log-odds, red when it raises the churn risk, blue when it lowers it."""
+    data = df.copy()
+    data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
+    data["probability_after"] = data["end"].map(_sigmoid)
+    data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
+    base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
+    final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
+
+    y = alt.Y("reason:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None,
+              axis=alt.Axis(labelLimit=320, labelFontSize=12))
+    x_axis = alt.Axis(labelExpr=_LOGODDS_WITH_PROBABILITY, title="Log-odds of churning (probability)",
+                      tickCount=6, grid=True)
+    base = alt.Chart(data)
+    bars = base.mark_bar(cornerRadius=2).encode(
+        y=y,
+        x=alt.X("start:Q", scale=alt.Scale(zero=False, nice=True), axis=x_axis),
+        x2="end:Q",
+        color=alt.Color("direction:N", scale=RISK_COLORS, title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=[
+            alt.Tooltip("label:N", title="Feature"),
+            alt.Tooltip("value:N", title="Value"),
+            alt.Tooltip("shap:Q", title="SHAP (log-odds)", format="+.3f"),
+            alt.Tooltip("probability_after:Q", title="Probability after", format=".1%"),
+        ],
+    )
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
+        y=y, x="tip:Q", text="shap_text:N"
+    )
+    # Two dashed markers; their captions point away from each other so they never collide.
+    markers = pd.DataFrame(
+        {"x": [base_value, final], "text": [f"baseline {_sigmoid(base_value):.0%}", f"this customer {_sigmoid(final):.0%}"]}
+    )
+    rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x="x:Q")
+    left, right = (0, 1) if base_value <= final else (1, 0)
+    rule_text = [
+        alt.Chart(markers.iloc[[row]])
+        .mark_text(dy=-10, dx=dx, align=align, fontSize=11, color="#333")
+        .encode(x="x:Q", y=alt.value(0), text="text:N")
+        for row, align, dx in ((left, "right", -2), (right, "left", 2))
+    ]
+    return (
+        alt.layer(bars, labels, rules, *rule_text)
+        # A fixed step per reason, so bars and their labels never get squeezed together.
+        .properties(height=alt.Step(ROW_HEIGHT), width="container")
+        .configure_view(strokeWidth=0)
+    )
+
+
+def roc_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart:
+    """ROC curve of every model (x = false positive rate, y = true positive rate) plus chance."""
+    return _curve_chart(
+        curves_df, "roc", names, "False positive rate", "True positive rate", diagonal=True, legend="bottom-right"
+    )
+
+
+def pr_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart:
+    """Precision against recall for every model."""
+    return _curve_chart(curves_df, "pr", names, "Recall", "Precision", diagonal=False, legend="bottom-left")
+
+
+def _curve_chart(
+    curves_df: pd.DataFrame,
+    kind: str,
+    names: Mapping[str, str] | None,
+    x_title: str,
+    y_title: str,
+    diagonal: bool,
+    legend: str,
+) -> alt.LayerChart:
+    data = curves_df[curves_df["curve"] == kind].copy()
+    data["Model"] = data["model"].map(lambda m: (names or {}).get(m, m))
+    # Keep the stored point order: ROC/PR curves have ties in x, so sorting by x would zig-zag.
+    data["step"] = data.groupby("model").cumcount()
+    scale = alt.Scale(domain=[0, 1])
+    lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
+        x=alt.X("x:Q", title=x_title, scale=scale),
+        y=alt.Y("y:Q", title=y_title, scale=scale),
+        # Inside the plot, in its empty corner, so long model names are never cut off.
+        color=alt.Color(
+            "Model:N",
+            legend=alt.Legend(orient=legend, title=None, labelLimit=400, fillColor="white", padding=6),
+        ),
+        order="step:Q",
+        tooltip=[
+            alt.Tooltip("Model:N"),
+            alt.Tooltip("x:Q", title=x_title, format=".3f"),
+            alt.Tooltip("y:Q", title=y_title, format=".3f"),
+            alt.Tooltip("threshold:Q", title="Threshold", format=".3f"),
+        ],
+    )
+    layers = [lines]
+    if diagonal:
+        chance = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
+        layers.insert(0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x="x:Q", y="y:Q"))
+    return alt.layer(*layers).properties(height=360, width="container")
+
+
+def _sigmoid(x: float) -> float:
+    return sigmoid(float(x))

@@ -1,0 +1,25 @@
+"""Shared, Streamlit-free helpers for the dashboard tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from bundle import layout
+from bundle.reader import Bundle, open_bundle
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP = REPO_ROOT / "dashboard" / "app.py"
+
+
+def telco(bundle_root: Path) -> Bundle:
+    return open_bundle(bundle_root / "telco", name="telco")
+
+
+def champion_predictions(bundle: Bundle) -> tuple[np.ndarray, np.ndarray]:
+    """(customer ids, champion probabilities), aligned."""
+    table = pq.read_table(bundle.file(layout.predictions_path(bundle.manifest["champion"])))
+    return table.column(layout.ID_COLUMN).to_numpy(), table.column(layout.PROBABILITY_COLUMN).to_numpy()
+

@@ -1,0 +1,158 @@
+"""The real app in a real browser: a pasted deep link renders the customer and the waterfall."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from bundle import layout
+from bundle.reader import open_bundle
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+IDLE = "[data-test-script-state='notRunning']"
+STARTUP_TIMEOUT_S = 60
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"streamlit did not serve within {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(bundle_root: Path, tmp_path_factory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "CHURNLENS_ARTIFACTS": str(bundle_root)}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+    ]  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _champion(bundle_root: Path) -> tuple[list, list]:
+    bundle = open_bundle(bundle_root / "telco")
+    table = pq.read_table(bundle.file(layout.predictions_path(bundle.manifest["champion"])))
+    return table.column(layout.ID_COLUMN).to_pylist(), table.column(layout.PROBABILITY_COLUMN).to_pylist()
+
+
+def _settle(page) -> None:
+    page.wait_for_selector(CONNECTED, timeout=30_000)
+    page.wait_for_selector(IDLE, timeout=30_000)
+
+
+@pytest.fixture
+def screenshots(test_output: Path) -> Path:
+    """Where a human can look at what the browser saw (`test_output` is git-ignored)."""
+    path = test_output / "e2e"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_deep_link_renders_customer_and_waterfall(server, page, bundle_root, screenshots):
+    ids, probabilities = _champion(bundle_root)
+    page.goto(f"{server}/?bundle=telco&customer={ids[2]}")
+    _settle(page)
+    page.wait_for_selector("[data-testid='stMetricValue']", timeout=30_000)
+    metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    assert f"{probabilities[2]:.1%}" in metrics
+    chart = page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first
+    chart.locator("canvas, svg").first.wait_for(timeout=30_000)
+    assert chart.is_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_timeout(500)  # let vega finish its first paint before the screenshot
+    page.screenshot(path=str(screenshots / "customer.png"), full_page=True)
+
+
+def test_typing_an_id_rewrites_the_address_bar(server, page, bundle_root):
+    ids, probabilities = _champion(bundle_root)
+    page.goto(f"{server}/?bundle=telco&customer={ids[0]}")
+    _settle(page)
+    box = page.get_by_role("textbox", name="Customer ID")
+    box.fill(str(ids[-1]))
+    box.press("Enter")
+    page.wait_for_url(f"**customer={ids[-1]}**", timeout=30_000)
+    assert "bundle=telco" in page.url
+    page.get_by_text(f"{probabilities[-1]:.1%}", exact=True).wait_for(timeout=30_000)
+
+
+def test_bad_link_shows_a_message_not_a_traceback(server, page):
+    page.goto(f"{server}/?bundle=telco&customer=abc")
+    _settle(page)
+    page.get_by_text("is not a customer ID").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_models_page_shows_table_and_roc(server, page, screenshots):
+    page.goto(f"{server}/models?bundle=telco")
+    _settle(page)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(
+        timeout=30_000
+    )
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "models.png"), full_page=True)

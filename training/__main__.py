@@ -14,6 +14,12 @@ import logging
 import sys
 from pathlib import Path
 
+if not __package__:
+    # Run as a script (`spark-submit training/__main__.py`): import the package
+    # from the repository root, not modules from inside training/.
+    _root = str(Path(__file__).resolve().parents[1])
+    sys.path[:] = [_root] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 BUILTIN_DATASETS = ("telco",)
 
 

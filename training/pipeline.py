@@ -168,6 +168,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             "champion_metric": CHAMPION_METRIC,
             "versions": _versions(spark),
             "timings": dict(timings),
+            "spark": {"master": spark.sparkContext.master, "default_parallelism": spark.sparkContext.defaultParallelism},
         }
         with stage_bundle(config.artifacts, name, run_id) as staged:
             bundle = publish.write_bundle(staged, tables, fitted, pipeline_model, manifest)

@@ -15,3 +15,15 @@ def test_ensure_leaves_ready_bundles_alone(bundle_root, capsys):
     assert main(["ensure", "--artifacts", str(bundle_root)]) == 0
     assert "ready" in capsys.readouterr().out
     assert (bundle_root / "telco").resolve() == before
+
+
+def test_ensure_lists_missing_and_corrupt_bundles(bundle_root, tmp_path):
+    import shutil
+
+    from training.__main__ import _missing_bundles
+
+    assert _missing_bundles(tmp_path) == ["telco"]
+    shutil.copytree(bundle_root / "telco", tmp_path / "telco")
+    assert _missing_bundles(tmp_path) == []
+    (tmp_path / "telco" / "customers.parquet").write_bytes(b"garbage")
+    assert _missing_bundles(tmp_path) == ["telco"]

@@ -23,7 +23,6 @@ help:
 
 $(VENV)/.runtime: requirements.txt constraints.txt scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) && [ -x $(PY) ] || "$$python" -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	@touch $@
 

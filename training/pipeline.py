@@ -123,20 +123,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         y_test = customers[layout.LABEL_COLUMN].to_numpy()[test]
         for model in fitted:
             probability = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()[test]
-            model_entries[model.name] = {
-                "family": model.family,
-                "display_name": model.display_name,
-                "params": model.params,
-                "metrics": evaluate.evaluate(y_test, probability, config.threshold),
-                "threshold": config.threshold,
-                "training_seconds": round(model.training_seconds, 3),
-                "shap": {
-                    "base_value": explain.base_value(model.explainer, len(slots)),
-                    "output": "log_odds",
-                    "method": {"linear": "exact linear (independent features)", "tree": "TreeSHAP path-dependent",
-                               "xgboost": "TreeSHAP path-dependent (xgboost pred_contribs)"}[model.explainer["kind"]],
-                },
-            }
+            model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
             curve_frames.append(evaluate.curves(model.name, y_test, probability))
             log.info("%s: test ROC AUC %.4f", model.name, model_entries[model.name]["metrics"]["roc_auc"])
         champion = max(model_entries, key=lambda m: model_entries[m]["metrics"][CHAMPION_METRIC])
@@ -176,6 +163,29 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     for cached in (train, encoded, table, typed):
         cached.unpersist()
     return bundle
+
+
+SHAP_METHODS = {
+    "linear": "exact linear SHAP (independent features, training means as background)",
+    "tree": "TreeSHAP, path-dependent (shap)",
+    "xgboost": "TreeSHAP, path-dependent (xgboost pred_contribs)",
+}
+
+
+def _model_entry(model: FittedModel, y_test, probability, threshold: float, n_slots: int) -> dict:
+    return {
+        "family": model.family,
+        "display_name": model.display_name,
+        "params": model.params,
+        "metrics": evaluate.evaluate(y_test, probability, threshold),
+        "threshold": threshold,
+        "training_seconds": round(model.training_seconds, 3),
+        "shap": {
+            "base_value": explain.base_value(model.explainer, n_slots),
+            "output": "log_odds",
+            "method": SHAP_METHODS[model.explainer["kind"]],
+        },
+    }
 
 
 def _categories(feature: str, slots: list[dict]) -> dict:

@@ -1,0 +1,62 @@
+"""SHAP kernels and metrics on small hand-checkable arrays (no Spark needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xgboost
+
+from training import evaluate, explain
+
+
+def test_linear_shap_is_exact_and_centred_on_the_mean():
+    spec = {"kind": "linear", "coef": np.array([2.0, -1.0]), "intercept": 0.5, "mean": np.array([1.0, 3.0])}
+    x = np.array([[1.0, 3.0], [2.0, 0.0]])
+    phi, base = explain.slot_shap(spec, None, x)
+    assert np.allclose(phi, [[0.0, 0.0], [2.0, 3.0]])
+    assert np.allclose(base, 0.5 + 2.0 - 3.0)
+    assert np.allclose(base + phi.sum(axis=1), 0.5 + x @ spec["coef"])
+
+
+def test_xgboost_shap_sums_to_the_boosters_margin():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] * x[:, 2] > 0).astype(int)
+    booster = xgboost.train({"max_depth": 3, "objective": "binary:logistic"}, xgboost.DMatrix(x, label=y), 20)
+    spec = {"kind": "xgboost", "model": bytes(booster.save_raw("ubj"))}
+    phi, base = explain.slot_shap(spec, explain._build(spec), x)
+    margin = booster.predict(xgboost.DMatrix(x), output_margin=True)
+    assert np.max(np.abs(base + phi.sum(axis=1) - margin)) < 1e-5
+    assert explain.base_value(spec, 4) == pytest.approx(base[0], abs=1e-6)
+
+
+def test_grouped_shap_keeps_the_sum():
+    phi = np.array([[0.1, 0.2, -0.3], [1.0, 0.0, 0.5]])
+    grouping = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])  # slots 1 and 2 are one feature
+    grouped = phi @ grouping
+    assert np.allclose(grouped, [[0.1, -0.1], [1.0, 0.5]])
+    assert np.allclose(grouped.sum(axis=1), phi.sum(axis=1))
+
+
+def test_metrics_at_the_threshold():
+    y = np.array([0, 0, 1, 1, 1, 0])
+    p = np.array([0.1, 0.6, 0.7, 0.4, 0.9, 0.2])
+    metrics = evaluate.evaluate(y, p, threshold=0.5)
+    assert metrics["confusion"] == {"tn": 2, "fp": 1, "fn": 1, "tp": 2}
+    assert metrics["precision"] == pytest.approx(2 / 3) and metrics["recall"] == pytest.approx(2 / 3)
+    assert metrics["accuracy"] == pytest.approx(4 / 6)
+    assert metrics["roc_auc"] == pytest.approx(8 / 9)  # 8 of 9 positive/negative pairs ordered right
+    assert metrics["brier"] == pytest.approx(np.mean((p - y) ** 2))
+
+
+def test_curves_are_thinned_but_keep_their_ends():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 5000)
+    p = np.clip(y * 0.3 + rng.random(5000) * 0.7, 0, 1)
+    curves = evaluate.curves("m", y, p)
+    for kind in ("roc", "pr"):
+        part = curves[curves.curve == kind]
+        assert 2 < len(part) <= evaluate.MAX_CURVE_POINTS
+    roc = curves[curves.curve == "roc"]
+    assert (roc.x.iloc[0], roc.y.iloc[0], roc.x.iloc[-1], roc.y.iloc[-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert roc.threshold.max() <= 1.0

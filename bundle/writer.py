@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from bundle.reader import Bundle, BundleError, open_bundle, sha256_of
 RUNS_DIR = ".runs"
 STAGING_DIR = ".staging"
 KEEP_RUNS = 2  # the live run and one before it, for rollback
+STALE_STAGING_S = 6 * 3600  # a staging dir this old belongs to a run that was killed
 
 
 @dataclass
@@ -98,6 +100,16 @@ def _prune_runs(runs: Path, keep: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _remove_stale_staging(staging: Path, name: str) -> None:
+    # A killed run (SIGKILL, power loss) never reaches its cleanup; don't let those pile up.
+    if not staging.is_dir():
+        return
+    now = time.time()
+    for leftover in staging.glob(f"{name}-*"):
+        if now - leftover.stat().st_mtime > STALE_STAGING_S:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 @contextmanager
 def stage_bundle(root: Path | str, name: str, run_id: str) -> Iterator[StagedBundle]:
     """Yield a staging area; it is removed whether or not the run gets published."""
@@ -105,6 +117,7 @@ def stage_bundle(root: Path | str, name: str, run_id: str) -> Iterator[StagedBun
     if not name or name.startswith(".") or "/" in name:
         raise BundleError(f"'{name}' is not a valid bundle name.")
     path = root / STAGING_DIR / f"{name}-{run_id}"
+    _remove_stale_staging(path.parent, name)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     try:

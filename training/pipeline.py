@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -172,7 +173,7 @@ SHAP_METHODS = {
 }
 
 
-def _model_entry(model: FittedModel, y_test, probability, threshold: float, n_slots: int) -> dict:
+def _model_entry(model: FittedModel, y_test: np.ndarray, probability: np.ndarray, threshold: float, n_slots: int) -> dict:
     return {
         "family": model.family,
         "display_name": model.display_name,

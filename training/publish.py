@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyspark.ml import PipelineModel
 
 from bundle import layout
 from bundle.reader import Bundle
@@ -50,7 +51,7 @@ def write_bundle(
     staged: StagedBundle,
     tables: dict[str, pa.Table],
     models: list[FittedModel],
-    pipeline_model,
+    pipeline_model: PipelineModel,
     manifest: dict,
 ) -> Bundle:
     for relpath, table in tables.items():

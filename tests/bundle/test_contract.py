@@ -108,3 +108,18 @@ def test_misshapen_manifests_are_refused_with_a_reason(tmp_path, change, message
     (bundle.path / layout.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match=message):
         open_bundle(bundle.path)
+
+
+def test_staging_left_by_a_killed_run_is_cleared_later(tmp_path):
+    import os
+    import time
+
+    stale = tmp_path / STAGING_DIR / "tiny-killed"
+    recent = tmp_path / STAGING_DIR / "tiny-running"
+    for leftover in (stale, recent):
+        leftover.mkdir(parents=True)
+    day_ago = time.time() - 24 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    write_tiny_bundle(tmp_path)
+    assert not stale.exists()
+    assert recent.exists()  # may belong to a run still in progress

@@ -22,7 +22,7 @@ help:
 	@echo "make bench  run the benchmarks in bench/"
 
 $(VENV)/.runtime: requirements.txt constraints.txt scripts/find-python.sh
-	@python=$$(scripts/find-python.sh) && [ -x $(PY) ] || "$$python" -m venv $(VENV)
+	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) && "$$python" -m venv $(VENV); fi
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	@touch $@
 

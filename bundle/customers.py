@@ -16,8 +16,8 @@ from bundle import layout
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
 
-MAX_ID_LENGTH = 64
-_STRING_ID = re.compile(r"^[\w.\-:@/+]+$")
+MAX_ID_LENGTH = layout.ID_MAX_LENGTH
+_STRING_ID = re.compile(layout.STRING_ID_PATTERN)
 
 
 class CustomerLookupError(Exception):
@@ -40,7 +40,7 @@ class CustomerRecord:
     features: dict[str, object]
     probability: dict[str, float]  # per model
     margin: dict[str, float]  # per model, log-odds
-    percentile: dict[str, float]  # per model: % of customers scored at or below this one
+    percentile: dict[str, float]  # per model: % of customers scored lower than this one
     shap: dict[str, dict[str, float]]  # per model: feature -> SHAP value (log-odds)
 
 
@@ -99,21 +99,23 @@ class CustomerStore:
         return pos
 
     def percentile(self, model: str, probability: float) -> float:
+        """% of customers scored strictly lower: "riskier than X% of customers"
+        stays true when many customers share a score."""
         ranked = self._sorted_probability[model]
-        return 100.0 * np.searchsorted(ranked, probability, side="right") / len(ranked)
+        return 100.0 * np.searchsorted(ranked, probability, side="left") / len(ranked)
 
     def lookup(self, raw_id: object) -> CustomerRecord:
         pos = self.position(raw_id)
         probability = {m: float(self._probability[m][pos]) for m in self.models}
         return CustomerRecord(
-            customer_id=self._ids[pos].item() if hasattr(self._ids[pos], "item") else self._ids[pos],
+            customer_id=_plain(self._ids[pos]),
             label=int(self._labels[pos]),
             split=str(self._splits[pos]),
             features={n: _plain(self._feature_columns[n][pos]) for n in self.features},
             probability=probability,
             margin={m: float(self._margin[m][pos]) for m in self.models},
             percentile={m: self.percentile(m, p) for m, p in probability.items()},
-            shap={m: dict(zip(self.features, self._shap[m][pos].tolist())) for m in self.models},
+            shap={m: dict(zip(self.features, self._shap[m][pos].tolist(), strict=True)) for m in self.models},
         )
 
     def example_ids(self, count: int = 3) -> list[int | str]:

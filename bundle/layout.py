@@ -20,6 +20,14 @@ LABEL_COLUMN = "label"  # 1 = churned, 0 = stayed
 SPLIT_COLUMN = "split"  # "train" | "test"
 SPLITS = ("train", "test")
 
+# IDs a user can type and a URL can carry. Training refuses others, so every
+# published customer can be looked up.
+ID_MAX_LENGTH = 64
+STRING_ID_PATTERN = r"^[A-Za-z0-9_.\-:@/+]+$"
+
+# Bundle names become directory names and URL values.
+BUNDLE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
 PROBABILITY_COLUMN = "probability"
 MARGIN_COLUMN = "margin"  # log-odds of the positive class
 

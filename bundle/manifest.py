@@ -54,11 +54,22 @@ REQUIRED_KEYS = (
 _SHAPES = {
     "dataset": dict, "split": dict, "features": list, "encoding": list, "models": dict,
     "versions": dict, "timings": dict, "files": dict, "run_id": str, "champion": str,
+    "created_at": str, "champion_metric": str, "bundle": str,
 }
+_NUMBER = (int, float)
+ENCODING_KINDS = ("numeric", "onehot")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
 
 
 def manifest_problems(manifest: Any) -> list[str]:
-    """Every way `manifest` breaks the contract, as readable sentences."""
+    """Every way `manifest` breaks the contract, as readable sentences.
+
+    Checks shapes deeply enough that code reading a manifest that passed needs
+    no guards of its own: every key it relies on exists with the right type.
+    """
     if not isinstance(manifest, dict):
         return ["the manifest is not a JSON object"]
     problems = [f"the manifest has no '{key}'" for key in REQUIRED_KEYS if key not in manifest]
@@ -72,39 +83,74 @@ def manifest_problems(manifest: Any) -> list[str]:
     nested = [
         *(("features", f) for f in manifest["features"]),
         *(("encoding", e) for e in manifest["encoding"]),
-        *((f"models.{k}", m) for k, m in manifest["models"].items()),
-        *((f"files.{k}", e) for k, e in manifest["files"].items()),
+        *(("models", m) for m in manifest["models"].values()),
+        *(("files", e) for e in manifest["files"].values()),
     ]
-    bad = sorted({where.split(".")[0] for where, entry in nested if not isinstance(entry, dict)})
+    bad = sorted({where for where, entry in nested if not isinstance(entry, dict)})
     if bad:
         return [f"entries of '{where}' should be objects" for where in bad]
-    for relpath in manifest["files"]:
+    return [
+        *_file_problems(manifest["files"]),
+        *_dataset_problems(manifest["dataset"]),
+        *_feature_problems(manifest["features"], manifest["encoding"]),
+        *_model_problems(manifest["models"], manifest["champion"]),
+    ]
+
+
+def _file_problems(files: dict) -> list[str]:
+    problems = []
+    for relpath, entry in files.items():
         parts = relpath.split("/")
         if relpath.startswith("/") or "\\" in relpath or ".." in parts or "" in parts:
             problems.append(f"file path {relpath!r} leaves the bundle")
-    features = manifest["features"]
-    names = [f.get("name") for f in features if isinstance(f, dict)]
-    if len(names) != len(features) or len(set(names)) != len(names):
+        if not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("bytes"), int):
+            problems.append(f"file entry {relpath!r} needs a sha256 string and a byte count")
+    return problems
+
+
+def _dataset_problems(dataset: dict) -> list[str]:
+    problems = []
+    if dataset.get("id_type") not in ("int", "string"):
+        problems.append("dataset.id_type must be 'int' or 'string'")
+    if not isinstance(dataset.get("rows"), int) or isinstance(dataset.get("rows"), bool):
+        problems.append("dataset.rows must be a whole number")
+    return problems
+
+
+def _feature_problems(features: list, encoding: list) -> list[str]:
+    problems = []
+    names = [f.get("name") for f in features]
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
         problems.append("feature names are missing or repeated")
     for feature in features:
-        if isinstance(feature, dict) and feature.get("type") not in layout.FEATURE_TYPES:
+        if feature.get("type") not in layout.FEATURE_TYPES:
             problems.append(f"feature '{feature.get('name')}' has unknown type {feature.get('type')!r}")
-    for slot in manifest["encoding"]:
+        if not isinstance(feature.get("label"), str):
+            problems.append(f"feature '{feature.get('name')}' has no display label")
+    for slot in encoding:
         if slot.get("feature") not in names:
             problems.append(f"encoding slot refers to unknown feature {slot.get('feature')!r}")
-    models = manifest["models"]
-    if not models:
-        problems.append("the bundle has no models")
-    if manifest["champion"] not in models:
-        problems.append(f"champion {manifest['champion']!r} is not one of the models")
+        elif slot.get("kind") not in ENCODING_KINDS:
+            problems.append(f"encoding slot of '{slot['feature']}' has unknown kind {slot.get('kind')!r}")
+        elif slot["kind"] == "numeric" and not _is_number(slot.get("fill")):
+            problems.append(f"numeric slot of '{slot['feature']}' has no fill value")
+        elif slot["kind"] == "onehot" and not isinstance(slot.get("category"), str):
+            problems.append(f"one-hot slot of '{slot['feature']}' has no category")
+    return problems
+
+
+def _model_problems(models: dict, champion: str) -> list[str]:
+    problems = [] if models else ["the bundle has no models"]
+    if champion not in models:
+        problems.append(f"champion {champion!r} is not one of the models")
     for name, model in models.items():
-        for key in ("family", "display_name", "metrics", "threshold", "shap", "files"):
-            if key not in model:
-                problems.append(f"model '{name}' has no '{key}'")
-        if "shap" in model and "base_value" not in model["shap"]:
-            problems.append(f"model '{name}' has no SHAP base value")
-    if manifest["dataset"].get("id_type") not in ("int", "string"):
-        problems.append("dataset.id_type must be 'int' or 'string'")
+        for key, kind in (("family", str), ("display_name", str), ("metrics", dict), ("shap", dict), ("files", dict)):
+            if not isinstance(model.get(key), kind):
+                problems.append(f"model '{name}' has no '{key}' {kind.__name__}")
+        if not _is_number(model.get("threshold")):
+            problems.append(f"model '{name}' has no numeric threshold")
+        if isinstance(model.get("shap"), dict) and not _is_number(model["shap"].get("base_value")):
+            problems.append(f"model '{name}' has no numeric SHAP base value")
     return problems
 
 

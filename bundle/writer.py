@@ -1,6 +1,6 @@
 """The one place that writes bundles, and publishes them atomically.
 
-A run is written into `<root>/.staging/<name>-<run_id>/`, checksummed, reopened
+A run is written into `<root>/.staging/<name>/<run_id>/`, checksummed, reopened
 through the reader and checked; only then is it moved to
 `<root>/.runs/<name>/<run_id>/` and the name `<root>/<name>` (a symlink) is
 swapped to it with one atomic rename. A reader therefore sees the old bundle or
@@ -9,8 +9,10 @@ the new one, never half of one, and a failed run leaves the old bundle as it was
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -28,7 +30,6 @@ from bundle.reader import Bundle, BundleError, open_bundle, sha256_of
 
 RUNS_DIR = ".runs"
 STAGING_DIR = ".staging"
-KEEP_RUNS = 2  # the live run and one before it, for rollback
 STALE_STAGING_S = 6 * 3600  # a staging dir this old belongs to a run that was killed
 
 
@@ -61,16 +62,29 @@ class StagedBundle:
         manifest = {**manifest, "schema_version": layout.SCHEMA_VERSION, "bundle": self.name, "run_id": self.run_id}
         manifest["files"] = _file_entries(self.path)
         (self.path / layout.MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        staged = open_bundle(self.path, name=self.name, verify=True)
+        # Read back through the reader (checksums were computed just above).
+        staged = open_bundle(self.path, name=self.name, verify=False)
         problems = bundle_problems(staged)
         if problems:
             raise BundleError(f"Refusing to publish bundle '{self.name}': " + "; ".join(problems) + ".")
         run_dir = self.root / RUNS_DIR / self.name / self.run_id
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, run_dir)
-        _swap_link(self.root, self.name, run_dir)
-        _prune_runs(self.root / RUNS_DIR / self.name, keep=run_dir)
-        return open_bundle(self.root / self.name, name=self.name, verify=False)
+        # Concurrent publishes of one name serialise here, so none prunes another's live run.
+        with _locked(run_dir.parent.with_suffix(".lock")):
+            previous = _swap_link(self.root, self.name, run_dir)
+            _prune_runs(run_dir.parent, keep={run_dir, previous})
+        return open_bundle(run_dir, name=self.name, verify=False)
+
+
+@contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _file_entries(bundle_dir: Path) -> dict[str, dict]:
@@ -82,44 +96,56 @@ def _file_entries(bundle_dir: Path) -> dict[str, dict]:
     return entries
 
 
-def _swap_link(root: Path, name: str, run_dir: Path) -> None:
+def _swap_link(root: Path, name: str, run_dir: Path) -> Path | None:
+    """Point `root/name` at `run_dir`; return the run it pointed at before."""
     live = root / name
+    previous = live.resolve() if live.is_symlink() else None
     if live.exists() and not live.is_symlink():
         # A plain directory from a copy or an older layout: keep it as a past run.
-        os.replace(live, run_dir.parent / f"replaced-{run_dir.name}")
+        previous = run_dir.parent / f"replaced-{run_dir.name}"
+        os.replace(live, previous)
     tmp_link = root / f".{name}.link-{run_dir.name}"
     if tmp_link.is_symlink():
         tmp_link.unlink()
     tmp_link.symlink_to(run_dir.relative_to(root))
     os.replace(tmp_link, live)
+    return previous
 
 
-def _prune_runs(runs: Path, keep: Path) -> None:
-    past = sorted((p for p in runs.iterdir() if p != keep), key=lambda p: p.stat().st_mtime)
-    for old in past[: max(0, len(past) - (KEEP_RUNS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+def _prune_runs(runs: Path, keep: set[Path | None]) -> None:
+    """Keep the live run and the one it replaced (even after a manual rollback)."""
+    keep = {p.resolve() for p in keep if p is not None}
+    for old in runs.iterdir():
+        if old.resolve() not in keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
-def _remove_stale_staging(staging: Path, name: str) -> None:
+def _remove_stale_staging(staging: Path) -> None:
     # A killed run (SIGKILL, power loss) never reaches its cleanup; don't let those pile up.
-    if not staging.is_dir():
-        return
     now = time.time()
-    for leftover in staging.glob(f"{name}-*"):
+    for leftover in staging.iterdir():
         if now - leftover.stat().st_mtime > STALE_STAGING_S:
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def check_bundle_name(name: str) -> None:
+    """Refuse names that could not be a directory and URL value; call it early."""
+    if not isinstance(name, str) or not re.fullmatch(layout.BUNDLE_NAME_PATTERN, name):
+        raise BundleError(
+            f"'{name}' is not a valid bundle name: use up to 64 letters, digits, '-' or '_', starting with a letter or digit."
+        )
 
 
 @contextmanager
 def stage_bundle(root: Path | str, name: str, run_id: str) -> Iterator[StagedBundle]:
     """Yield a staging area; it is removed whether or not the run gets published."""
     root = Path(root)
-    if not name or name.startswith(".") or "/" in name:
-        raise BundleError(f"'{name}' is not a valid bundle name.")
-    path = root / STAGING_DIR / f"{name}-{run_id}"
-    _remove_stale_staging(path.parent, name)
+    check_bundle_name(name)
+    path = root / STAGING_DIR / name / run_id
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(path.parent)
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
+    path.mkdir()
     try:
         yield StagedBundle(root=root, name=name, run_id=run_id, path=path)
     finally:

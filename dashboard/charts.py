@@ -24,7 +24,7 @@ def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
     spanning start→end in log-odds, red when it raises the churn risk, blue when it lowers it."""
     data = df.copy()
     data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
-    data["probability_after"] = data["end"].map(_sigmoid)
+    data["probability_after"] = data["end"].map(sigmoid)
     data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
     base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
     final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
@@ -51,7 +51,7 @@ def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
     )
     # Two dashed markers; their captions point away from each other so they never collide.
     markers = pd.DataFrame(
-        {"x": [base_value, final], "text": [f"baseline {_sigmoid(base_value):.0%}", f"this customer {_sigmoid(final):.0%}"]}
+        {"x": [base_value, final], "text": [f"baseline {sigmoid(base_value):.0%}", f"this customer {sigmoid(final):.0%}"]}
     )
     rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x="x:Q")
     left, right = (0, 1) if base_value <= final else (1, 0)
@@ -117,6 +117,3 @@ def _curve_chart(
         layers.insert(0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x="x:Q", y="y:Q"))
     return alt.layer(*layers).properties(height=360, width="container")
 
-
-def _sigmoid(x: float) -> float:
-    return sigmoid(float(x))

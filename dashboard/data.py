@@ -20,9 +20,6 @@ from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolv
 ARTIFACTS_ENV = "CHURNLENS_ARTIFACTS"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Curves can hold one point per distinct test score; a browser chart needs far fewer.
-MAX_CURVE_POINTS = 400
-
 # Session-state keys shared by the router and the pages.
 PICKER_KEY = "bundle_picker"
 ACTIVE_BUNDLE_KEY = "active_bundle"
@@ -42,18 +39,20 @@ def load_bundle(name: str) -> Bundle:
     # Only names the root actually lists are opened, so a URL can't walk the filesystem.
     if name not in bundle_names():
         raise BundleError(f"There is no bundle named '{shorten(name)}'.")
-    try:
-        run_dir = resolve_bundle_dir(artifacts_root() / name)
-        return _open_run(str(run_dir), name)
-    except BundleError:
-        raise
-    except Exception as exc:  # a manifest of the wrong shape can fail outside BundleError
-        raise BundleError(f"Bundle '{name}' could not be opened ({type(exc).__name__}).") from exc
+    run_dir = resolve_bundle_dir(artifacts_root() / name)
+    opened = _open_run(str(run_dir), name)
+    if isinstance(opened, str):
+        raise BundleError(opened)
+    return opened
 
 
 @st.cache_resource(show_spinner="Verifying bundle…", max_entries=16)
-def _open_run(run_dir: str, name: str) -> Bundle:
-    return open_bundle(run_dir, name=name, verify=True)
+def _open_run(run_dir: str, name: str) -> Bundle | str:
+    # A refusal is cached too (as its message): a corrupt run is hashed once, not on every rerun.
+    try:
+        return open_bundle(run_dir, name=name, verify=True)
+    except BundleError as exc:
+        return str(exc)
 
 
 def load_customer_store(bundle: Bundle) -> CustomerStore:
@@ -61,33 +60,19 @@ def load_customer_store(bundle: Bundle) -> CustomerStore:
     return _customer_store(str(bundle.path), bundle.run_id, bundle)
 
 
-@st.cache_resource(show_spinner="Loading customers…", max_entries=4)
+@st.cache_resource(show_spinner="Loading customers…", max_entries=8)
 def _customer_store(run_dir: str, run_id: str, _bundle: Bundle) -> CustomerStore:
     return CustomerStore(_bundle)
 
 
 def load_curves(bundle: Bundle) -> pd.DataFrame:
-    """Evaluation curves of every model, thinned for plotting. Treat as read-only."""
+    """Evaluation curves of every model (training thins them). Treat as read-only."""
     return _curves(str(bundle.path), bundle.run_id, bundle)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _curves(run_dir: str, run_id: str, _bundle: Bundle) -> pd.DataFrame:
-    curves = _bundle.read_table(layout.CURVES).to_pandas()
-    return thin_curves(curves, MAX_CURVE_POINTS)
-
-
-def thin_curves(curves: pd.DataFrame, max_points: int) -> pd.DataFrame:
-    """At most `max_points` evenly spaced points per (model, curve), ends kept."""
-    parts = []
-    for _, part in curves.groupby(["model", "curve"], sort=False):
-        if len(part) > max_points:
-            step = (len(part) - 1) / (max_points - 1)
-            part = part.iloc[sorted({round(i * step) for i in range(max_points)})]
-        parts.append(part)
-    if not parts:
-        return curves.iloc[0:0]
-    return pd.concat(parts, ignore_index=True)
+    return _bundle.read_table(layout.CURVES).to_pandas()
 
 
 def shorten(text: str, limit: int = 40) -> str:

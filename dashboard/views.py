@@ -44,7 +44,7 @@ class CustomerView:
     model: str
     model_name: str
     probability: float
-    percentile: float  # % of customers scored at or below this one
+    percentile: float  # % of customers scored lower than this one
     margin: float  # log-odds
     base_value: float  # log-odds of the average customer (SHAP base value)
     base_probability: float
@@ -60,6 +60,7 @@ class CustomerView:
 
 def sigmoid(x: float) -> float:
     # Split by sign so large |x| never overflows exp().
+    x = float(x)
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)

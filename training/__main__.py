@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from bundle.reader import BundleError
+    from bundle.writer import check_bundle_name
     from training import pipeline
     from training.datasets import builtin
     from training.validate import ValidationError
@@ -71,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             builtin(args.dataset)
+            check_bundle_name(args.bundle_name or args.dataset)
         except KeyError as exc:
             print(exc.args[0], file=sys.stderr)
+            return 2
+        except BundleError as exc:
+            print(exc, file=sys.stderr)
             return 2
         config = pipeline.RunConfig(
             artifacts=args.artifacts,

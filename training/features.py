@@ -55,7 +55,7 @@ def encoding_slots(model: PipelineModel, spec: DatasetSpec) -> list[dict]:
         if type(stage).__name__ == "ImputerModel":
             fills.update({k: float(v) for k, v in stage.surrogateDF.first().asDict().items()})
         elif type(stage).__name__ == "StringIndexerModel":
-            labels.update(zip(spec.of_type("categorical"), stage.labelsArray))
+            labels.update(zip(spec.of_type("categorical"), stage.labelsArray, strict=True))
     slots = [
         {"feature": c, "kind": "numeric", "fill": fills[c]} for c in spec.of_type("numeric") + spec.of_type("binary")
     ]

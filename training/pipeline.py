@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from bundle import layout
 from bundle.reader import Bundle
-from bundle.writer import stage_bundle
+from bundle.writer import check_bundle_name, stage_bundle
 from training import evaluate, explain, features, publish
 from training.datasets import DatasetSpec
 from training.models import FittedModel, spark_ml, xgb
@@ -88,6 +88,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     timings = _Timings()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     name = config.bundle_name or spec.name
+    check_bundle_name(name)  # fail before training, not after
     log.info("run %s: dataset %s → bundle %s", run_id, spec.name, name)
 
     with timings.stage("ingest"):

@@ -49,8 +49,13 @@ def assign_split(table: DataFrame, test_fraction: float, seed: int) -> tuple[Dat
         .agg(F.count(F.lit(1)).alias("rows"), F.avg(layout.LABEL_COLUMN).alias("rate"))
         .collect()
     }
-    if "train" not in stats or "test" not in stats:
-        raise ValueError("too few rows to split into train and test sets")
+    # Both sides need both classes: models cannot train, nor ROC AUC be measured, on one.
+    for side in ("train", "test"):
+        if side not in stats or not 0.0 < stats[side]["rate"] < 1.0:
+            raise ValueError(
+                f"the {side} split has no churned or no retained customers; use more rows "
+                f"(or another test fraction than {test_fraction})"
+            )
     summary = SplitSummary(
         seed=seed,
         test_fraction=test_fraction,

@@ -53,6 +53,11 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
         "labels": F.slice(F.sort_array(F.collect_set(F.col(spec.label_column).cast("string"))), 1, 5),
         "distinct_labels": F.countDistinct(spec.label_column),
     }
+    if id_type(raw, spec) == "string":
+        as_text = F.col(spec.id_column).cast("string")
+        checks["bad_ids"] = _count(
+            as_text.isNotNull() & (~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH))
+        )
     for name in spec.of_type("numeric"):
         checks[f"bad:{name}"] = _count(F.col(name).isNotNull() & ~_is_number(name))
     for name in spec.of_type("binary"):
@@ -67,6 +72,11 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     duplicates = counts["rows"] - counts["null_ids"] - counts["distinct_ids"]
     if duplicates:
         problems.append(f"column '{spec.id_column}': {duplicates} rows repeat a customer ID that is already used")
+    if counts.get("bad_ids"):
+        problems.append(
+            f"column '{spec.id_column}': {counts['bad_ids']} customer IDs are longer than {layout.ID_MAX_LENGTH} "
+            "characters or use characters other than letters, digits and . - _ : @ / +"
+        )
     if counts["null_labels"]:
         problems.append(f"column '{spec.label_column}': {counts['null_labels']} rows have no label")
     if counts["distinct_labels"] != 2:

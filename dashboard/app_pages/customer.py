@@ -68,7 +68,7 @@ def render() -> None:
     col_pct.metric(
         "Percentile",
         ordinal(round(view.percentile)),
-        help="Share of all customers in the bundle scored at or below this one.",
+        help="Share of all customers in the bundle scored lower than this one.",
     )
     col_outcome.metric("Actual outcome", view.outcome, help=f"In the {view.outcome_detail}.")
     col_outcome.caption(f"In the {view.outcome_detail.split(':')[0]}")

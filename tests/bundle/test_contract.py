@@ -21,7 +21,7 @@ def test_round_trip_publishes_through_a_symlink_and_verifies(tmp_path):
     assert reopened.manifest["schema_version"] == layout.SCHEMA_VERSION
     assert set(reopened.manifest["files"]) >= {layout.CUSTOMERS, layout.shap_path("lin"), layout.CURVES}
     assert list_bundles(tmp_path) == ["tiny"]
-    assert not any((tmp_path / STAGING_DIR).iterdir())
+    assert not any((tmp_path / STAGING_DIR / "tiny").iterdir())
 
 
 def test_customer_store_finds_customers_and_explains_bad_ids(tmp_path):
@@ -30,7 +30,9 @@ def test_customer_store_finds_customers_and_explains_bad_ids(tmp_path):
     assert record.customer_id == 7 and record.label == 0 and record.split == "train"
     assert record.features == {"tenure": 30.0, "contract": "Yearly"}
     assert record.shap["lin"] == {"tenure": -0.25, "contract": 0.0}
-    assert record.percentile["lin"] == pytest.approx(100 * 2 / 3)
+    # margins: id 11 → -2.0, id 7 → -1.25, id 3 → -0.25; one customer is scored lower than 7
+    assert record.percentile["lin"] == pytest.approx(100 / 3)
+    assert store.lookup(11).percentile["lin"] == 0.0
     with pytest.raises(UnknownCustomer, match="No customer with ID 8"):
         store.lookup("8")
     with pytest.raises(MalformedCustomerId, match="whole numbers"):
@@ -78,7 +80,7 @@ def test_a_failed_publish_leaves_the_live_bundle_untouched(tmp_path):
     live = open_bundle(tmp_path / "tiny")
     assert live.run_id == "good" and live.path == good.path
     assert not (tmp_path / RUNS_DIR / "tiny" / "bad").exists()
-    assert not any((tmp_path / STAGING_DIR).iterdir())
+    assert not any((tmp_path / STAGING_DIR / "tiny").iterdir())
 
 
 def test_republishing_swaps_runs_and_keeps_one_for_rollback(tmp_path):
@@ -88,9 +90,29 @@ def test_republishing_swaps_runs_and_keeps_one_for_rollback(tmp_path):
     assert sorted(p.name for p in (tmp_path / RUNS_DIR / "tiny").iterdir()) == ["r2", "r3"]
 
 
-def test_invalid_bundle_names_are_refused(tmp_path):
-    with pytest.raises(BundleError):
-        write_tiny_bundle(tmp_path, name="../escape")
+@pytest.mark.parametrize("name", ["../escape", ".runs", "a b", "", "x" * 65])
+def test_invalid_bundle_names_are_refused(tmp_path, name):
+    with pytest.raises(BundleError, match="not a valid bundle name"):
+        write_tiny_bundle(tmp_path, name=name)
+
+
+def test_a_rolled_back_run_survives_the_next_publish(tmp_path):
+    for run_id in ("r1", "r2"):
+        write_tiny_bundle(tmp_path, run_id=run_id)
+    live = tmp_path / "tiny"
+    live.unlink()
+    live.symlink_to(f"{RUNS_DIR}/tiny/r1")  # an operator rolls back to r1
+    write_tiny_bundle(tmp_path, run_id="r3")
+    assert sorted(p.name for p in (tmp_path / RUNS_DIR / "tiny").iterdir()) == ["r1", "r3"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 1.5])
+def test_impossible_probabilities_are_never_published(tmp_path, bad):
+    write_tiny_bundle(tmp_path, run_id="good")
+    with pytest.raises(BundleError, match="probabilities outside"):
+        write_tiny_bundle(tmp_path, run_id="bad", probability_of_first=bad)
+    assert open_bundle(tmp_path / "tiny").run_id == "good"
+
 
 
 @pytest.mark.parametrize(
@@ -99,6 +121,12 @@ def test_invalid_bundle_names_are_refused(tmp_path):
         (lambda m: m.update(models=["lin"]), "'models' should be a dict"),
         (lambda m: m.update(encoding=["tenure"]), "entries of 'encoding' should be objects"),
         (lambda m: m["files"].update({"../outside.txt": {"sha256": "0", "bytes": 0}}), "leaves the bundle"),
+        (lambda m: m["files"][layout.CUSTOMERS].pop("bytes"), "needs a sha256 string and a byte count"),
+        (lambda m: m["models"]["lin"].update(shap=3), "has no 'shap' dict"),
+        (lambda m: m["models"]["lin"]["shap"].update(base_value="x"), "numeric SHAP base value"),
+        (lambda m: m["dataset"].update(rows="3"), "dataset.rows"),
+        (lambda m: m["encoding"][0].update(kind="bucket"), "unknown kind 'bucket'"),
+        (lambda m: m.update(created_at=5), "'created_at' should be a str"),
     ],
 )
 def test_misshapen_manifests_are_refused_with_a_reason(tmp_path, change, message):
@@ -114,8 +142,8 @@ def test_staging_left_by_a_killed_run_is_cleared_later(tmp_path):
     import os
     import time
 
-    stale = tmp_path / STAGING_DIR / "tiny-killed"
-    recent = tmp_path / STAGING_DIR / "tiny-running"
+    stale = tmp_path / STAGING_DIR / "tiny" / "killed"
+    recent = tmp_path / STAGING_DIR / "tiny" / "running"
     for leftover in (stale, recent):
         leftover.mkdir(parents=True)
     day_ago = time.time() - 24 * 3600

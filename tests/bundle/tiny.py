@@ -39,7 +39,9 @@ def tiny_manifest() -> dict:
     }
 
 
-def write_tiny_bundle(root: Path, name: str = "tiny", run_id: str = "run1", shap_offset: float = 0.0) -> Bundle:
+def write_tiny_bundle(
+    root: Path, name: str = "tiny", run_id: str = "run1", shap_offset: float = 0.0, probability_of_first: float | None = None
+) -> Bundle:
     ids = np.array([3, 7, 11])
     shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [0.5, -0.25, 1.0], "contract": [0.25, 0.0, -2.0]})
     margin = -1.0 + shap["tenure"] + shap["contract"]
@@ -47,8 +49,12 @@ def write_tiny_bundle(root: Path, name: str = "tiny", run_id: str = "run1", shap
         staged.write_table(layout.CUSTOMERS, pd.DataFrame({
             layout.ID_COLUMN: ids, layout.LABEL_COLUMN: [1, 0, 0], layout.SPLIT_COLUMN: ["train", "train", "test"],
             "tenure": [1.0, 30.0, np.nan], "contract": ["Monthly", "Yearly", "Monthly"]}))
+        probability = 1 / (1 + np.exp(-margin))
+        if probability_of_first is not None:
+            probability[0] = probability_of_first
         staged.write_table(layout.predictions_path("lin"), pd.DataFrame({
-            layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: 1 / (1 + np.exp(-margin)), layout.MARGIN_COLUMN: margin}))
+            layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: probability, layout.MARGIN_COLUMN: margin}))
         staged.write_table(layout.shap_path("lin"), shap.assign(tenure=shap["tenure"] + shap_offset))
+        staged.write_table(layout.BACKGROUND, pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}))
         staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
         return staged.publish(tiny_manifest())

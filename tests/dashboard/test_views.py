@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from tests.dashboard.dashboard_helpers import champion_predictions, telco
 
 from bundle import layout
 from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
 from bundle.manifest import model_names
-from dashboard import data, views
+from dashboard import views
+from tests.bundle.tiny import write_tiny_bundle
+from tests.dashboard.dashboard_helpers import champion_predictions, telco
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def test_probability_and_percentile_come_from_the_champion(bundle, store):
     view = views.build_customer_view(bundle, store, str(ids[pos]))
     assert view.model == bundle.manifest["champion"]
     assert view.probability == pytest.approx(probabilities[pos])
-    expected_percentile = 100.0 * np.mean(probabilities <= probabilities[pos])
+    expected_percentile = 100.0 * np.mean(probabilities < probabilities[pos])
     assert view.percentile == pytest.approx(expected_percentile)
     assert view.probability == pytest.approx(views.sigmoid(view.margin), abs=1e-6)
 
@@ -101,18 +100,12 @@ def test_feature_table_uses_labels_and_display_values(bundle, store, customers):
     assert all(isinstance(v, str) for v in view.features["Value"])
 
 
-def test_missing_values_show_as_missing(bundle, store, customers):
-    names = [f["name"] for f in bundle.manifest["features"]]
-    gaps = customers[names].isna().any(axis=1)
-    if not gaps.any():
-        pytest.skip("this bundle has no missing feature values")
-    row = customers[gaps].iloc[0]
-    view = views.build_customer_view(bundle, store, str(row[layout.ID_COLUMN]))
-    labels = {f["name"]: f["label"] for f in bundle.manifest["features"]}
+def test_missing_values_show_as_missing(tmp_path):
+    tiny = write_tiny_bundle(tmp_path)  # customer 11 has no tenure
+    view = views.build_customer_view(tiny, CustomerStore(tiny), "11")
     shown = dict(zip(view.features["Feature"], view.features["Value"]))
-    for name in names:
-        if pd.isna(row[name]):
-            assert shown[labels[name]] == "missing"
+    assert shown == {"Tenure (months)": "missing", "Contract": "Monthly"}
+    assert "Tenure (months) = missing" in set(view.waterfall["reason"])
 
 
 @pytest.mark.parametrize(
@@ -150,18 +143,6 @@ def test_unknown_and_malformed_ids_raise_user_errors(bundle, store):
         views.build_customer_view(bundle, store, "   ")
 
 
-def test_customer_view_is_fast(bundle, store):
-    ids, _ = champion_predictions(bundle)
-    picks = ids[np.linspace(0, len(ids) - 1, 40, dtype=int)]
-    timings = []
-    for customer_id in picks:
-        start = time.perf_counter()
-        views.build_customer_view(bundle, store, str(customer_id))
-        timings.append(time.perf_counter() - start)
-    p95 = statistics.quantiles(timings, n=20)[-1]
-    assert p95 < 0.100, f"p95 {p95 * 1000:.1f} ms"
-
-
 def test_metrics_table_has_every_model_champion_first(bundle):
     manifest = bundle.manifest
     table = views.build_metrics_table(manifest)
@@ -185,11 +166,3 @@ def test_metrics_table_tolerates_a_missing_metric(bundle):
     assert math.isnan(table["Brier"].iloc[0])
 
 
-def test_thin_curves_keeps_ends_and_bounds_points():
-    curves = pd.DataFrame(
-        {"model": "m", "curve": "roc", "x": np.linspace(0, 1, 5000), "y": np.linspace(0, 1, 5000), "threshold": 0.5}
-    )
-    thinned = data.thin_curves(curves, 100)
-    assert len(thinned) == 100
-    assert thinned["x"].iloc[0] == 0 and thinned["x"].iloc[-1] == 1
-    assert len(data.thin_curves(curves.head(50), 100)) == 50

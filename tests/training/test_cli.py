@@ -27,3 +27,8 @@ def test_ensure_lists_missing_and_corrupt_bundles(bundle_root, tmp_path):
     assert _missing_bundles(tmp_path) == []
     (tmp_path / "telco" / "customers.parquet").write_bytes(b"garbage")
     assert _missing_bundles(tmp_path) == ["telco"]
+
+
+def test_a_bad_bundle_name_fails_before_spark_starts(capsys):
+    assert main(["run", "--dataset", "telco", "--bundle", "../x"]) == 2
+    assert "not a valid bundle name" in capsys.readouterr().err

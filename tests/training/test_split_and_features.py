@@ -52,3 +52,9 @@ def test_unseen_category_encodes_as_all_zeros(typed, telco_spec):
     vector = features.encode(model, odd).first()[features.FEATURES_COLUMN].toArray()
     contract = [i for i, s in enumerate(slots) if s["feature"] == "contract"]
     assert np.all(vector[contract] == 0)
+
+
+def test_a_split_side_without_both_classes_is_refused(typed):
+    few = typed.where(F.col("label") == 0).limit(50).union(typed.where(F.col("label") == 1).limit(1))
+    with pytest.raises(ValueError, match="split has no churned or no retained customers"):
+        assign_split(few, 0.2, seed=7)

@@ -60,3 +60,18 @@ def test_wrong_types_are_counted_per_column(rows, telco_spec):
 def test_missing_ids_and_labels_are_counted(rows, telco_spec):
     holes = rows.withColumn("churn", F.when(F.col("rownames") == 3, F.lit(None)).otherwise(F.col("churn")))
     assert "column 'churn': 1 rows have no label" in problems_of(holes, telco_spec)
+
+
+def test_string_ids_a_user_could_not_type_are_refused(rows, telco_spec):
+    odd = rows.withColumn(
+        "rownames",
+        F.when(F.col("rownames") == 1, F.lit("has space"))
+        .when(F.col("rownames") == 2, F.lit("x" * 80))
+        .otherwise(F.concat(F.lit("C-"), F.col("rownames").cast("string"))),
+    )
+    assert problems_of(odd, telco_spec) == [
+        "column 'rownames': 2 customer IDs are longer than 64 characters or use characters other than "
+        "letters, digits and . - _ : @ / +"
+    ]
+    typed = validate(odd.where(F.col("rownames").startswith("C-")), telco_spec)
+    assert dict(typed.dtypes)["customer_id"] == "string"

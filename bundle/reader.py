@@ -59,36 +59,36 @@ def resolve_bundle_dir(path: Path) -> Path:
     return Path(path).resolve()
 
 
-def read_manifest(bundle_dir: Path) -> dict:
+def read_manifest(bundle_dir: Path, label: str | None = None) -> dict:
+    label = label or bundle_dir.name
     manifest_file = bundle_dir / layout.MANIFEST
     if not manifest_file.is_file():
-        raise BundleError(f"'{bundle_dir.name}' is not a bundle: it has no {layout.MANIFEST}.")
+        raise BundleError(f"'{label}' is not a bundle: it has no {layout.MANIFEST}.")
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"The manifest of '{bundle_dir.name}' is not valid JSON ({exc}).") from exc
+        raise BundleError(f"The manifest of '{label}' is not valid JSON ({exc}).") from exc
     version = manifest.get("schema_version") if isinstance(manifest, dict) else None
     if version != layout.SCHEMA_VERSION:
         raise BundleError(
-            f"Bundle '{bundle_dir.name}' has schema version {version!r}; this dashboard reads "
+            f"Bundle '{label}' has schema version {version!r}; this dashboard reads "
             f"version {layout.SCHEMA_VERSION}. Retrain it with this version of churnlens."
         )
     problems = manifest_problems(manifest)
     if problems:
-        raise BundleError(f"The manifest of '{bundle_dir.name}' is invalid: " + "; ".join(problems) + ".")
+        raise BundleError(f"The manifest of '{label}' is invalid: " + "; ".join(problems) + ".")
     return manifest
 
 
-def verify_files(bundle_dir: Path, manifest: dict) -> None:
+def verify_files(bundle_dir: Path, manifest: dict, label: str | None = None) -> None:
     """Every listed file exists with its recorded size and checksum."""
+    label = label or bundle_dir.name
     for relpath, entry in manifest["files"].items():
         target = bundle_dir / relpath
         if not target.is_file():
-            raise BundleError(f"Bundle '{bundle_dir.name}' is incomplete: {relpath} is missing.")
+            raise BundleError(f"Bundle '{label}' is incomplete: {relpath} is missing.")
         if target.stat().st_size != entry["bytes"] or sha256_of(target) != entry["sha256"]:
-            raise BundleError(
-                f"Bundle '{bundle_dir.name}' is corrupt: {relpath} does not match its checksum."
-            )
+            raise BundleError(f"Bundle '{label}' is corrupt: {relpath} does not match its checksum.")
 
 
 def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = True) -> Bundle:
@@ -97,9 +97,11 @@ def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = Tru
     if not path.exists():
         raise BundleError(f"No bundle at {path}.")
     bundle_dir = resolve_bundle_dir(path)
-    manifest = read_manifest(bundle_dir)
+    # Messages name the bundle as the user knows it, not the run directory behind the symlink.
+    label = name or path.name
+    manifest = read_manifest(bundle_dir, label)
     if verify:
-        verify_files(bundle_dir, manifest)
+        verify_files(bundle_dir, manifest, label)
     return Bundle(name=name or manifest["bundle"], path=bundle_dir, manifest=manifest)
 
 

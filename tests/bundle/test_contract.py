@@ -151,3 +151,10 @@ def test_staging_left_by_a_killed_run_is_cleared_later(tmp_path):
     write_tiny_bundle(tmp_path)
     assert not stale.exists()
     assert recent.exists()  # may belong to a run still in progress
+
+
+def test_refusals_name_the_bundle_not_the_run_directory(tmp_path):
+    bundle = write_tiny_bundle(tmp_path, run_id="20261122T000000Z-abc")
+    (bundle.path / layout.CURVES).write_bytes(b"changed")
+    with pytest.raises(BundleError, match="^Bundle 'tiny' is corrupt"):
+        open_bundle(tmp_path / "tiny")

@@ -74,7 +74,7 @@ class StagedBundle:
         with _locked(run_dir.parent.with_suffix(".lock")):
             previous = _swap_link(self.root, self.name, run_dir)
             _prune_runs(run_dir.parent, keep={run_dir, previous})
-        return open_bundle(run_dir, name=self.name, verify=False)
+        return Bundle(name=self.name, path=run_dir, manifest=staged.manifest)
 
 
 @contextmanager

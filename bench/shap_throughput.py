@@ -19,7 +19,7 @@ import pandas as pd
 import xgboost
 
 from bundle import layout
-from bundle.encoding import encode_rows
+from bundle.encoding import encode_rows, grouping_matrix
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
 
@@ -31,11 +31,12 @@ def _rows(bundle: Bundle, count: int) -> np.ndarray:
 
 
 def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
-    from training import explain, features
+    from training import explain
+    from training.models import FittedModel
     from training.spark import get_spark
 
     x = _rows(bundle, rows)
-    raw = (bundle.path / bundle.manifest["models"]["xgboost"]["files"]["xgboost"]).read_bytes()
+    raw = bundle.file(bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"]).read_bytes()
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
     booster.set_param({"nthread": cores})
@@ -44,14 +45,16 @@ def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = get_spark("churnlens-bench", f"local[{cores}]")
     names = feature_names(bundle.manifest)
-    grouping = features.grouping_matrix(bundle.manifest["encoding"], names)
+    grouping = grouping_matrix(bundle.manifest["encoding"], names)
+    model = FittedModel(name="xgboost", family="xgboost", display_name="XGBoost", params={}, training_seconds=0.0,
+                        runtime="xgboost", portable={"model.ubj": raw})
     slots = explain.slot_columns(x.shape[1])
     frame = pd.DataFrame(x, columns=slots).assign(**{layout.ID_COLUMN: np.arange(len(x))})
     slotted = spark.createDataFrame(frame).repartition(cores).cache()
     slotted.count()
 
     def spark_stage() -> None:
-        stage = explain.shap_frame(slotted, {"xgboost": {"kind": "xgboost", "model": raw}}, grouping, names, [layout.ID_COLUMN])
+        stage = explain.shap_frame(slotted, [model], grouping, names, [layout.ID_COLUMN], scored_by_spark={"xgboost"})
         stage.write.format("noop").mode("overwrite").save()
 
     spark_stage()  # untimed: starts the Python workers once, as a long pipeline run would

@@ -1,8 +1,9 @@
 """Invariants of a bundle's content, checked before a bundle is published.
 
 These go beyond the manifest's shape: per-customer tables line up row by row,
-probabilities agree with log-odds, and SHAP values are locally accurate
-(base value + sum of SHAP = the model's log-odds on every row).
+probabilities agree with log-odds, SHAP values are locally accurate
+(base value + sum of SHAP = the model's log-odds on every row), and the
+JVM-free runtime reproduces every model's stored margins and SHAP values.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pyarrow as pa
 
 from bundle import layout
 from bundle.manifest import feature_names
-from bundle.reader import Bundle
+from bundle.reader import Bundle, BundleError
 
 
 def _ids(table: pa.Table) -> np.ndarray:
@@ -32,6 +33,48 @@ def local_accuracy_error(bundle: Bundle, model: str) -> float:
     margin = bundle.read_table(layout.predictions_path(model), columns=[layout.MARGIN_COLUMN]).column(0).to_numpy()
     base = bundle.manifest["models"][model]["shap"]["base_value"]
     return _local_accuracy(bundle.read_table(layout.shap_path(model), columns=names), margin, base, names)
+
+
+def parity_rows(rows: int) -> np.ndarray:
+    """Row positions the runtime parity check covers: all, or an even sample of large bundles."""
+    if rows <= layout.RUNTIME_PARITY_ROWS:
+        return np.arange(rows)
+    return np.unique(np.linspace(0, rows - 1, layout.RUNTIME_PARITY_ROWS).astype(np.int64))
+
+
+def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = None) -> tuple[float, float]:
+    """Largest |runtime - stored| of (margin, SHAP value) over the given customers (default: `parity_rows`)."""
+    from bundle.runtime import load_runtime  # needs the model libraries; only parity checks pay for them
+
+    names = feature_names(bundle.manifest)
+    customers = bundle.read_table(layout.CUSTOMERS, columns=names)
+    positions = parity_rows(customers.num_rows) if positions is None else positions
+    rows = customers.take(positions).to_pandas()
+    runtime = load_runtime(bundle, model)
+    margin, shap_values = runtime.explain(rows)
+    stored_margin = bundle.read_table(layout.predictions_path(model), columns=[layout.MARGIN_COLUMN]).column(0).to_numpy()
+    stored_shap = bundle.read_table(layout.shap_path(model), columns=names).take(positions)
+    stored = np.column_stack([stored_shap.column(n).to_numpy() for n in names])
+    margin_error = np.abs(margin - stored_margin[positions])
+    shap_error = np.abs(shap_values - stored)
+    return (
+        float("inf") if np.isnan(margin_error).any() else float(np.max(margin_error, initial=0.0)),
+        float("inf") if np.isnan(shap_error).any() else float(np.max(shap_error, initial=0.0)),
+    )
+
+
+def _parity_problems(bundle: Bundle, model: str) -> list[str]:
+    try:
+        margin_error, shap_error = runtime_parity(bundle, model)
+    except BundleError as exc:
+        return [str(exc)]
+    tolerance = layout.RUNTIME_PARITY_TOLERANCE
+    problems = []
+    if not margin_error <= tolerance:
+        problems.append(f"model '{model}': the JVM-free runtime misses the stored log-odds by {margin_error:.2e} (tolerance {tolerance:g})")
+    if not shap_error <= tolerance:
+        problems.append(f"model '{model}': the JVM-free runtime misses the stored SHAP values by {shap_error:.2e} (tolerance {tolerance:g})")
+    return problems
 
 
 def _model_problems(bundle: Bundle, model: str, ids: np.ndarray, names: list[str]) -> list[str]:
@@ -59,10 +102,11 @@ def _model_problems(bundle: Bundle, model: str, ids: np.ndarray, names: list[str
             f"(tolerance {layout.LOCAL_ACCURACY_TOLERANCE:g})"
         )
     listed = bundle.manifest["files"]
-    for role, relpath in bundle.manifest["models"][model]["files"].items():
+    entry = bundle.manifest["models"][model]
+    for role, relpath in [*entry["files"].items(), *entry["runtime"]["files"].items()]:
         if relpath not in listed and not any(f.startswith(relpath + "/") for f in listed):
             problems.append(f"model '{model}': its {role} file {relpath} is not in the bundle")
-    return problems
+    return problems or _parity_problems(bundle, model)
 
 
 def bundle_problems(bundle: Bundle) -> list[str]:

@@ -23,3 +23,12 @@ def encode_rows(rows: pd.DataFrame, encoding: list[dict]) -> np.ndarray:
         else:
             out[:, slot] = (column.astype("string") == entry["category"]).fillna(False).to_numpy(dtype=np.float64)
     return out
+
+
+def grouping_matrix(encoding: list[dict], feature_names: list[str]) -> np.ndarray:
+    """(n_slots × n_features) 0/1 matrix: slot SHAP values @ G = per-feature SHAP."""
+    index = {name: i for i, name in enumerate(feature_names)}
+    matrix = np.zeros((len(encoding), len(feature_names)))
+    for slot, entry in enumerate(encoding):
+        matrix[slot, index[entry["feature"]]] = 1.0
+    return matrix

@@ -7,7 +7,9 @@ single source of truth for code on both sides (training writes, dashboard reads)
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+# 2: every model entry names its portable runtime (`bundle/runtime.py`) and the
+#    bundle guarantees the runtime reproduces the stored margins and SHAP values.
+SCHEMA_VERSION = 2
 
 MANIFEST = "manifest.json"
 
@@ -44,6 +46,11 @@ FEATURE_TYPES = ("numeric", "binary", "categorical")
 
 # How far base value + sum(SHAP) may stray from the model's own log-odds.
 LOCAL_ACCURACY_TOLERANCE = 1e-4
+# How far the JVM-free runtime may stray from the stored margins and SHAP values.
+RUNTIME_PARITY_TOLERANCE = 1e-6
+# Publishing re-runs every model through the runtime on every customer up to this
+# many, and on an evenly spaced sample of this many beyond it.
+RUNTIME_PARITY_ROWS = 50_000
 
 
 def predictions_path(model: str) -> str:

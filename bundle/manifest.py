@@ -3,7 +3,7 @@
 The manifest is plain JSON so a bundle can be inspected with any tool. This module
 checks its shape; it knows nothing about how the numbers in it were produced.
 
-Shape (schema version 1)::
+Shape (schema version 2)::
 
     schema_version  int
     bundle          str     name of the bundle ("telco")
@@ -19,7 +19,9 @@ Shape (schema version 1)::
                     # one entry per model input slot, in slot order
     models          {name: {family, display_name, params, metrics, threshold,
                      training_seconds, shap: {base_value, output, method},
-                     files: {role: relative path}}}
+                     files: {role: relative path},
+                     runtime: {kind, files: {file name: relative path}}}}
+                    # runtime: what `bundle.runtime` loads to run the model without a JVM
     champion        str     key of `models`
     champion_metric str
     versions        {library: version}
@@ -151,6 +153,15 @@ def _model_problems(models: dict, champion: str) -> list[str]:
             problems.append(f"model '{name}' has no numeric threshold")
         if isinstance(model.get("shap"), dict) and not _is_number(model["shap"].get("base_value")):
             problems.append(f"model '{name}' has no numeric SHAP base value")
+        runtime = model.get("runtime")
+        if not (
+            isinstance(runtime, dict)
+            and isinstance(runtime.get("kind"), str)
+            and isinstance(runtime.get("files"), dict)
+            and runtime["files"]
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in runtime["files"].items())
+        ):
+            problems.append(f"model '{name}' has no runtime {{kind, files}}")
     return problems
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from bundle import layout
 from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
+from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
 
 ARTIFACTS_ENV = "CHURNLENS_ARTIFACTS"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +64,16 @@ def load_customer_store(bundle: Bundle) -> CustomerStore:
 @st.cache_resource(show_spinner="Loading customers…", max_entries=8)
 def _customer_store(run_dir: str, run_id: str, _bundle: Bundle) -> CustomerStore:
     return CustomerStore(_bundle)
+
+
+def load_runtime(bundle: Bundle, model: str) -> ModelRuntime:
+    """The JVM-free runtime of one bundle model, built once per run and shared by every session."""
+    return _runtime(str(bundle.path), bundle.run_id, model, bundle)
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _runtime(run_dir: str, run_id: str, model: str, _bundle: Bundle) -> ModelRuntime:
+    return _load_runtime(_bundle, model)
 
 
 def load_curves(bundle: Bundle) -> pd.DataFrame:

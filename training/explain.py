@@ -1,10 +1,12 @@
 """Score every customer and compute SHAP values for every model, in batch on Spark.
 
-Each model's explainer data (coefficients, parsed trees, an XGBoost booster as
-UBJSON bytes) is broadcast once; `mapInPandas` explains whole Arrow batches, and
-each Python worker builds an explainer once per broadcast and reuses it. SHAP
-values of one-hot slots are summed back to the feature they encode, so every
-model's explanations are in the features a user knows, in log-odds.
+Spark-native models score with their own transformers. Each model's portable
+files (coefficients, trees, an XGBoost booster as UBJSON) are broadcast once;
+`mapInPandas` explains whole Arrow batches with `bundle.runtime`, the same code
+the dashboard runs on single rows, and each Python worker builds a kernel once
+per broadcast and reuses it. SHAP values of one-hot slots are summed back to the
+feature they encode, so every model's explanations are in the features a user
+knows, in log-odds.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pyspark.sql import types as T
 from training.features import FEATURES_COLUMN
 from training.models import FittedModel
 
-_WORKER_EXPLAINERS: dict[str, object] = {}
+_WORKER_KERNELS: dict[str, object] = {}
 
 
 def slot_columns(n_slots: int) -> list[str]:
@@ -49,45 +51,6 @@ def shap_column(model: str, feature: str) -> str:
     return f"{model}__shap__{feature}"
 
 
-def _build(spec: dict) -> object:
-    if spec["kind"] == "xgboost":
-        import xgboost
-
-        booster = xgboost.Booster()
-        booster.load_model(bytearray(spec["model"]))
-        # One Spark task per core: more threads per task would only contend.
-        booster.set_param({"nthread": 1})
-        return booster
-    if spec["kind"] == "tree":
-        import shap
-
-        model = {"trees": spec["trees"], "base_offset": spec["base_offset"]}
-        return shap.TreeExplainer(model)
-    return None
-
-
-def slot_shap(spec: dict, explainer: object, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-slot SHAP values and per-row base values, in log-odds."""
-    if spec["kind"] == "linear":
-        phi = (x - spec["mean"]) * spec["coef"]
-        base = spec["intercept"] + float(np.dot(spec["coef"], spec["mean"]))
-        return phi, np.full(len(x), base)
-    if spec["kind"] == "xgboost":
-        import xgboost
-
-        contribs = explainer.predict(xgboost.DMatrix(x, nthread=1), pred_contribs=True)
-        return contribs[:, :-1], contribs[:, -1]
-    values = explainer.shap_values(x, check_additivity=False) * spec["scale"]
-    base = float(np.ravel(explainer.expected_value)[0]) * spec["scale"]
-    return values, np.full(len(x), base)
-
-
-def base_value(spec: dict, n_slots: int) -> float:
-    """The model's expected log-odds over the background (constant for these explainers)."""
-    _, base = slot_shap(spec, _build(spec), np.zeros((1, n_slots)))
-    return float(base[0])
-
-
 def explain_batches(
     batches: Iterator[pd.DataFrame],
     specs: dict[str, object],
@@ -95,15 +58,23 @@ def explain_batches(
     feature_names: list[str],
     passthrough: list[str],
 ) -> Iterator[pd.DataFrame]:
+    """Worker side: SHAP (and, for models Spark does not score, margins) through `bundle.runtime`."""
+    from bundle.runtime import build_kernel, sigmoid
+
     slots = slot_columns(grouping.shape[0])
     for batch in batches:
         x = batch[slots].to_numpy(dtype=np.float64)
         out = {name: batch[name] for name in passthrough}
         for model, broadcast in specs.items():
             spec = broadcast.value
-            if spec["token"] not in _WORKER_EXPLAINERS:
-                _WORKER_EXPLAINERS[spec["token"]] = _build(spec)
-            phi, _ = slot_shap(spec, _WORKER_EXPLAINERS[spec["token"]], x)
+            if spec["token"] not in _WORKER_KERNELS:
+                _WORKER_KERNELS[spec["token"]] = build_kernel(spec["kind"], spec["files"])
+            kernel = _WORKER_KERNELS[spec["token"]]
+            if spec["scores"]:
+                margin = kernel.margin(x)
+                out[margin_column(model)] = margin
+                out[probability_column(model)] = sigmoid(margin)
+            phi, _ = kernel.contributions(x)
             grouped = phi @ grouping
             for j, feature in enumerate(feature_names):
                 out[shap_column(model, feature)] = grouped[:, j]
@@ -112,18 +83,30 @@ def explain_batches(
 
 def shap_frame(
     slotted: DataFrame,
-    explainers: dict[str, dict],
+    models: list[FittedModel],
     grouping: np.ndarray,
     feature_names: list[str],
     passthrough: list[str],
+    scored_by_spark: set[str],
 ) -> DataFrame:
-    """`slotted` (from `with_slot_columns`) → passthrough columns + SHAP per model and feature."""
+    """`slotted` (from `with_slot_columns`) → passthrough columns + SHAP per model and feature,
+    plus probability and margin of the models Spark did not score."""
     sc = slotted.sparkSession.sparkContext
-    # The token lets a reused Python worker keep one explainer per broadcast.
-    specs = {model: sc.broadcast({**spec, "token": uuid.uuid4().hex}) for model, spec in explainers.items()}
-    fields = [slotted.schema[name] for name in passthrough] + [
-        T.StructField(shap_column(m, f), T.DoubleType(), False) for m in explainers for f in feature_names
-    ]
+    # The token lets a reused Python worker keep one kernel per broadcast.
+    specs = {
+        m.name: sc.broadcast(
+            {"kind": m.runtime, "files": m.portable, "scores": m.name not in scored_by_spark, "token": uuid.uuid4().hex}
+        )
+        for m in models
+    }
+    fields = [slotted.schema[name] for name in passthrough]
+    for m in models:
+        if m.name not in scored_by_spark:
+            fields += [
+                T.StructField(probability_column(m.name), T.DoubleType(), False),
+                T.StructField(margin_column(m.name), T.DoubleType(), False),
+            ]
+        fields += [T.StructField(shap_column(m.name, f), T.DoubleType(), False) for f in feature_names]
     return slotted.mapInPandas(
         lambda batches: explain_batches(batches, specs, grouping, feature_names, passthrough),
         schema=T.StructType(fields),
@@ -131,9 +114,11 @@ def shap_frame(
 
 
 def score(encoded: DataFrame, models: list[FittedModel]) -> DataFrame:
-    """Each model's own probability and log-odds for every row, as plain columns."""
+    """Each Spark-native model's own probability and log-odds for every row, as plain columns."""
     scored = encoded
     for model in models:
+        if model.transformer is None:
+            continue
         transformed = model.transformer.transform(scored)
         scored = transformed.select(
             *scored.columns,
@@ -152,6 +137,9 @@ def score_and_explain(
 ) -> DataFrame:
     """`keep` columns + every model's probability, margin and per-feature SHAP."""
     scored = score(encoded, models)
-    passthrough = keep + [c for m in models for c in (probability_column(m.name), margin_column(m.name))]
+    passthrough = keep + [
+        c for m in models if m.transformer is not None for c in (probability_column(m.name), margin_column(m.name))
+    ]
     slotted = with_slot_columns(scored.select(*passthrough, FEATURES_COLUMN), grouping.shape[0])
-    return shap_frame(slotted, {m.name: m.explainer for m in models}, grouping, feature_names, passthrough)
+    spark_scored = {m.name for m in models if m.transformer is not None}
+    return shap_frame(slotted, models, grouping, feature_names, passthrough, spark_scored)

@@ -7,7 +7,6 @@ SHAP values of one-hot slots be summed back to the feature a user knows.
 
 from __future__ import annotations
 
-import numpy as np
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 from pyspark.sql import DataFrame
@@ -62,15 +61,6 @@ def encoding_slots(model: PipelineModel, spec: DatasetSpec) -> list[dict]:
     for name in spec.of_type("categorical"):
         slots.extend({"feature": name, "kind": "onehot", "category": category} for category in labels[name])
     return slots
-
-
-def grouping_matrix(slots: list[dict], feature_names: list[str]) -> np.ndarray:
-    """(n_slots × n_features) 0/1 matrix: slot SHAP values @ G = per-feature SHAP."""
-    index = {name: i for i, name in enumerate(feature_names)}
-    matrix = np.zeros((len(slots), len(feature_names)))
-    for slot, entry in enumerate(slots):
-        matrix[slot, index[entry["feature"]]] = 1.0
-    return matrix
 
 
 def encode(model: PipelineModel, table: DataFrame) -> DataFrame:

@@ -20,17 +20,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bundle import layout
+from bundle.encoding import grouping_matrix
 from bundle.reader import Bundle
+from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, stage_bundle
 from training import evaluate, explain, features, publish
 from training.datasets import DatasetSpec
-from training.models import FittedModel, spark_ml, xgb
+from training.models import FittedModel, families
 from training.split import assign_split
 from training.validate import id_type, validate
 
 log = logging.getLogger("training")
 
-FAMILIES = {"logistic": spark_ml.fit_logistic, "gbt": spark_ml.fit_gbt, "xgboost": xgb.fit_xgboost}
 CHAMPION_METRIC = "roc_auc"
 
 
@@ -43,7 +44,7 @@ class RunConfig:
     test_fraction: float = 0.2
     threshold: float = 0.5
     background_rows: int = 500
-    models: tuple[str, ...] = tuple(FAMILIES)
+    models: tuple[str, ...] = tuple(families())
     model_params: dict[str, dict] = field(default_factory=dict)
 
 
@@ -104,13 +105,14 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         pipeline_model = features.build_pipeline(spec).fit(table.where(F.col(layout.SPLIT_COLUMN) == "train"))
         encoded = features.encode(pipeline_model, table).cache()
         slots = features.encoding_slots(pipeline_model, spec)
-        grouping = features.grouping_matrix(slots, spec.feature_names)
+        grouping = grouping_matrix(slots, spec.feature_names)
         train = encoded.where(F.col(layout.SPLIT_COLUMN) == "train").cache()
 
     fitted: list[FittedModel] = []
+    fits = families()
     for model_name in config.models:
         with timings.stage(f"train {model_name}"):
-            fitted.append(FAMILIES[model_name](train, config.seed, config.model_params.get(model_name)))
+            fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name)))
 
     with timings.stage("score + SHAP"):
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
@@ -174,6 +176,12 @@ SHAP_METHODS = {
 }
 
 
+def _base_value(model: FittedModel, n_slots: int) -> float:
+    """The log-odds every explanation of `model` starts from (the same for every row)."""
+    _, base = build_kernel(model.runtime, model.portable).contributions(np.zeros((1, n_slots)))
+    return float(base[0])
+
+
 def _model_entry(model: FittedModel, y_test: np.ndarray, probability: np.ndarray, threshold: float, n_slots: int) -> dict:
     return {
         "family": model.family,
@@ -183,10 +191,11 @@ def _model_entry(model: FittedModel, y_test: np.ndarray, probability: np.ndarray
         "threshold": threshold,
         "training_seconds": round(model.training_seconds, 3),
         "shap": {
-            "base_value": explain.base_value(model.explainer, n_slots),
+            "base_value": _base_value(model, n_slots),
             "output": "log_odds",
-            "method": SHAP_METHODS[model.explainer["kind"]],
+            "method": SHAP_METHODS.get(model.runtime, model.runtime),
         },
+        **model.extra,
     }
 
 

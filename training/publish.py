@@ -58,9 +58,14 @@ def write_bundle(
         staged.write_table(relpath, table)
     pipeline_model.write().overwrite().save(str(staged.target("features/spark_pipeline")))
     for model in models:
-        directory = staged.target(layout.model_dir(model.name) + "/.keep").parent
-        files = model.save(Path(directory))
+        base = layout.model_dir(model.name)
+        for file_name, content in model.portable.items():
+            staged.target(f"{base}/{file_name}").write_bytes(content)
+        native = model.save_native(Path(staged.target(f"{base}/.keep").parent)) if model.save_native else {}
+        portable = {file_name: f"{base}/{file_name}" for file_name in model.portable}
         manifest["models"][model.name]["files"] = {
-            role: f"{layout.model_dir(model.name)}/{path}" for role, path in files.items()
+            **{Path(file_name).stem: relpath for file_name, relpath in portable.items()},
+            **{role: f"{base}/{path}" for role, path in native.items()},
         }
+        manifest["models"][model.name]["runtime"] = {"kind": model.runtime, "files": portable}
     return staged.publish(manifest)

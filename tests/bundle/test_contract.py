@@ -29,10 +29,11 @@ def test_customer_store_finds_customers_and_explains_bad_ids(tmp_path):
     record = store.lookup(" 7 ")
     assert record.customer_id == 7 and record.label == 0 and record.split == "train"
     assert record.features == {"tenure": 30.0, "contract": "Yearly"}
-    assert record.shap["lin"] == {"tenure": -0.25, "contract": 0.0}
-    # margins: id 11 → -2.0, id 7 → -1.25, id 3 → -0.25; one customer is scored lower than 7
-    assert record.percentile["lin"] == pytest.approx(100 / 3)
-    assert store.lookup(11).percentile["lin"] == 0.0
+    assert record.shap["lin"] == pytest.approx({"tenure": 1.0, "contract": 1.0})
+    # margins: id 3 → -2.45, id 11 → -2.0, id 7 → 1.0; two customers are scored lower than 7
+    assert record.percentile["lin"] == pytest.approx(200 / 3)
+    assert store.lookup(11).percentile["lin"] == pytest.approx(100 / 3)
+    assert store.lookup(3).percentile["lin"] == 0.0
     with pytest.raises(UnknownCustomer, match="No customer with ID 8"):
         store.lookup("8")
     with pytest.raises(MalformedCustomerId, match="whole numbers"):

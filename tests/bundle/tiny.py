@@ -1,9 +1,15 @@
 """A three-customer bundle written through the real writer, for contract tests
-that need no Spark. Its numbers are consistent: probability = sigmoid(margin)
-and base value + sum(SHAP) = margin."""
+that need no Spark. Its model is a real linear runtime model (linear.json) and
+its numbers are consistent with it: probability = sigmoid(margin), base value +
+sum(SHAP) = margin, and the runtime reproduces both.
+
+Slots: tenure (fill 10), contract=Monthly, contract=Yearly; weights 0.05, -1, 1;
+means 10, 0.5, 0.5; intercept -1.5, so the base value is -1.0.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +25,9 @@ FEATURES = [
 ]
 
 
+LINEAR = {"coefficients": [0.05, -1.0, 1.0], "intercept": -1.5, "feature_means": [10.0, 0.5, 0.5]}
+
+
 def tiny_manifest() -> dict:
     return {
         "created_at": "2026-11-22T00:00:00+00:00",
@@ -31,7 +40,9 @@ def tiny_manifest() -> dict:
                      {"feature": "contract", "kind": "onehot", "category": "Yearly"}],
         "models": {"lin": {"family": "test", "display_name": "Linear", "params": {}, "metrics": {"roc_auc": 1.0},
                            "threshold": 0.5, "training_seconds": 0.0,
-                           "shap": {"base_value": -1.0, "output": "log_odds", "method": "exact"}, "files": {}}},
+                           "shap": {"base_value": -1.0, "output": "log_odds", "method": "exact"},
+                           "files": {"linear": "models/lin/linear.json"},
+                           "runtime": {"kind": "linear", "files": {"linear.json": "models/lin/linear.json"}}}},
         "champion": "lin",
         "champion_metric": "roc_auc",
         "versions": {},
@@ -43,7 +54,8 @@ def write_tiny_bundle(
     root: Path, name: str = "tiny", run_id: str = "run1", shap_offset: float = 0.0, probability_of_first: float | None = None
 ) -> Bundle:
     ids = np.array([3, 7, 11])
-    shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [0.5, -0.25, 1.0], "contract": [0.25, 0.0, -2.0]})
+    # tenure 1, 30, missing (→ 10); contract Monthly, Yearly, Monthly
+    shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [-0.45, 1.0, 0.0], "contract": [-1.0, 1.0, -1.0]})
     margin = -1.0 + shap["tenure"] + shap["contract"]
     with stage_bundle(root, name, run_id) as staged:
         staged.write_table(layout.CUSTOMERS, pd.DataFrame({
@@ -56,5 +68,6 @@ def write_tiny_bundle(
             layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: probability, layout.MARGIN_COLUMN: margin}))
         staged.write_table(layout.shap_path("lin"), shap.assign(tenure=shap["tenure"] + shap_offset))
         staged.write_table(layout.BACKGROUND, pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}))
+        staged.target("models/lin/linear.json").write_text(json.dumps(LINEAR))
         staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
         return staged.publish(tiny_manifest())

@@ -10,7 +10,9 @@ import shap
 import xgboost
 
 from bundle import layout
-from bundle.checks import bundle_problems, local_accuracy_error
+from bundle.checks import bundle_problems, local_accuracy_error, runtime_parity
+from bundle.reader import open_bundle
+from bundle.runtime import load_runtime
 from bundle.encoding import encode_rows
 from bundle.manifest import feature_names
 from tests.conftest import SAMPLE_ROWS
@@ -46,8 +48,9 @@ def test_shap_is_locally_accurate_on_every_customer(telco_bundle, model):
 
 
 def test_xgboost_margins_are_the_saved_models_own(telco_bundle, encoded):
+    """Independent of the runtime: XGBoost itself, on rows encoded from the raw table."""
     booster = xgboost.Booster()
-    booster.load_model(str(telco_bundle.path / telco_bundle.manifest["models"]["xgboost"]["files"]["xgboost"]))
+    booster.load_model(str(telco_bundle.path / telco_bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"]))
     own = booster.predict(xgboost.DMatrix(encoded), output_margin=True)
     assert np.max(np.abs(own - margins(telco_bundle, "xgboost"))) < 1e-4
 
@@ -64,6 +67,49 @@ def test_gbt_margins_match_the_saved_trees(telco_bundle, encoded):
     explainer = shap.TreeExplainer({"trees": trees, "base_offset": portable["base_offset"]})
     own = explainer.model.predict(encoded) * portable["scale"]
     assert np.max(np.abs(own - margins(telco_bundle, "gbt"))) < 1e-6
+
+
+@pytest.mark.parametrize("model", ["logistic", "gbt", "xgboost"])
+def test_runtime_reproduces_spark_on_every_customer(telco_bundle, model):
+    """The JVM-free runtime, fed only the raw customers table, gives Spark's stored
+    log-odds and the batch stage's SHAP values for every customer."""
+    positions = np.arange(telco_bundle.manifest["dataset"]["rows"])
+    margin_error, shap_error = runtime_parity(telco_bundle, model, positions)
+    assert margin_error <= 1e-6
+    assert shap_error <= 1e-6
+
+
+def test_runtime_explains_edited_rows_consistently(telco_bundle):
+    """Rows training never saw (a what-if edit, an unseen category) still add up."""
+    customers = telco_bundle.read_table(layout.CUSTOMERS).to_pandas().head(5)
+    edited = customers.assign(tenure=[0.0, 1.0, 24.0, 72.0, None], contract=["Two year", "Month-to-month", "nonsense", None, "One year"])
+    for model in telco_bundle.manifest["models"]:
+        runtime = load_runtime(telco_bundle, model)
+        margin, values = runtime.explain(edited)
+        assert values.shape == (5, len(runtime.features))
+        assert np.max(np.abs(runtime.base_value + values.sum(axis=1) - margin)) < 1e-4
+        assert np.all((runtime.probability(edited) > 0) & (runtime.probability(edited) < 1))
+        assert not np.allclose(margin, runtime.margin(customers))  # the edits change the score
+
+
+def test_publishing_refuses_a_runtime_that_disagrees_with_spark(telco_bundle, tmp_path):
+    """Corrupt one stored coefficient (checksums redone): the parity invariant catches it."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(telco_bundle.path, copy)
+    linear_file = copy / telco_bundle.manifest["models"]["logistic"]["runtime"]["files"]["linear.json"]
+    linear = json.loads(linear_file.read_text())
+    linear["coefficients"][0] += 0.01
+    linear_file.write_text(json.dumps(linear))
+    manifest = json.loads((copy / layout.MANIFEST).read_text())
+    from bundle.reader import sha256_of
+
+    rel = telco_bundle.manifest["models"]["logistic"]["runtime"]["files"]["linear.json"]
+    manifest["files"][rel] = {"sha256": sha256_of(linear_file), "bytes": linear_file.stat().st_size}
+    (copy / layout.MANIFEST).write_text(json.dumps(manifest))
+    problems = bundle_problems(open_bundle(copy, name="copy"))
+    assert any("JVM-free runtime misses the stored log-odds" in p and "logistic" in p for p in problems)
 
 
 def test_champion_has_the_best_test_roc_auc(telco_bundle):

@@ -1,21 +1,25 @@
-"""SHAP kernels and metrics on small hand-checkable arrays (no Spark needed)."""
+"""Runtime kernels and metrics on small hand-checkable arrays (no Spark needed)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 import xgboost
 
-from training import evaluate, explain
+from bundle.runtime import build_kernel
+from training import evaluate
 
 
 def test_linear_shap_is_exact_and_centred_on_the_mean():
-    spec = {"kind": "linear", "coef": np.array([2.0, -1.0]), "intercept": 0.5, "mean": np.array([1.0, 3.0])}
+    linear = {"coefficients": [2.0, -1.0], "intercept": 0.5, "feature_means": [1.0, 3.0]}
+    kernel = build_kernel("linear", {"linear.json": json.dumps(linear).encode()})
     x = np.array([[1.0, 3.0], [2.0, 0.0]])
-    phi, base = explain.slot_shap(spec, None, x)
+    phi, base = kernel.contributions(x)
     assert np.allclose(phi, [[0.0, 0.0], [2.0, 3.0]])
     assert np.allclose(base, 0.5 + 2.0 - 3.0)
-    assert np.allclose(base + phi.sum(axis=1), 0.5 + x @ spec["coef"])
+    assert np.allclose(kernel.margin(x), [0.5 + 2.0 - 3.0, 0.5 + 4.0])
 
 
 def test_xgboost_shap_sums_to_the_boosters_margin():
@@ -23,11 +27,12 @@ def test_xgboost_shap_sums_to_the_boosters_margin():
     x = rng.normal(size=(300, 4))
     y = (x[:, 0] + 0.5 * x[:, 1] * x[:, 2] > 0).astype(int)
     booster = xgboost.train({"max_depth": 3, "objective": "binary:logistic"}, xgboost.DMatrix(x, label=y), 20)
-    spec = {"kind": "xgboost", "model": bytes(booster.save_raw("ubj"))}
-    phi, base = explain.slot_shap(spec, explain._build(spec), x)
+    kernel = build_kernel("xgboost", {"model.ubj": bytes(booster.save_raw("ubj"))})
+    phi, base = kernel.contributions(x)
     margin = booster.predict(xgboost.DMatrix(x), output_margin=True)
     assert np.max(np.abs(base + phi.sum(axis=1) - margin)) < 1e-5
-    assert explain.base_value(spec, 4) == pytest.approx(base[0], abs=1e-6)
+    assert np.max(np.abs(kernel.margin(x) - margin)) < 1e-6
+    assert np.ptp(base) == 0
 
 
 def test_grouped_shap_keeps_the_sum():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
+from bundle.encoding import grouping_matrix
 from training import features
 from training.split import assign_split
 from training.validate import validate
@@ -40,7 +41,7 @@ def test_encoding_slots_match_the_assembled_vector(typed, telco_spec):
     assert sorted(contract) == ["Month-to-month", "One year", "Two year"]
     fill = next(s["fill"] for s in slots if s["feature"] == "total_charges")
     assert fill == pytest.approx(typed.approxQuantile("total_charges", [0.5], 0.0)[0], rel=0.01)
-    grouping = features.grouping_matrix(slots, telco_spec.feature_names)
+    grouping = grouping_matrix(slots, telco_spec.feature_names)
     assert np.all(grouping.sum(axis=1) == 1)
     assert grouping.sum(axis=0)[telco_spec.feature_names.index("contract")] == 3
 

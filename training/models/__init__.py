@@ -1,6 +1,15 @@
-"""Model families. Each module's `fit` trains on the encoded training rows and
-returns a `FittedModel`: the Spark transformer that scores every customer, the
-data a worker needs to explain it, and how to save it in a safe format."""
+"""Model families: the registry the pipeline trains from.
+
+A family is one `fit(train, seed, overrides) -> FittedModel` function. The
+`FittedModel` says everything the rest of the run needs, so adding a family
+touches only this registry and its own module:
+
+- how it scores on Spark (`transformer`, the family's own code; `None` lets the
+  shared runtime score it inside the explain stage);
+- its portable form (`runtime` kind + `portable` files), which `bundle.runtime`
+  loads without a JVM — in Spark's explain workers and in the dashboard alike;
+- how to save anything else worth keeping (`save_native`, e.g. Spark ML's own format).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.ml import Transformer
+from pyspark.sql import DataFrame
 
 
 @dataclass
@@ -18,10 +28,24 @@ class FittedModel:
     display_name: str
     params: dict
     training_seconds: float
-    transformer: Transformer = field(repr=False)
+    runtime: str  # a `bundle.runtime.KINDS` key
+    # Portable model files ({file name: bytes}) for `bundle.runtime`: written
+    # under models/<name>/ and broadcast once to the explain stage's workers.
+    portable: dict[str, bytes] = field(repr=False)
+    transformer: Transformer | None = field(default=None, repr=False)
     # log-odds = margin_scale * rawPrediction[1]: Spark's GBT reports half the log-odds.
-    margin_scale: float
-    # Plain arrays/bytes shipped to Spark workers once (see training.explain).
-    explainer: dict = field(repr=False)
-    # Writes the model under a directory; returns {role: path relative to it}.
-    save: Callable[[Path], dict[str, str]] = field(repr=False)
+    margin_scale: float = 1.0
+    # Writes other files under a directory; returns {role: path relative to it}.
+    save_native: Callable[[Path], dict[str, str]] | None = field(default=None, repr=False)
+    # Extra facts for the manifest entry (e.g. tuning results).
+    extra: dict = field(default_factory=dict)
+
+
+Fit = Callable[[DataFrame, int, "dict | None"], FittedModel]
+
+
+def families() -> dict[str, Fit]:
+    """Model key → fit function, in the order models are trained and shown."""
+    from training.models import spark_ml, xgb
+
+    return {"logistic": spark_ml.fit_logistic, "gbt": spark_ml.fit_gbt, "xgboost": xgb.fit_xgboost}

@@ -34,23 +34,17 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None) -> 
     # Exact linear SHAP against the training distribution: phi_j = w_j (x_j - E[x_j]).
     mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).first()["m"].toArray()
 
-    def save(directory: Path) -> dict[str, str]:
-        files = _spark_save(model, directory)
-        (directory / "linear.json").write_text(
-            json.dumps({"coefficients": coef.tolist(), "intercept": model.intercept, "feature_means": mean.tolist()})
-        )
-        return {**files, "linear": "linear.json"}
-
+    linear = {"coefficients": coef.tolist(), "intercept": float(model.intercept), "feature_means": mean.tolist()}
     return FittedModel(
         name="logistic",
         family="spark_ml.LogisticRegression",
         display_name="Logistic regression (Spark ML)",
         params=params,
         training_seconds=seconds,
+        runtime="linear",
+        portable={"linear.json": json.dumps(linear).encode()},
         transformer=model,
-        margin_scale=1.0,
-        explainer={"kind": "linear", "coef": coef, "intercept": float(model.intercept), "mean": np.asarray(mean)},
-        save=save,
+        save_native=lambda directory: _spark_save(model, directory),
     )
 
 
@@ -70,13 +64,11 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None) -> Fitte
         }
         for tree in ensemble.trees
     ]
-    explainer = {"kind": "tree", "trees": trees, "base_offset": float(np.ravel(ensemble.base_offset)[0]), "scale": 2.0}
-
-    def save(directory: Path) -> dict[str, str]:
-        files = _spark_save(model, directory)
-        portable = {**explainer, "trees": [{k: np.asarray(v).tolist() for k, v in t.items()} for t in trees]}
-        (directory / "trees.json").write_text(json.dumps(portable))
-        return {**files, "trees": "trees.json"}
+    portable = {
+        "trees": [{k: np.asarray(v).tolist() for k, v in t.items()} for t in trees],
+        "base_offset": float(np.ravel(ensemble.base_offset)[0]),
+        "scale": 2.0,
+    }
 
     return FittedModel(
         name="gbt",
@@ -84,8 +76,9 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None) -> Fitte
         display_name="Gradient-boosted trees (Spark ML)",
         params=params,
         training_seconds=seconds,
+        runtime="tree",
+        portable={"trees.json": json.dumps(portable).encode()},
         transformer=model,
         margin_scale=2.0,
-        explainer=explainer,
-        save=save,
+        save_native=lambda directory: _spark_save(model, directory),
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 from pyspark.sql import DataFrame
 from xgboost.spark import SparkXGBClassifier
 
@@ -39,19 +37,13 @@ def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None) -> F
     model = estimator.fit(train.repartition(workers))
     seconds = time.perf_counter() - started
     raw = bytes(model.get_booster().save_raw("ubj"))
-
-    def save(directory: Path) -> dict[str, str]:
-        (directory / "model.ubj").write_bytes(raw)
-        return {"xgboost": "model.ubj"}
-
     return FittedModel(
         name="xgboost",
         family="xgboost.spark.SparkXGBClassifier",
         display_name="XGBoost",
         params={**params, "num_workers": workers},
         training_seconds=seconds,
+        runtime="xgboost",
+        portable={"model.ubj": raw},
         transformer=model,
-        margin_scale=1.0,
-        explainer={"kind": "xgboost", "model": raw},
-        save=save,
     )

@@ -1,4 +1,4 @@
-"""What the pages show, computed without Streamlit so it can be tested and timed.
+"""Customer page data, computed without Streamlit so it can be tested and timed.
 
 `build_customer_view` runs on every keystroke-commit of every user, so it does
 one store lookup and builds two tiny frames; nothing here scans all customers.
@@ -6,34 +6,19 @@ one store lookup and builds two tiny frames; nothing here scans all customers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
 from bundle.customers import CustomerStore
-from bundle.manifest import model_names
 from bundle.reader import Bundle
+from dashboard.views.common import display_value, sigmoid
 
 DEFAULT_TOP_N = 10
 OTHER = "__other__"
 INCREASES = "increases risk"
 DECREASES = "decreases risk"
-MISSING = "missing"
-
-# Manifest metric key -> column title, in the order the Models page shows them.
-METRIC_COLUMNS: dict[str, str] = {
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "log_loss": "Log loss",
-    "brier": "Brier",
-    "accuracy": "Accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
-}
-TRAINING_TIME = "Training time (s)"
 
 WATERFALL_COLUMNS = ["feature", "label", "value", "reason", "shap", "start", "end", "direction", "rank"]
 
@@ -56,42 +41,6 @@ class CustomerView:
     features: pd.DataFrame  # Feature, Value, Effect (log-odds), in manifest order
     waterfall: pd.DataFrame  # WATERFALL_COLUMNS, rank 0 = strongest reason
     caption: str
-
-
-def sigmoid(x: float) -> float:
-    # Split by sign so large |x| never overflows exp().
-    x = float(x)
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def display_value(feature: Mapping, value: object) -> str:
-    """A feature value as a business user reads it: Yes/No, 'missing', 1,234.5."""
-    if is_missing(value):
-        return MISSING
-    kind = feature.get("type")
-    if kind == "binary":
-        if value in (1, True):
-            return "Yes"
-        if value in (0, False):
-            return "No"
-        return str(value)
-    if kind == "numeric" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if float(value).is_integer():
-            return f"{int(value):,}"
-        return f"{value:,.2f}"
-    return str(value)
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def build_customer_view(
@@ -211,33 +160,3 @@ def _caption(
     elif len(down):
         text += f" The main reassurance is {down.iloc[0]['reason']}."
     return text
-
-
-def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
-    """One row per model, champion first: display name, champion mark, test metrics, training time."""
-    rows = []
-    champion = manifest["champion"]
-    for model in model_names(manifest):
-        entry = manifest["models"][model]
-        metrics = entry.get("metrics") or {}
-        row: dict[str, object] = {
-            "Model": entry.get("display_name", model),
-            "Champion": "★ champion" if model == champion else "",
-        }
-        for key, title in METRIC_COLUMNS.items():
-            row[title] = _number(metrics.get(key))
-        row[TRAINING_TIME] = _number(entry.get("training_seconds"))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["Model", "Champion", *METRIC_COLUMNS.values(), TRAINING_TIME])
-
-
-def model_display_names(manifest: Mapping) -> dict[str, str]:
-    return {m: manifest["models"][m].get("display_name", m) for m in model_names(manifest)}
-
-
-def _number(value: object) -> float:
-    # A metric a training run didn't record shows as an empty cell rather than failing the page.
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")

@@ -1,0 +1,52 @@
+"""Models page data: one row of test metrics per model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from bundle.manifest import model_names
+
+# Manifest metric key -> column title, in the order the Models page shows them.
+METRIC_COLUMNS: dict[str, str] = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "log_loss": "Log loss",
+    "brier": "Brier",
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+}
+TRAINING_TIME = "Training time (s)"
+
+
+def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
+    """One row per model, champion first: display name, champion mark, test metrics, training time."""
+    rows = []
+    champion = manifest["champion"]
+    for model in model_names(manifest):
+        entry = manifest["models"][model]
+        metrics = entry.get("metrics") or {}
+        row: dict[str, object] = {
+            "Model": entry.get("display_name", model),
+            "Champion": "★ champion" if model == champion else "",
+        }
+        for key, title in METRIC_COLUMNS.items():
+            row[title] = _number(metrics.get(key))
+        row[TRAINING_TIME] = _number(entry.get("training_seconds"))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Model", "Champion", *METRIC_COLUMNS.values(), TRAINING_TIME])
+
+
+def model_display_names(manifest: Mapping) -> dict[str, str]:
+    return {m: manifest["models"][m].get("display_name", m) for m in model_names(manifest)}
+
+
+def _number(value: object) -> float:
+    # A metric a training run didn't record shows as an empty cell rather than failing the page.
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")

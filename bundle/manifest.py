@@ -20,7 +20,8 @@ Shape (schema version 2)::
     models          {name: {family, display_name, params, metrics, threshold,
                      training_seconds, shap: {base_value, output, method},
                      files: {role: relative path},
-                     runtime: {kind, files: {file name: relative path}}}}
+                     runtime: {kind, files: {file name: relative path}},
+                     risk_bands: {high, medium}}}   # see bundle/risk.py
                     # runtime: what `bundle.runtime` loads to run the model without a JVM
     champion        str     key of `models`
     champion_metric str
@@ -162,6 +163,11 @@ def _model_problems(models: dict, champion: str) -> list[str]:
             and all(isinstance(k, str) and isinstance(v, str) for k, v in runtime["files"].items())
         ):
             problems.append(f"model '{name}' has no runtime {{kind, files}}")
+        bands = model.get("risk_bands")
+        if bands is not None and not (
+            isinstance(bands, dict) and all(_is_number(bands.get(k)) for k in ("high", "medium"))
+        ):
+            problems.append(f"model '{name}' has malformed risk_bands")
     return problems
 
 

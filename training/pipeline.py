@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from bundle import layout
 from bundle.encoding import grouping_matrix
 from bundle.reader import Bundle
+from bundle.risk import band_cutoffs
 from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, stage_bundle
 from training import evaluate, explain, features, publish
@@ -126,8 +127,10 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         test = (customers[layout.SPLIT_COLUMN] == "test").to_numpy()
         y_test = customers[layout.LABEL_COLUMN].to_numpy()[test]
         for model in fitted:
-            probability = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()[test]
+            every = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()
+            probability = every[test]
             model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
+            model_entries[model.name]["risk_bands"] = band_cutoffs(every)
             curve_frames.append(evaluate.curves(model.name, y_test, probability))
             log.info("%s: test ROC AUC %.4f", model.name, model_entries[model.name]["metrics"]["roc_auc"])
         champion = max(model_entries, key=lambda m: model_entries[m]["metrics"][CHAMPION_METRIC])

@@ -61,7 +61,7 @@ def _per_customer_tables(manifest: dict) -> dict[str, dict[str, tuple]]:
     tables = {
         layout.CUSTOMERS: {
             layout.ID_COLUMN: id_types, layout.LABEL_COLUMN: (pa.types.is_integer,),
-            layout.SPLIT_COLUMN: _TEXT_TYPES[:2], **features,
+            layout.SPLIT_COLUMN: _TEXT_TYPES, **features,
         },
     }
     for model in manifest["models"]:

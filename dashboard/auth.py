@@ -177,7 +177,8 @@ def gate() -> None:
         st.sidebar.caption(f"Signed in as {inert(user, 80)}")
         return
     if config.mode == "oidc":
-        if not st.user.is_logged_in:
+        # Absent (not just False) until the OIDC flow has run; missing means not signed in.
+        if not getattr(st.user, "is_logged_in", False):
             st.title("churnlens")
             st.button("Log in", on_click=st.login, type="primary")
             st.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -34,9 +35,14 @@ def rendered_markdown(at: AppTest) -> list[str]:
 _PARSER = MarkdownIt("commonmark", {"linkify": True}).enable(["linkify", "table", "strikethrough"])
 
 
+# What mdast-util-gfm-autolink-literal (Streamlit's renderer) links *after* parsing, escapes or not.
+_GFM_AUTOLINK = re.compile(r"(?i)(https?://|www\.)[-.\w]+|[-.\w+]+@[-\w]+(\.[-\w]+)+")
+
+
 def links_and_images(markdown: str) -> list[str]:
-    """Link and image targets a CommonMark parser with GFM autolinks finds in `markdown`."""
+    """Link and image targets a CommonMark parser plus GFM's autolink literals find in `markdown`."""
     found = []
+    found += [m.group(0) for m in _GFM_AUTOLINK.finditer(re.sub(r"\\(.)", r"\1", markdown))]
     for token in _PARSER.parse(markdown):
         if token.type == "html_block":
             found.append(token.content)
@@ -56,6 +62,7 @@ HOSTILE = [
     "www.ev.il",
     "<https://ev.il>",
     "[a]: https://ev.il\n\n[a]",
+    "mail admin@ev.il or HTTPS://EV.IL",
     ":red[urgent] :material/warning: $x^2$",
 ]
 

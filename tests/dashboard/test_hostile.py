@@ -138,3 +138,20 @@ def test_error_messages_name_the_bundle_once_and_no_server_path(with_broken):
     (message,) = [e.value for e in at.error]
     assert message.count("broken") == 1, message
     assert str(with_broken) not in message and "/" not in message.replace("\\/", "")
+
+
+def test_a_bundle_published_while_a_session_is_open_is_picked_up_on_the_next_rerun(bundle_root, tmp_path, monkeypatch):
+    from tests.dashboard.test_data import publish_copy
+
+    root = tmp_path / "artifacts"
+    publish_copy(bundle_root / "telco", root, "telco", "first-run")
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(root))
+    ids, probabilities = champion_predictions(telco(bundle_root))
+    at = run_app(bundle="telco", customer=str(ids[5]))
+    assert "first" in at.sidebar.caption[0].value
+    publish_copy(bundle_root / "telco", root, "telco", "second-run")
+    at.run()
+    assert not at.exception and not at.error
+    assert "second" in at.sidebar.caption[0].value and "first" not in at.sidebar.caption[0].value
+    assert {m.label: m.value for m in at.metric}["Churn probability"] == f"{probabilities[5]:.1%}"
+    assert at.text_input(key="customer").value == str(ids[5])

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (0: skip)")
+    parser.add_argument("--session-seconds", type=float, default=60.0, help="how long the sessions load pages")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -63,6 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     })
     print(f"  median {page['median_ms']:.2f} ms, p95 {page['p95_ms']:.2f} ms, max {page['max_ms']:.2f} ms"
           f"  ({verdict} target p95 ≤ {PAGE_P95_TARGET_MS:.0f} ms)")
+
+    if args.sessions > 0:
+        from bench import report, sessions
+
+        load = sessions.measure(bundle, args.artifacts, args.sessions, args.session_seconds)
+        n = load["sessions"]
+        print(f"\n{n} concurrent browser sessions for {load['seconds']:.0f} s ({load['loads']} page loads, one Chromium):")
+        print(f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}")
+        print(f"  server RSS {load['rss_mb_1_session']:.0f} MB with 1 session, {load['rss_mb_sessions']:.0f} MB with {n}")
+        report.record({
+            f"sessions{n}_p50_ms": round(load["p50_ms"], 1), f"sessions{n}_p95_ms": round(load["p95_ms"], 1),
+            f"sessions{n}_errors": load["errors"], f"sessions{n}_page_loads": load["loads"],
+            "rss_mb_1_session": round(load["rss_mb_1_session"], 1), f"rss_mb_{n}_sessions": round(load["rss_mb_sessions"], 1),
+        })  # fmt: skip
     print(f"\nFigures written to {REPORT}")
     return 0
 

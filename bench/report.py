@@ -1,29 +1,36 @@
 """`test-output/bench.json`: every benchmark's figures as flat keys.
 
-Each benchmark records its own keys; a key once published keeps its name and
-meaning, so runs can be compared over time. Values are numbers (or strings for
-context such as the bundle run), never nested.
+Each benchmark records its own keys (merged, never overwritten whole); a key
+once published keeps its name and meaning, so runs can be compared over time.
+Values are numbers, or strings for context such as the bundle run; never nested.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
-REPORT = Path(__file__).resolve().parents[1] / "test-output" / "bench.json"
+BENCH_JSON = Path(__file__).resolve().parents[1] / "test-output" / "bench.json"
+REPORT = BENCH_JSON
 
 
-def record(figures: dict[str, float | int | str], path: Path = REPORT) -> None:
-    """Merge `figures` into the report, keeping keys other benchmarks wrote."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        current = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        current = {}
-    if not isinstance(current, dict):
-        current = {}
+def record(figures: dict[str, float | int | str], path: Path = BENCH_JSON) -> dict:
+    """Merge `figures` into the JSON object at `path` (atomically: a reader never sees half a file)."""
     for key, value in figures.items():
         if isinstance(value, (dict, list, tuple)):
             raise TypeError(f"bench figure {key!r} must be flat, got {type(value).__name__}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(current, dict):
+            current = {}
+    except (OSError, ValueError):
+        current = {}
     current.update(figures)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bench-", suffix=".json")
+    with os.fdopen(handle, "w") as out:
+        json.dump(current, out, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+    return current

@@ -1,19 +1,121 @@
-"""Invariants of a bundle's content, checked before a bundle is published.
+"""Invariants of a bundle's content.
 
-These go beyond the manifest's shape: per-customer tables line up row by row,
-probabilities agree with log-odds, SHAP values are locally accurate
-(base value + sum of SHAP = the model's log-odds on every row), and the
-JVM-free runtime reproduces every model's stored margins and SHAP values.
+Two levels:
+
+- `structure_problems` runs every time a bundle is opened (cheap: Parquet
+  schemas and the ID columns only): every table the manifest implies is
+  listed, has the columns the manifest names with usable types, the ID type
+  matches `dataset.id_type`, and every per-customer table lists the same
+  customers in the same order as `customers.parquet`.
+- `bundle_problems` runs before every publish (reads everything):
+  probabilities agree with log-odds, SHAP values are locally accurate
+  (base value + sum of SHAP = the model's log-odds on every row), labels,
+  splits, curves and the background sample are what the contract says.
+
+Publishing also re-runs every model through the JVM-free runtime
+(`bundle/runtime.py`) and refuses a bundle whose margins or SHAP values it
+does not reproduce.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bundle import layout
 from bundle.manifest import feature_names
-from bundle.reader import Bundle, BundleError
+from bundle.reader import BundleError
+
+if TYPE_CHECKING:
+    from bundle.reader import Bundle
+
+_NUMBER_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_null)
+_TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
+_FLOAT_TYPES = (pa.types.is_floating,)
+
+
+def _is(kind: pa.DataType, tests: tuple) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return any(test(kind) for test in tests)
+
+
+def _column_problems(relpath: str, schema: pa.Schema, wanted: dict[str, tuple]) -> list[str]:
+    problems = []
+    missing = [c for c in wanted if c not in schema.names]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        problems.append(f"{relpath} lacks the column(s) {shown}")
+    wrong = [c for c, tests in wanted.items() if c in schema.names and not _is(schema.field(c).type, tests)]
+    if wrong:
+        shown = ", ".join(f"{c} ({schema.field(c).type})" for c in wrong[:5])
+        problems.append(f"{relpath} has columns of the wrong type: {shown}")
+    return problems
+
+
+def _per_customer_tables(manifest: dict) -> dict[str, dict[str, tuple]]:
+    """Every per-customer table the manifest implies, with the columns and types it must hold."""
+    id_types = (pa.types.is_integer,) if manifest["dataset"]["id_type"] == "int" else _TEXT_TYPES[:2]
+    features = {
+        f["name"]: _TEXT_TYPES if f["type"] == "categorical" else _NUMBER_TYPES for f in manifest["features"]
+    }
+    tables = {
+        layout.CUSTOMERS: {
+            layout.ID_COLUMN: id_types, layout.LABEL_COLUMN: (pa.types.is_integer,),
+            layout.SPLIT_COLUMN: _TEXT_TYPES, **features,
+        },
+    }
+    for model in manifest["models"]:
+        tables[layout.predictions_path(model)] = {
+            layout.ID_COLUMN: id_types, layout.PROBABILITY_COLUMN: _FLOAT_TYPES, layout.MARGIN_COLUMN: _FLOAT_TYPES,
+        }
+        tables[layout.shap_path(model)] = {layout.ID_COLUMN: id_types, **{n: _FLOAT_TYPES for n in features}}
+    return tables
+
+
+def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str]:
+    """The manifest against the tables: cheap enough to run on every open.
+
+    Reads Parquet footers and ID columns only. Returns readable sentences
+    (empty = consistent). Raises `BundleError` if a table can't be read at all.
+    """
+    from bundle.reader import read_parquet
+
+    tables = _per_customer_tables(manifest)
+    others = {
+        layout.CURVES: {c: () for c in ("model", "curve", "x", "y", "threshold")},
+        layout.BACKGROUND: {layout.ID_COLUMN: (), **{n: () for n in feature_names(manifest)}},
+    }
+    unlisted = [relpath for relpath in [*tables, *others] if relpath not in manifest["files"]]
+    if unlisted:
+        return [f"the manifest does not list {', '.join(unlisted)}"]
+    problems = []
+    for relpath, wanted in [*tables.items(), *others.items()]:
+        try:
+            schema = pq.read_schema(bundle_dir / relpath)
+        except (OSError, pa.ArrowException, ValueError):
+            read_parquet(bundle_dir, relpath, label)  # raises the readable BundleError
+            return [f"{relpath} is not a valid Parquet table"]
+        problems += _column_problems(relpath, schema, {c: t or (lambda _: True,) for c, t in wanted.items()})
+    if problems:
+        return problems
+
+    ids = _ids(read_parquet(bundle_dir, layout.CUSTOMERS, label, columns=[layout.ID_COLUMN]))
+    if len(ids) == 0:
+        return [f"{layout.CUSTOMERS} has no customers"]
+    if len(ids) != manifest["dataset"]["rows"]:
+        problems.append(f"{layout.CUSTOMERS} has {len(ids)} rows, the manifest says {manifest['dataset']['rows']}")
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        problems.append(f"{layout.CUSTOMERS} is not sorted by unique {layout.ID_COLUMN}")
+    for relpath in list(tables)[1:]:
+        other = _ids(read_parquet(bundle_dir, relpath, label, columns=[layout.ID_COLUMN]))
+        if len(other) != len(ids) or not np.array_equal(other, ids):
+            problems.append(f"{relpath} does not list the same customers in the same order as {layout.CUSTOMERS}")
+    return problems
 
 
 def _ids(table: pa.Table) -> np.ndarray:
@@ -77,17 +179,10 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
     return problems
 
 
-def _model_problems(bundle: Bundle, model: str, ids: np.ndarray, names: list[str]) -> list[str]:
+def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     problems = []
     predictions = bundle.read_table(layout.predictions_path(model))
-    shap_values = bundle.read_table(layout.shap_path(model))
-    for relpath, table in ((layout.predictions_path(model), predictions), (layout.shap_path(model), shap_values)):
-        if table.num_rows != len(ids) or not np.array_equal(_ids(table), ids):
-            problems.append(f"{relpath} is not aligned row by row with {layout.CUSTOMERS}")
-    if problems:
-        return problems
-    if set(names) - set(shap_values.column_names):
-        return [f"{layout.shap_path(model)} lacks SHAP columns for some features"]
+    shap_values = bundle.read_table(layout.shap_path(model), columns=names)
     probability = predictions.column(layout.PROBABILITY_COLUMN).to_numpy()
     margin = predictions.column(layout.MARGIN_COLUMN).to_numpy()
     if not (np.all(np.isfinite(margin)) and np.all((probability >= 0) & (probability <= 1))):
@@ -110,30 +205,25 @@ def _model_problems(bundle: Bundle, model: str, ids: np.ndarray, names: list[str
 
 
 def bundle_problems(bundle: Bundle) -> list[str]:
-    """Every broken content invariant, as readable sentences (empty = sound)."""
+    """Every broken content invariant, as readable sentences (empty = sound).
+
+    `bundle` comes from `open_bundle`, so `structure_problems` has passed:
+    the columns exist with usable types and the per-customer tables are aligned.
+    """
     manifest = bundle.manifest
     names = feature_names(manifest)
-    customers = bundle.read_table(layout.CUSTOMERS)
-    missing = {layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *names} - set(customers.column_names)
-    if missing:
-        return [f"{layout.CUSTOMERS} lacks columns {sorted(missing)}"]
+    customers = bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN])
     ids = _ids(customers)
-    if len(ids) == 0:
-        return [f"{layout.CUSTOMERS} has no customers"]
     problems: list[str] = []
-    if len(ids) != manifest["dataset"]["rows"]:
-        problems.append(f"{layout.CUSTOMERS} has {len(ids)} rows, the manifest says {manifest['dataset']['rows']}")
-    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
-        problems.append(f"{layout.CUSTOMERS} is not sorted by unique {layout.ID_COLUMN}")
     labels = set(customers.column(layout.LABEL_COLUMN).to_pylist())
     if not labels <= {0, 1}:
         problems.append(f"{layout.LABEL_COLUMN} holds values other than 0 and 1")
     splits = customers.column(layout.SPLIT_COLUMN).to_numpy(zero_copy_only=False)
     if not set(splits) <= set(layout.SPLITS):
-        problems.append(f"unknown split values {sorted(set(splits) - set(layout.SPLITS))}")
+        problems.append(f"unknown split values {sorted(set(splits) - set(layout.SPLITS), key=str)}")
 
     for model in manifest["models"]:
-        problems += _model_problems(bundle, model, ids, names)
+        problems += _model_problems(bundle, model, names)
 
     curves = bundle.read_table(layout.CURVES, columns=["model", "curve"])
     if set(manifest["models"]) - set(curves.column("model").to_pylist()):
@@ -144,6 +234,6 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     background = _ids(bundle.read_table(layout.BACKGROUND, columns=[layout.ID_COLUMN]))
     positions = np.searchsorted(ids, background)
     known = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == background)
-    if not known.all() or not set(splits[positions]) <= {"train"}:
+    if not known.all() or not set(splits[np.minimum(positions, len(ids) - 1)]) <= {"train"}:
         problems.append(f"{layout.BACKGROUND} must hold training customers only")
     return problems

@@ -46,7 +46,8 @@ class CustomerRecord:
 
 def parse_customer_id(raw: object, id_type: str) -> int | str:
     """Turn what a user typed (or a URL carried) into an ID, or explain why not."""
-    text = str(raw if raw is not None else "").strip()
+    # U+2060 (word joiner) is what the dashboard puts into shown text to stop autolinks; a pasted copy may carry it.
+    text = str(raw if raw is not None else "").replace("\u2060", "").strip()
     if not text:
         raise MalformedCustomerId("Enter a customer ID.")
     if len(text) > MAX_ID_LENGTH:

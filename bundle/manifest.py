@@ -32,6 +32,7 @@ Shape (schema version 2)::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bundle import layout
@@ -64,7 +65,8 @@ ENCODING_KINDS = ("numeric", "onehot")
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+    """A finite JSON number (NaN and infinities parse from JSON but mean nothing here)."""
+    return isinstance(value, _NUMBER) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def manifest_problems(manifest: Any) -> list[str]:
@@ -115,13 +117,15 @@ def _dataset_problems(dataset: dict) -> list[str]:
     problems = []
     if dataset.get("id_type") not in ("int", "string"):
         problems.append("dataset.id_type must be 'int' or 'string'")
-    if not isinstance(dataset.get("rows"), int) or isinstance(dataset.get("rows"), bool):
-        problems.append("dataset.rows must be a whole number")
+    if not isinstance(dataset.get("rows"), int) or isinstance(dataset.get("rows"), bool) or dataset["rows"] < 1:
+        problems.append("dataset.rows must be a positive whole number")
     return problems
 
 
 def _feature_problems(features: list, encoding: list) -> list[str]:
-    problems = []
+    problems = [] if features else ["the feature list is empty"]
+    if not encoding:
+        problems.append("the encoding list is empty")
     names = [f.get("name") for f in features]
     if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
         problems.append("feature names are missing or repeated")
@@ -150,10 +154,10 @@ def _model_problems(models: dict, champion: str) -> list[str]:
         for key, kind in (("family", str), ("display_name", str), ("metrics", dict), ("shap", dict), ("files", dict)):
             if not isinstance(model.get(key), kind):
                 problems.append(f"model '{name}' has no '{key}' {kind.__name__}")
-        if not _is_number(model.get("threshold")):
-            problems.append(f"model '{name}' has no numeric threshold")
+        if not _is_number(model.get("threshold")) or not 0 <= model["threshold"] <= 1:
+            problems.append(f"model '{name}' has no threshold between 0 and 1")
         if isinstance(model.get("shap"), dict) and not _is_number(model["shap"].get("base_value")):
-            problems.append(f"model '{name}' has no numeric SHAP base value")
+            problems.append(f"model '{name}' has no finite SHAP base value")
         runtime = model.get("runtime")
         if not (
             isinstance(runtime, dict)

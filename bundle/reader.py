@@ -1,13 +1,21 @@
 """The one place that opens bundles: manifest, schema version, checksums, tables.
 
 Opening a bundle never runs code from it: everything read here is JSON or
-Parquet. Every failure is a `BundleError` whose message can be shown to a user.
+Parquet. Every failure is a `BundleError` whose message can be shown to any
+viewer: it names the bundle as the user knows it and never a server path
+(paths and low-level causes go to the `bundle` logger instead).
+
+`open_bundle` trusts nothing: besides the manifest's shape and every file's
+checksum, it checks the manifest against the tables' schemas and that every
+per-customer table lists the same customers in the same order (reading only
+the ID columns, so it stays cheap; the dashboard does it once per run).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +25,15 @@ import pyarrow.parquet as pq
 from bundle import layout
 from bundle.manifest import manifest_problems
 
+log = logging.getLogger("bundle")
+
 
 class BundleError(Exception):
-    """A bundle is missing, unreadable, of another schema version, or corrupt."""
+    """A bundle is missing, unreadable, of another schema version, or corrupt.
+
+    The message is complete and safe to show to a viewer: it names the bundle
+    once and holds no filesystem path.
+    """
 
 
 @dataclass(frozen=True)
@@ -40,10 +54,15 @@ class Bundle:
         return self.path / relpath
 
     def read_table(self, relpath: str, columns: list[str] | None = None) -> pa.Table:
-        try:
-            return pq.read_table(self.file(relpath), columns=columns)
-        except (OSError, pa.ArrowException) as exc:
-            raise BundleError(f"Bundle '{self.name}': cannot read {relpath}: {exc}") from exc
+        return read_parquet(self.path, relpath, self.name, columns)
+
+
+def read_parquet(bundle_dir: Path, relpath: str, label: str, columns: list[str] | None = None) -> pa.Table:
+    try:
+        return pq.read_table(bundle_dir / relpath, columns=columns)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        log.warning("bundle %s: cannot read %s: %s", label, bundle_dir / relpath, exc)
+        raise BundleError(f"Bundle '{label}' is unreadable: {relpath} is not a valid Parquet table.") from exc
 
 
 def sha256_of(path: Path) -> str:
@@ -63,20 +82,29 @@ def read_manifest(bundle_dir: Path, label: str | None = None) -> dict:
     label = label or bundle_dir.name
     manifest_file = bundle_dir / layout.MANIFEST
     if not manifest_file.is_file():
-        raise BundleError(f"'{label}' is not a bundle: it has no {layout.MANIFEST}.")
+        log.warning("bundle %s: no %s in %s", label, layout.MANIFEST, bundle_dir)
+        raise BundleError(f"Bundle '{label}' is incomplete: it has no {layout.MANIFEST}.")
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"The manifest of '{label}' is not valid JSON ({exc}).") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        log.warning("bundle %s: unreadable manifest %s: %s", label, manifest_file, exc)
+        raise BundleError(f"Bundle '{label}' is corrupt: its {layout.MANIFEST} is not valid JSON.") from exc
     version = manifest.get("schema_version") if isinstance(manifest, dict) else None
-    if version != layout.SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BundleError(f"Bundle '{label}' is corrupt: its manifest has no valid schema version.")
+    if version > layout.SCHEMA_VERSION:
         raise BundleError(
-            f"Bundle '{label}' has schema version {version!r}; this dashboard reads "
-            f"version {layout.SCHEMA_VERSION}. Retrain it with this version of churnlens."
+            f"Bundle '{label}' was made by a newer churnlens (schema version {version}); this dashboard "
+            f"reads version {layout.SCHEMA_VERSION} and needs updating to show it."
+        )
+    if version < layout.SCHEMA_VERSION:
+        raise BundleError(
+            f"Bundle '{label}' has the old schema version {version}; this version of churnlens reads "
+            f"version {layout.SCHEMA_VERSION}. Retrain it (`make train` retrains it automatically)."
         )
     problems = manifest_problems(manifest)
     if problems:
-        raise BundleError(f"The manifest of '{label}' is invalid: " + "; ".join(problems) + ".")
+        raise BundleError(f"Bundle '{label}' is corrupt: its manifest is invalid: " + "; ".join(problems) + ".")
     return manifest
 
 
@@ -92,16 +120,26 @@ def verify_files(bundle_dir: Path, manifest: dict, label: str | None = None) -> 
 
 
 def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = True) -> Bundle:
-    """Open the bundle at `path` (a run directory or the symlink naming it)."""
+    """Open the bundle at `path` (a run directory or the symlink naming it).
+
+    `verify=False` skips only the checksums (the writer computed them a moment
+    ago); the manifest and the tables' structure are always checked.
+    """
+    from bundle.checks import structure_problems  # checks reads tables through this module
+
     path = Path(path)
-    if not path.exists():
-        raise BundleError(f"No bundle at {path}.")
-    bundle_dir = resolve_bundle_dir(path)
     # Messages name the bundle as the user knows it, not the run directory behind the symlink.
     label = name or path.name
+    if not path.exists():
+        log.warning("bundle %s: nothing at %s", label, path)
+        raise BundleError(f"There is no bundle named '{label}'.")
+    bundle_dir = resolve_bundle_dir(path)
     manifest = read_manifest(bundle_dir, label)
     if verify:
         verify_files(bundle_dir, manifest, label)
+    problems = structure_problems(bundle_dir, manifest, label)
+    if problems:
+        raise BundleError(f"Bundle '{label}' is inconsistent: " + "; ".join(problems) + ".")
     return Bundle(name=name or manifest["bundle"], path=bundle_dir, manifest=manifest)
 
 

@@ -17,9 +17,13 @@ if _REPO_ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from bundle.reader import BundleError  # noqa: E402
-from dashboard import data  # noqa: E402
+from dashboard import auth, data  # noqa: E402
+from dashboard.plain import inert  # noqa: E402
 
-st.set_page_config(page_title="churnlens", page_icon=":material/insights:", layout="wide")
+# An emoji icon becomes a data: URL favicon; a ":material/…:" one would be fetched from fonts.gstatic.com,
+# and the app must make no request beyond its own origin.
+st.set_page_config(page_title="churnlens", page_icon="📉", layout="wide")
+auth.gate()  # renders nothing else until the viewer is allowed in (no-op unless configured)
 
 _PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 navigation = st.navigation(
@@ -32,8 +36,9 @@ navigation = st.navigation(
 names = data.bundle_names()
 if not names:
     st.title("churnlens")
+    data.log.warning("no bundles under %s", data.artifacts_root())
     st.info(
-        f"No bundles found under `{data.artifacts_root()}`.\n\n"
+        "No bundles have been published yet.\n\n"
         "Train and publish one with `make demo` (or `python -m training run --dataset telco`), "
         f"or point `{data.ARTIFACTS_ENV}` at an artifacts folder that holds one."
     )
@@ -55,8 +60,8 @@ choice = st.sidebar.selectbox(
 )
 if choice is None:
     st.error(
-        f"There is no bundle named '{data.shorten(requested or '')}'. "
-        f"Pick one of {', '.join(names)} in the sidebar."
+        f"There is no bundle named '{inert(requested or '', 40)}'. "
+        f"Pick one of {inert(', '.join(names))} in the sidebar."
     )
     st.stop()
 
@@ -67,14 +72,15 @@ if st.query_params.get("bundle") != choice:
 try:
     bundle = data.load_bundle(choice)
 except BundleError as exc:
-    st.error(f"Bundle '{choice}' can't be shown: {exc}")
+    # The message names the bundle and says what is wrong; it never holds a server path.
+    st.error(inert(exc, 600))
     st.stop()
 
 st.session_state[data.ACTIVE_BUNDLE_KEY] = bundle
 champion = bundle.manifest["models"][bundle.manifest["champion"]].get("display_name", bundle.manifest["champion"])
 st.sidebar.caption(
-    f"Run `{bundle.run_id}`  \nCreated {bundle.manifest['created_at'][:16].replace('T', ' ')} UTC  \n"
-    f"Champion: {champion}"
+    f"Run {inert(bundle.run_id, 80)}  \nCreated {inert(bundle.manifest['created_at'][:16].replace('T', ' '))} UTC  \n"
+    f"Champion: {inert(champion, 80)}"
 )
 
 navigation.run()

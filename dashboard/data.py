@@ -7,6 +7,7 @@ a new run gets a new cache entry (and is verified once) without any restart.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from bundle import layout
 from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
 from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
+
+log = logging.getLogger("churnlens.dashboard")
 
 ARTIFACTS_ENV = "CHURNLENS_ARTIFACTS"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +56,7 @@ def _open_run(run_dir: str, name: str) -> Bundle | str:
     try:
         return open_bundle(run_dir, name=name, verify=True)
     except BundleError as exc:
+        log.warning("bundle %s (run directory %s) refused: %s", name, run_dir, exc)
         return str(exc)
 
 

@@ -58,6 +58,8 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
         checks["bad_ids"] = _count(
             as_text.isNotNull() & (~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH))
         )
+    for name in spec.feature_names:
+        checks[f"filled:{name}"] = F.count(F.col(name))  # non-null rows; an all-empty column can't be learned from
     for name in spec.of_type("numeric"):
         checks[f"bad:{name}"] = _count(F.col(name).isNotNull() & ~_is_number(name))
     for name in spec.of_type("binary"):
@@ -89,6 +91,9 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
             f"column '{spec.label_column}': the positive class '{spec.positive_label}' never occurs "
             f"(classes: {', '.join(counts['labels'])})"
         )
+    for name in spec.feature_names:
+        if counts[f"filled:{name}"] == 0:
+            problems.append(f"column '{name}': every row is empty")
     for name in spec.of_type("numeric"):
         if counts[f"bad:{name}"]:
             problems.append(f"column '{name}': {counts[f'bad:{name}']} rows are not numbers")

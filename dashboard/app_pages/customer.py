@@ -7,6 +7,7 @@ import streamlit as st
 from bundle.customers import MAX_ID_LENGTH, CustomerLookupError
 from bundle.reader import BundleError
 from dashboard import charts, data
+from dashboard.plain import inert
 from dashboard.views import build_customer_view, ordinal
 
 CUSTOMER_PARAM = "customer"
@@ -33,37 +34,38 @@ def render() -> None:
     try:
         store = data.load_customer_store(bundle)
     except BundleError as exc:
-        st.error(f"Customer data of bundle '{bundle.name}' can't be read: {exc}")
+        st.error(inert(exc, 600))
         return
     examples = ", ".join(str(i) for i in store.example_ids(3))
 
-    if CUSTOMER_PARAM not in st.session_state:
-        # A pasted link wins; otherwise come back to the customer this session last viewed.
-        st.session_state[CUSTOMER_PARAM] = st.query_params.get(
-            CUSTOMER_PARAM, st.session_state.get(LAST_CUSTOMER_KEY, "")
-        )
+    # A pasted link wins; otherwise come back to the customer this session last viewed. Passed as the
+    # widget's `value` (not written into session state): when the box comes back after a run that did
+    # not draw it (a broken bundle was picked), the browser shows this value instead of an empty box.
+    # The key alone identifies the widget, so a changing `value` never resets what the user typed.
+    initial = st.query_params.get(CUSTOMER_PARAM, st.session_state.get(LAST_CUSTOMER_KEY, ""))
     raw_id = st.text_input(
         "Customer ID",
+        value=initial,
         key=CUSTOMER_PARAM,
         placeholder=f"e.g. {examples}",
-        help=f"One of the {len(store):,} customers in bundle '{bundle.name}'. Press Enter to look up.",
+        help=f"One of the {len(store):,} customers in bundle '{inert(bundle.name)}'. Press Enter to look up.",
     )
     _follow_in_url(raw_id.strip())
     if not raw_id.strip():
-        st.info(f"Enter a customer ID to see their churn risk, for example {examples}.")
+        st.info(f"Enter a customer ID to see their churn risk, for example {inert(examples)}.")
         return
     try:
         view = build_customer_view(bundle, store, raw_id)
     except CustomerLookupError as exc:
-        st.warning(f"{exc} Try one of {examples}.")
+        st.warning(f"{inert(exc)} Try one of {inert(examples)}.")
         return
 
-    st.subheader(f"Customer {view.customer_id}")
+    st.subheader(f"Customer {inert(view.customer_id)}")
     col_p, col_pct, col_outcome = st.columns(3)
     col_p.metric(
         "Churn probability",
         f"{view.probability:.1%}",
-        help=f"{view.model_name} (champion model). Average customer: {view.base_probability:.1%}.",
+        help=f"{inert(view.model_name)} (champion model). Average customer: {view.base_probability:.1%}.",
     )
     col_pct.metric(
         "Percentile",
@@ -72,11 +74,11 @@ def render() -> None:
     )
     col_outcome.metric("Actual outcome", view.outcome, help=f"In the {view.outcome_detail}.")
     col_outcome.caption(f"In the {view.outcome_detail.split(':')[0]}")
-    st.markdown(view.caption)
+    st.markdown(inert(view.caption, None))
 
     left, right = st.columns([1, 1], gap="large")
     with left:
-        st.markdown(f"**Top reasons** · SHAP contributions, {view.model_name}")
+        st.markdown(f"**Top reasons** · SHAP contributions, {inert(view.model_name)}")
         st.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
         st.caption(
             "Bars start at the model's baseline (its average log-odds) and add up to this customer's risk. "

@@ -6,6 +6,7 @@ import streamlit as st
 
 from bundle.reader import BundleError
 from dashboard import charts, data
+from dashboard.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME, build_metrics_table, model_display_names
 
 
@@ -17,8 +18,8 @@ def render() -> None:
     metric = manifest["champion_metric"]
     st.title("Models")
     st.caption(
-        f"Scored on the test split ({rows_text}) of bundle '{bundle.name}'. "
-        f"Champion picked by {METRIC_COLUMNS.get(metric, metric.replace('_', ' '))}."
+        f"Scored on the test split ({rows_text}) of bundle '{inert(bundle.name)}'. "
+        f"Champion picked by {inert(METRIC_COLUMNS.get(metric, metric.replace('_', ' ')))}."
     )
 
     table = build_metrics_table(manifest)
@@ -29,7 +30,7 @@ def render() -> None:
     try:
         curves = data.load_curves(bundle)
     except BundleError as exc:
-        st.error(f"Evaluation curves of bundle '{bundle.name}' can't be read: {exc}")
+        st.error(inert(exc, 600))
         return
     names = model_display_names(manifest)
     roc_col, pr_col = st.columns(2, gap="large")

@@ -124,7 +124,7 @@ def test_impossible_probabilities_are_never_published(tmp_path, bad):
         (lambda m: m["files"].update({"../outside.txt": {"sha256": "0", "bytes": 0}}), "leaves the bundle"),
         (lambda m: m["files"][layout.CUSTOMERS].pop("bytes"), "needs a sha256 string and a byte count"),
         (lambda m: m["models"]["lin"].update(shap=3), "has no 'shap' dict"),
-        (lambda m: m["models"]["lin"]["shap"].update(base_value="x"), "numeric SHAP base value"),
+        (lambda m: m["models"]["lin"]["shap"].update(base_value="x"), "finite SHAP base value"),
         (lambda m: m["dataset"].update(rows="3"), "dataset.rows"),
         (lambda m: m["encoding"][0].update(kind="bucket"), "unknown kind 'bucket'"),
         (lambda m: m.update(created_at=5), "'created_at' should be a str"),

@@ -28,11 +28,11 @@ FEATURES = [
 LINEAR = {"coefficients": [0.05, -1.0, 1.0], "intercept": -1.5, "feature_means": [10.0, 0.5, 0.5]}
 
 
-def tiny_manifest() -> dict:
+def tiny_manifest(id_type: str = "int") -> dict:
     return {
         "created_at": "2026-11-22T00:00:00+00:00",
         "dataset": {"name": "tiny", "source": "tests", "fingerprint": "x", "rows": 3, "label_rate": 1 / 3,
-                    "label_name": "churn", "positive_label": "Yes", "id_type": "int"},
+                    "label_name": "churn", "positive_label": "Yes", "id_type": id_type},
         "split": {"method": "fixed", "seed": 0, "test_fraction": 0.34, "train_rows": 2, "test_rows": 1},
         "features": FEATURES,
         "encoding": [{"feature": "tenure", "kind": "numeric", "fill": 10.0},
@@ -51,9 +51,15 @@ def tiny_manifest() -> dict:
 
 
 def write_tiny_bundle(
-    root: Path, name: str = "tiny", run_id: str = "run1", shap_offset: float = 0.0, probability_of_first: float | None = None
+    root: Path,
+    name: str = "tiny",
+    run_id: str = "run1",
+    shap_offset: float = 0.0,
+    probability_of_first: float | None = None,
+    ids: list | None = None,
 ) -> Bundle:
-    ids = np.array([3, 7, 11])
+    """Three customers (IDs 3, 7, 11 unless `ids` gives three sorted others, e.g. strings)."""
+    ids = np.array(ids if ids is not None else [3, 7, 11])
     # tenure 1, 30, missing (→ 10); contract Monthly, Yearly, Monthly
     shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [-0.45, 1.0, 0.0], "contract": [-1.0, 1.0, -1.0]})
     margin = -1.0 + shap["tenure"] + shap["contract"]
@@ -70,4 +76,4 @@ def write_tiny_bundle(
         staged.write_table(layout.BACKGROUND, pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}))
         staged.target("models/lin/linear.json").write_text(json.dumps(LINEAR))
         staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
-        return staged.publish(tiny_manifest())
+        return staged.publish(tiny_manifest("int" if ids.dtype.kind in "iu" else "string"))

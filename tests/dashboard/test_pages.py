@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,8 @@ def run_app(**params: str) -> AppTest:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """Element text as a viewer reads it (Markdown backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in elements))
 
 
 def charts_on(at: AppTest) -> list:
@@ -141,7 +143,7 @@ def test_misshapen_manifest_is_a_friendly_error(bundle_root, tmp_path, monkeypat
     at = run_app(bundle="telco")
     assert not at.exception
     error = texts(at.error)
-    assert "can't be shown" in error and "'models' should be a dict" in error
+    assert error.startswith("Bundle 'telco' is corrupt") and "'models' should be a dict" in error
 
 
 def test_no_bundles_says_how_to_make_one(tmp_path, monkeypatch):

@@ -1,0 +1,157 @@
+"""The app as a hostile or unlucky user meets it: injected Markdown, switching to broken bundles."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from streamlit.testing.v1 import AppTest
+
+from bundle import layout
+from dashboard import data
+from tests.dashboard.dashboard_helpers import APP, champion_predictions, telco
+
+TIMEOUT = 60
+# Streamlit renders these elements' text as GitHub-flavoured Markdown.
+MARKDOWN_ELEMENTS = ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader", "header")
+
+
+def run_app(**params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def rendered_markdown(at: AppTest) -> list[str]:
+    texts = [str(e.value) for kind in MARKDOWN_ELEMENTS for e in at.get(kind)]
+    texts += [str(e.proto.help) for e in at.get("metric")] + [str(e.proto.help) for e in at.text_input]
+    return [t for t in texts if t]
+
+
+_PARSER = MarkdownIt("commonmark", {"linkify": True}).enable(["linkify", "table", "strikethrough"])
+
+
+# What mdast-util-gfm-autolink-literal (Streamlit's renderer) links *after* parsing, escapes or not.
+_GFM_AUTOLINK = re.compile(r"(?i)(https?://|www\.)[-.\w]+|[-.\w+]+@[-\w]+(\.[-\w]+)+")
+
+
+def links_and_images(markdown: str) -> list[str]:
+    """Link and image targets a CommonMark parser plus GFM's autolink literals find in `markdown`."""
+    found = []
+    found += [m.group(0) for m in _GFM_AUTOLINK.finditer(re.sub(r"\\(.)", r"\1", markdown))]
+    for token in _PARSER.parse(markdown):
+        if token.type == "html_block":
+            found.append(token.content)
+        for child in token.children or []:
+            if child.type in ("link_open", "image", "html_inline"):
+                found.append(str(child.attrs.get("href") or child.attrs.get("src") or child.content))
+    return found
+
+
+HOSTILE = [
+    "[Session expired: log in](https://ev.il)",
+    "![x](http://10.9.9.9/p.png)",
+    "![](http://1.2.3.4)",
+    "[Login](//ev.il)",
+    "<img src=http://1.2.3.4/x.png>",
+    "https://ev.il/login",
+    "www.ev.il",
+    "<https://ev.il>",
+    "[a]: https://ev.il\n\n[a]",
+    "mail admin@ev.il or HTTPS://EV.IL",
+    ":red[urgent] :material/warning: $x^2$",
+]
+
+
+@pytest.fixture
+def artifacts(bundle_root, monkeypatch) -> Path:
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(bundle_root))
+    return bundle_root
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+@pytest.mark.parametrize("param", ["bundle", "customer"])
+def test_url_parameters_are_shown_as_inert_text(artifacts, param, payload):
+    at = run_app(**{"bundle": "telco", param: payload})
+    assert not at.exception
+    shown = rendered_markdown(at)
+    assert shown, "expected a message about the bad parameter"
+    assert (at.error if param == "bundle" else at.warning), "expected an error/warning box"
+    for text in shown:
+        assert links_and_images(text) == [], text
+
+
+@pytest.mark.parametrize("payload", HOSTILE[:4])
+def test_typed_ids_are_shown_as_inert_text(artifacts, payload):
+    at = run_app(bundle="telco")
+    at.text_input(key="customer").input(payload).run()
+    assert not at.exception
+    assert at.warning
+    for text in rendered_markdown(at):
+        assert links_and_images(text) == [], text
+
+
+@pytest.fixture
+def with_broken(bundle_root, tmp_path, monkeypatch) -> Path:
+    """telco beside a bundle that fails its checksums."""
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    (root / "telco").symlink_to((bundle_root / "telco").resolve())
+    shutil.copytree(bundle_root / "telco", root / "broken")
+    with (root / "broken" / layout.CUSTOMERS).open("ab") as handle:
+        handle.write(b"tampered")
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(root))
+    return root
+
+
+def test_switching_to_a_broken_bundle_and_back_keeps_the_customer(with_broken, bundle_root):
+    ids, probabilities = champion_predictions(telco(bundle_root))
+    customer = str(ids[7])
+    at = run_app(bundle="telco", customer=customer)
+    for _ in range(2):
+        at.sidebar.selectbox[0].select("broken").run()
+        assert not at.exception
+        assert "corrupt" in " ".join(e.value for e in at.error)
+        assert at.query_params.get("customer") == customer  # the link still names the customer
+        at.sidebar.selectbox[0].select("telco").run()
+        assert not at.exception
+        assert at.text_input(key="customer").value == customer
+        assert at.query_params.get("customer") == customer and at.query_params.get("bundle") == "telco"
+        assert {m.label: m.value for m in at.metric}["Churn probability"] == f"{probabilities[7]:.1%}"
+        assert not at.error
+
+
+def test_a_broken_bundle_never_stops_the_others(with_broken, bundle_root):
+    at = run_app(bundle="broken")
+    assert "corrupt" in at.error[0].value
+    assert at.sidebar.selectbox[0].options == ["broken", "telco"]
+    at.sidebar.selectbox[0].select("telco").run()
+    assert not at.error and not at.exception
+
+
+def test_error_messages_name_the_bundle_once_and_no_server_path(with_broken):
+    at = run_app(bundle="broken")
+    (message,) = [e.value for e in at.error]
+    assert message.count("broken") == 1, message
+    assert str(with_broken) not in message and "/" not in message.replace("\\/", "")
+
+
+def test_a_bundle_published_while_a_session_is_open_is_picked_up_on_the_next_rerun(bundle_root, tmp_path, monkeypatch):
+    from tests.dashboard.test_data import publish_copy
+
+    root = tmp_path / "artifacts"
+    publish_copy(bundle_root / "telco", root, "telco", "first-run")
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(root))
+    ids, probabilities = champion_predictions(telco(bundle_root))
+    at = run_app(bundle="telco", customer=str(ids[5]))
+    assert "first" in at.sidebar.caption[0].value
+    publish_copy(bundle_root / "telco", root, "telco", "second-run")
+    at.run()
+    assert not at.exception and not at.error
+    assert "second" in at.sidebar.caption[0].value and "first" not in at.sidebar.caption[0].value
+    assert {m.label: m.value for m in at.metric}["Churn probability"] == f"{probabilities[5]:.1%}"
+    assert at.text_input(key="customer").value == str(ids[5])

@@ -1,0 +1,230 @@
+"""Bad input, nothing lost: a corpus of hostile or broken inputs, each met by a clear message and no traceback.
+
+Dashboard side: customer IDs, bundle names and other URL parameters through the
+real app (AppTest); every file of a bundle and its manifest corrupted (reader).
+Training side: broken input tables through `training.validate.validate` on small
+Spark frames, and the command line's exit codes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+from streamlit.testing.v1 import AppTest
+
+from bundle import layout
+from bundle.customers import CustomerLookupError, CustomerStore
+from bundle.reader import BundleError, open_bundle
+from dashboard import data
+from tests.bundle.tiny import write_tiny_bundle
+from tests.dashboard.dashboard_helpers import APP
+
+TIMEOUT = 60
+
+
+def _viewer_text(at: AppTest) -> str:
+    shown = [e.value for kind in ("error", "warning", "info") for e in at.get(kind)]
+    return re.sub(r"\\(.)", r"\1", " ".join(shown)).replace("\u2060", "")
+
+
+@pytest.fixture
+def artifacts(bundle_root, monkeypatch) -> Path:
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(bundle_root))
+    return bundle_root
+
+
+# --- URL parameters through the real app ------------------------------------------------------
+
+URL_CASES = [
+    ({"customer": "abc"}, "is not a customer ID"),
+    ({"customer": "-"}, "is not a customer ID"),
+    ({"customer": "1.5"}, "is not a customer ID"),
+    ({"customer": "0x1F"}, "is not a customer ID"),
+    ({"customer": "1e3"}, "is not a customer ID"),
+    ({"customer": "9" * 64}, "No customer with ID"),
+    ({"customer": "9" * 65}, "at most 64 characters"),
+    ({"customer": "x" * 100_000}, "at most 64 characters"),
+    ({"customer": "-7"}, "No customer with ID -7"),
+    ({"customer": "1; DROP TABLE customers"}, "is not a customer ID"),
+    ({"customer": "<script>alert(1)</script>"}, "is not a customer ID"),
+    ({"customer": "\x00\x01"}, "is not a customer ID"),
+    ({"customer": "💥"}, "is not a customer ID"),
+    ({"customer": "%27%20OR%201%3D1"}, "is not a customer ID"),
+    ({"customer": "   "}, "Enter a customer ID"),
+    ({"bundle": "nope"}, "There is no bundle named 'nope'"),
+    ({"bundle": ".."}, "There is no bundle named"),
+    ({"bundle": "../../etc/passwd"}, "There is no bundle named"),
+    ({"bundle": ".runs"}, "There is no bundle named"),
+    ({"bundle": "TELCO"}, "There is no bundle named"),
+    ({"bundle": "telco "}, "There is no bundle named"),
+    ({"bundle": "telco\x00"}, "There is no bundle named"),
+    ({"bundle": "b" * 100_000}, "There is no bundle named"),
+    ({"bundle": ""}, "There is no bundle named"),
+]
+
+
+@pytest.mark.parametrize(("params", "message"), URL_CASES, ids=[f"{k}={v[:20]!r}" for (p, _) in URL_CASES for k, v in p.items()])
+def test_url_parameters(artifacts, params, message):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"bundle": "telco", **params})
+    at.run()
+    assert not at.exception
+    shown = _viewer_text(at)
+    assert message in shown
+    assert len(shown) < 500  # an oversized parameter is not echoed back in full
+    assert not at.metric
+
+
+def test_unknown_extra_parameters_are_ignored(artifacts):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"bundle": "telco", "model": "../../x", "threshold": "NaN", "page": "<b>", "x" * 200: "y"})
+    at.run()
+    assert not at.exception and not at.error
+    assert "Enter a customer ID" in _viewer_text(at)
+
+
+# --- every file of a bundle, and its manifest -------------------------------------------------
+
+TINY_FILES = [layout.CUSTOMERS, layout.predictions_path("lin"), layout.shap_path("lin"), layout.CURVES, layout.BACKGROUND]
+FILE_DAMAGE = {
+    "deleted": (lambda f: f.unlink(), "is incomplete: {relpath} is missing"),
+    "truncated": (lambda f: f.write_bytes(f.read_bytes()[:10]), "is corrupt: {relpath} does not match its checksum"),
+    "one bit flipped": (lambda f: f.write_bytes(_flip(f.read_bytes())), "is corrupt: {relpath} does not match its checksum"),
+    "replaced by a directory": (lambda f: (f.unlink(), f.mkdir()), "is incomplete: {relpath} is missing"),
+}
+
+
+def _flip(raw: bytes) -> bytes:
+    data = bytearray(raw)
+    data[len(data) // 2] ^= 0x01
+    return bytes(data)
+
+
+@pytest.mark.parametrize("relpath", TINY_FILES)
+@pytest.mark.parametrize("damage", list(FILE_DAMAGE))
+def test_every_bundle_file_damaged(tmp_path, relpath, damage):
+    bundle = write_tiny_bundle(tmp_path)
+    harm, message = FILE_DAMAGE[damage]
+    harm(bundle.path / relpath)
+    with pytest.raises(BundleError) as refused:
+        open_bundle(tmp_path / "tiny")
+    assert str(refused.value) == f"Bundle 'tiny' {message.format(relpath=relpath)}."
+
+
+MANIFEST_DAMAGE = [
+    ("deleted", None, "is incomplete: it has no manifest.json"),
+    ("empty", "", "its manifest.json is not valid JSON"),
+    ("truncated JSON", '{"schema_version": 1, "bun', "its manifest.json is not valid JSON"),
+    ("not UTF-8", b"\xff\xfe{}", "its manifest.json is not valid JSON"),
+    ("deeply nested", "[" * 100_000 + "]" * 100_000, "is not valid JSON"),
+    ("a JSON list", "[1, 2]", "has no valid schema version"),
+    ("no schema version", '{"bundle": "tiny"}', "has no valid schema version"),
+    ("schema version as text", '{"schema_version": "1"}', "has no valid schema version"),
+    ("schema version true", '{"schema_version": true}', "has no valid schema version"),
+    ("newer schema", '{"schema_version": 999}', "was made by a newer churnlens (schema version 999); this dashboard reads version 1 and needs updating"),
+    ("older schema", '{"schema_version": 0}', "has the old schema version 0"),
+    ("only the version", '{"schema_version": 1}', "its manifest is invalid: the manifest has no 'bundle'"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "message"), MANIFEST_DAMAGE, ids=[c[0] for c in MANIFEST_DAMAGE])
+def test_every_kind_of_broken_manifest(tmp_path, case, content, message):
+    bundle = write_tiny_bundle(tmp_path)
+    manifest = bundle.path / layout.MANIFEST
+    if content is None:
+        manifest.unlink()
+    else:
+        manifest.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(BundleError) as refused:
+        open_bundle(tmp_path / "tiny")
+    assert message in str(refused.value)
+    assert str(refused.value).startswith("Bundle 'tiny' ")
+    assert str(tmp_path) not in str(refused.value)
+
+
+def test_string_ids_through_lookup(tmp_path):
+    store = CustomerStore(write_tiny_bundle(tmp_path, ids=["A-1", "b.2", "c/3"]))
+    assert store.lookup(" b.2 ").customer_id == "b.2"
+    for bad, message in [("b 2", "only letters, digits"), ("B.2", "No customer with ID B.2"), ("x" * 65, "at most 64")]:
+        with pytest.raises(CustomerLookupError, match=message):
+            store.lookup(bad)
+
+
+def test_string_ids_through_the_url(tmp_path, monkeypatch):
+    write_tiny_bundle(tmp_path, ids=["A-1", "b.2", "c/3"])
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"bundle": "tiny", "customer": "c/3"})
+    at.run()
+    assert not at.exception
+    assert {m.label for m in at.metric} >= {"Churn probability"}
+    assert at.query_params["customer"] == "c/3"
+    at.text_input(key="customer").input("nobody").run()
+    assert "No customer with ID nobody" in _viewer_text(at)
+
+
+# --- training input ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rows(spark, telco_spec):
+    return telco_spec.load(spark).orderBy("rownames").limit(12).cache()
+
+
+def _problems(table, spec) -> list[str]:
+    from training.validate import ValidationError, validate
+
+    with pytest.raises(ValidationError) as caught:
+        validate(table, spec)
+    return caught.value.problems
+
+
+TRAINING_CASES = [
+    ("missing column", lambda t: t.drop("contract"), "column 'contract': required by dataset 'telco' but not in the input table"),
+    ("renamed column", lambda t: t.withColumnRenamed("tenure", "Tenure_Months"), "column 'tenure': required by dataset 'telco'"),
+    ("renamed label", lambda t: t.withColumnRenamed("churn", "Churned"), "column 'churn': required by dataset 'telco'"),
+    ("one-class label", lambda t: t.withColumn("churn", F.lit("No")), "the label must have exactly two classes, found 1"),
+    ("positive class absent", lambda t: t.withColumn("churn", F.when(F.col("churn") == "Yes", "Y").otherwise("No")),
+     "the positive class 'Yes' never occurs"),
+    ("duplicate IDs", lambda t: t.withColumn("rownames", F.lit(1)), "11 rows repeat a customer ID"),
+    ("missing IDs", lambda t: t.withColumn("rownames", F.when(F.col("rownames") < 3, None).otherwise(F.col("rownames"))),
+     "rows have no customer ID"),
+    ("all-null numeric column", lambda t: t.withColumn("tenure", F.lit(None).cast("double")), "column 'tenure': every row is empty"),
+    ("all-null categorical column", lambda t: t.withColumn("contract", F.lit(None).cast("string")), "column 'contract': every row is empty"),
+    ("empty table", lambda t: t.limit(0), "the input table has no rows"),
+    ("text in a numeric column", lambda t: t.withColumn("monthly_charges", F.lit("lots")), "column 'monthly_charges': 12 rows are not numbers"),
+    ("2 in a 0/1 column", lambda t: t.withColumn("senior_citizen", F.lit(2)), "column 'senior_citizen': 12 rows are not 0 or 1"),
+    ("untypable string IDs", lambda t: t.withColumn("rownames", F.concat(F.lit("id "), F.col("rownames"))), "use characters other than"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "message"), TRAINING_CASES, ids=[c[0] for c in TRAINING_CASES])
+def test_training_input(rows, telco_spec, case, change, message):
+    problems = _problems(change(rows), telco_spec)
+    assert any(message in p for p in problems), problems
+    assert all("Traceback" not in p and "\n" not in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["run", "--dataset", "nope"], 2, "Unknown dataset 'nope'"),
+        (["run", "--bundle", "../escape"], 2, "not a valid bundle name"),
+        (["run", "--bundle", "[x](http://ev.il)"], 2, "not a valid bundle name"),
+        (["run", "--sample", "abc"], 2, "invalid int value"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_cli_refuses_with_an_exit_code_and_no_traceback(argv, code, message, capsys):
+    from training.__main__ import main
+
+    try:
+        result = main(argv)
+    except SystemExit as exit_:  # argparse's own refusals
+        result = exit_.code
+    err = capsys.readouterr().err
+    assert result == code
+    assert message in err and "Traceback" not in err
+

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from bundle import layout
+from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
 
@@ -102,4 +103,4 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     known = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == background)
     if not known.all() or not set(splits[positions]) <= {"train"}:
         problems.append(f"{layout.BACKGROUND} must hold training customers only")
-    return problems
+    return problems + item_problems(bundle, ids)

@@ -33,7 +33,7 @@ class Word2VecParams:
     maxIter: int = 5
     stepSize: float = 0.025
     numPartitions: int = 1  # >1 trains faster but the result then depends on scheduling
-    recent_items: int = 10  # per customer, for the Customer page
+    history_items: int = 500  # latest items kept per customer (Customer page: recent items, exclusions)
     # t-SNE for the most-used items only (sklearn's Barnes-Hut: ~35 s for 2,000 items on
     # 2 busy cores, ~65 s for all 3,500); PCA covers every item.
     map_points: int = 2000
@@ -134,7 +134,7 @@ def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed
     coordinates = _map(matrix, item_table.column("users").to_numpy(), seed, settings.map_points)
     item_map = pa.table({layout.ITEM_ID_COLUMN: pa.array(ids, pa.string()), **coordinates})
     observed = ev.observed_events(events, source.window).where(F.col(ev.USER).isin(customer_ids.tolist()))
-    recent = _recent_items(observed, settings.recent_items)
+    recent = _recent_items(observed, settings.history_items)
     events.unpersist()
 
     index = item_math.ItemIndex.from_arrays(ids, matrix)

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -48,7 +49,34 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "meets" if page["p95_ms"] <= PAGE_P95_TARGET_MS else "MISSES"
     print(f"  median {page['median_ms']:.2f} ms, p95 {page['p95_ms']:.2f} ms, max {page['max_ms']:.2f} ms"
           f"  ({verdict} target p95 ≤ {PAGE_P95_TARGET_MS:.0f} ms)")
+    _items(args.artifacts / args.items_bundle)
     return 0
+
+
+NEIGHBOUR_1M_TARGET_MS = 20.0
+
+
+def _items(path: Path) -> None:
+    from bench import items
+    from bench.report import record
+    from bundle.items import has_items
+
+    try:
+        bundle = open_bundle(path)
+    except BundleError as exc:
+        print(f"\nItem neighbours: skipped ({exc})")
+        return
+    if not has_items(bundle.manifest):
+        print(f"\nItem neighbours: skipped (bundle {bundle.name} has no item vectors)")
+        return
+    figures = items.measure(bundle)
+    record(figures)
+    verdict = "meets" if figures["neighbour_query_ms_1m"] <= NEIGHBOUR_1M_TARGET_MS else "MISSES"
+    print(f"\nItem neighbours (exact cosine top-10, NumPy float32), bundle {bundle.name}:")
+    print(f"  {figures['neighbour_items']:,} items: median {figures['neighbour_query_ms']:.3f} ms, p95 {figures['neighbour_query_p95_ms']:.3f} ms")
+    print(f"  1,000,000 × 64 random: median {figures['neighbour_query_ms_1m']:.1f} ms, p95 {figures['neighbour_query_p95_ms_1m']:.1f} ms"
+          f"  ({verdict} target ≤ {NEIGHBOUR_1M_TARGET_MS:.0f} ms)")
+    print(f"  map: {figures['item_map_points']:,} points, {figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec")
 
 
 if __name__ == "__main__":

@@ -72,15 +72,28 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 def top_k(scores: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ()) -> np.ndarray:
-    """Positions of the k highest scores, best first (ties: lower position first)."""
-    scores = np.array(scores, dtype=np.float32, copy=True) if exclude else scores
-    if exclude:
-        scores[list(exclude)] = -np.inf
-    k = max(0, min(k, len(scores) - len(set(exclude))))
+    """Positions of the k highest scores, best first (ties: lower position first).
+
+    No copy of `scores` is made (at 1M items a copy costs as much as the ranking):
+    k + len(exclude) candidates are partitioned out and the excluded ones dropped.
+    """
+    excluded = set(int(e) for e in exclude)
+    k = max(0, min(k, len(scores) - len(excluded)))
     if k == 0:
         return np.empty(0, dtype=np.int64)
-    candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return candidates[np.lexsort((candidates, -scores[candidates]))]
+    wanted = min(len(scores), k + len(excluded))
+    if wanted < len(scores):
+        candidates = np.argpartition(scores, len(scores) - wanted)[len(scores) - wanted :]
+        # Ties at the partition boundary: widen to every item scoring as high as the weakest candidate.
+        floor = scores[candidates].min()
+        if np.count_nonzero(scores >= floor) > wanted:
+            candidates = np.flatnonzero(scores >= floor)
+    else:
+        candidates = np.arange(len(scores))
+    if excluded:
+        candidates = candidates[~np.isin(candidates, list(excluded))]
+    ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
+    return ranked[:k]
 
 
 def nearest(index: ItemIndex, query: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ()) -> list[tuple[str, float]]:

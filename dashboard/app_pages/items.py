@@ -54,7 +54,7 @@ def _table(frame, score_columns: dict[str, str]):
     shown = frame.rename(columns={**COLUMNS, **score_columns})
     config = {label: st.column_config.NumberColumn(format="%.3f") for label in score_columns.values()}
     config["Year"] = st.column_config.NumberColumn(format="%d")
-    st.dataframe(shown, hide_index=True, column_config=config, use_container_width=True)
+    st.dataframe(shown, hide_index=True, column_config=config, width="stretch")
 
 
 def _open_buttons(catalog, item_ids: list[str], prefix: str) -> None:
@@ -80,7 +80,7 @@ def _neighbours_tab(catalog, item_id: str) -> None:
         st.caption("t-SNE placed only the most-used items and this is not one of them; showing PCA instead.")
         projection, missing = "pca", []
     points = views.build_map_points(catalog, highlight, projection)
-    st.altair_chart(item_charts.item_map_chart(points), use_container_width=True)
+    st.altair_chart(item_charts.item_map_chart(points), width="stretch")
     note = f" {len(missing)} neighbours have no t-SNE position and are not drawn." if missing else ""
     st.caption(
         f"{len(points):,} of {len(catalog.index):,} items drawn (the most-used, plus the highlighted ones); "

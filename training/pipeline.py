@@ -1,6 +1,6 @@
 """One training run, stage by stage: ingest → validate → split → features →
-models → score + SHAP → evaluate → publish. Each stage logs what it did and how
-long it took; the timings go into the manifest."""
+models → score + SHAP → evaluate → item vectors (datasets with events) → publish.
+Each stage logs what it did and how long it took; the timings go into the manifest."""
 
 from __future__ import annotations
 

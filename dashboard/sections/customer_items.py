@@ -4,6 +4,8 @@ Items link to the Items page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from bundle.items import ItemLookupError, has_items
@@ -12,7 +14,8 @@ from dashboard import data
 from dashboard.plain import inert
 from dashboard.views_items import build_customer_items
 
-ITEMS_PAGE = "app_pages/items.py"
+# Absolute, so the link resolves whichever script is the app's entry point.
+ITEMS_PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "items.py"
 
 
 def _links(bundle: Bundle, rows, prefix: str, label) -> None:

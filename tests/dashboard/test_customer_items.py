@@ -48,6 +48,15 @@ def test_section_links_each_item_to_the_items_page(setting, movielens_bundle_roo
     assert not at.exception
     links = at.get("page_link")
     view = build_customer_items(catalog, history, customer)
-    assert len(links) == len(view.recent) + len(view.recommendations)
-    assert all(link.proto.page.endswith("items") or "items" in link.proto.page for link in links)
+    expected = [*view.recent["item_id"], *view.recommendations["item_id"]]
+    assert [link.proto.query_string for link in links] == [f"bundle=movielens&item={i}" for i in expected]
+    assert {link.proto.page for link in links} == {"items"}
     assert im.has_items(bundle.manifest)
+
+
+def test_section_draws_nothing_for_bundles_without_items(telco_bundle):
+    from dashboard.sections.customer_items import draw_customer_items
+
+    # No Streamlit context needed: it returns before drawing anything.
+    assert not im.has_items(telco_bundle.manifest)
+    assert draw_customer_items(telco_bundle, 1) is None

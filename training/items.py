@@ -28,7 +28,7 @@ class Word2VecParams:
     """Defaults chosen by the genre-overlap ratio (README: "Item neighbours")."""
 
     vectorSize: int = 64
-    windowSize: int = 5
+    windowSize: int = 10
     minCount: int = 5
     maxIter: int = 5
     stepSize: float = 0.025

@@ -62,6 +62,9 @@ def test_open_item_by_url_and_follow_a_neighbour(items_server, page, movielens_b
     assert page.locator("[data-testid='stException']").count() == 0
     page.wait_for_timeout(800)
     page.screenshot(path=str(screenshots / "items.png"), full_page=True)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    chart.screenshot(path=str(screenshots / "items-map.png"))
 
     page.get_by_role("button", name=items.loc[first, "title"][:20]).first.click()
     page.wait_for_url(f"**item={first}**", timeout=30_000)

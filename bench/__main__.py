@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (0: skip)")
     parser.add_argument("--session-seconds", type=float, default=60.0, help="how long the sessions load pages")
+    parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -79,8 +80,35 @@ def main(argv: list[str] | None = None) -> int:
             f"sessions{n}_errors": load["errors"], f"sessions{n}_page_loads": load["loads"],
             "rss_mb_1_session": round(load["rss_mb_1_session"], 1), f"rss_mb_{n}_sessions": round(load["rss_mb_sessions"], 1),
         })  # fmt: skip
+    _items(args.artifacts / args.items_bundle)
     print(f"\nFigures written to {REPORT}")
     return 0
+
+
+NEIGHBOUR_1M_TARGET_MS = 20.0
+
+
+def _items(path: Path) -> None:
+    from bench import items
+    from bench.report import record
+    from bundle.items import has_items
+
+    try:
+        bundle = open_bundle(path)
+    except BundleError as exc:
+        print(f"\nItem neighbours: skipped ({exc})")
+        return
+    if not has_items(bundle.manifest):
+        print(f"\nItem neighbours: skipped (bundle {bundle.name} has no item vectors)")
+        return
+    figures = items.measure(bundle)
+    record(figures)
+    verdict = "meets" if figures["neighbour_query_ms_1m"] <= NEIGHBOUR_1M_TARGET_MS else "MISSES"
+    print(f"\nItem neighbours (exact cosine top-10, NumPy float32), bundle {bundle.name}:")
+    print(f"  {figures['neighbour_items']:,} items: median {figures['neighbour_query_ms']:.3f} ms, p95 {figures['neighbour_query_p95_ms']:.3f} ms")
+    print(f"  1,000,000 × 64 random: median {figures['neighbour_query_ms_1m']:.1f} ms, p95 {figures['neighbour_query_p95_ms_1m']:.1f} ms"
+          f"  ({verdict} target ≤ {NEIGHBOUR_1M_TARGET_MS:.0f} ms)")
+    print(f"  map: {figures['item_map_points']:,} points, {figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec")
 
 
 if __name__ == "__main__":

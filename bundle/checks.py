@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bundle import layout
+from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
 from bundle.reader import BundleError
 
@@ -236,4 +237,4 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     known = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == background)
     if not known.all() or not set(splits[np.minimum(positions, len(ids) - 1)]) <= {"train"}:
         problems.append(f"{layout.BACKGROUND} must hold training customers only")
-    return problems
+    return problems + item_problems(bundle, ids)

@@ -65,3 +65,14 @@ def shap_path(model: str) -> str:
 
 def model_dir(model: str) -> str:
     return f"models/{model}"
+
+# Item vectors (bundles trained from an event log; see artifacts/README.md).
+# ITEMS, ITEM_VECTORS and ITEM_MAP hold one row per item, sorted by item_id
+# ascending and aligned row by row, like the per-customer tables.
+ITEM_ID_COLUMN = "item_id"  # string
+ITEMS = "items/items.parquet"  # item_id, title, year, genres ("A|B"), users
+ITEM_VECTORS = "items/vectors.parquet"  # item_id, vector (fixed-size list<float32>)
+ITEM_MAP = "items/map.parquet"  # item_id, pca_x, pca_y, tsne_x, tsne_y
+CUSTOMER_ITEMS = "items/customer_recent.parquet"  # customer_id, rank (0 = latest), item_id, ts, value
+WORD2VEC_DIR = "items/word2vec"  # Spark's own Word2VecModel.save() format
+GENRE_SEPARATOR = "|"

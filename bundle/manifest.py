@@ -28,6 +28,8 @@ Shape (schema version 2)::
     versions        {library: version}
     timings         {stage: seconds}
     files           {relative path: {sha256, bytes}}   # every file but the manifest
+    items?          {method, params, items, dimensions, sequences, churn_window,
+                     fit_seconds, quality}   # only bundles trained from events
 """
 
 from __future__ import annotations

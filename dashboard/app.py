@@ -30,6 +30,7 @@ navigation = st.navigation(
     [
         st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),
         st.Page(_PAGES_DIR / "models.py", title="Models", icon=":material/leaderboard:"),
+        st.Page(_PAGES_DIR / "items.py", title="Items", icon=":material/movie:"),
     ]
 )
 

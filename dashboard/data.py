@@ -92,3 +92,58 @@ def _curves(run_dir: str, run_id: str, _bundle: Bundle) -> pd.DataFrame:
 
 def shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- Item vectors (Items page, Customer page additions) ---------------------------------------
+WORD2VEC_DIRS_ENV = "CHURNLENS_WORD2VEC_DIRS"
+
+
+def word2vec_dirs() -> dict[str, Path]:
+    """Spark Word2Vec folders the operator configured (os.pathsep-separated), by folder name.
+
+    Only these are ever opened: nothing from a URL or a text box becomes a path.
+    """
+    configured = os.environ.get(WORD2VEC_DIRS_ENV, "")
+    folders = [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
+    return {folder.name or str(folder): folder for folder in folders}
+
+
+def load_item_catalog(bundle: Bundle):
+    """The bundle's item vectors, metadata and map, shared per run. Treat as read-only."""
+    return _item_catalog(str(bundle.path), bundle.run_id, bundle)
+
+
+@st.cache_resource(show_spinner="Loading item vectors…", max_entries=8)
+def _item_catalog(run_dir: str, run_id: str, _bundle: Bundle):
+    from dashboard.views_items import catalog_from_bundle
+
+    return catalog_from_bundle(_bundle)
+
+
+def load_external_catalog(name: str):
+    """A configured Spark Word2Vec folder (by its configured name); raises ItemLookupError."""
+    from bundle.items import ItemLookupError
+
+    folders = word2vec_dirs()
+    if name not in folders:
+        raise ItemLookupError(f"No Word2Vec folder named '{shorten(name)}' is configured.")
+    folder = folders[name]
+    stamp = max((p.stat().st_mtime_ns for p in folder.rglob("*")), default=0) if folder.is_dir() else 0
+    return _external_catalog(str(folder), stamp)
+
+
+@st.cache_resource(show_spinner="Reading the Word2Vec model…", max_entries=4)
+def _external_catalog(folder: str, stamp: int):
+    from dashboard.views_items import catalog_from_word2vec_dir
+
+    return catalog_from_word2vec_dir(Path(folder))
+
+
+def load_customer_history(bundle: Bundle) -> pd.DataFrame:
+    """Each customer's latest items (bundle CUSTOMER_ITEMS). Treat as read-only."""
+    return _customer_history(str(bundle.path), bundle.run_id, bundle)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _customer_history(run_dir: str, run_id: str, _bundle: Bundle) -> pd.DataFrame:
+    return _bundle.read_table(layout.CUSTOMER_ITEMS).to_pandas()

@@ -67,3 +67,26 @@ def test_output() -> Path:
     path = REPO / "test-output"
     path.mkdir(exist_ok=True)
     return path
+
+
+# Word2Vec settings for the test bundle: the shipped defaults except a smaller
+# t-SNE map, so the session stays quick (all 671 MovieLens users are used).
+FAST_ITEMS = {"map_points": 400}
+
+
+@pytest.fixture(scope="session")
+def movielens_bundle_root(spark, tmp_path_factory) -> Path:
+    """An artifacts root holding a bundle named `movielens` (behavioural churn + item vectors)."""
+    from training.datasets import builtin
+    from training.pipeline import RunConfig, run
+
+    root = tmp_path_factory.mktemp("artifacts-movielens")
+    run(spark, builtin("movielens"), RunConfig(artifacts=root, model_params=FAST_MODELS, item_params=FAST_ITEMS))
+    return root
+
+
+@pytest.fixture(scope="session")
+def movielens_bundle(movielens_bundle_root):
+    from bundle.reader import open_bundle
+
+    return open_bundle(movielens_bundle_root / "movielens")

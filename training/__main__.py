@@ -2,6 +2,9 @@
 
     python -m training run --dataset telco      train, explain and publish a bundle
     python -m training ensure                   train each built-in bundle that is missing or unreadable
+    python -m training word2vec-neighbours PATH ITEM
+                                                neighbours of ITEM in a folder written by Spark's
+                                                Word2VecModel.save() (or a bundle's items/word2vec); no JVM
 
 Also runs under `spark-submit training/__main__.py run ...`; the master then
 comes from spark-submit (or --master, or spark-defaults.conf; local[*] if none).
@@ -20,7 +23,7 @@ if not __package__:
     _root = str(Path(__file__).resolve().parents[1])
     sys.path[:] = [_root] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-BUILTIN_DATASETS = ("telco",)
+BUILTIN_DATASETS = ("telco", "movielens")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--test-fraction", type=float, default=0.2)
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
+    neighbours = commands.add_parser("word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)")
+    neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")
+    neighbours.add_argument("item", help="the item (word) to find neighbours of")
+    neighbours.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
     for sub in (run, ensure):
         sub.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where bundles land (default: artifacts)")
         sub.add_argument("--master", help="Spark master; default: spark-submit's or spark-defaults', else local[*]")
@@ -52,8 +59,27 @@ def _missing_bundles(artifacts: Path) -> list[str]:
     return missing
 
 
+def _word2vec_neighbours(path: Path, item: str, k: int) -> int:
+    """Pure NumPy/pyarrow: starts no JVM and imports no pyspark."""
+    from bundle.items import ItemLookupError, neighbours, read_word2vec_dir
+
+    try:
+        index = read_word2vec_dir(path)
+        found = neighbours(index, item, k)
+    except ItemLookupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    width = max([len(w) for w, _ in found] + [4])
+    print(f"{'item':<{width}}  similarity")
+    for word, similarity in found:
+        print(f"{word:<{width}}  {similarity:.6f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "word2vec-neighbours":
+        return _word2vec_neighbours(args.path, args.item, args.k)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("py4j", "XGBoost-PySpark", "shap"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,6 +1,6 @@
 """One training run, stage by stage: ingest → validate → split → features →
-models → score + SHAP → evaluate → publish. Each stage logs what it did and how
-long it took; the timings go into the manifest."""
+models → score + SHAP → evaluate → item vectors (datasets with events) → publish.
+Each stage logs what it did and how long it took; the timings go into the manifest."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from bundle.reader import Bundle
 from bundle.risk import band_cutoffs
 from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, stage_bundle
-from training import evaluate, explain, features, publish
+from training import evaluate, explain, features, items, publish
 from training.datasets import DatasetSpec
 from training.models import FittedModel, families
 from training.split import assign_split
@@ -47,6 +47,7 @@ class RunConfig:
     background_rows: int = 500
     models: tuple[str, ...] = tuple(families())
     model_params: dict[str, dict] = field(default_factory=dict)
+    item_params: dict = field(default_factory=dict)  # training.items.Word2VecParams fields
 
 
 class _Timings(dict):
@@ -140,6 +141,11 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         )
         log.info("champion: %s", champion)
 
+    item_stage = None
+    if spec.events is not None:
+        with timings.stage("item vectors"):
+            item_stage = items.build(spark, spec.events, config.item_params, config.seed, customers[layout.ID_COLUMN].to_numpy())
+
     with timings.stage("publish"):
         manifest = {
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -163,9 +169,10 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             "versions": _versions(spark),
             "timings": dict(timings),
             "spark": {"master": spark.sparkContext.master, "default_parallelism": spark.sparkContext.defaultParallelism},
+            **({"items": item_stage.manifest} if item_stage else {}),
         }
         with stage_bundle(config.artifacts, name, run_id) as staged:
-            bundle = publish.write_bundle(staged, tables, fitted, pipeline_model, manifest)
+            bundle = publish.write_bundle(staged, tables, fitted, pipeline_model, manifest, item_stage)
     log.info("published %s (run %s) in %.0f s", bundle.path, run_id, sum(timings.values()))
     for cached in (train, encoded, table, typed):
         cached.unpersist()

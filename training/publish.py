@@ -17,6 +17,7 @@ from bundle import layout
 from bundle.reader import Bundle
 from bundle.writer import StagedBundle
 from training.explain import margin_column, probability_column, shap_column
+from training.items import ItemStage
 from training.models import FittedModel
 
 
@@ -53,9 +54,14 @@ def write_bundle(
     models: list[FittedModel],
     pipeline_model: PipelineModel,
     manifest: dict,
+    item_stage: ItemStage | None = None,
 ) -> Bundle:
     for relpath, table in tables.items():
         staged.write_table(relpath, table)
+    if item_stage is not None:
+        for relpath, table in item_stage.tables.items():
+            staged.write_table(relpath, table)
+        item_stage.model.write().overwrite().save(str(staged.target(layout.WORD2VEC_DIR)))
     pipeline_model.write().overwrite().save(str(staged.target("features/spark_pipeline")))
     for model in models:
         base = layout.model_dir(model.name)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
+
+if TYPE_CHECKING:
+    from training.events import EventSource
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class DatasetSpec:
     positive_label: str
     features: tuple[FeatureSpec, ...]
     load: Callable[[SparkSession], DataFrame] = field(repr=False, compare=False)
+    # Datasets built from an event log also feed the item-vector stage.
+    events: EventSource | None = field(default=None, repr=False, compare=False)
 
     @property
     def feature_names(self) -> list[str]:
@@ -34,9 +40,9 @@ class DatasetSpec:
 
 
 def builtin(name: str) -> DatasetSpec:
-    from training.datasets import telco
+    from training.datasets import movielens, telco
 
-    specs = {"telco": telco.SPEC}
+    specs = {"telco": telco.SPEC, "movielens": movielens.SPEC}
     if name not in specs:
         raise KeyError(f"Unknown dataset '{name}'. Built-in datasets: {', '.join(sorted(specs))}.")
     return specs[name]

@@ -1,0 +1,1 @@
+"""Page sections: drawing functions a page can call (draw only; data from the views modules)."""

@@ -22,7 +22,8 @@ from pyspark.sql import functions as F
 from bundle import layout
 from bundle.reader import Bundle
 from bundle.writer import check_bundle_name, stage_bundle
-from training import evaluate, explain, features, publish
+from bundle import risk
+from training import evaluate, explain, feature_types, features, hashing, publish
 from training.datasets import DatasetSpec
 from training.models import FittedModel, spark_ml, xgb
 from training.split import assign_split
@@ -126,6 +127,8 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         for model in fitted:
             probability = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()[test]
             model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
+            all_scores = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()
+            model_entries[model.name]["risk_bands"] = risk.cutoffs_from_scores(all_scores[~test])
             curve_frames.append(evaluate.curves(model.name, y_test, probability))
             log.info("%s: test ROC AUC %.4f", model.name, model_entries[model.name]["metrics"]["roc_auc"])
         champion = max(model_entries, key=lambda m: model_entries[m]["metrics"][CHAMPION_METRIC])
@@ -147,10 +150,12 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
                 "label_name": spec.label_column,
                 "positive_label": spec.positive_label,
                 "id_type": id_type(raw, spec),
+                "id_column": spec.id_column,  # None: customers numbered by row
+                **({"id_hashing": hashing.manifest_entry()} if spec.hash_ids else {}),
                 "sample": config.sample,
             },
             "split": split.as_manifest(),
-            "features": [{"name": f.name, "type": f.type, "label": f.label, **_categories(f.name, slots)} for f in spec.features],
+            "features": [feature_types.manifest_entry(f, _categories(f.name, slots)) for f in spec.features],
             "encoding": slots,
             "models": model_entries,
             "champion": champion,

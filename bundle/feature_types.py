@@ -64,7 +64,8 @@ def safe_name(source: str, taken: set[str]) -> str:
     """A safe, unused name for the column `source` ("Monthly charges ($)" → "monthly_charges")."""
     if is_safe_name(source) and source not in taken:
         return source
-    ascii_text = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode()
+    spelled = source.replace("ß", "ss").replace("€", " eur ").replace("$", " usd ").replace("%", " pct ")
+    ascii_text = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     base = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]+", "_", ascii_text)).strip("_").lower()[:48] or "column"
     if not base[0].isalpha():
         base = "c_" + base

@@ -18,6 +18,7 @@ import os
 import re
 
 KEY_ENV = "CHURNLENS_ID_KEY"
+MAX_RAW_LENGTH = 256  # raw IDs typed into a dashboard of a hashed bundle
 ALGORITHM = "HMAC-SHA256"
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 

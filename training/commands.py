@@ -24,13 +24,18 @@ def _fail(headline: str, problems: list[str], code: int = 2) -> int:
 
 @contextmanager
 def _spark(args: argparse.Namespace, app: str):
+    from pyspark.sql import SparkSession
+
     from training.spark import get_spark
 
-    spark = get_spark(app, args.master)
+    # In-process callers (tests, notebooks) may already hold a session: use it, and leave it running.
+    existing = SparkSession.getActiveSession()
+    spark = existing or get_spark(app, args.master)
     try:
         yield spark
     finally:
-        spark.stop()
+        if existing is None:
+            spark.stop()
 
 
 def _user_errors() -> tuple[type[Exception], ...]:

@@ -114,7 +114,7 @@ def _quality(table: DataFrame, specs: list[FeatureSpec], manifest: dict) -> tupl
         stats[f"invalid:{spec.name}"] = F.sum(F.when(invalid, 1).otherwise(0))
         unseen = value.isNotNull() & ~value.isin(*categories[spec.name]) if spec.type == "categorical" else F.lit(False)
         stats[f"unseen:{spec.name}"] = F.sum(F.when(unseen, 1).otherwise(0))
-        stats[f"example:{spec.name}"] = F.first(F.when(invalid | unseen, raw.cast("string")), ignorenulls=True)
+        stats[f"example:{spec.name}"] = F.min(F.when(invalid | unseen, raw.cast("string")))
     return typed, stats
 
 

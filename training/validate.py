@@ -31,7 +31,8 @@ def _count(condition: Column) -> Column:
 
 
 def _example(condition: Column, column: Column) -> Column:
-    return F.first(F.when(condition, column.cast("string")), ignorenulls=True)
+    # min, not first: the same example on every run and cluster layout.
+    return F.min(F.when(condition, column.cast("string")))
 
 
 def _shown(value: object, limit: int = 40) -> str:
@@ -100,7 +101,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
         raise ValidationError(["the input table has no rows"])
     if counts["rows"] - counts["null_ids"] - counts["distinct_ids"]:
         # Only on failure: one more pass to show a repeated ID.
-        repeated = raw.where(ident.isNotNull()).groupBy(ident.alias("i")).count().where("count > 1").first()
+        repeated = raw.where(ident.isNotNull()).groupBy(ident.alias("i")).count().where("count > 1").orderBy("i").first()
         counts["dup_example"] = repeated["i"] if repeated else None
     problems = _id_and_label_problems(spec, counts)
     for key, (feature, check) in row_checks.items():

@@ -10,15 +10,18 @@ Shape (schema version 1)::
     run_id          str     unique per training run; readers cache by it
     created_at      str     ISO-8601 UTC
     dataset         {name, source, fingerprint, rows, label_rate, label_name,
-                     positive_label, id_type: "int" | "string"}
+                     positive_label, id_type: "int" | "string",
+                     id_column?: str | null, id_hashing?: {algorithm, key}}
     split           {method, seed, test_fraction, train_rows, test_rows,
                      train_label_rate, test_label_rate}
     features        [{name, type: numeric|binary|categorical, label,
-                      categories?: [str]}]   # order = display order
+                      categories?: [str], source?: str, values?: {"1", "0"},
+                      category_labels?: {str: str}, actionable?: bool}]   # order = display order
     encoding        [{feature, kind: numeric|onehot, category?, fill?}]
                     # one entry per model input slot, in slot order
     models          {name: {family, display_name, params, metrics, threshold,
                      training_seconds, shap: {base_value, output, method},
+                     risk_bands?: {high, medium, method},
                      files: {role: relative path}}}
     champion        str     key of `models`
     champion_metric str

@@ -229,7 +229,8 @@ def test_init_config_writes_a_config_that_parses(spark, awkward_csv, tmp_path):
     assert main(["init-config", str(target), "--customers", str(awkward_csv)]) == 0
     text = target.read_text()
     data = tomllib.loads(text)
-    assert data["customers"]["label"] == "CHANGE ME" or data["customers"]["label"] == "Churned?"
+    assert (data["customers"]["id"], data["customers"]["label"], data["customers"]["positive"]) == ("Customer ID", "Churned?", "Y")
+    assert "Churned?" not in data["features"]["columns"] and "Customer ID" not in data["features"]["columns"]
     assert data["features"]["columns"]["empty"] == {"ignore": True}
     assert data["features"]["columns"]["Päid (€)"]["label"] == "Päid (€)"
     assert "looks like an identifier" in text
@@ -260,3 +261,43 @@ def test_telco_from_csv_matches_the_built_in_run(spark, telco_bundle, tmp_path):
             assert ours[metric] == pytest.approx(entry["metrics"][metric], abs=1e-9), (model, metric)
     assert bundle.manifest["dataset"]["fingerprint"] == built_in["dataset"]["fingerprint"]
     json.dumps(bundle.manifest)  # plain JSON
+
+
+def _customer_page(root, monkeypatch, key: str | None, typed: str):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import data
+    from tests.dashboard.dashboard_helpers import APP
+
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(root))
+    if key is None:
+        monkeypatch.delenv(ids.KEY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(ids.KEY_ENV, key)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["bundle"] = "awkward"
+    at.run()
+    at.text_input[0].input(typed).run()
+    assert not at.exception
+    return at
+
+
+def test_dashboard_with_the_key_takes_raw_ids_and_keeps_them_out_of_the_url(hashed_root, monkeypatch):
+    bundle = open_bundle(hashed_root / "awkward")
+    hashed = ids.hash_id("C 0007", KEY.encode())
+    predictions = pq.read_table(bundle.file(layout.predictions_path("logistic"))).to_pandas()
+    expected = predictions.set_index(layout.ID_COLUMN).loc[hashed, layout.PROBABILITY_COLUMN]
+    at = _customer_page(hashed_root, monkeypatch, KEY, "C 0007")
+    assert {m.label: m.value for m in at.metric}["Churn probability"] == f"{expected:.1%}"
+    assert at.query_params["customer"] == [hashed] or at.query_params["customer"] == hashed
+    assert "hashed" not in " ".join(c.value for c in at.caption)
+
+
+def test_dashboard_without_the_key_takes_hashed_ids_only_and_says_so(hashed_root, monkeypatch):
+    at = _customer_page(hashed_root, monkeypatch, None, "C 0007")
+    assert not at.metric
+    assert "hashed" in " ".join(str(w.value) for w in at.warning)
+    assert "hashed and this dashboard has no key" in " ".join(c.value for c in at.caption)
+    hashed = ids.hash_id("C 0007", KEY.encode())
+    at.text_input[0].input(hashed).run()
+    assert {m.label for m in at.metric} >= {"Churn probability"}

@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 from training.datasets.config import TableSource, _resolve
 from training.datasets.infer import infer, read_table
 
-_LABEL_NAME = re.compile(r"^(churn(ed)?|label|target|exited|attrition|left|is_?churn)$", re.IGNORECASE)
+_LABEL_NAME = re.compile(r"churn|attrition|exited|^target$|^label$|^left$", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[^a-z])(customer_?id|client_?id|user_?id|account_?id|id)$", re.IGNORECASE)
 
 
@@ -30,8 +30,8 @@ def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: s
     table = read_table(spark, source)
     decisions = infer(table, set(), 50)
     id_column = next((d.column for d in decisions if _ID_NAME.search(d.column)), None)
-    label = next((d for d in decisions if _LABEL_NAME.fullmatch(d.column)), None)
-    positive = label.positive if label is not None and label.positive else None
+    label = next((d for d in decisions if d.type == "binary" and _LABEL_NAME.search(d.column)), None)
+    positive = None if label is None else label.positive or "1"
 
     lines = [
         "# churnlens dataset config, written by `python -m training init-config`.",

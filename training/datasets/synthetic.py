@@ -55,7 +55,7 @@ def _normal(seed: int, draw: int) -> Column:
     return F.sqrt(-2.0 * F.log(1.0 - _uniform(seed, draw))) * F.cos(2 * math.pi * _uniform(seed, draw + 1))
 
 
-def log_odds(table: DataFrame) -> Column:
+def log_odds() -> Column:
     """The true churn log-odds of each generated customer (also used by tests)."""
     m2m = (F.col("contract") == "month-to-month").cast("double")
     two_year = (F.col("contract") == "two-year").cast("double")
@@ -84,7 +84,7 @@ def generate(spark: SparkSession, customers: int, seed: int) -> DataFrame:
         F.round(100 * _uniform(seed, 9), 2).alias("noise_percent"),
         F.element_at(F.array(*(F.lit(r) for r in ("north", "south", "east", "west"))), (F.floor(4 * _uniform(seed, 10)) + 1).cast("int")).alias("noise_region"),
     )
-    churned = _uniform(seed, 11) < 1.0 / (1.0 + F.exp(-log_odds(base)))
+    churned = _uniform(seed, 11) < 1.0 / (1.0 + F.exp(-log_odds()))
     return base.select(
         F.col("id").alias("customer_id"),
         F.when(churned, "yes").otherwise("no").alias("churned"),

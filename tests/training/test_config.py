@@ -100,3 +100,15 @@ def test_file_level_errors(tmp_path):
     good.write_text('name = "acme"\n[customers]\npath = "sub/c.parquet"\nlabel = "churn"\npositive = true\n')
     config = load_config(good)
     assert config.customers.path == str(tmp_path / "sub" / "c.parquet") and config.positive_label == "true"
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_config_is_valid(example):
+    config = load_config(example)
+    assert config.customers.path.startswith(str(example.parent))
+
+
+def test_the_events_example_checks_its_events_and_items():
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "with_events.toml")
+    assert (config.events["user"], config.events["item"], config.events["timestamp"]) == ("customer_id", "product_id", "ts")
+    assert config.items["attributes"] == ("category", "price") and config.hash_ids

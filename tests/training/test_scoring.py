@@ -47,8 +47,9 @@ def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted
         assert len(scored) == len(frame) and scored[layout.ID_COLUMN].tolist() == frame["rownames"].tolist()
         stored = pq.read_table(telco_bundle.file(layout.predictions_path(model))).to_pandas()
         same = ~scored.index.isin(changed)
-        # No retraining: unchanged customers get exactly the probability the bundle holds.
-        assert np.abs(scored[layout.PROBABILITY_COLUMN][same].to_numpy() - stored[layout.PROBABILITY_COLUMN][same].to_numpy()).max() < 1e-9
+        # No retraining: unchanged customers get the probability the bundle holds (up to XGBoost's float32 sums).
+        gap = np.abs(scored[layout.PROBABILITY_COLUMN][same].to_numpy() - stored[layout.PROBABILITY_COLUMN][same].to_numpy())
+        assert gap.max() < 1e-6, (model, gap.max())
         assert np.isfinite(scored[layout.PROBABILITY_COLUMN]).all()
         cuts = risk.cutoffs(telco_bundle, model)
         assert (scored["risk_band"].to_numpy() == risk.band(scored[layout.PROBABILITY_COLUMN].to_numpy(), cuts)).all()

@@ -19,10 +19,9 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bundle import layout
+from bundle import layout, risk
 from bundle.reader import Bundle
 from bundle.writer import check_bundle_name, stage_bundle
-from bundle import risk
 from training import evaluate, explain, feature_types, features, hashing, publish
 from training.datasets import DatasetSpec
 from training.models import FittedModel, spark_ml, xgb

@@ -26,7 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bundle import ids as id_hashing
 from bundle import layout
+from bundle.feature_types import is_safe_name
 from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
 from bundle.reader import BundleError
@@ -205,6 +207,21 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     return problems or _parity_problems(bundle, model)
 
 
+def _additive_key_problems(manifest: dict, customer_ids: np.ndarray, names: list[str]) -> list[str]:
+    """Invariants of the keys added for own data: safe feature names, hashed IDs, risk bands."""
+    problems = [f"feature name {n!r} is not a safe name (bundle.feature_types)" for n in names if not is_safe_name(n)]
+    if id_hashing.is_hashed(manifest) and not all(isinstance(i, str) and id_hashing.looks_hashed(i) for i in customer_ids.tolist()):
+        problems.append("the manifest says IDs are hashed but some customer IDs are not 64 hex digits")
+    for model, entry in manifest["models"].items():
+        bands = entry.get("risk_bands")
+        if bands is not None and not (
+            isinstance(bands, dict) and all(isinstance(bands.get(k), float) for k in ("high", "medium"))
+            and 0.0 <= bands["medium"] <= bands["high"] <= 1.0
+        ):
+            problems.append(f"model '{model}': risk_bands must hold cut-offs 0 ≤ medium ≤ high ≤ 1")
+    return problems
+
+
 def bundle_problems(bundle: Bundle) -> list[str]:
     """Every broken content invariant, as readable sentences (empty = sound).
 
@@ -225,6 +242,7 @@ def bundle_problems(bundle: Bundle) -> list[str]:
 
     for model in manifest["models"]:
         problems += _model_problems(bundle, model, names)
+    problems += _additive_key_problems(manifest, ids, names)
 
     curves = bundle.read_table(layout.CURVES, columns=["model", "curve"])
     if set(manifest["models"]) - set(curves.column("model").to_pylist()):

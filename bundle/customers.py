@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bundle import layout
+from bundle import ids, layout
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
 
@@ -68,6 +68,9 @@ class CustomerStore:
     def __init__(self, bundle: Bundle) -> None:
         manifest = bundle.manifest
         self.id_type: str = manifest["dataset"]["id_type"]
+        # Hashed IDs (bundle.ids): the store holds HMACs; what a user types is hashed with the process's key.
+        self.hashed = ids.is_hashed(manifest)
+        self._manifest = manifest
         self.features = feature_names(manifest)
         self.models = list(manifest["models"])
         customers = bundle.read_table(layout.CUSTOMERS)
@@ -92,11 +95,38 @@ class CustomerStore:
     def __len__(self) -> int:
         return len(self._ids)
 
+    @property
+    def hashed_without_key(self) -> bool:
+        """IDs are hashed and this process has no key: only hashed IDs can be looked up."""
+        return self.hashed and ids.key_from_env() is None
+
+    def stored_id(self, raw_id: object) -> int | str:
+        """The ID as stored in the bundle for what a user typed (its hash in a hashed bundle)."""
+        if not self.hashed:
+            return parse_customer_id(raw_id, self.id_type)
+        text = str(raw_id if raw_id is not None else "").strip()
+        if not text:
+            raise MalformedCustomerId("Enter a customer ID.")
+        if len(text) > ids.MAX_RAW_LENGTH:
+            raise MalformedCustomerId(f"A customer ID has at most {ids.MAX_RAW_LENGTH} characters.")
+        try:
+            return ids.stored_id(text, self._manifest, ids.key_from_env())
+        except ValueError as exc:
+            raise MalformedCustomerId(str(exc)) from None
+
+    def url_id(self, raw_id: object) -> str:
+        """What may go into a shareable URL for what a user typed: never a raw ID of a hashed bundle."""
+        try:
+            return str(self.stored_id(raw_id)) if self.hashed else str(raw_id).strip()
+        except CustomerLookupError:
+            return ""
+
     def position(self, raw_id: object) -> int:
-        customer_id = parse_customer_id(raw_id, self.id_type)
+        customer_id = self.stored_id(raw_id)
         pos = int(np.searchsorted(self._ids, customer_id))
         if pos >= len(self._ids) or self._ids[pos] != customer_id:
-            raise UnknownCustomer(f"No customer with ID {customer_id} in this bundle.")
+            shown = raw_id if self.hashed else customer_id
+            raise UnknownCustomer(f"No customer with ID {str(shown).strip()[:64]} in this bundle.")
         return pos
 
     def percentile(self, model: str, probability: float) -> float:

@@ -10,18 +10,20 @@ Shape (schema version 2)::
     run_id          str     unique per training run; readers cache by it
     created_at      str     ISO-8601 UTC
     dataset         {name, source, fingerprint, rows, label_rate, label_name,
-                     positive_label, id_type: "int" | "string"}
+                     positive_label, id_type: "int" | "string",
+                     id_column?: str | null, id_hashing?: {algorithm, key}}
     split           {method, seed, test_fraction, train_rows, test_rows,
                      train_label_rate, test_label_rate}
     features        [{name, type: numeric|binary|categorical, label,
-                      categories?: [str]}]   # order = display order
+                      categories?: [str], source?: str, values?: {"1", "0"},
+                      category_labels?: {str: str}, actionable?: bool}]   # order = display order
     encoding        [{feature, kind: numeric|onehot, category?, fill?}]
                     # one entry per model input slot, in slot order
     models          {name: {family, display_name, params, metrics, threshold,
                      training_seconds, shap: {base_value, output, method},
                      files: {role: relative path},
                      runtime: {kind, files: {file name: relative path}},
-                     risk_bands: {high, medium}}}   # see bundle/risk.py
+                     risk_bands?: {high, medium, method}}}   # see bundle/risk.py
                     # runtime: what `bundle.runtime` loads to run the model without a JVM
     champion        str     key of `models`
     champion_metric str

@@ -1,13 +1,20 @@
 """Command line.
 
-    python -m training run --dataset telco      train, explain and publish a bundle
-    python -m training ensure                   train each built-in bundle that is missing or unreadable
+    python -m training run --dataset telco                train, explain and publish a built-in dataset
+    python -m training run --config my.toml               ... or your own table, described by a TOML file
+    python -m training run --dataset synthetic --customers 20000 --seed 7
+    python -m training init-config my.toml --customers customers.csv   a commented starting config
+    python -m training score --bundle NAME --input new.csv --output scored.parquet   batch scoring + drift report
+    python -m training export-telco-csv telco.csv         the built-in Telco table as CSV (for examples/)
+    python -m training ensure                             train each built-in bundle that is missing or unreadable
     python -m training word2vec-neighbours PATH ITEM
-                                                neighbours of ITEM in a folder written by Spark's
-                                                Word2VecModel.save() (or a bundle's items/word2vec); no JVM
+                                                          neighbours of ITEM in a folder written by Spark's
+                                                          Word2VecModel.save() (or a bundle's items/word2vec); no JVM
 
 Also runs under `spark-submit training/__main__.py run ...`; the master then
 comes from spark-submit (or --master, or spark-defaults.conf; local[*] if none).
+Bad input (config, table, bundle) ends with a message and a non-zero exit code,
+never a traceback, and publishes nothing.
 """
 
 from __future__ import annotations
@@ -23,25 +30,45 @@ if not __package__:
     _root = str(Path(__file__).resolve().parents[1])
     sys.path[:] = [_root] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-BUILTIN_DATASETS = ("telco", "movielens")
+ENSURED_DATASETS = ("telco", "movielens")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train, explain and publish a bundle")
-    run.add_argument("--dataset", default="telco", help="built-in dataset (default: telco)")
-    run.add_argument("--bundle", dest="bundle_name", help="bundle name (default: the dataset's name)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--dataset", default=None, help="built-in dataset: telco (default) or synthetic")
+    source.add_argument("--config", type=Path, help="a TOML file describing your own table (see examples/)")
+    run.add_argument("--bundle", dest="bundle_name", help="bundle name (default: the dataset's or config's name)")
     run.add_argument("--sample", type=int, help="train on a reproducible sample of this many customers")
-    run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--test-fraction", type=float, default=0.2)
+    run.add_argument("--seed", type=int, default=None, help="default 42 (or the config's training.seed)")
+    run.add_argument("--test-fraction", type=float, default=None, help="default 0.2 (or the config's)")
+    run.add_argument("--customers", type=int, help="synthetic: number of customers (default 20000)")
+    run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer")
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
     neighbours = commands.add_parser("word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)")
     neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")
     neighbours.add_argument("item", help="the item (word) to find neighbours of")
     neighbours.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
-    for sub in (run, ensure):
-        sub.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where bundles land (default: artifacts)")
+    init = commands.add_parser("init-config", help="write a commented starting config from a table's inferred schema")
+    init.add_argument("path", type=Path, help="the config file to write")
+    init.add_argument("--customers", required=True, help="the customers table (CSV or Parquet path or URI)")
+    init.add_argument("--format", choices=("csv", "parquet"), help="default: from the file's extension")
+    init.add_argument("--delimiter", default=",")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    score = commands.add_parser("score", help="score a new table with a published bundle; writes a drift report beside it")
+    score.add_argument("--bundle", required=True, help="name of a published bundle")
+    score.add_argument("--input", required=True, help="the new customers table (CSV or Parquet path or URI)")
+    score.add_argument("--output", required=True, type=Path, help="where the scores go")
+    score.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output format (default parquet)")
+    score.add_argument("--input-format", choices=("csv", "parquet"), help="default: from the input's extension")
+    score.add_argument("--model", help="default: the bundle's champion")
+    export = commands.add_parser("export-telco-csv", help="write the built-in Telco table as CSV")
+    export.add_argument("path", type=Path)
+    for sub in (run, ensure, score):
+        sub.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where bundles live (default: artifacts)")
+    for sub in (run, ensure, init, score):
         sub.add_argument("--master", help="Spark master; default: spark-submit's or spark-defaults', else local[*]")
     return parser
 
@@ -50,7 +77,7 @@ def _missing_bundles(artifacts: Path) -> list[str]:
     from bundle.reader import BundleError, open_bundle
 
     missing = []
-    for name in BUILTIN_DATASETS:
+    for name in ENSURED_DATASETS:
         try:
             open_bundle(artifacts / name)
         except BundleError as exc:
@@ -83,55 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("py4j", "XGBoost-PySpark", "shap"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "export-telco-csv":
+        from training.datasets.telco import export_csv
 
-    from bundle.reader import BundleError
-    from bundle.writer import check_bundle_name
-    from training import pipeline
-    from training.datasets import builtin
-    from training.validate import ValidationError
+        rows = export_csv(args.path)
+        print(f"Wrote {rows} Telco customers to {args.path}")
+        return 0
+    if args.command == "init-config":
+        from training.commands import init_config
 
-    if args.command == "ensure":
-        jobs = [(name, pipeline.RunConfig(artifacts=args.artifacts)) for name in _missing_bundles(args.artifacts)]
-        if not jobs:
-            print(f"All built-in bundles in {args.artifacts} are ready.")
-            return 0
-    else:
-        try:
-            builtin(args.dataset)
-            check_bundle_name(args.bundle_name or args.dataset)
-        except KeyError as exc:
-            print(exc.args[0], file=sys.stderr)
-            return 2
-        except BundleError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        config = pipeline.RunConfig(
-            artifacts=args.artifacts,
-            bundle_name=args.bundle_name,
-            sample=args.sample,
-            seed=args.seed,
-            test_fraction=args.test_fraction,
-        )
-        jobs = [(args.dataset, config)]
+        return init_config(args)
+    if args.command == "score":
+        from training.commands import score
 
-    from training.spark import get_spark
+        return score(args)
+    from training.commands import run_or_ensure
 
-    spark = get_spark("churnlens-training", args.master)
-    try:
-        for dataset, config in jobs:
-            spec = builtin(dataset)
-            try:
-                bundle = pipeline.run(spark, spec, config)
-            except ValidationError as exc:
-                print(f"Input rejected for dataset '{spec.name}':", *(f"  - {p}" for p in exc.problems), sep="\n", file=sys.stderr)
-                return 2
-            except (BundleError, ValueError) as exc:
-                print(f"Training '{spec.name}' failed: {exc}", file=sys.stderr)
-                return 1
-            print(f"Published bundle '{bundle.name}' at {bundle.path}")
-    finally:
-        spark.stop()
-    return 0
+    return run_or_ensure(args, _missing_bundles)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bundle import layout
+from bundle import layout, risk
 from bundle.encoding import grouping_matrix
 from bundle.reader import Bundle
-from bundle.risk import band_cutoffs
 from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, stage_bundle
-from training import evaluate, explain, features, items, publish
+from training import evaluate, explain, feature_types, features, hashing, items, publish
 from training.datasets import DatasetSpec
 from training.models import FittedModel, families
 from training.split import assign_split
@@ -131,7 +130,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             every = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()
             probability = every[test]
             model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
-            model_entries[model.name]["risk_bands"] = band_cutoffs(every)
+            model_entries[model.name]["risk_bands"] = risk.cutoffs_from_scores(every[~test])
             curve_frames.append(evaluate.curves(model.name, y_test, probability))
             log.info("%s: test ROC AUC %.4f", model.name, model_entries[model.name]["metrics"]["roc_auc"])
         champion = max(model_entries, key=lambda m: model_entries[m]["metrics"][CHAMPION_METRIC])
@@ -158,10 +157,12 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
                 "label_name": spec.label_column,
                 "positive_label": spec.positive_label,
                 "id_type": id_type(raw, spec),
+                "id_column": spec.id_column,  # None: customers numbered by row
+                **({"id_hashing": hashing.manifest_entry()} if spec.hash_ids else {}),
                 "sample": config.sample,
             },
             "split": split.as_manifest(),
-            "features": [{"name": f.name, "type": f.type, "label": f.label, **_categories(f.name, slots)} for f in spec.features],
+            "features": [feature_types.manifest_entry(f, _categories(f.name, slots)) for f in spec.features],
             "encoding": slots,
             "models": model_entries,
             "champion": champion,

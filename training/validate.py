@@ -1,7 +1,8 @@
 """Input checks that turn a raw table into a typed one, or say precisely what is wrong.
 
 All row-level checks run in one Spark aggregation, so validating costs one pass
-over the data whatever its size.
+over the data whatever its size. Each problem names the column, what is wrong,
+how many rows, and one example value.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from bundle import layout
+from training import feature_types as ft
 from training.datasets import DatasetSpec
+
+ROW_ID = "_row_number"
 
 
 class ValidationError(Exception):
@@ -26,61 +30,112 @@ def _count(condition: Column) -> Column:
     return F.sum(F.when(condition, 1).otherwise(0))
 
 
-def _as_double(column: str) -> Column:
-    # try_cast: under ANSI mode (Spark 4's default) a plain cast of "abc" fails the job.
-    return F.col(column).try_cast(T.DoubleType())
+def _example(condition: Column, column: Column) -> Column:
+    # min, not first: the same example on every run and cluster layout.
+    return F.min(F.when(condition, column.cast("string")))
 
 
-def _is_number(column: str) -> Column:
-    # Cast-and-check rather than regex: Spark's own notion of a number wins.
-    # NaN counts as a number here; the imputer treats it as missing.
-    return _as_double(column).isNotNull()
+def _shown(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _rows(n: int, verb: str = "are") -> str:
+    """'1 row is' / '3 rows are' (verb: are | have | repeat)."""
+    singular = {"are": "is", "have": "has", "repeat": "repeats"}[verb]
+    return f"1 row {singular}" if n == 1 else f"{n} rows {verb}"
+
+
+def with_row_numbers(raw: DataFrame) -> DataFrame:
+    """Number customers 1, 2, … in input order (zipWithIndex: no single-partition window)."""
+    schema = T.StructType([*raw.schema.fields, T.StructField(ROW_ID, T.LongType(), False)])
+    return raw.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1] + 1)).toDF(schema)
+
+
+def id_column(spec: DatasetSpec) -> str:
+    return spec.id_column or ROW_ID
+
+
+def prepare(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
+    return raw if spec.id_column else with_row_numbers(raw)
 
 
 def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
-    """Typed table with columns customer_id, label (0/1) and the spec's features."""
-    required = [spec.id_column, spec.label_column, *spec.feature_names]
-    missing = [c for c in required if c not in raw.columns]
+    """Typed table with columns customer_id, label (0/1) and the spec's features (by safe name)."""
+    required = [c for c in (spec.id_column, spec.label_column, *(f.column for f in spec.features)) if c]
+    missing = [c for c in dict.fromkeys(required) if c not in raw.columns]
     if missing:
         raise ValidationError(
             [f"column '{c}': required by dataset '{spec.name}' but not in the input table" for c in missing]
         )
+    raw = prepare(raw, spec)
+    ident, label = ft.raw_col(id_column(spec)), ft.raw_col(spec.label_column)
     checks: dict[str, Column] = {
         "rows": F.count(F.lit(1)),
-        "null_ids": _count(F.col(spec.id_column).isNull()),
-        "distinct_ids": F.countDistinct(spec.id_column),
-        "null_labels": _count(F.col(spec.label_column).isNull()),
-        "labels": F.slice(F.sort_array(F.collect_set(F.col(spec.label_column).cast("string"))), 1, 5),
-        "distinct_labels": F.countDistinct(spec.label_column),
+        "null_ids": _count(ident.isNull()),
+        "distinct_ids": F.countDistinct(ident),
+        "null_labels": _count(label.isNull()),
+        "labels": F.slice(F.sort_array(F.collect_set(label.cast("string"))), 1, 5),
+        "distinct_labels": F.countDistinct(label),
     }
-    if id_type(raw, spec) == "string":
-        as_text = F.col(spec.id_column).cast("string")
-        checks["bad_ids"] = _count(
-            as_text.isNotNull() & (~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH))
-        )
-    for name in spec.feature_names:
-        checks[f"filled:{name}"] = F.count(F.col(name))  # non-null rows; an all-empty column can't be learned from
-    for name in spec.of_type("numeric"):
-        checks[f"bad:{name}"] = _count(F.col(name).isNotNull() & ~_is_number(name))
-    for name in spec.of_type("binary"):
-        checks[f"bad:{name}"] = _count(F.col(name).isNotNull() & ~_as_double(name).isin(0.0, 1.0))
+    if id_type(raw, spec) == "string" and not spec.hash_ids:
+        as_text = ident.cast("string")
+        bad = as_text.isNotNull() & (~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH))
+        checks["bad_ids"], checks["bad_id_example"] = _count(bad), _example(bad, as_text)
+    row_checks = {}
+    for feature in spec.features:
+        column = ft.raw_col(feature.column)
+        for check in ft.checks(feature, column):
+            key = f"{check.key}:{feature.name}"
+            row_checks[key] = (feature, check)
+            checks[key], checks[f"ex_{key}"] = _count(check.condition), _example(check.condition, column)
+        typed = ft.cast(feature, column)
+        checks[f"present:{feature.name}"] = F.count(typed)
+        checks[f"min:{feature.name}"] = F.min(typed)
+        checks[f"max:{feature.name}"] = F.max(typed)
+        if feature.type == "categorical":
+            checks[f"levels:{feature.name}"] = F.approx_count_distinct(typed, 0.02)
     counts = raw.agg(*(column.alias(key) for key, column in checks.items())).first().asDict()
 
-    problems = []
     if counts["rows"] == 0:
         raise ValidationError(["the input table has no rows"])
+    if counts["rows"] - counts["null_ids"] - counts["distinct_ids"]:
+        # Only on failure: one more pass to show a repeated ID.
+        repeated = raw.where(ident.isNotNull()).groupBy(ident.alias("i")).count().where("count > 1").orderBy("i").first()
+        counts["dup_example"] = repeated["i"] if repeated else None
+    problems = _id_and_label_problems(spec, counts)
+    for key, (feature, check) in row_checks.items():
+        if counts[key]:
+            problems.append(
+                f"column '{feature.column}': {_rows(counts[key])} {check.what}, e.g. {_shown(counts['ex_' + key])}"
+            )
+    for feature in spec.features:
+        problems += _column_problems(spec, feature, counts)
+    if problems:
+        raise ValidationError(problems)
+    return _typed(raw, spec)
+
+
+def _id_and_label_problems(spec: DatasetSpec, counts: dict) -> list[str]:
+    problems = []
+    id_name = spec.id_column
     if counts["null_ids"]:
-        problems.append(f"column '{spec.id_column}': {counts['null_ids']} rows have no customer ID")
+        problems.append(f"column '{id_name}': {_rows(counts['null_ids'], 'have')} no customer ID")
     duplicates = counts["rows"] - counts["null_ids"] - counts["distinct_ids"]
     if duplicates:
-        problems.append(f"column '{spec.id_column}': {duplicates} rows repeat a customer ID that is already used")
+        problems.append(
+            f"column '{id_name}': {_rows(duplicates, 'repeat')} a customer ID that is already used"
+            + (f", e.g. {_shown(counts['dup_example'])}" if counts.get("dup_example") is not None else "")
+        )
     if counts.get("bad_ids"):
         problems.append(
-            f"column '{spec.id_column}': {counts['bad_ids']} customer IDs are longer than {layout.ID_MAX_LENGTH} "
-            "characters or use characters other than letters, digits and . - _ : @ / +"
+            f"column '{id_name}': {counts['bad_ids']} customer IDs are longer than {layout.ID_MAX_LENGTH} "
+            f"characters or use characters other than letters, digits and . - _ : @ / +, "
+            f"e.g. {_shown(counts['bad_id_example'])} (they could not be typed or carried in a URL; "
+            "hashing the IDs avoids this)"
         )
     if counts["null_labels"]:
-        problems.append(f"column '{spec.label_column}': {counts['null_labels']} rows have no label")
+        problems.append(f"column '{spec.label_column}': {_rows(counts['null_labels'], 'have')} no label")
     if counts["distinct_labels"] != 2:
         problems.append(
             f"column '{spec.label_column}': the label must have exactly two classes, found "
@@ -91,30 +146,52 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
             f"column '{spec.label_column}': the positive class '{spec.positive_label}' never occurs "
             f"(classes: {', '.join(counts['labels'])})"
         )
-    for name in spec.feature_names:
-        if counts[f"filled:{name}"] == 0:
-            problems.append(f"column '{name}': every row is empty")
-    for name in spec.of_type("numeric"):
-        if counts[f"bad:{name}"]:
-            problems.append(f"column '{name}': {counts[f'bad:{name}']} rows are not numbers")
-    for name in spec.of_type("binary"):
-        if counts[f"bad:{name}"]:
-            problems.append(f"column '{name}': {counts[f'bad:{name}']} rows are not 0 or 1")
-    if problems:
-        raise ValidationError(problems)
-    return _typed(raw, spec)
+    return problems
+
+
+def _column_problems(spec: DatasetSpec, feature, counts: dict) -> list[str]:
+    name = feature.name
+    if any(counts[f"{k}:{name}"] for k in ("not_number", "not_binary") if f"{k}:{name}" in counts):
+        return []  # already reported; the other checks would only repeat it
+    if counts[f"present:{name}"] == 0:
+        return [
+            f"column '{feature.column}': all {counts['rows']} rows are empty; "
+            "a feature needs values (ignore the column or fill it)"
+        ]
+    if counts[f"min:{name}"] == counts[f"max:{name}"]:
+        return [
+            f"column '{feature.column}': every non-empty row ({counts[f'present:{name}']}) has the same value "
+            f"{_shown(counts[f'min:{name}'])}; a constant cannot explain churn (ignore the column)"
+        ]
+    levels = counts.get(f"levels:{name}")
+    if levels is not None and levels > spec.max_categories:
+        return [
+            f"column '{feature.column}': about {levels} distinct categories, more than the cap of "
+            f"{spec.max_categories} (e.g. {_shown(counts[f'min:{name}'])}); group rare values, "
+            "declare it numeric, ignore it, or raise features.max_categories"
+        ]
+    return []
 
 
 def id_type(raw: DataFrame, spec: DatasetSpec) -> str:
+    if spec.hash_ids:
+        return "string"
+    if spec.id_column is None:
+        return "int"
     field = raw.schema[spec.id_column].dataType
-    return "int" if isinstance(field, (T.IntegerType, T.LongType, T.ShortType)) else "string"
+    return "int" if isinstance(field, (T.IntegerType, T.LongType, T.ShortType, T.ByteType)) else "string"
 
 
 def _typed(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
-    id_cast = T.LongType() if id_type(raw, spec) == "int" else T.StringType()
-    casts = {"numeric": T.DoubleType(), "binary": T.IntegerType(), "categorical": T.StringType()}
+    ident = ft.raw_col(id_column(spec))
+    if spec.hash_ids:
+        from training.hashing import hashed_ids
+
+        customer_id = hashed_ids(ident)
+    else:
+        customer_id = ident.cast(T.LongType() if id_type(raw, spec) == "int" else T.StringType())
     return raw.select(
-        F.col(spec.id_column).cast(id_cast).alias(layout.ID_COLUMN),
-        (F.col(spec.label_column).cast("string") == F.lit(spec.positive_label)).cast("int").alias(layout.LABEL_COLUMN),
-        *(F.col(f.name).cast(casts[f.type]).alias(f.name) for f in spec.features),
+        customer_id.alias(layout.ID_COLUMN),
+        (ft.raw_col(spec.label_column).cast("string") == F.lit(spec.positive_label)).cast("int").alias(layout.LABEL_COLUMN),
+        *(ft.cast(f, ft.raw_col(f.column)).alias(f.name) for f in spec.features),
     )

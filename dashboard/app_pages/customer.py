@@ -50,7 +50,10 @@ def render() -> None:
         placeholder=f"e.g. {examples}",
         help=f"One of the {len(store):,} customers in bundle '{inert(bundle.name)}'. Press Enter to look up.",
     )
-    _follow_in_url(raw_id.strip())
+    # A hashed bundle's URL carries the hash, never the raw ID typed (bundle.ids).
+    _follow_in_url(store.url_id(raw_id) if raw_id.strip() else "")
+    if store.hashed_without_key:
+        st.caption("Customer IDs in this bundle are hashed and this dashboard has no key: enter a hashed ID.")
     if not raw_id.strip():
         st.info(f"Enter a customer ID to see their churn risk, for example {inert(examples)}.")
         return

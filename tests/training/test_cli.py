@@ -7,7 +7,7 @@ from training.__main__ import main
 
 def test_unknown_dataset_is_a_clear_error(capsys):
     assert main(["run", "--dataset", "nope"]) == 2
-    assert "Unknown dataset 'nope'. Built-in datasets: telco." in capsys.readouterr().err
+    assert "Unknown dataset 'nope'. Built-in datasets: synthetic, telco." in capsys.readouterr().err
 
 
 def test_ensure_leaves_ready_bundles_alone(bundle_root, capsys):

@@ -10,7 +10,7 @@ from training.validate import ValidationError, validate
 
 @pytest.fixture(scope="module")
 def rows(spark, telco_spec):
-    return telco_spec.load(spark).orderBy("rownames").limit(12).cache()
+    return telco_spec.load(spark).orderBy("rownames").limit(60).cache()
 
 
 def problems_of(table, spec) -> list[str]:
@@ -35,7 +35,7 @@ def test_missing_column_is_named(rows, telco_spec):
 def test_duplicate_ids_are_counted(rows, telco_spec):
     dupes = rows.withColumn("rownames", F.when(F.col("rownames") <= 3, F.lit(1)).otherwise(F.col("rownames")))
     assert problems_of(dupes, telco_spec) == [
-        "column 'rownames': 2 rows repeat a customer ID that is already used"
+        "column 'rownames': 2 rows repeat a customer ID that is already used, e.g. '1'"
     ]
 
 
@@ -52,14 +52,14 @@ def test_wrong_types_are_counted_per_column(rows, telco_spec):
         "tenure", F.when(F.col("rownames") <= 4, F.lit("lots")).otherwise(F.col("tenure").cast("string"))
     ).withColumn("partner", F.when(F.col("rownames") == 2, F.lit(7)).otherwise(F.col("partner")))
     assert problems_of(bad, telco_spec) == [
-        "column 'tenure': 4 rows are not numbers",
-        "column 'partner': 1 rows are not 0 or 1",
+        "column 'tenure': 4 rows are not numeric, e.g. 'lots'",
+        "column 'partner': 1 row is not 0 or 1, e.g. '7'",
     ]
 
 
 def test_missing_ids_and_labels_are_counted(rows, telco_spec):
     holes = rows.withColumn("churn", F.when(F.col("rownames") == 3, F.lit(None)).otherwise(F.col("churn")))
-    assert "column 'churn': 1 rows have no label" in problems_of(holes, telco_spec)
+    assert "column 'churn': 1 row has no label" in problems_of(holes, telco_spec)
 
 
 def test_string_ids_a_user_could_not_type_are_refused(rows, telco_spec):
@@ -71,7 +71,8 @@ def test_string_ids_a_user_could_not_type_are_refused(rows, telco_spec):
     )
     assert problems_of(odd, telco_spec) == [
         "column 'rownames': 2 customer IDs are longer than 64 characters or use characters other than "
-        "letters, digits and . - _ : @ / +"
+        "letters, digits and . - _ : @ / +, e.g. 'has space' (they could not be typed or carried in a URL; "
+        "hashing the IDs avoids this)"
     ]
     typed = validate(odd.where(F.col("rownames").startswith("C-")), telco_spec)
     assert dict(typed.dtypes)["customer_id"] == "string"

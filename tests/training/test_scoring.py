@@ -1,0 +1,102 @@
+"""Batch scoring with a published bundle: exact scores, reasons, bad values counted, drift flagged."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from bundle import drift, layout, risk
+from training.__main__ import main
+from training.datasets.telco import export_csv
+from training.scoring import score_table
+
+
+@pytest.fixture(scope="module")
+def telco_rows(telco_bundle, tmp_path_factory) -> pd.DataFrame:
+    """The bundle's own customers, as the raw CSV rows they came from."""
+    folder = tmp_path_factory.mktemp("score")
+    export_csv(folder / "telco.csv")
+    frame = pd.read_csv(folder / "telco.csv")
+    ids = pq.read_table(telco_bundle.file(layout.CUSTOMERS)).column(layout.ID_COLUMN).to_numpy()
+    return frame[frame["rownames"].isin(ids)].sort_values("rownames").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def damaged(telco_rows, tmp_path_factory) -> tuple:
+    """Rows 0–4 lose tenure, 5–7 get an unseen contract, 8–9 a monthly charge that is not a number."""
+    frame = telco_rows.astype({"monthly_charges": object, "tenure": object})
+    frame.loc[0:4, "tenure"] = None
+    frame.loc[5:7, "contract"] = "Quarterly"
+    frame.loc[8:9, "monthly_charges"] = "n/a"
+    path = tmp_path_factory.mktemp("damaged") / "new customers.csv"
+    frame.drop(columns=["churn"]).to_csv(path, index=False)
+    return path, frame
+
+
+def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted(spark, telco_bundle, damaged, tmp_path):
+    path, frame = damaged
+    changed = set(range(10))
+    for model in telco_bundle.manifest["models"]:
+        output = tmp_path / f"scored-{model}"
+        summary = score_table(spark, telco_bundle, model, str(path), None, output, "parquet")
+        scored = pd.read_parquet(output).sort_values(layout.ID_COLUMN).reset_index(drop=True)
+        assert len(scored) == len(frame) and scored[layout.ID_COLUMN].tolist() == frame["rownames"].tolist()
+        stored = pq.read_table(telco_bundle.file(layout.predictions_path(model))).to_pandas()
+        same = ~scored.index.isin(changed)
+        # No retraining: unchanged customers get the probability the bundle holds (up to XGBoost's float32 sums).
+        gap = np.abs(scored[layout.PROBABILITY_COLUMN][same].to_numpy() - stored[layout.PROBABILITY_COLUMN][same].to_numpy())
+        assert gap.max() < 1e-6, (model, gap.max())
+        assert np.isfinite(scored[layout.PROBABILITY_COLUMN]).all()
+        cuts = risk.cutoffs(telco_bundle, model)
+        assert (scored["risk_band"].to_numpy() == risk.band(scored[layout.PROBABILITY_COLUMN].to_numpy(), cuts)).all()
+        assert set(scored["risk_band"]) <= set(risk.BANDS)
+        shap = pq.read_table(telco_bundle.file(layout.shap_path(model))).to_pandas()
+        labels = {f["name"]: f["label"] for f in telco_bundle.manifest["features"]}
+        top = shap.drop(columns=[layout.ID_COLUMN]).abs().idxmax(axis=1)
+        assert (scored["reason_1"][same] == top[same].map(labels)).all()
+        row = scored.iloc[20]
+        assert abs(row["reason_1_shap"]) >= abs(row["reason_2_shap"]) >= abs(row["reason_3_shap"])
+    assert "tenure: 0 invalid" not in summary
+    report = json.loads((tmp_path / f"scored-{model}.drift.json").read_text())
+    quality = report["input_quality"]
+    assert (quality["tenure"]["missing"], quality["contract"]["unseen"], quality["monthly_charges"]["invalid"]) == (5, 3, 2)
+    assert quality["contract"]["example"] == "Quarterly" and quality["monthly_charges"]["example"] == "n/a"
+    assert "contract: 0 invalid (treated as missing), 3 unseen categories, e.g. 'Quarterly'" in summary
+
+
+def test_drift_report_flags_the_shifted_feature_only(spark, telco_bundle, telco_rows, tmp_path):
+    shifted = telco_rows.drop(columns=["churn"]).assign(tenure=telco_rows["tenure"] + 36)
+    path = tmp_path / "shifted.parquet"
+    shifted.to_parquet(path, index=False)
+    score_table(spark, telco_bundle, telco_bundle.manifest["champion"], str(path), None, tmp_path / "out.csv", "csv")
+    report = json.loads((tmp_path / "out.csv.drift.json").read_text())
+    by_feature = {f["feature"]: f for f in report["features"]}
+    assert by_feature["tenure"]["status"] == "act" and by_feature["tenure"]["psi"] >= drift.PSI_ACT
+    # The same customers otherwise: training rows are ~80 % of them, so nothing else moves.
+    assert {f for f, r in by_feature.items() if r["status"] != "stable"} == {"tenure"}
+    assert max(r["psi"] for f, r in by_feature.items() if f != "tenure") < drift.PSI_WATCH
+    markdown = (tmp_path / "out.csv.drift.md").read_text()
+    assert "| act | Tenure (months) |" in markdown and "**1 act, 0 watch" in markdown
+    assert pd.read_csv(next((tmp_path / "out.csv").glob("part-*.csv"))).shape[1] == 14
+
+
+def test_psi_and_status_thresholds():
+    assert drift.psi([50, 50], [50, 50]) == 0.0
+    assert drift.psi([50, 50], [90, 10]) == pytest.approx(0.4 * np.log(0.9 / 0.5) - 0.4 * np.log(0.1 / 0.5))
+    assert drift.status(0.05, 0.0) == "stable" and drift.status(0.12, 0.0) == "watch" and drift.status(0.3, 0.0) == "act"
+    assert drift.status(0.0, -0.06) == "watch" and drift.status(0.0, 0.25) == "act"
+
+
+def test_missing_columns_are_named_before_any_scoring(bundle_root, telco_rows, tmp_path, capsys):
+    path = tmp_path / "partial.csv"
+    telco_rows.drop(columns=["tenure", "contract"]).to_csv(path, index=False)
+    code = main(["score", "--bundle", "telco", "--artifacts", str(bundle_root), "--input", str(path), "--output", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "the input lacks 2 column(s) the bundle's models need: 'tenure', 'contract'" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+    assert main(["score", "--bundle", "nope", "--artifacts", str(bundle_root), "--input", str(path), "--output", "x"]) == 2
+    assert "No bundle at" in capsys.readouterr().err

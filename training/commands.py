@@ -1,0 +1,172 @@
+"""What each CLI command does (`training/__main__.py` only parses arguments).
+
+Every failure a user can cause (a config mistake, a bad table, a missing key,
+a missing bundle) ends here as a message on stderr and exit code 2; nothing is
+published and no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger("training")
+
+
+def _fail(headline: str, problems: list[str], code: int = 2) -> int:
+    print(headline, *(f"  - {p}" for p in problems), sep="\n", file=sys.stderr)
+    return code
+
+
+@contextmanager
+def _spark(args: argparse.Namespace, app: str):
+    from pyspark.sql import SparkSession
+
+    from training.spark import get_spark
+
+    # In-process callers (tests, notebooks) may already hold a session: use it, and leave it running.
+    existing = SparkSession.getActiveSession()
+    spark = existing or get_spark(app, args.master)
+    try:
+        yield spark
+    finally:
+        if existing is None:
+            spark.stop()
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from bundle.ids import MissingKey
+    from bundle.reader import BundleError
+    from training.datasets.config import ConfigError
+    from training.datasets.infer import TableError
+    from training.validate import ValidationError
+
+    return ConfigError, ValidationError, TableError, MissingKey, BundleError
+
+
+def _report(what: str, exc: Exception) -> int:
+    from training.datasets.config import ConfigError
+    from training.validate import ValidationError
+
+    if isinstance(exc, ConfigError):
+        return _fail(f"Config {exc.path} has {len(exc.problems)} mistake(s):", exc.problems)
+    if isinstance(exc, ValidationError):
+        return _fail(f"Input rejected for {what}:", exc.problems)
+    return _fail(f"{what} failed:", [str(exc)])
+
+
+def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], list[str]]) -> int:
+    from bundle.writer import check_bundle_name
+    from training import pipeline
+    from training.datasets import builtin
+
+    errors = _user_errors()
+    config_file = None
+    if args.command == "ensure":
+        jobs = [(name, pipeline.RunConfig(artifacts=args.artifacts)) for name in missing_bundles(args.artifacts)]
+        if not jobs:
+            print(f"All built-in bundles in {args.artifacts} are ready.")
+            return 0
+    else:
+        try:
+            if args.config is not None:
+                from training.datasets.config import load_config
+
+                config_file = load_config(args.config)  # every key checked before Spark starts
+                dataset = config_file.name
+            else:
+                dataset = args.dataset or "telco"
+                builtin(dataset)
+            check_bundle_name(args.bundle_name or dataset)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 2
+        except errors as exc:
+            return _report(f"dataset '{args.dataset or args.config}'", exc)
+        jobs = [(dataset, _run_config(args, config_file))]
+
+    with _spark(args, "churnlens-training") as spark:
+        for dataset, config in jobs:
+            try:
+                if config_file is not None:
+                    from training.datasets.infer import build_spec
+
+                    spec, decisions = build_spec(spark, config_file)
+                    for decision in decisions:
+                        log.info("column %r: %s", decision.column, decision.type or decision.reason)
+                elif dataset == "synthetic":
+                    from training.datasets import synthetic
+
+                    spec = synthetic.spec(args.customers or synthetic.DEFAULT_CUSTOMERS, config.seed, args.events_per_customer)
+                else:
+                    spec = builtin(dataset)
+                bundle = pipeline.run(spark, spec, config)
+            except errors as exc:
+                return _report(f"dataset '{dataset}'", exc)
+            except ValueError as exc:  # e.g. a split with one class on a side
+                return _fail(f"Training '{dataset}' failed:", [str(exc)], 1)
+            print(f"Published bundle '{bundle.name}' at {bundle.path}")
+    return 0
+
+
+def _run_config(args: argparse.Namespace, config_file) -> object:
+    from training import pipeline
+
+    if config_file is None:
+        return pipeline.RunConfig(
+            artifacts=args.artifacts,
+            bundle_name=args.bundle_name,
+            sample=args.sample,
+            seed=42 if args.seed is None else args.seed,
+            test_fraction=0.2 if args.test_fraction is None else args.test_fraction,
+        )
+    return pipeline.RunConfig(
+        artifacts=args.artifacts,
+        bundle_name=args.bundle_name or config_file.name,
+        sample=args.sample if args.sample is not None else config_file.sample,
+        seed=config_file.seed if args.seed is None else args.seed,
+        test_fraction=config_file.test_fraction if args.test_fraction is None else args.test_fraction,
+        threshold=config_file.threshold,
+        models=config_file.models,
+        model_params=config_file.model_params,
+    )
+
+
+def init_config(args: argparse.Namespace) -> int:
+    from training.datasets.starter import write_starter_config
+
+    if args.path.exists() and not args.force:
+        return _fail(f"Not writing {args.path}:", ["the file exists (use --force to overwrite it)"])
+    errors = _user_errors()
+    with _spark(args, "churnlens-init-config") as spark:
+        try:
+            text = write_starter_config(spark, args.path, args.customers, args.format, args.delimiter)
+        except errors as exc:
+            return _report(f"table '{args.customers}'", exc)
+    print(text)
+    print(f"Wrote {args.path}: check the label and the decisions above, then run "
+          f"`python -m training run --config {args.path}`", file=sys.stderr)
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    from bundle.reader import open_bundle
+    from training import scoring
+
+    errors = _user_errors()
+    try:
+        bundle = open_bundle(args.artifacts / args.bundle, name=args.bundle)
+        model = scoring.choose_model(bundle, args.model)
+    except errors as exc:
+        return _report(f"bundle '{args.bundle}'", exc)
+    with _spark(args, "churnlens-score") as spark:
+        try:
+            summary = scoring.score_table(spark, bundle, model, args.input, args.input_format, args.output, args.format)
+        except errors + (scoring.ScoringError,) as exc:
+            return _report(f"scoring with bundle '{args.bundle}'", exc)
+    print(summary)
+    return 0

@@ -1,0 +1,207 @@
+"""Read a user's table with Spark and infer what each column is, in one aggregation.
+
+Rules (each decision is reported, and any can be overridden per column):
+- all values empty → left out; one distinct value → left out (constant);
+- numbers (or text that is always a number) → numeric; exactly 0/1 → binary;
+- true/false → binary; two values that read as yes/no (Y/N, yes/no, true/false, t/f, 1/0) → binary;
+- other text → categorical, unless nearly every row differs (ID-like: left out)
+  or it has more levels than features.max_categories (left out, with the count);
+- whole-number columns named like an identifier (id, key, index, rownames …) whose values all differ → left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from bundle.feature_types import safe_name
+from training import feature_types as ft
+from training.datasets import DatasetSpec, FeatureSpec
+from training.datasets.config import Config, TableSource
+
+_ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|ids|key|index|idx|uuid|guid|rownames|row_?number)([^a-z]|$))|[a-z](ID|Id)$")
+_INTEGER_ID = r"^-?(0|[1-9][0-9]{0,17})$"
+_YES_NO = {frozenset(p) for p in (("y", "n"), ("yes", "no"), ("true", "false"), ("t", "f"), ("1", "0"))}
+_NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
+_INTEGRAL_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+
+
+class TableError(Exception):
+    """A table that cannot be read; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    column: str
+    type: str | None  # None: left out
+    reason: str  # why (shown by init-config and in the run's log)
+    positive: str | None = None
+    negative: str | None = None
+
+
+def read_table(spark: SparkSession, source: TableSource) -> DataFrame:
+    """The table as Spark reads it; CSV columns stay text until inference types them."""
+    try:
+        if source.format == "parquet":
+            return spark.read.parquet(source.path)
+        table = (
+            spark.read.option("header", source.header)
+            .option("sep", source.delimiter)
+            .option("inferSchema", False)
+            .option("mode", "FAILFAST")
+            .csv(source.path)
+        )
+    except Exception as exc:  # AnalysisException (path not found, unreadable): tell the user which file
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TableError(f"cannot read {source.format} table {source.path}: {message}") from None
+    nulls = [v for v in source.null_values if v != ""]
+    # Spark already reads empty CSV fields as NULL; other null markers ("NA", "?") are mapped here.
+    if nulls:
+        table = table.select(
+            *(F.when(ft.raw_col(c).isin(*nulls), F.lit(None)).otherwise(ft.raw_col(c)).alias(c) for c in table.columns)
+        )
+    return table
+
+
+def with_integer_ids(table: DataFrame, id_column: str | None) -> DataFrame:
+    """Text IDs that are all plain whole numbers become integers (as a CSV would have meant them)."""
+    if id_column is None or id_column not in table.columns or not isinstance(table.schema[id_column].dataType, T.StringType):
+        return table
+    column = ft.raw_col(id_column)
+    bad = table.agg(F.sum(F.when(column.isNotNull() & ~column.rlike(_INTEGER_ID), 1).otherwise(0)).alias("n")).first()["n"]
+    if bad:
+        return table
+    return table.withColumn(id_column, column.cast("long"))
+
+
+def infer(table: DataFrame, exclude: set[str], max_categories: int) -> list[Decision]:
+    """One decision per column of `table` not in `exclude`, in table order."""
+    columns = [c for c in table.columns if c not in exclude]
+    if not columns:
+        return []
+    stats = {"rows": F.count(F.lit(1))}
+    for i, name in enumerate(columns):
+        column = ft.raw_col(name)
+        stats[f"n{i}"] = F.count(column)
+        stats[f"d{i}"] = F.approx_count_distinct(column, 0.02)
+        stats[f"lo{i}"] = F.min(column).cast("string")
+        stats[f"hi{i}"] = F.max(column).cast("string")
+        if isinstance(table.schema[name].dataType, T.StringType):
+            stats[f"num{i}"] = F.count(ft.as_double(column))
+    row = table.agg(*(c.alias(k) for k, c in stats.items())).first().asDict()
+    return [_decide(table.schema[name].dataType, name, i, row, max_categories) for i, name in enumerate(columns)]
+
+
+def _decide(kind: T.DataType, name: str, i: int, row: dict, cap: int) -> Decision:
+    rows, present, distinct = row["rows"], row[f"n{i}"], row[f"d{i}"]
+    low, high = row[f"lo{i}"], row[f"hi{i}"]
+    if present == 0:
+        return Decision(name, None, "left out: every value is empty")
+    if low == high:
+        return Decision(name, None, f"left out: constant (every value is {low!r})")
+    all_distinct = distinct >= 0.98 * present and present >= 20
+    if isinstance(kind, T.BooleanType):
+        return Decision(name, "binary", "true/false", positive="true", negative="false")
+    if isinstance(kind, _NUMERIC_TYPES) or (isinstance(kind, T.StringType) and row.get(f"num{i}") == present):
+        integral = isinstance(kind, _INTEGRAL_TYPES) or (isinstance(kind, T.StringType) and re.fullmatch(_INTEGER_ID, low or "") and re.fullmatch(_INTEGER_ID, high or ""))
+        if integral and all_distinct and _ID_NAME.search(name):
+            return Decision(name, None, "left out: looks like an identifier (whole numbers, all different, named like an ID)")
+        if distinct == 2 and {float(low), float(high)} == {0.0, 1.0}:
+            return Decision(name, "binary", "only 0 and 1")
+        return Decision(name, "numeric", "numbers" if isinstance(kind, _NUMERIC_TYPES) else "text that is always a number")
+    if isinstance(kind, T.StringType):
+        if distinct == 2 and frozenset((low.strip().lower(), high.strip().lower())) in _YES_NO:
+            positive = low if low.strip().lower() in ("y", "yes", "true", "t", "1") else high
+            negative = high if positive == low else low
+            return Decision(name, "binary", f"two values, {positive!r} = yes", positive=positive, negative=negative)
+        if all_distinct:
+            return Decision(name, None, "left out: looks like an identifier (nearly every row differs)")
+        if distinct > cap:
+            return Decision(name, None, f"left out: about {distinct} categories, more than features.max_categories = {cap}")
+        return Decision(name, "categorical", f"text, about {distinct} categories")
+    return Decision(name, None, f"left out: unsupported column type {kind.simpleString()}")
+
+
+def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[Decision]]:
+    """The DatasetSpec a config describes, with the inference decisions behind it."""
+    from training.validate import ValidationError
+
+    table = with_integer_ids(read_table(spark, config.customers), config.id_column)
+    problems = [
+        f"{key}: no column {value!r} in the customers table (columns: {_list(table.columns)})"
+        for key, value in (("customers.id", config.id_column), ("customers.label", config.label_column))
+        if value is not None and value not in table.columns
+    ]
+    problems += [
+        f"features.columns.{column!r}: no such column in the customers table (columns: {_list(table.columns)})"
+        for column in config.columns
+        if column not in table.columns
+    ]
+    if config.label_column is None:
+        problems.append(_behavioural_label_message())
+    if problems:
+        raise ValidationError(problems)
+
+    exclude = {c for c in (config.id_column, config.label_column) if c}
+    exclude |= {c for c, o in config.columns.items() if o.ignore or o.type}
+    decisions = infer(table, exclude, config.max_categories) if config.infer else []
+    decisions += [Decision(c, o.type, "type set in the config") for c, o in config.columns.items() if o.type and not o.ignore]
+    order = {c: i for i, c in enumerate(table.columns)}
+    decisions.sort(key=lambda d: order[d.column])
+    features, taken = [], set()
+    for decision in decisions:
+        if decision.type is None:
+            continue
+        override = config.columns.get(decision.column)
+        name = safe_name(decision.column, taken)
+        taken.add(name)
+        positive = (override.positive if override else None) or decision.positive
+        features.append(
+            FeatureSpec(
+                name=name,
+                type=decision.type,
+                label=(override.label if override and override.label else decision.column),
+                source=decision.column,
+                positive=positive if decision.type == "binary" else None,
+                negative=decision.negative if positive == decision.positive else None,
+                category_labels=tuple(sorted(override.categories.items())) if override else (),
+                actionable=bool(override and override.actionable),
+            )
+        )
+    if not features:
+        raise ValidationError(["the customers table has no usable feature columns (see the decisions above)"])
+    spec = DatasetSpec(
+        name=config.name,
+        source=f"{config.customers.format} {config.customers.path} (config {config.path})",
+        id_column=config.id_column,
+        label_column=config.label_column,
+        positive_label=config.positive_label,
+        features=tuple(features),
+        load=lambda _spark: table,
+        max_categories=config.max_categories,
+        hash_ids=config.hash_ids,
+    )
+    return spec, decisions
+
+
+def _behavioural_label_message() -> str:
+    try:
+        import training.events  # noqa: F401  (lands with the items work)
+    except ImportError:
+        return (
+            "events.churn_after_days: behavioural labels need the events module (training/events.py), which this "
+            "version does not have yet; give customers.label and customers.positive instead"
+        )
+    return (
+        "events.churn_after_days: behavioural labels from a config are not wired to training/events.py yet; "
+        "give customers.label and customers.positive instead"
+    )
+
+
+def _list(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")

@@ -1,0 +1,90 @@
+"""`init-config`: a commented starting config from a table's inferred schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from training.datasets.config import TableSource, _resolve
+from training.datasets.infer import infer, read_table
+
+_LABEL_NAME = re.compile(r"churn|attrition|exited|^target$|^label$|^left$", re.IGNORECASE)
+_ID_NAME = re.compile(r"(^|[^a-z])(customer_?id|client_?id|user_?id|account_?id|id)$", re.IGNORECASE)
+
+
+def _q(text: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _key(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _q(text)
+
+
+def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: str | None, delimiter: str) -> str:
+    fmt = fmt or ("parquet" if customers.rstrip("/").lower().endswith((".parquet", ".pq")) else "csv")
+    source = TableSource(path=_resolve(customers, Path.cwd()), format=fmt, delimiter=delimiter)
+    table = read_table(spark, source)
+    decisions = infer(table, set(), 50)
+    id_column = next((d.column for d in decisions if _ID_NAME.search(d.column)), None)
+    label = next((d for d in decisions if d.type == "binary" and _LABEL_NAME.search(d.column)), None)
+    positive = None if label is None else label.positive or "1"
+
+    lines = [
+        "# churnlens dataset config, written by `python -m training init-config`.",
+        "# Check the customers section (ID, label, positive value) and the feature decisions",
+        "# below, then: python -m training run --config " + str(path),
+        "",
+        f"name = {_q(re.sub(r'[^A-Za-z0-9_-]', '-', Path(customers.rstrip('/')).stem)[:64] or 'my-data')}   # bundle name",
+        "",
+        "[customers]",
+        f"path = {_q(customers)}   # a path (relative to this file) or any URI Spark reads: hdfs://, s3a://",
+        f"format = {_q(fmt)}",
+        (f"id = {_q(id_column)}" if id_column else "# id = \"customer_id\"   # no ID column: customers are numbered by row")
+        + "   # customer IDs (letters, digits and . - _ : @ / +, at most 64 characters)",
+        (f"label = {_q(label.column)}" if label else "label = \"CHANGE ME\"") + "   # the column saying whether a customer churned",
+        f"positive = {_q(positive or 'Yes')}   # the label value that means 'churned'",
+        "hash_ids = false   # true: store HMAC-SHA256(CHURNLENS_ID_KEY, ID) instead of raw IDs",
+    ]
+    if fmt == "csv":
+        lines += ["", "[customers.csv]", "header = true", f"delimiter = {_q(delimiter)}", 'null_values = ["", "NA"]']
+    lines += [
+        "",
+        "[features]",
+        "max_categories = 50   # a categorical column with more levels is left out (or refused if you force it)",
+        "# What inference decided for each column. Override any of them below:",
+        "# type = numeric|binary|categorical, label = display label, ignore = true, actionable = true,",
+        "# categories = { value = \"display label\" }, positive = value meaning 'yes' (binary text).",
+    ]
+    for decision in decisions:
+        if decision.column in (id_column, label.column if label else None):
+            continue
+        verdict = decision.type or "—"
+        lines.append(f"#   {decision.column!r:<32} {verdict:<12} {decision.reason}")
+    for decision in decisions:
+        if decision.column in (id_column, label.column if label else None):
+            continue
+        lines += ["", f"[features.columns.{_key(decision.column)}]"]
+        if decision.type is None:
+            lines.append(f"ignore = true   # {decision.reason}")
+        else:
+            lines.append(f"# type = {_q(decision.type)}")
+            lines.append(f"label = {_q(decision.column)}")
+    lines += [
+        "",
+        "[models]",
+        'use = ["logistic", "gbt", "xgboost"]',
+        "# [models.params.xgboost]",
+        "# n_estimators = 300",
+        "",
+        "[training]",
+        "seed = 42",
+        "test_fraction = 0.2",
+        "",
+    ]
+    text = "\n".join(lines)
+    path.write_text(text, encoding="utf-8")
+    return text

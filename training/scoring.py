@@ -1,0 +1,264 @@
+"""Batch scoring of a new table with a published bundle, on Spark, without retraining.
+
+    python -m training score --bundle telco --input new.csv --output scored.parquet
+
+The bundle's own fitted feature pipeline (`features/spark_pipeline/`) encodes
+the rows; each model is rebuilt from its bundle files as the same explainer
+data training broadcast (`explainer_from_bundle`, the one loader of bundle
+models on the training side), and `training.explain.shap_frame` — the training
+explain stage's code — computes SHAP values. A model's log-odds are its SHAP
+base value + Σ SHAP (exact for these explainers: training checks it on every
+customer before publishing), so scores and reasons come from one pass.
+
+Output, one row per input row: customer_id, model, probability, margin,
+risk_band (bundle.risk), reason_1..3 (feature label), reason_k_value,
+reason_k_shap (ranked by |SHAP| like the dashboard's waterfall; positive pushes
+towards churn). Missing values are imputed as in training; values that are not
+valid for their feature become missing; categories never seen in training
+encode as all zeros. All three are counted per feature in the drift report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from bundle import drift, layout, risk
+from bundle.feature_types import display_value
+from bundle.reader import Bundle
+from training import explain, feature_types as ft, features
+from training.datasets import FeatureSpec
+from training.datasets.config import TableSource
+from training.datasets.infer import read_table, with_integer_ids
+from training.validate import ROW_ID, with_row_numbers
+
+log = logging.getLogger("training")
+REASONS = 3
+
+
+class ScoringError(Exception):
+    """The new table does not fit the bundle; the message names what is wrong."""
+
+
+def choose_model(bundle: Bundle, model: str | None) -> str:
+    chosen = model or bundle.manifest["champion"]
+    if chosen not in bundle.manifest["models"]:
+        raise ScoringError(f"bundle '{bundle.name}' has no model '{chosen}' (models: {', '.join(bundle.manifest['models'])})")
+    return chosen
+
+
+def explainer_from_bundle(bundle: Bundle, model: str) -> dict:
+    """The explainer data `training.explain` broadcasts, rebuilt from the model's bundle files (no pickle)."""
+    files = bundle.manifest["models"][model]["files"]
+    if "linear" in files:
+        data = json.loads(bundle.file(files["linear"]).read_text())
+        return {
+            "kind": "linear",
+            "coef": np.asarray(data["coefficients"], dtype=float),
+            "intercept": float(data["intercept"]),
+            "mean": np.asarray(data["feature_means"], dtype=float),
+        }
+    if "trees" in files:
+        data = json.loads(bundle.file(files["trees"]).read_text())
+        kinds = {"children_left": np.int32, "children_right": np.int32, "children_default": np.int32, "features": np.int32}
+        trees = [{k: np.asarray(v, dtype=kinds.get(k, np.float64)) for k, v in tree.items()} for tree in data["trees"]]
+        return {"kind": "tree", "trees": trees, "base_offset": float(data["base_offset"]), "scale": float(data["scale"])}
+    if "xgboost" in files:
+        return {"kind": "xgboost", "model": bundle.file(files["xgboost"]).read_bytes()}
+    raise ScoringError(f"model '{model}' of bundle '{bundle.name}' has no files this version can score ({', '.join(files)})")
+
+
+def bundle_features(manifest: dict) -> list[FeatureSpec]:
+    specs = []
+    for entry in manifest["features"]:
+        values = entry.get("values") or {}
+        specs.append(
+            FeatureSpec(
+                name=entry["name"], type=entry["type"], label=entry.get("label", entry["name"]),
+                source=entry.get("source"), positive=values.get("1"), negative=values.get("0"),
+            )
+        )
+    return specs
+
+
+def _input_table(spark: SparkSession, manifest: dict, path: str, fmt: str | None) -> tuple[DataFrame, str]:
+    fmt = fmt or ("parquet" if path.rstrip("/").lower().endswith((".parquet", ".pq")) else "csv")
+    id_column = manifest["dataset"].get("id_column")
+    table = with_integer_ids(read_table(spark, TableSource(path=path, format=fmt)), id_column)
+    if id_column is None:
+        return with_row_numbers(table), ROW_ID
+    return table, id_column
+
+
+def _quality(table: DataFrame, specs: list[FeatureSpec], manifest: dict) -> tuple[DataFrame, dict]:
+    """Typed features (invalid → missing) and per-feature counts of missing, invalid and unseen values."""
+    categories = {f["name"]: f.get("categories", []) for f in manifest["features"]}
+    typed, stats = [], {}
+    for spec in specs:
+        raw = ft.raw_col(spec.column)
+        invalid = F.lit(False)
+        for check in ft.checks(spec, raw):
+            invalid = invalid | check.condition
+        value = F.when(invalid, F.lit(None)).otherwise(ft.cast(spec, raw)).cast(ft.SPARK_TYPES[spec.type])
+        typed.append(value.alias(spec.name))
+        stats[f"missing:{spec.name}"] = F.sum(F.when(raw.isNull() | value.isNull() & ~invalid, 1).otherwise(0))
+        stats[f"invalid:{spec.name}"] = F.sum(F.when(invalid, 1).otherwise(0))
+        unseen = value.isNotNull() & ~value.isin(*categories[spec.name]) if spec.type == "categorical" else F.lit(False)
+        stats[f"unseen:{spec.name}"] = F.sum(F.when(unseen, 1).otherwise(0))
+        stats[f"example:{spec.name}"] = F.min(F.when(invalid | unseen, raw.cast("string")))
+    return typed, stats
+
+
+def score_table(
+    spark: SparkSession, bundle: Bundle, model: str, input_path: str, input_format: str | None, output: Path, out_format: str
+) -> str:
+    manifest = bundle.manifest
+    specs = bundle_features(manifest)
+    table, id_column = _input_table(spark, manifest, input_path, input_format)
+    missing = [s.column for s in specs if s.column not in table.columns]
+    if id_column not in table.columns:
+        missing.insert(0, id_column)
+    if missing:
+        raise ScoringError(
+            f"the input lacks {len(missing)} column(s) the bundle's models need: "
+            + ", ".join(repr(c) for c in missing)
+        )
+    typed_columns, stats = _quality(table, specs, manifest)
+    typed = table.select(ft.raw_col(id_column).alias(layout.ID_COLUMN), *typed_columns).cache()
+    counts = typed.agg(F.count(F.lit(1)).alias("rows")).first()["rows"]
+    if counts == 0:
+        raise ScoringError("the input table has no rows")
+    quality_row = table.agg(*(c.alias(k) for k, c in stats.items())).first().asDict()
+    quality = {
+        s.source or s.name: {
+            "missing": int(quality_row[f"missing:{s.name}"]),
+            "invalid": int(quality_row[f"invalid:{s.name}"]),
+            "unseen": int(quality_row[f"unseen:{s.name}"]),
+            "example": quality_row[f"example:{s.name}"],
+        }
+        for s in specs
+    }
+
+    names = [s.name for s in specs]
+    pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
+    encoded = features.encode(pipeline, typed)
+    grouping = features.grouping_matrix(manifest["encoding"], names)
+    slotted = explain.with_slot_columns(encoded.select(layout.ID_COLUMN, *names, features.FEATURES_COLUMN), grouping.shape[0])
+    explained = explain.shap_frame(slotted, {model: explainer_from_bundle(bundle, model)}, grouping, names, [layout.ID_COLUMN, *names])
+    entry = manifest["models"][model]
+    scored = explained.mapInPandas(
+        lambda batches: _reasons(batches, model, entry, risk.cutoffs(bundle, model), manifest["features"]),
+        schema=_output_schema(typed.schema[layout.ID_COLUMN].dataType),
+    )
+    writer = scored.write.mode("overwrite")
+    (writer.option("header", True).csv if out_format == "csv" else writer.parquet)(str(output))
+
+    report = _drift(spark, bundle, model, typed, specs, quality, input_path, counts)
+    json_path, md_path = drift.write_report(report, output)
+    typed.unpersist()
+    flagged = [f"{f['label']} ({f['status']}, PSI {f['psi']:.2f})" for f in report["features"] if f["status"] != "stable"]
+    problems = {k: v for k, v in quality.items() if v["invalid"] or v["unseen"]}
+    lines = [f"Scored {counts:,} customers with '{model}' of bundle '{bundle.name}' → {output} ({out_format})"]
+    lines += [f"  {k}: {v['invalid']} invalid (treated as missing), {v['unseen']} unseen categories, e.g. {v['example']!r}" for k, v in problems.items()]
+    lines.append(f"Drift report: {json_path} and {md_path}" + (f"; flagged: {', '.join(flagged)}" if flagged else "; no feature drifted"))
+    return "\n".join(lines)
+
+
+def _output_schema(id_type: T.DataType) -> T.StructType:
+    fields = [
+        T.StructField(layout.ID_COLUMN, id_type),
+        T.StructField("model", T.StringType()),
+        T.StructField(layout.PROBABILITY_COLUMN, T.DoubleType()),
+        T.StructField(layout.MARGIN_COLUMN, T.DoubleType()),
+        T.StructField("risk_band", T.StringType()),
+    ]
+    for k in range(1, REASONS + 1):
+        fields += [
+            T.StructField(f"reason_{k}", T.StringType()),
+            T.StructField(f"reason_{k}_value", T.StringType()),
+            T.StructField(f"reason_{k}_shap", T.DoubleType()),
+        ]
+    return T.StructType(fields)
+
+
+def _reasons(batches: Iterator[pd.DataFrame], model: str, entry: dict, cuts: dict, feature_entries: list[dict]) -> Iterator[pd.DataFrame]:
+    names = [f["name"] for f in feature_entries]
+    labels = [f.get("label", f["name"]) for f in feature_entries]
+    base = float(entry["shap"]["base_value"])
+    for batch in batches:
+        phi = batch[[explain.shap_column(model, n) for n in names]].to_numpy(dtype=np.float64)
+        margin = base + phi.sum(axis=1)
+        probability = 1.0 / (1.0 + np.exp(-margin))
+        out = {
+            layout.ID_COLUMN: batch[layout.ID_COLUMN],
+            "model": model,
+            layout.PROBABILITY_COLUMN: probability,
+            layout.MARGIN_COLUMN: margin,
+            "risk_band": risk.band(probability, cuts),
+        }
+        order = np.argsort(-np.abs(phi), axis=1, kind="stable")[:, :REASONS]
+        rows = np.arange(len(batch))
+        for k in range(min(REASONS, len(names))):
+            j = order[:, k]
+            out[f"reason_{k + 1}"] = [labels[i] for i in j]
+            out[f"reason_{k + 1}_value"] = [
+                display_value(feature_entries[i], _plain(batch[names[i]].iloc[r])) for r, i in zip(rows, j)
+            ]
+            out[f"reason_{k + 1}_shap"] = phi[rows, j]
+        yield pd.DataFrame(out)
+
+
+def _plain(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _drift(spark, bundle: Bundle, model: str, typed: DataFrame, specs, quality: dict, input_path: str, rows: int) -> dict:
+    customers = bundle.read_table(layout.CUSTOMERS).to_pandas()
+    train = customers[customers[layout.SPLIT_COLUMN] == "train"]
+    entries = {f["name"]: f for f in bundle.manifest["features"]}
+    references, aggs = {}, [F.count(F.lit(1)).alias("rows")]
+    for spec in specs:
+        feature = entries[spec.name]
+        counts, missing, edges = drift.reference_counts(feature, train[spec.name])
+        references[spec.name] = (counts, missing, edges)
+        value = F.col(spec.name)
+        if feature["type"] == "numeric":
+            index = sum((F.when(value > float(e), 1).otherwise(0) for e in edges), F.lit(0))
+        elif feature["type"] == "binary":
+            index = value
+        else:
+            known = feature.get("categories", [])
+            index = F.lit(len(known))
+            for i, category in reversed(list(enumerate(known))):
+                index = F.when(value == category, i).otherwise(index)
+        aggs.append(F.sum(F.when(value.isNull(), 1).otherwise(0)).alias(f"missing:{spec.name}"))
+        for b in range(len(counts)):
+            aggs.append(F.sum(F.when(value.isNotNull() & (index == b), 1).otherwise(0)).alias(f"bin:{spec.name}:{b}"))
+    new = typed.agg(*aggs).first().asDict()
+    reports = []
+    for spec in specs:
+        counts, missing, edges = references[spec.name]
+        new_counts = np.array([new[f"bin:{spec.name}:{b}"] or 0 for b in range(len(counts))])
+        reports.append(drift.feature_report(entries[spec.name], counts, missing, new_counts, int(new[f"missing:{spec.name}"] or 0), edges))
+    return {
+        "bundle": bundle.name,
+        "run_id": bundle.run_id,
+        "model": model,
+        "input": str(input_path),
+        "rows_new": int(rows),
+        "rows_training": int(len(train)),
+        "thresholds": drift.thresholds(),
+        "features": reports,
+        "input_quality": quality,
+    }

@@ -124,7 +124,7 @@ MANIFEST_DAMAGE = [
     ("no schema version", '{"bundle": "tiny"}', "has no valid schema version"),
     ("schema version as text", '{"schema_version": "1"}', "has no valid schema version"),
     ("schema version true", '{"schema_version": true}', "has no valid schema version"),
-    ("newer schema", '{"schema_version": 999}', "was made by a newer churnlens (schema version 999); this dashboard reads version 1 and needs updating"),
+    ("newer schema", '{"schema_version": 999}', f"was made by a newer churnlens (schema version 999); this dashboard reads version {layout.SCHEMA_VERSION} and needs updating"),
     ("older schema", '{"schema_version": 0}', "has the old schema version 0"),
     ("only the version", '{"schema_version": 1}', "its manifest is invalid: the manifest has no 'bundle'"),
 ]

@@ -3,12 +3,10 @@
     python -m training score --bundle telco --input new.csv --output scored.parquet
 
 The bundle's own fitted feature pipeline (`features/spark_pipeline/`) encodes
-the rows; each model is rebuilt from its bundle files as the same explainer
-data training broadcast (`explainer_from_bundle`, the one loader of bundle
-models on the training side), and `training.explain.shap_frame` — the training
-explain stage's code — computes SHAP values. A model's log-odds are its SHAP
-base value + Σ SHAP (exact for these explainers: training checks it on every
-customer before publishing), so scores and reasons come from one pass.
+the rows; each model's portable runtime files (`bundle.runtime`, the code that
+scored and explained it in training) are broadcast, and
+`training.explain.shap_frame` (the training explain stage) computes log-odds,
+probabilities and SHAP values in one pass.
 
 Output, one row per input row: customer_id, model, probability, margin,
 risk_band (bundle.risk), reason_1..3 (feature label), reason_k_value,
@@ -20,7 +18,6 @@ encode as all zeros. All three are counted per feature in the drift report.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,8 +31,11 @@ from pyspark.sql import types as T
 
 from bundle import drift, layout, risk
 from bundle.feature_types import display_value
-from bundle.reader import Bundle
+from bundle.encoding import grouping_matrix
+from bundle.reader import Bundle, BundleError
+from bundle.runtime import portable_files
 from training import explain, feature_types as ft, features
+from training.models import FittedModel
 from training.datasets import FeatureSpec
 from training.datasets.config import TableSource
 from training.datasets.infer import read_table, with_integer_ids
@@ -56,25 +56,18 @@ def choose_model(bundle: Bundle, model: str | None) -> str:
     return chosen
 
 
-def explainer_from_bundle(bundle: Bundle, model: str) -> dict:
-    """The explainer data `training.explain` broadcasts, rebuilt from the model's bundle files (no pickle)."""
-    files = bundle.manifest["models"][model]["files"]
-    if "linear" in files:
-        data = json.loads(bundle.file(files["linear"]).read_text())
-        return {
-            "kind": "linear",
-            "coef": np.asarray(data["coefficients"], dtype=float),
-            "intercept": float(data["intercept"]),
-            "mean": np.asarray(data["feature_means"], dtype=float),
-        }
-    if "trees" in files:
-        data = json.loads(bundle.file(files["trees"]).read_text())
-        kinds = {"children_left": np.int32, "children_right": np.int32, "children_default": np.int32, "features": np.int32}
-        trees = [{k: np.asarray(v, dtype=kinds.get(k, np.float64)) for k, v in tree.items()} for tree in data["trees"]]
-        return {"kind": "tree", "trees": trees, "base_offset": float(data["base_offset"]), "scale": float(data["scale"])}
-    if "xgboost" in files:
-        return {"kind": "xgboost", "model": bundle.file(files["xgboost"]).read_bytes()}
-    raise ScoringError(f"model '{model}' of bundle '{bundle.name}' has no files this version can score ({', '.join(files)})")
+def model_from_bundle(bundle: Bundle, model: str) -> FittedModel:
+    """A published model as the explain stage runs it: its portable runtime files, no Spark transformer
+    (so the stage scores it with `bundle.runtime`, the code that scored and explained it in training)."""
+    entry = bundle.manifest["models"][model]
+    try:
+        kind, files = portable_files(bundle, model)
+    except BundleError as exc:
+        raise ScoringError(f"model '{model}' of bundle '{bundle.name}' cannot be loaded: {exc}") from exc
+    return FittedModel(
+        name=model, family=entry["family"], display_name=entry["display_name"], params=entry.get("params", {}),
+        training_seconds=0.0, runtime=kind, portable=files,
+    )
 
 
 def bundle_features(manifest: dict) -> list[FeatureSpec]:
@@ -151,9 +144,11 @@ def score_table(
     names = [s.name for s in specs]
     pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
     encoded = features.encode(pipeline, typed)
-    grouping = features.grouping_matrix(manifest["encoding"], names)
+    grouping = grouping_matrix(manifest["encoding"], names)
     slotted = explain.with_slot_columns(encoded.select(layout.ID_COLUMN, *names, features.FEATURES_COLUMN), grouping.shape[0])
-    explained = explain.shap_frame(slotted, {model: explainer_from_bundle(bundle, model)}, grouping, names, [layout.ID_COLUMN, *names])
+    explained = explain.shap_frame(
+        slotted, [model_from_bundle(bundle, model)], grouping, names, [layout.ID_COLUMN, *names], scored_by_spark=set()
+    )
     entry = manifest["models"][model]
     scored = explained.mapInPandas(
         lambda batches: _reasons(batches, model, entry, risk.cutoffs(bundle, model), manifest["features"]),
@@ -193,11 +188,10 @@ def _output_schema(id_type: T.DataType) -> T.StructType:
 def _reasons(batches: Iterator[pd.DataFrame], model: str, entry: dict, cuts: dict, feature_entries: list[dict]) -> Iterator[pd.DataFrame]:
     names = [f["name"] for f in feature_entries]
     labels = [f.get("label", f["name"]) for f in feature_entries]
-    base = float(entry["shap"]["base_value"])
     for batch in batches:
         phi = batch[[explain.shap_column(model, n) for n in names]].to_numpy(dtype=np.float64)
-        margin = base + phi.sum(axis=1)
-        probability = 1.0 / (1.0 + np.exp(-margin))
+        margin = batch[explain.margin_column(model)].to_numpy(dtype=np.float64)
+        probability = batch[explain.probability_column(model)].to_numpy(dtype=np.float64)
         out = {
             layout.ID_COLUMN: batch[layout.ID_COLUMN],
             "model": model,

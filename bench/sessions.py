@@ -98,7 +98,11 @@ async def _run(url: str, bundle: str, ids: list, sessions: int, seconds: float, 
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            executable_path=CHROMIUM,
+            # Every context is a tab of one browser: keep the ones not in front from being throttled.
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+                  "--disable-backgrounding-occluded-windows"],
         )
         try:
             one: dict = {}

@@ -147,12 +147,20 @@ def test_bad_link_shows_a_message_not_a_traceback(server, page):
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-def test_models_page_shows_table_and_roc(server, page, screenshots):
+def test_models_page_shows_table_and_roc(server, page, bundle_root, screenshots):
+    manifest = open_bundle(bundle_root / "telco").manifest
     page.goto(f"{server}/models?bundle=telco")
     _settle(page)
-    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
-    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(
-        timeout=30_000
-    )
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for(timeout=30_000)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.locator("canvas, svg").first.wait_for(timeout=30_000)
+    assert charts.count() == 2  # ROC and precision-recall
+    assert page.get_by_text("ROC curves").is_visible() and page.get_by_text("Precision–recall curves").is_visible()
+    # The grid draws on a canvas; its accessible copy lists the cells.
+    cells = table.locator("[role='gridcell'], [role='cell']").all_inner_texts()
+    for entry in manifest["models"].values():
+        assert entry["display_name"] in cells, (entry["display_name"], cells[:20])
+    assert page.locator("[data-testid='stException']").count() == 0
     page.wait_for_timeout(500)
     page.screenshot(path=str(screenshots / "models.png"), full_page=True)

@@ -76,15 +76,16 @@ def _neighbours_tab(catalog, item_id: str) -> None:
     projection = PROJECTIONS[st.radio("Map", list(PROJECTIONS), horizontal=True, key="item_projection")]
     highlight = {i: "neighbour" for i in neighbours["item_id"]} | {item_id: "query"}
     missing = views.missing_from_map(catalog, list(highlight), projection)
-    if projection == "tsne" and item_id in missing:
-        st.caption("t-SNE placed only the most-used items and this is not one of them; showing PCA instead.")
-        projection, missing = "pca", []
+    if projection == "tsne" and missing:
+        # Every highlighted item must be drawn; PCA places every item, t-SNE only the most-used.
+        who = "this item is" if item_id in missing else f"{len(missing)} of its neighbours are"
+        st.caption(f"t-SNE placed only the most-used items and {who} not among them; showing PCA instead.")
+        projection = "pca"
     points = views.build_map_points(catalog, highlight, projection)
     st.altair_chart(item_charts.item_map_chart(points), width="stretch")
-    note = f" {len(missing)} neighbours have no t-SNE position and are not drawn." if missing else ""
     st.caption(
         f"{len(points):,} of {len(catalog.index):,} items drawn (the most-used, plus the highlighted ones); "
-        f"the diamond is the item, large dots its neighbours. Scroll to zoom, drag to pan.{note}"
+        "the diamond is the item, large dots its neighbours. Scroll to zoom, drag to pan."
     )
 
 

@@ -7,14 +7,18 @@ from training.__main__ import main
 
 def test_unknown_dataset_is_a_clear_error(capsys):
     assert main(["run", "--dataset", "nope"]) == 2
-    assert "Unknown dataset 'nope'. Built-in datasets: synthetic, telco." in capsys.readouterr().err
+    assert "Unknown dataset 'nope'. Built-in datasets: movielens, synthetic, telco." in capsys.readouterr().err
 
 
-def test_ensure_leaves_ready_bundles_alone(bundle_root, capsys):
-    before = (bundle_root / "telco").resolve()
-    assert main(["ensure", "--artifacts", str(bundle_root)]) == 0
+def test_ensure_leaves_ready_bundles_alone(bundle_root, movielens_bundle_root, tmp_path, capsys):
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    for name, source in (("telco", bundle_root), ("movielens", movielens_bundle_root)):
+        (root / name).symlink_to((source / name).resolve())
+    before = {name: (root / name).resolve() for name in ("telco", "movielens")}
+    assert main(["ensure", "--artifacts", str(root)]) == 0
     assert "ready" in capsys.readouterr().out
-    assert (bundle_root / "telco").resolve() == before
+    assert {name: (root / name).resolve() for name in before} == before
 
 
 def test_ensure_lists_missing_and_corrupt_bundles(bundle_root, tmp_path):
@@ -22,11 +26,11 @@ def test_ensure_lists_missing_and_corrupt_bundles(bundle_root, tmp_path):
 
     from training.__main__ import _missing_bundles
 
-    assert _missing_bundles(tmp_path) == ["telco"]
+    assert _missing_bundles(tmp_path) == ["telco", "movielens"]
     shutil.copytree(bundle_root / "telco", tmp_path / "telco")
-    assert _missing_bundles(tmp_path) == []
+    assert _missing_bundles(tmp_path) == ["movielens"]
     (tmp_path / "telco" / "customers.parquet").write_bytes(b"garbage")
-    assert _missing_bundles(tmp_path) == ["telco"]
+    assert _missing_bundles(tmp_path) == ["telco", "movielens"]
 
 
 def test_a_bad_bundle_name_fails_before_spark_starts(capsys):

@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="default 42 (or the config's training.seed)")
     run.add_argument("--test-fraction", type=float, default=None, help="default 0.2 (or the config's)")
     run.add_argument("--customers", type=int, help="synthetic: number of customers (default 20000)")
-    run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer")
+    run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer (item vectors; the label stays the known-driver one)")
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
     neighbours = commands.add_parser("word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)")
     neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")

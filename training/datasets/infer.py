@@ -187,6 +187,12 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         max_categories=config.max_categories,
         hash_ids=config.hash_ids,
     )
+    if config.events is not None:  # a label column plus an event log: events add item vectors only
+        from dataclasses import replace
+
+        from training.datasets.own_events import item_source
+
+        spec = replace(spec, events=item_source(spark, config))
     return spec, decisions
 
 

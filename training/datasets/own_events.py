@@ -1,5 +1,8 @@
 """A config's `[events]` (+ optional `[items]`) → the canonical tables of training/events.py → a DatasetSpec.
 
+With a customers table that has its own label, the events only add item vectors and
+each customer's recent items (`item_source`, no churn window).
+
 With `events.churn_after_days = N` the customer table is built from events, as the
 built-in MovieLens dataset does: each user's first 7 days are observed (relative
 cutoff, ChurnWindow's default) and a user is churned when they have no event in the
@@ -162,6 +165,15 @@ def _common_genres(events: DataFrame, items: DataFrame) -> tuple[str, ...]:
     genre = F.explode(F.split(F.col(ev.GENRES), "\\" + ev.GENRE_SEPARATOR)).alias("g")
     rows = used.select(genre).where(F.col("g") != "").groupBy("g").count().orderBy(F.desc("count"), "g").limit(MAX_GENRES).collect()
     return tuple(r["g"] for r in rows)
+
+
+def item_source(spark: SparkSession, config: Config) -> ev.EventSource:
+    """Events beside a customers table that has its own label: item vectors and recent items, no churn window.
+
+    Read and checked now, so a bad event column stops the run before training."""
+    events, items = load_events(spark, config)
+    events, items = events.cache(), items.cache()
+    return ev.EventSource(load=lambda _spark: (events, items), window=None, genres=())
 
 
 def events_spec(spark: SparkSession, config: Config) -> DatasetSpec:

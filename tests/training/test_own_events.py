@@ -128,3 +128,22 @@ def test_synthetic_events_add_item_vectors_and_keep_the_known_label(spark, tmp_p
     # No churn window: every customer's events are their history (12 on average).
     assert recent[layout.ID_COLUMN].nunique() == 400 and len(recent) == 400 * 12
     assert bundle.manifest["items"]["churn_window"].startswith("none")
+
+
+def test_a_labelled_customers_table_with_events_gets_an_item_source_checked_up_front(spark, event_files):
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"user": range(1, USERS + 1), "spend": rng.uniform(10, 90, USERS).round(2), "left": rng.choice(["Y", "N"], USERS)}).to_csv(
+        event_files / "customers.csv", index=False
+    )
+    data = {"name": "labelled", "customers": {"path": "customers.csv", "id": "user", "label": "left", "positive": "Y"},
+            "events": {k: v for k, v in config(event_files)["events"].items() if k != "churn_after_days"},
+            "items": config(event_files)["items"]}
+    spec, _ = build_spec(spark, parse_config(data, event_files))
+    assert spec.label_column == "left" and spec.feature_names == ["spend"] and spec.events.window is None
+    events, items = spec.events.load(spark)
+    assert events.count() == len(pd.read_csv(event_files / "ratings.csv"))
+    assert dict(events.dtypes) == {ev.USER: "bigint", ev.ITEM: "string", ev.TS: "timestamp", ev.VALUE: "double"}
+    data["events"]["item"] = "film"
+    with pytest.raises(ValidationError) as caught:
+        build_spec(spark, parse_config(data, event_files))
+    assert caught.value.problems[0].startswith("events.item: no column 'film' in the events table")

@@ -6,6 +6,8 @@
     python -m training init-config my.toml --customers customers.csv   a commented starting config
     python -m training score --bundle NAME --input new.csv --output scored.parquet   batch scoring + drift report
     python -m training export-telco-csv telco.csv         the built-in Telco table as CSV (for examples/)
+    python -m training export-movielens-events examples/data [--users N]
+                                                          MovieLens ratings.csv + movies.csv (for examples/with_events.toml)
     python -m training ensure                             train each built-in bundle that is missing or unreadable
     python -m training word2vec-neighbours PATH ITEM
                                                           neighbours of ITEM in a folder written by Spark's
@@ -45,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="default 42 (or the config's training.seed)")
     run.add_argument("--test-fraction", type=float, default=None, help="default 0.2 (or the config's)")
     run.add_argument("--customers", type=int, help="synthetic: number of customers (default 20000)")
-    run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer")
+    run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer (item vectors; the label stays the known-driver one)")
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
     neighbours = commands.add_parser("word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)")
     neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")
@@ -66,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--model", help="default: the bundle's champion")
     export = commands.add_parser("export-telco-csv", help="write the built-in Telco table as CSV")
     export.add_argument("path", type=Path)
+    export_events = commands.add_parser("export-movielens-events", help="write MovieLens ratings.csv and movies.csv into a folder")
+    export_events.add_argument("path", type=Path, help="folder for ratings.csv and movies.csv")
+    export_events.add_argument("--users", type=int, help="keep only the first N users (smaller files)")
     for sub in (run, ensure, score):
         sub.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where bundles live (default: artifacts)")
     for sub in (run, ensure, init, score):
@@ -115,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
 
         rows = export_csv(args.path)
         print(f"Wrote {rows} Telco customers to {args.path}")
+        return 0
+    if args.command == "export-movielens-events":
+        from training.datasets.movielens import export_csv as export_events
+
+        ratings, movies = export_events(args.path, args.users)
+        print(f"Wrote {ratings} ratings to {args.path / 'ratings.csv'} and {movies} movies to {args.path / 'movies.csv'}")
         return 0
     if args.command == "init-config":
         from training.commands import init_config

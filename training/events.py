@@ -160,10 +160,15 @@ class EventSource:
     """Where a dataset's events and items come from, and how churn is defined on them."""
 
     load: Callable[[SparkSession], tuple[DataFrame, DataFrame]]  # (events, items), canonical columns
-    window: ChurnWindow
+    window: ChurnWindow | None  # None: the label comes from a customer table; events only feed item vectors
     genres: tuple[str, ...]  # one share_<genre> feature each
 
+    def describe(self) -> str:
+        return self.window.describe() if self.window else "none: the churn label comes from the customer table"
+
     def churn_table(self, spark: SparkSession) -> DataFrame:
+        if self.window is None:
+            raise ValueError("an EventSource without a churn window has no behavioural churn table")
         events, items = self.load(spark)
         # Materialised once: validation and splitting read it several times, and
         # its plan (joins, windows of events) should not run again for each.

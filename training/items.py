@@ -133,7 +133,9 @@ def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed
     )
     coordinates = _map(matrix, item_table.column("users").to_numpy(), seed, settings.map_points)
     item_map = pa.table({layout.ITEM_ID_COLUMN: pa.array(ids, pa.string()), **coordinates})
-    observed = ev.observed_events(events, source.window).where(F.col(ev.USER).isin(customer_ids.tolist()))
+    # Recent items are what the churn model could have seen: before each user's cutoff, or every event
+    # when the label comes from a customer table (no cutoff).
+    observed = (events if source.window is None else ev.observed_events(events, source.window)).where(F.col(ev.USER).isin(customer_ids.tolist()))
     recent = _recent_items(observed, settings.history_items)
     events.unpersist()
 
@@ -147,7 +149,7 @@ def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed
         "items": len(ids),
         "dimensions": settings.vectorSize,
         "sequences": "each user's items in time order, all events",
-        "churn_window": source.window.describe(),
+        "churn_window": source.describe(),
         "fit_seconds": round(fit_s, 3),
         "quality": quality,
     }

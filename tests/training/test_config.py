@@ -74,6 +74,16 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
             with_("events", path="e.csv", user="u", item="i", timestamp="t", churn_after_days=30),
             "events.churn_after_days: give either customers.label or a behavioural label from events, not both",
         ),
+        (
+            {"name": "acme", "customers": {"path": "c.csv", "id": "u"}, "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 30}},
+            "customers: with a behavioural label (events.churn_after_days) the features come from events only; "
+            "leave out [customers], or drop churn_after_days and give customers.label",
+        ),
+        (
+            with_("customers", hash_ids=True) | {"events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t"}},
+            "customers.hash_ids: not supported together with [events] yet (event user IDs would not match the hashed customer IDs)",
+        ),
+        ({"name": "acme", "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 0}}, "events.churn_after_days: expected a positive whole number of days, got 0"),
         ({**GOOD, "extra": 1}, "extra: unknown key (expected one of name, customers, features, events, items, models, training)"),
     ],
 )
@@ -105,10 +115,17 @@ def test_file_level_errors(tmp_path):
 @pytest.mark.parametrize("example", sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml")), ids=lambda p: p.name)
 def test_every_example_config_is_valid(example):
     config = load_config(example)
-    assert config.customers.path.startswith(str(example.parent))
+    source = config.customers or config.events["source"]  # a behavioural example has no customers table
+    assert source.path.startswith(str(example.parent))
+
+
+def test_a_behavioural_config_needs_no_customers_table():
+    config = parse_config({"name": "acme", "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 30}}, Path("/data"))
+    assert config.customers is None and config.events["source"].path == "/data/e.csv" and config.events["churn_after_days"] == 30
 
 
 def test_the_events_example_checks_its_events_and_items():
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / "with_events.toml")
-    assert (config.events["user"], config.events["item"], config.events["timestamp"]) == ("customer_id", "product_id", "ts")
-    assert config.items["attributes"] == ("category", "price") and config.hash_ids
+    assert (config.events["user"], config.events["item"], config.events["timestamp"]) == ("user", "movie", "rated_at")
+    assert config.items["attributes"] == ("genres",) and config.events["churn_after_days"] == 180
+    assert config.customers is None and config.label_column is None

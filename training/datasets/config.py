@@ -13,7 +13,7 @@ anyway to say what this key expects.
 Keys (see examples/*.toml for commented files)::
 
     name = "acme"                      # bundle name unless --bundle
-    [customers]   path, format = csv|parquet, id, label, positive, hash_ids
+    [customers]   path, format = csv|parquet, id, label, positive, hash_ids  (left out with events.churn_after_days)
     [customers.csv]  header, delimiter, null_values
     [features]    max_categories, infer
     [features.columns."Column name"]  type, label, categories = {value = label}, ignore, actionable, positive
@@ -70,7 +70,7 @@ class ColumnOverride:
 class Config:
     path: str
     name: str
-    customers: TableSource
+    customers: TableSource | None  # None: a behavioural label builds the customer table from [events]
     id_column: str | None
     label_column: str | None
     positive_label: str | None
@@ -191,9 +191,11 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     name = r.get(data, "", "name", "str", required=True, check=lambda v: re.fullmatch(layout.BUNDLE_NAME_PATTERN, v),
                  expected="a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit")
 
-    customers = r.get(data, "", "customers", "table", required=True, default={})
+    # A behavioural label (events.churn_after_days) builds the customer table from events.
+    behavioural = isinstance(data.get("events"), dict) and "churn_after_days" in data["events"]
+    customers = r.get(data, "", "customers", "table", required=not behavioural, default={})
     r.table(customers, "customers", ("path", "format", "csv", "id", "label", "positive", "hash_ids"))
-    source = _source(r, customers, "customers", base, ())
+    source = _source(r, customers, "customers", base, ()) if customers or not behavioural else None
     id_column = r.get(customers, "customers", "id", "str")
     label_column = r.get(customers, "customers", "label", "str")
     positive = r.get(customers, "customers", "positive", "scalar")
@@ -235,6 +237,13 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     if items is not None and events is None:
         r.problems.append("items: needs an [events] section (items describe what events refer to)")
     behavioural = events is not None and events.get("churn_after_days") is not None
+    if behavioural and customers and label_column is None:
+        # Joining a customer table onto the behavioural one is not built yet; say so before Spark starts.
+        r.problems.append("customers: with a behavioural label (events.churn_after_days) the features come from "
+                          "events only; leave out [customers], or drop churn_after_days and give customers.label")
+    if hash_ids and events is not None:
+        r.problems.append("customers.hash_ids: not supported together with [events] yet (event user IDs would not "
+                          "match the hashed customer IDs)")
     if label_column is None and not behavioural:
         r.problems.append("customers.label: required (the column saying whether a customer churned), "
                           "unless events.churn_after_days derives the label from events")

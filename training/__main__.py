@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sample", type=int, help="train on a reproducible sample of this many customers")
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--test-fraction", type=float, default=0.2)
+    run.add_argument(
+        "--tuning", choices=("off", "quick", "full"), default="quick",
+        help="hyperparameter search on validation rows carved from train: off, quick (default, small grids) or full (wider)",
+    )
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
     for sub in (run, ensure):
         sub.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where bundles land (default: artifacts)")
@@ -85,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             sample=args.sample,
             seed=args.seed,
             test_fraction=args.test_fraction,
+            tuning=args.tuning,
         )
         jobs = [(args.dataset, config)]
 

@@ -1,5 +1,6 @@
 """One training run, stage by stage: ingest → validate → split → features →
-models → score + SHAP → evaluate → publish. Each stage logs what it did and how
+models (+ tuning) → score + SHAP → evaluate (+ calibration, score distributions)
+→ partial dependence + ICE → permutation importance → publish. Each stage logs what it did and how
 long it took; the timings go into the manifest."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bundle.reader import Bundle
 from bundle.risk import band_cutoffs
 from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, stage_bundle
-from training import evaluate, explain, features, publish
+from training import evaluate, explain, features, importance, partial_dependence, publish, tuning
 from training.datasets import DatasetSpec
 from training.models import FittedModel, families
 from training.split import assign_split
@@ -47,6 +48,7 @@ class RunConfig:
     background_rows: int = 500
     models: tuple[str, ...] = tuple(families())
     model_params: dict[str, dict] = field(default_factory=dict)
+    tuning: str = "quick"  # training.tuning.MODES: "off" | "quick" | "full"
 
 
 class _Timings(dict):
@@ -91,6 +93,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     name = config.bundle_name or spec.name
     check_bundle_name(name)  # fail before training, not after
+    tuning.check_mode(config.tuning)
     log.info("run %s: dataset %s → bundle %s", run_id, spec.name, name)
 
     with timings.stage("ingest"):
@@ -113,7 +116,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     fits = families()
     for model_name in config.models:
         with timings.stage(f"train {model_name}"):
-            fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name)))
+            fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name), tuning_mode=config.tuning))
 
     with timings.stage("score + SHAP"):
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
@@ -122,7 +125,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         log.info("scored and explained %d customers with %d models", result.num_rows, len(fitted))
 
     with timings.stage("evaluate"):
-        model_entries, curve_frames = {}, []
+        model_entries, curve_frames, calibration_frames, score_frames = {}, [], [], []
         customers = tables[layout.CUSTOMERS].to_pandas()
         test = (customers[layout.SPLIT_COLUMN] == "test").to_numpy()
         y_test = customers[layout.LABEL_COLUMN].to_numpy()[test]
@@ -132,13 +135,25 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
             model_entries[model.name]["risk_bands"] = band_cutoffs(every)
             curve_frames.append(evaluate.curves(model.name, y_test, probability))
+            calibration_frames.append(evaluate.calibration(model.name, y_test, probability))
+            score_frames.append(evaluate.score_distribution(model.name, y_test, probability))
             log.info("%s: test ROC AUC %.4f", model.name, model_entries[model.name]["metrics"]["roc_auc"])
         champion = max(model_entries, key=lambda m: model_entries[m]["metrics"][CHAMPION_METRIC])
         tables[layout.CURVES] = pd.concat(curve_frames, ignore_index=True)
+        tables[layout.CALIBRATION] = pd.concat(calibration_frames, ignore_index=True)
+        tables[layout.SCORE_DISTRIBUTION] = pd.concat(score_frames, ignore_index=True)
         tables[layout.BACKGROUND] = publish.background_sample(
             tables[layout.CUSTOMERS], spec.feature_names, config.background_rows, config.seed
         )
         log.info("champion: %s", champion)
+
+    with timings.stage("partial dependence"):
+        tables[layout.PDP], tables[layout.ICE] = partial_dependence.compute(table, customers, spec, slots, fitted, config.seed)
+    with timings.stage("permutation importance"):
+        tables[layout.PERMUTATION_IMPORTANCE] = importance.permutation_importance(
+            {m.name: build_kernel(m.runtime, m.portable) for m in fitted},
+            customers.loc[test, spec.feature_names], y_test, slots, spec.feature_names, config.seed,
+        )
 
     with timings.stage("publish"):
         manifest = {
@@ -176,6 +191,7 @@ SHAP_METHODS = {
     "linear": "exact linear SHAP (independent features, training means as background)",
     "tree": "TreeSHAP, path-dependent (shap)",
     "xgboost": "TreeSHAP, path-dependent (xgboost pred_contribs)",
+    "sklearn_hgb": "TreeSHAP, path-dependent (shap on the scikit-learn model)",
 }
 
 

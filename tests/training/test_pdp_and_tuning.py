@@ -25,7 +25,7 @@ def _set(rows: pd.DataFrame, feature: str, value) -> pd.DataFrame:
     return edited
 
 
-@pytest.mark.parametrize(("model", "feature"), [("xgboost", "tenure"), ("sklearn", "Contract")])
+@pytest.mark.parametrize(("model", "feature"), [("xgboost", "tenure"), ("sklearn", "contract")])
 def test_pdp_rederived_by_setting_the_feature_and_averaging(telco_bundle, raw_customers, model, feature):
     pdp = telco_bundle.read_table(layout.PDP).to_pandas()
     curve = pdp[(pdp["model"] == model) & (pdp["feature"] == feature)].sort_values("grid_index")
@@ -41,12 +41,12 @@ def test_pdp_rederived_by_setting_the_feature_and_averaging(telco_bundle, raw_cu
 
 def test_numeric_grid_spans_observed_min_and_max(telco_bundle, raw_customers):
     pdp = telco_bundle.read_table(layout.PDP).to_pandas()
-    grid = pdp[(pdp["model"] == "logistic") & (pdp["feature"] == "MonthlyCharges")]["numeric_value"]
-    observed = pd.to_numeric(raw_customers["MonthlyCharges"])
+    grid = pdp[(pdp["model"] == "logistic") & (pdp["feature"] == "monthly_charges")]["numeric_value"]
+    observed = pd.to_numeric(raw_customers["monthly_charges"])
     assert grid.min() == observed.min() and grid.max() == observed.max()
     assert 5 <= len(grid) <= 20
-    categories = pdp[(pdp["model"] == "logistic") & (pdp["feature"] == "Contract")]
-    assert categories["numeric_value"].isna().all() and len(categories) == raw_customers["Contract"].nunique()
+    categories = pdp[(pdp["model"] == "logistic") & (pdp["feature"] == "contract")]
+    assert categories["numeric_value"].isna().all() and len(categories) == raw_customers["contract"].nunique()
 
 
 def test_ice_lines_are_single_customers_scored_at_each_grid_value(telco_bundle, raw_customers):

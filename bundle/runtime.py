@@ -14,8 +14,9 @@ two methods on encoded input slots (see `bundle/encoding.py`):
 Kinds register themselves in `KINDS`; a new model family whose portable form
 fits an existing kind (e.g. any tree ensemble shap can parse → "tree") needs no
 change here, and a genuinely new form is one more registered function.
-Portable files are JSON or the library's own safe format (XGBoost UBJSON);
-nothing here unpickles anything.
+Portable files are JSON or the library's own safe format (XGBoost UBJSON,
+scikit-learn via skops with an explicit trusted-type list); nothing here
+unpickles anything.
 """
 
 from __future__ import annotations

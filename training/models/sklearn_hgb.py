@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -56,7 +56,7 @@ def collect_training_rows(train: DataFrame, seed: int) -> tuple[np.ndarray, np.n
     )
     x_column = table.column("x").combine_chunks()
     width = len(x_column[0]) if len(x_column) else 0
-    x = np.asarray(pa.compute.list_flatten(x_column).to_numpy(zero_copy_only=False), dtype=np.float64)
+    x = np.asarray(pc.list_flatten(x_column).to_numpy(zero_copy_only=False), dtype=np.float64)
     return (
         x.reshape(len(table), width),
         table.column("y").to_numpy(),

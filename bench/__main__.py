@@ -33,10 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc} Run `make train` first.", file=sys.stderr)
         return 1
 
-    from bench import customer_page, shap_throughput
+    from bench import customer_page, shap_throughput, training_stages
     from bench.report import REPORT, record
+    from bench import report
 
     print(f"bundle {bundle.name} run {bundle.run_id} ({bundle.manifest['dataset']['rows']} customers)\n")
+    stages = training_stages.measure(bundle)
+    if stages:
+        report.record(stages)
+        print(f"Training run (manifest timings): partial dependence stage {stages['pdp_stage_s']:.1f} s "
+              f"of {stages['training_run_s']:.1f} s ({stages['pdp_stage_share']:.0%})\n")
     shap = shap_throughput.measure(bundle, args.rows, args.cores, args.repeats)
     print(f"Batch SHAP, XGBoost, {shap['rows']:,} rows on {shap['cores']} cores (median of {args.repeats} alternating runs):")
     print(f"  {'':32}{'seconds':>10}{'rows/s':>12}")

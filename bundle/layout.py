@@ -38,6 +38,22 @@ MARGIN_COLUMN = "margin"  # log-odds of the positive class
 CURVES = "evaluation/curves.parquet"
 CURVE_KINDS = ("roc", "pr")
 
+# Reliability bins of every model on the test split (10 equal-width bins of the
+# predicted probability; empty bins omitted): model, bin, lower, upper,
+# mean_predicted, observed_rate, count.
+CALIBRATION = "evaluation/calibration.parquet"
+# Histogram of test-split probabilities per actual class (20 equal-width bins,
+# every bin present for both labels): model, label, lower, upper, count.
+SCORE_DISTRIBUTION = "evaluation/score_distribution.parquet"
+# ROC AUC drop on the test split when one feature is shuffled:
+# model, feature, mean_drop, std_drop, repeats.
+PERMUTATION_IMPORTANCE = "evaluation/permutation_importance.parquet"
+# Partial dependence: model, feature, grid_index, value (as displayed),
+# numeric_value (null for categories), average_probability, customers.
+PDP = "explain/pdp.parquet"
+# ICE lines for a sample of customers: model, feature, grid_index, customer_id, probability.
+ICE = "explain/ice.parquet"
+
 # A sample of training rows (raw feature values), the background for
 # on-demand explanations (LIME, what-if, ICE) that need no JVM.
 BACKGROUND = "background.parquet"

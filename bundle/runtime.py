@@ -14,8 +14,9 @@ two methods on encoded input slots (see `bundle/encoding.py`):
 Kinds register themselves in `KINDS`; a new model family whose portable form
 fits an existing kind (e.g. any tree ensemble shap can parse → "tree") needs no
 change here, and a genuinely new form is one more registered function.
-Portable files are JSON or the library's own safe format (XGBoost UBJSON);
-nothing here unpickles anything.
+Portable files are JSON or the library's own safe format (XGBoost UBJSON,
+scikit-learn via skops with an explicit trusted-type list); nothing here
+unpickles anything.
 """
 
 from __future__ import annotations
@@ -135,9 +136,63 @@ class _XGBoost:
         return contribs[:, :-1], contribs[:, -1]
 
 
+# The only types a scikit-learn model file may hold beyond skops' defaults
+# (scikit-learn estimators, NumPy/SciPy containers, builtins). Listed by name,
+# never `trusted=True`: a file naming any other type is refused before loading.
+SKLEARN_TRUSTED_TYPES = ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",)
+
+
+def load_sklearn_hgb(content: bytes):
+    """A `HistGradientBoostingClassifier` from skops bytes, or `BundleError`.
+
+    skops reconstructs objects without unpickling; it still refuses types that
+    are neither its defaults nor in `SKLEARN_TRUSTED_TYPES`, and the loaded
+    object must be the classifier itself, not some other (trusted) estimator.
+    """
+    import skops.io
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    untrusted = sorted(set(skops.io.get_untrusted_types(data=content)) - set(SKLEARN_TRUSTED_TYPES))
+    if untrusted:
+        raise BundleError(f"model.skops holds types that are not trusted: {', '.join(untrusted)}")
+    model = skops.io.loads(content, trusted=list(SKLEARN_TRUSTED_TYPES))
+    if type(model) is not HistGradientBoostingClassifier:
+        raise BundleError(f"model.skops holds a {type(model).__name__}, not a HistGradientBoostingClassifier")
+    if list(model.classes_) != [0, 1]:
+        raise BundleError("model.skops is not a binary classifier of labels 0 and 1")
+    return model
+
+
+class _SklearnHGB:
+    """scikit-learn HistGradientBoostingClassifier (model.skops): margin =
+    decision_function (log-odds), SHAP = shap's exact path-dependent TreeSHAP."""
+
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        import shap
+        from threadpoolctl import threadpool_limits
+
+        if "model.skops" not in files:
+            raise BundleError("model file model.skops is missing")
+        self.model = load_sklearn_hgb(files["model.skops"])
+        self.explainer = shap.TreeExplainer(self.model)
+        self.base = float(np.ravel(self.explainer.expected_value)[0])
+        # One OpenMP thread, for the same reason as XGBoost's nthread=1: a Spark
+        # task per core, and single dashboard rows are far slower multi-threaded.
+        self._limits = lambda: threadpool_limits(limits=1, user_api="openmp")
+
+    def margin(self, x: np.ndarray) -> np.ndarray:
+        with self._limits():
+            return self.model.decision_function(x).astype(np.float64)
+
+    def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values = np.asarray(self.explainer.shap_values(x, check_additivity=False), dtype=np.float64)
+        return values.reshape(len(x), -1), np.full(len(x), self.base)
+
+
 register("linear")(_Linear)
 register("tree")(_Trees)
 register("xgboost")(_XGBoost)
+register("sklearn_hgb")(_SklearnHGB)
 
 
 def sigmoid(margin: np.ndarray | float) -> np.ndarray:

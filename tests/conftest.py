@@ -25,6 +25,7 @@ FAST_MODELS = {
     "logistic": {"maxIter": 50},
     "gbt": {"maxIter": 15},
     "xgboost": {"n_estimators": 80},
+    "sklearn": {"max_iter": 50},
 }
 
 

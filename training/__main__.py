@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--test-fraction", type=float, default=None, help="default 0.2 (or the config's)")
     run.add_argument("--customers", type=int, help="synthetic: number of customers (default 20000)")
     run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer (item vectors; the label stays the known-driver one)")
+    run.add_argument(
+        "--tuning", choices=("off", "quick", "full"), default="quick",
+        help="hyperparameter search on validation rows carved from train: off, quick (default, small grids) or full (wider)",
+    )
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
     neighbours = commands.add_parser("word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)")
     neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")

@@ -123,6 +123,7 @@ def _run_config(args: argparse.Namespace, config_file) -> object:
             sample=args.sample,
             seed=42 if args.seed is None else args.seed,
             test_fraction=0.2 if args.test_fraction is None else args.test_fraction,
+            tuning=getattr(args, "tuning", "quick"),
         )
     return pipeline.RunConfig(
         artifacts=args.artifacts,
@@ -133,6 +134,7 @@ def _run_config(args: argparse.Namespace, config_file) -> object:
         threshold=config_file.threshold,
         models=config_file.models,
         model_params=config_file.model_params,
+        tuning=getattr(args, "tuning", "quick"),
     )
 
 

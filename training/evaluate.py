@@ -50,3 +50,48 @@ def curves(model: str, y_true: np.ndarray, probability: np.ndarray) -> pd.DataFr
     return pd.concat(
         [_thin(roc).assign(curve="roc"), _thin(pr).assign(curve="pr")], ignore_index=True
     ).assign(model=model)[["model", "curve", "x", "y", "threshold"]]
+
+
+CALIBRATION_BINS = 10
+SCORE_BINS = 20
+
+
+def calibration(model: str, y_true: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    """Reliability bins on equal-width probability bins; empty bins omitted.
+
+    A probability on an inner edge falls in the lower bin, as in scikit-learn's
+    `calibration_curve(strategy="uniform")`, so the two agree bin for bin.
+    """
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.searchsorted(edges[1:-1], probability)
+    y_true = np.asarray(y_true, dtype=np.float64)
+    count = np.bincount(index, minlength=bins)
+    predicted = np.bincount(index, weights=probability, minlength=bins)
+    observed = np.bincount(index, weights=y_true, minlength=bins)
+    present = count > 0
+    return pd.DataFrame(
+        {
+            "model": model,
+            "bin": np.arange(bins)[present].astype(np.int32),
+            "lower": edges[:-1][present],
+            "upper": edges[1:][present],
+            "mean_predicted": predicted[present] / count[present],
+            "observed_rate": observed[present] / count[present],
+            "count": count[present].astype(np.int64),
+        }
+    )
+
+
+def score_distribution(model: str, y_true: np.ndarray, probability: np.ndarray, bins: int = SCORE_BINS) -> pd.DataFrame:
+    """Histogram of predicted probabilities per actual class: every bin of [0, 1], both labels."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    y_true = np.asarray(y_true, dtype=int)
+    frames = []
+    for label in (0, 1):
+        counts, _ = np.histogram(probability[y_true == label], bins=edges)
+        frames.append(
+            pd.DataFrame(
+                {"model": model, "label": np.int32(label), "lower": edges[:-1], "upper": edges[1:], "count": counts.astype(np.int64)}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -1,6 +1,8 @@
 """One training run, stage by stage: ingest → validate → split → features →
-models → score + SHAP → evaluate → item vectors (datasets with events) → publish.
-Each stage logs what it did and how long it took; the timings go into the manifest."""
+models (+ tuning) → score + SHAP → evaluate (+ calibration, score distributions)
+→ partial dependence + ICE → permutation importance → item vectors (datasets with
+events) → publish. Each stage logs what it did and how long it took; the timings
+go into the manifest."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from bundle.encoding import grouping_matrix
 from bundle.reader import Bundle
 from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, stage_bundle
-from training import evaluate, explain, feature_types, features, hashing, items, publish
+from training import evaluate, explain, feature_types, features, hashing, importance, items, partial_dependence, publish, tuning
 from training.datasets import DatasetSpec
 from training.models import FittedModel, families
 from training.split import assign_split
@@ -47,6 +49,7 @@ class RunConfig:
     models: tuple[str, ...] = tuple(families())
     model_params: dict[str, dict] = field(default_factory=dict)
     item_params: dict = field(default_factory=dict)  # training.items.Word2VecParams fields
+    tuning: str = "quick"  # training.tuning.MODES: "off" | "quick" | "full"
 
 
 class _Timings(dict):
@@ -91,6 +94,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     name = config.bundle_name or spec.name
     check_bundle_name(name)  # fail before training, not after
+    tuning.check_mode(config.tuning)
     log.info("run %s: dataset %s → bundle %s", run_id, spec.name, name)
 
     with timings.stage("ingest"):
@@ -113,7 +117,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     fits = families()
     for model_name in config.models:
         with timings.stage(f"train {model_name}"):
-            fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name)))
+            fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name), tuning_mode=config.tuning))
 
     with timings.stage("score + SHAP"):
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
@@ -122,7 +126,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         log.info("scored and explained %d customers with %d models", result.num_rows, len(fitted))
 
     with timings.stage("evaluate"):
-        model_entries, curve_frames = {}, []
+        model_entries, curve_frames, calibration_frames, score_frames = {}, [], [], []
         customers = tables[layout.CUSTOMERS].to_pandas()
         test = (customers[layout.SPLIT_COLUMN] == "test").to_numpy()
         y_test = customers[layout.LABEL_COLUMN].to_numpy()[test]
@@ -132,13 +136,25 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
             model_entries[model.name]["risk_bands"] = risk.cutoffs_from_scores(every[~test])
             curve_frames.append(evaluate.curves(model.name, y_test, probability))
+            calibration_frames.append(evaluate.calibration(model.name, y_test, probability))
+            score_frames.append(evaluate.score_distribution(model.name, y_test, probability))
             log.info("%s: test ROC AUC %.4f", model.name, model_entries[model.name]["metrics"]["roc_auc"])
         champion = max(model_entries, key=lambda m: model_entries[m]["metrics"][CHAMPION_METRIC])
         tables[layout.CURVES] = pd.concat(curve_frames, ignore_index=True)
+        tables[layout.CALIBRATION] = pd.concat(calibration_frames, ignore_index=True)
+        tables[layout.SCORE_DISTRIBUTION] = pd.concat(score_frames, ignore_index=True)
         tables[layout.BACKGROUND] = publish.background_sample(
             tables[layout.CUSTOMERS], spec.feature_names, config.background_rows, config.seed
         )
         log.info("champion: %s", champion)
+
+    with timings.stage("partial dependence"):
+        tables[layout.PDP], tables[layout.ICE] = partial_dependence.compute(table, customers, spec, slots, fitted, config.seed)
+    with timings.stage("permutation importance"):
+        tables[layout.PERMUTATION_IMPORTANCE] = importance.permutation_importance(
+            {m.name: build_kernel(m.runtime, m.portable) for m in fitted},
+            customers.loc[test, spec.feature_names], y_test, slots, spec.feature_names, config.seed,
+        )
 
     item_stage = None
     if spec.events is not None:
@@ -184,6 +200,7 @@ SHAP_METHODS = {
     "linear": "exact linear SHAP (independent features, training means as background)",
     "tree": "TreeSHAP, path-dependent (shap)",
     "xgboost": "TreeSHAP, path-dependent (xgboost pred_contribs)",
+    "sklearn_hgb": "TreeSHAP, path-dependent (shap on the scikit-learn model)",
 }
 
 

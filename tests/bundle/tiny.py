@@ -76,4 +76,23 @@ def write_tiny_bundle(
         staged.write_table(layout.BACKGROUND, pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}))
         staged.target("models/lin/linear.json").write_text(json.dumps(LINEAR))
         staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
+        write_tiny_model_tables(staged, ids)
         return staged.publish(tiny_manifest("int" if ids.dtype.kind in "iu" else "string"))
+
+
+def write_tiny_model_tables(staged, ids: np.ndarray) -> None:
+    """Calibration, score distribution, permutation importance, PDP and ICE for model `lin`."""
+    edges = np.linspace(0, 1, 21)
+    staged.write_table(layout.CALIBRATION, pd.DataFrame({
+        "model": ["lin"], "bin": [1], "lower": [0.1], "upper": [0.2], "mean_predicted": [0.15], "observed_rate": [0.0], "count": [1]}))
+    staged.write_table(layout.SCORE_DISTRIBUTION, pd.DataFrame({
+        "model": "lin", "label": np.repeat([0, 1], 20), "lower": np.tile(edges[:-1], 2), "upper": np.tile(edges[1:], 2),
+        "count": np.zeros(40, dtype=int)}))
+    staged.write_table(layout.PERMUTATION_IMPORTANCE, pd.DataFrame({
+        "model": "lin", "feature": ["tenure", "contract"], "mean_drop": [0.0, 0.5], "std_drop": [0.0, 0.1], "repeats": 5}))
+    staged.write_table(layout.PDP, pd.DataFrame({
+        "model": "lin", "feature": ["tenure", "tenure", "contract", "contract"], "grid_index": [0, 1, 0, 1],
+        "value": ["1", "30", "Monthly", "Yearly"], "numeric_value": [1.0, 30.0, None, None],
+        "average_probability": [0.2, 0.5, 0.1, 0.6], "customers": 3}))
+    staged.write_table(layout.ICE, pd.DataFrame({
+        "model": "lin", "feature": "tenure", "grid_index": [0, 1], layout.ID_COLUMN: ids[0], "probability": [0.2, 0.4]}))

@@ -31,17 +31,18 @@ def encoded(telco_bundle):
 def test_bundle_is_sound_and_complete(telco_bundle):
     manifest = telco_bundle.manifest
     assert bundle_problems(telco_bundle) == []
-    assert set(manifest["models"]) == {"logistic", "gbt", "xgboost"}
+    assert set(manifest["models"]) == {"logistic", "gbt", "xgboost", "sklearn"}
     assert manifest["dataset"]["rows"] == SAMPLE_ROWS
     assert manifest["split"]["train_rows"] + manifest["split"]["test_rows"] == SAMPLE_ROWS
     assert len(manifest["features"]) == 19 and all(f["label"] for f in manifest["features"])
-    stages = ("ingest", "validate", "split", "features", "train gbt", "score + SHAP", "evaluate")
+    stages = ("ingest", "validate", "split", "features", "train gbt", "train sklearn", "score + SHAP", "evaluate",
+              "partial dependence", "permutation importance")
     assert set(stages) <= set(manifest["timings"])
     assert manifest["timings"]["score + SHAP"] > 0 and manifest["timings"]["train gbt"] > 0  # measured, not defaulted
     assert {"pyspark", "xgboost", "shap", "python"} <= set(manifest["versions"])
 
 
-@pytest.mark.parametrize("model", ["logistic", "gbt", "xgboost"])
+@pytest.mark.parametrize("model", ["logistic", "gbt", "xgboost", "sklearn"])
 def test_shap_is_locally_accurate_on_every_customer(telco_bundle, model):
     assert local_accuracy_error(telco_bundle, model) <= 1e-4
     values = telco_bundle.read_table(layout.shap_path(model)).to_pandas()
@@ -70,7 +71,7 @@ def test_gbt_margins_match_the_saved_trees(telco_bundle, encoded):
     assert np.max(np.abs(own - margins(telco_bundle, "gbt"))) < 1e-6
 
 
-@pytest.mark.parametrize("model", ["logistic", "gbt", "xgboost"])
+@pytest.mark.parametrize("model", ["logistic", "gbt", "xgboost", "sklearn"])
 def test_runtime_reproduces_spark_on_every_customer(telco_bundle, model):
     """The JVM-free runtime, fed only the raw customers table, gives Spark's stored
     log-odds and the batch stage's SHAP values for every customer."""

@@ -41,11 +41,18 @@ class FittedModel:
     extra: dict = field(default_factory=dict)
 
 
-Fit = Callable[[DataFrame, int, "dict | None"], FittedModel]
+# fit(train, seed, overrides, tuning_mode=...) -> FittedModel; `overrides` fix
+# parameters (they are then not searched), `tuning_mode` is a `training.tuning.MODES` entry.
+Fit = Callable[..., FittedModel]
 
 
 def families() -> dict[str, Fit]:
     """Model key → fit function, in the order models are trained and shown."""
-    from training.models import spark_ml, xgb
+    from training.models import sklearn_hgb, spark_ml, xgb
 
-    return {"logistic": spark_ml.fit_logistic, "gbt": spark_ml.fit_gbt, "xgboost": xgb.fit_xgboost}
+    return {
+        "logistic": spark_ml.fit_logistic,
+        "gbt": spark_ml.fit_gbt,
+        "xgboost": xgb.fit_xgboost,
+        "sklearn": sklearn_hgb.fit_sklearn,
+    }

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bundle import layout
+from training import tuning
 from training.features import FEATURES_COLUMN
 from training.models import FittedModel
 
@@ -25,7 +28,7 @@ def _spark_save(model, directory: Path) -> dict[str, str]:
     return {"spark": "spark"}
 
 
-def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None) -> FittedModel:
+def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
     params = {**LOGISTIC_PARAMS, **(overrides or {})}
     started = time.perf_counter()
     model = LogisticRegression(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, **params).fit(train)
@@ -48,12 +51,45 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None) -> 
     )
 
 
-def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None) -> FittedModel:
+def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
+    """TrainValidationSplit over a ParamGridBuilder grid; returns (best model refitted on all of train, tuning record)."""
+    estimator = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
+    builder = ParamGridBuilder()
+    for name, values in tuning.GRIDS["gbt"].get(mode, {}).items():
+        if name not in fixed:
+            builder = builder.addGrid(estimator.getParam(name), values)
+    grid = builder.build()
+    search = TrainValidationSplit(
+        estimator=estimator,
+        estimatorParamMaps=grid,
+        evaluator=BinaryClassificationEvaluator(labelCol=layout.LABEL_COLUMN, metricName="areaUnderROC"),
+        trainRatio=1.0 - tuning.VALIDATION_FRACTION,
+        seed=seed,
+        parallelism=2,
+    ).fit(train)
+    scored = [({p.name: v for p, v in point.items()}, float(s)) for point, s in zip(grid, search.validationMetrics, strict=True)]
+    best = {**params, **tuning.best_of(scored)}
+    record = tuning.record(
+        "Spark ML TrainValidationSplit over a ParamGridBuilder grid; the best point refitted on all training rows",
+        f"TrainValidationSplit's seeded random split of the training rows ({tuning.VALIDATION_FRACTION:.0%} validation); "
+        "the test split is not used",
+        scored,
+        best,
+    )
+    return search.bestModel, best, record
+
+
+def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
     import shap  # heavy import, only where needed
 
-    params = {**GBT_PARAMS, **(overrides or {})}
+    fixed = overrides or {}
+    params = {**GBT_PARAMS, **fixed}
+    extra = {}
     started = time.perf_counter()
-    model = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params).fit(train)
+    if tuning.grid_points("gbt", tuning_mode, fixed) != [{}]:
+        model, params, extra["tuning"] = _tune_gbt(train, seed, params, tuning_mode, fixed)
+    else:
+        model = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params).fit(train)
     seconds = time.perf_counter() - started
     # shap parses the JVM trees once, on the driver; workers get plain arrays.
     ensemble = shap.TreeExplainer(model).model
@@ -81,4 +117,5 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None) -> Fitte
         transformer=model,
         margin_scale=2.0,
         save_native=lambda directory: _spark_save(model, directory),
+        extra=extra,
     )

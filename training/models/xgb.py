@@ -1,12 +1,21 @@
-"""XGBoost trained on Spark (xgboost.spark), saved as UBJSON."""
+"""XGBoost trained on Spark (xgboost.spark), saved as UBJSON.
+
+With tuning on, every grid point trains on the training rows minus a hashed
+validation slice (`training.tuning`) and stops early on that slice's ROC AUC;
+the best point's booster, cut at its best iteration, is the model. Its margins
+then come from `bundle.runtime` in the explain stage (`transformer=None`), so the
+trees scored are exactly the trees saved.
+"""
 
 from __future__ import annotations
 
 import time
+
 from pyspark.sql import DataFrame
 from xgboost.spark import SparkXGBClassifier
 
 from bundle import layout
+from training import tuning
 from training.features import FEATURES_COLUMN
 from training.models import FittedModel
 
@@ -18,10 +27,10 @@ XGBOOST_PARAMS = {
     "min_child_weight": 2.0,
     "reg_lambda": 1.0,
 }
+EARLY_STOPPING_ROUNDS = 20
 
 
-def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None) -> FittedModel:
-    params = {**XGBOOST_PARAMS, **(overrides or {})}
+def _estimator(train: DataFrame, seed: int, params: dict, **more) -> tuple[SparkXGBClassifier, int]:
     # Barrier training needs one task slot per worker; never ask for more than exist.
     workers = max(1, min(2, train.sparkSession.sparkContext.defaultParallelism))
     estimator = SparkXGBClassifier(
@@ -32,11 +41,54 @@ def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None) -> F
         verbosity=0,
         verbose=False,
         **params,
+        **more,
     )
+    return estimator, workers
+
+
+def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
+    """Early-stopped fits over the grid; returns (best booster cut at its best iteration, params, record)."""
+    flagged = tuning.with_validation_column(train, seed)
+    scored, boosters = [], []
+    for point in tuning.grid_points("xgboost", mode, fixed):
+        estimator, workers = _estimator(
+            train,
+            seed,
+            {**params, **point},
+            validation_indicator_col=tuning.VALIDATION_COLUMN,
+            early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+            eval_metric="auc",
+        )
+        booster = estimator.fit(flagged.repartition(workers)).get_booster()
+        best_iteration = int(booster.attr("best_iteration"))
+        scored.append(({**point, "best_iteration": best_iteration}, float(booster.attr("best_score"))))
+        boosters.append(booster[: best_iteration + 1])
+    best = tuning.best_of(scored)
+    chosen = boosters[[p for p, _ in scored].index(best)]
+    best_params = {**params, **{k: v for k, v in best.items() if k != "best_iteration"}, "n_estimators": best["best_iteration"] + 1}
+    record = tuning.record(
+        f"grid search; each point trained on the training rows minus the validation rows with early stopping "
+        f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); the best point's trees up to its best iteration are the model",
+        tuning.VALIDATION_RULE,
+        scored,
+        best_params,
+    )
+    return chosen, best_params, record
+
+
+def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
+    fixed = overrides or {}
+    params = {**XGBOOST_PARAMS, **fixed}
+    extra, transformer = {}, None
     started = time.perf_counter()
-    model = estimator.fit(train.repartition(workers))
+    if tuning.grid_points("xgboost", tuning_mode, fixed) != [{}]:
+        booster, params, extra["tuning"] = _search(train, seed, params, tuning_mode, fixed)
+    else:
+        estimator, workers = _estimator(train, seed, params)
+        transformer = estimator.fit(train.repartition(workers))
+        booster = transformer.get_booster()
     seconds = time.perf_counter() - started
-    raw = bytes(model.get_booster().save_raw("ubj"))
+    workers = max(1, min(2, train.sparkSession.sparkContext.defaultParallelism))
     return FittedModel(
         name="xgboost",
         family="xgboost.spark.SparkXGBClassifier",
@@ -44,6 +96,7 @@ def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None) -> F
         params={**params, "num_workers": workers},
         training_seconds=seconds,
         runtime="xgboost",
-        portable={"model.ubj": raw},
-        transformer=model,
+        portable={"model.ubj": bytes(booster.save_raw("ubj"))},
+        transformer=transformer,
+        extra=extra,
     )

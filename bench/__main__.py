@@ -48,6 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "meets" if page["p95_ms"] <= PAGE_P95_TARGET_MS else "MISSES"
     print(f"  median {page['median_ms']:.2f} ms, p95 {page['p95_ms']:.2f} ms, max {page['max_ms']:.2f} ms"
           f"  ({verdict} target p95 ≤ {PAGE_P95_TARGET_MS:.0f} ms)")
+
+    from bench import ds_pages
+    from bench.report import record
+
+    pages = ds_pages.measure(bundle, args.repeats)
+    print(f"\nData-science page data (median of {args.repeats}; loading once per run {pages['ds_pages_load_ms']:.0f} ms):")
+    for key in ("validation_page_ms", "global_page_ms", "cohort_filter_ms"):
+        print(f"  {key}: {pages[key]:.1f} ms")
+    print(f"  written to {record(pages)}")
     return 0
 
 

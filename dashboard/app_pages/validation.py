@@ -95,7 +95,8 @@ def render() -> None:
         cols[2].metric("F1", f"{point['f1']:.3f}")
         cols[3].metric("Customers flagged", f"{point['flagged_share']:.1%}")
         st.markdown(f"**Confusion matrix at threshold {threshold:.2f}**")
-        st.dataframe(view.confusion)
+        # A static table: four numbers read better as text than in an interactive grid.
+        st.table(view.confusion)
         st.caption("Rows: what the customer actually did; columns: whether the model flagged them.")
         best = view.best
         cols = st.columns(2)

@@ -55,6 +55,11 @@ def _chosen_threshold(default: float) -> float:
     return float(threshold)
 
 
+def _use_threshold(value: float) -> None:
+    # Runs before the next script run, so the slider is created with the new value.
+    st.session_state[THRESHOLD_KEY] = round(min(max(value, 0.0), 1.0), 2)
+
+
 def render() -> None:
     bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
     manifest = bundle.manifest
@@ -103,6 +108,8 @@ def render() -> None:
         cols[0].metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
         cols[1].metric("Best threshold", f"{best['threshold']:.2f}", help=(
             f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"))
+        st.button(f"Move the slider to the best threshold ({best['threshold']:.2f})", on_click=_use_threshold,
+                  args=(best["threshold"],), disabled=round(best["threshold"], 2) == round(threshold, 2))
         st.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
         st.caption(
             "Expected benefit = churners flagged × offer success rate × value saved − customers flagged × offer "

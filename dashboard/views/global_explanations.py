@@ -8,7 +8,7 @@ tables; no model runs here, so a cohort filter costs array masking only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,14 @@ class ExplainData:
     frame: pd.DataFrame  # customer_id, label, split, raw feature columns
     probability: dict[str, np.ndarray]
     shap: dict[str, np.ndarray]  # model -> (customers x features)
+    # feature -> encoded values of every customer (see `encoded_values`), filled once at load.
+    encoded: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def values(self, name: str) -> np.ndarray:
+        if name in self.encoded:
+            return self.encoded[name]
+        feature = next(f for f in self.features if f["name"] == name)
+        return encoded_values(feature, self.frame[name])
 
 
 def load_explain_data(bundle: Bundle) -> ExplainData:
@@ -46,16 +54,18 @@ def load_explain_data(bundle: Bundle) -> ExplainData:
             layout.predictions_path(model), columns=[layout.PROBABILITY_COLUMN]).column(0).to_numpy()
         table = bundle.read_table(layout.shap_path(model), columns=names)
         shap[model] = np.column_stack([table.column(n).to_numpy() for n in names])
-    return ExplainData(features=list(bundle.manifest["features"]), frame=frame, probability=probability, shap=shap)
+    features = list(bundle.manifest["features"])
+    encoded = {f["name"]: encoded_values(f, frame[f["name"]]) for f in features}
+    return ExplainData(features=features, frame=frame, probability=probability, shap=shap, encoded=encoded)
 
 
 def encoded_values(feature: Mapping, column: pd.Series) -> np.ndarray:
     """A feature's values as numbers for colouring and correlation: numeric as is, binary 0/1,
     categories by their rank in the manifest's category list; missing -> NaN."""
     if feature["type"] == "categorical":
-        rank = {str(c): float(i) for i, c in enumerate(feature.get("categories") or [])}
-        return column.astype("string").map(lambda v: rank.get(v, np.nan) if v is not pd.NA else np.nan).to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        categories = [str(c) for c in feature.get("categories") or []]
+        codes = pd.Categorical(column.astype("string"), categories=categories).codes.astype(np.float64)
+        return np.where(codes < 0, np.nan, codes)  # -1: missing or a category the model never saw
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
 
 
@@ -105,7 +115,7 @@ def beeswarm_points(
         feature = data.features[index[name]]
         column = data.frame[name]
         # Colour by the value's place among all customers, so a cohort keeps the global colour scale.
-        colour = normalised(encoded_values(feature, column))[rows]
+        colour = normalised(data.values(name))[rows]
         frames.append(pd.DataFrame({
             "feature": name, "label": feature["label"], "rank": rank,
             "shap": data.shap[model][rows, index[name]],
@@ -130,7 +140,7 @@ def interaction_feature(data: ExplainData, model: str, feature: str, mask: np.nd
     rows = np.flatnonzero(mask)
     if len(rows) < 3:
         return None, 0.0
-    own = encoded_values(main, data.frame[feature])[rows]
+    own = data.values(feature)[rows]
     if main["type"] == "numeric":
         edges = np.unique(np.nanquantile(own, np.linspace(0, 1, INTERACTION_BINS + 1))) if np.isfinite(own).any() \
             else np.array([0.0])
@@ -142,7 +152,7 @@ def interaction_feature(data: ExplainData, model: str, feature: str, mask: np.nd
     for other in data.features:
         if other["name"] == feature:
             continue
-        values = encoded_values(other, data.frame[other["name"]])[rows]
+        values = data.values(other["name"])[rows]
         total, weight = 0.0, 0
         for b in np.unique(bins):
             in_bin = (bins == b) & np.isfinite(values)
@@ -167,14 +177,14 @@ def dependence_points(
     rows = sample_rows(mask, max_points)
     column = data.frame[feature].to_numpy()[rows]
     out = pd.DataFrame({
-        "x": encoded_values(main, data.frame[feature])[rows] if main["type"] == "numeric"
+        "x": data.values(feature)[rows] if main["type"] == "numeric"
         else [value_text(main, v) for v in column],
         "value": [value_text(main, v) for v in column],
         "shap": data.shap[model][rows, index[feature]],
     })
     if colour_by is not None:
         other = data.features[index[colour_by]]
-        out["colour"] = normalised(encoded_values(other, data.frame[colour_by]))[rows]
+        out["colour"] = normalised(data.values(colour_by))[rows]
         out["colour_value"] = [value_text(other, v) for v in data.frame[colour_by].to_numpy()[rows]]
     return out
 

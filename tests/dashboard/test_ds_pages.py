@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
@@ -102,18 +101,18 @@ def test_cohort_recomputes_from_stored_shap(telco_bundle, ds_tables):
 
 
 def test_interaction_pick_finds_a_planted_interaction(telco_bundle):
-    """Replace one feature's SHAP values by a product with another feature: the pick must find it."""
+    """Make tenure's SHAP values depend on senior citizenship: the pick must find that feature."""
     explain = load_explain_data(telco_bundle)
     model = telco_bundle.manifest["champion"]
     names = [f["name"] for f in explain.features]
-    charges = pd.to_numeric(explain.frame["monthly_charges"], errors="coerce").to_numpy()
+    senior = explain.frame["senior_citizen"].to_numpy(dtype=float)
     planted = explain.shap[model].copy()
-    planted[:, names.index("tenure")] = 0.01 * charges * (explain.frame["tenure"].to_numpy() > 20)
+    planted[:, names.index("tenure")] = 0.02 * explain.frame["tenure"].to_numpy(dtype=float) + 0.5 * senior
     shap = {**explain.shap, model: planted}
     altered = type(explain)(features=explain.features, frame=explain.frame, probability=explain.probability,
                             shap=shap)
     picked, score = interaction_feature(altered, model, "tenure", np.ones(len(explain.frame), dtype=bool))
-    assert picked == "monthly_charges" and score > 0.5
+    assert picked == "senior_citizen" and score > 0.9
 
 
 def test_model_card_answers_which_data_features_parameters(telco_bundle):
@@ -132,7 +131,7 @@ def test_model_card_answers_which_data_features_parameters(telco_bundle):
     assert set(card.timings["Stage"]) == set(manifest["timings"])
     markdown = model_card_markdown(manifest, card)
     assert manifest["dataset"]["fingerprint"] in markdown and "Spark master" in markdown
-    assert "``Tenure \\| [x](http://evil) `tick```" in markdown  # code span: inert, pipe escaped for the table
+    assert "`` Tenure \\| [x](http://evil) `tick` ``" in markdown  # code span: inert, pipe escaped for the table
     assert "No tuning results" in markdown  # models without a search say so
 
 
@@ -148,10 +147,13 @@ def test_validation_page_threshold_and_costs(bundle_root, monkeypatch):
     at.slider(key="validation_threshold").set_value(0.7).run()
     after = confusion(at)
     assert after[0][0] + after[1][0] < before[0][0] + before[1][0]  # fewer flagged at a higher threshold
-    assert at.query_params["threshold"] == ["0.70"]
+    assert at.query_params["threshold"] == "0.70"
     best_cheap = float(metrics(at)["Best threshold"])
     at.number_input[0].set_value(150.0).run()  # a dearer offer
-    assert float(metrics(at)["Best threshold"]) > best_cheap
+    best_dear = float(metrics(at)["Best threshold"])
+    assert best_dear > best_cheap
+    at.button[0].click().run()  # "move the slider to the best threshold"
+    assert at.slider(key="validation_threshold").value == pytest.approx(best_dear)
     assert len(at.get("vega_lite_chart")) == 7
     assert "without a calibration table" in texts(at.caption)
     assert "champion" in texts(at.markdown)
@@ -159,12 +161,14 @@ def test_validation_page_threshold_and_costs(bundle_root, monkeypatch):
 
 def test_validation_page_model_switch(bundle_root, monkeypatch):
     at = open_page(bundle_root, monkeypatch, VALIDATION, bundle="telco", threshold="0.5")
-    models = list(at.selectbox(key="validation_model").options)
-    other = next(m for m in at.selectbox(key="validation_model").options if m != at.selectbox(key="validation_model").value)
+    box = at.selectbox(key="validation_model")
+    assert len(box.options) == 3
+    other = next(m for m in data.load_bundle("telco").manifest["models"] if m != box.value)
     before = metrics(at)["Precision"], confusion(at)
-    at.selectbox(key="validation_model").select(other).run()
+    box.select(other).run()
     assert not at.exception
-    assert len(models) == 3 and (metrics(at)["Precision"], confusion(at)) != before
+    assert at.selectbox(key="validation_model").value == other and at.query_params["model"] == other
+    assert (metrics(at)["Precision"], confusion(at)) != before
 
 
 @pytest.mark.parametrize(("threshold", "message"), [("abc", "not a threshold"), ("7", "between 0 and 1")])
@@ -184,7 +188,7 @@ def test_validation_page_reads_precomputed_tables(ds_root, monkeypatch):
 
 
 def test_global_page_cohort_filter(ds_root, monkeypatch):
-    at = open_page(ds_root, monkeypatch, GLOBAL, bundle="telco")
+    at = open_page(ds_root, monkeypatch, GLOBAL, bundle="telco", feature="tenure")  # a feature with PDP grids
     assert not at.exception and not at.error
     everyone = metrics(at)["Customers in cohort"]
     points_before = texts(at.caption)
@@ -194,7 +198,7 @@ def test_global_page_cohort_filter(ds_root, monkeypatch):
     size = int(metrics(at)["Customers in cohort"].replace(",", ""))
     assert f"Beeswarm of {size * len(data.load_bundle('telco').manifest['features']):,} points" in texts(at.caption)
     assert texts(at.caption) != points_before
-    assert at.query_params["cohort"] == [SMALL_COHORT]
+    assert at.query_params["cohort"] == SMALL_COHORT
     assert len(at.get("vega_lite_chart")) == 5  # |SHAP|, permutation, beeswarm, dependence, PDP/ICE
 
 
@@ -205,7 +209,7 @@ def test_global_page_cohort_from_url_and_feature_switch(ds_root, monkeypatch):
     expected = ((frame["contract"] == "Month-to-month") & (frame["tenure"] < 12)).sum()
     assert metrics(at)["Customers in cohort"] == f"{expected:,}"
     at.selectbox(key="global_feature").select("contract").run()
-    assert not at.exception and at.query_params["feature"] == ["contract"]
+    assert not at.exception and at.query_params["feature"] == "contract"
     assert "PDP with ICE" in texts(at.caption)
 
 

@@ -17,6 +17,7 @@ from bundle import layout
 from bundle.manifest import feature_names, model_names
 from bundle.reader import Bundle
 from dashboard.views.cohort import Condition, cohort_mask
+from dashboard.views.common import MISSING
 
 BEESWARM_MAX_POINTS = 5000
 DEPENDENCE_MAX_POINTS = 2000
@@ -78,10 +79,15 @@ def normalised(values: np.ndarray) -> np.ndarray:
     return np.full_like(values, 0.5) if high == low else (values - low) / (high - low)
 
 
-def value_text(feature: Mapping, value: object) -> str:
-    from dashboard.views.common import display_value
-
-    return display_value(feature, value.item() if isinstance(value, np.generic) else value)
+def value_texts(feature: Mapping, values: np.ndarray) -> list[str]:
+    """Values as the Customer page shows them (`common.display_value`), fast for thousands of points."""
+    kind = feature["type"]
+    if kind == "categorical":
+        return pd.Series(values, dtype="string").fillna(MISSING).tolist()
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+    if kind == "binary":
+        return [MISSING if v != v else ("Yes" if v == 1 else "No" if v == 0 else f"{v:g}") for v in numbers]
+    return [MISSING if v != v else (f"{int(v):,}" if v.is_integer() else f"{v:,.2f}") for v in numbers.tolist()]
 
 
 def importance_table(data: ExplainData, model: str, mask: np.ndarray) -> pd.DataFrame:
@@ -110,20 +116,21 @@ def beeswarm_points(
     index = {f["name"]: i for i, f in enumerate(data.features)}
     per_feature = max(max_points // max(len(order), 1), 1)
     rows = sample_rows(mask, per_feature)
-    frames = []
-    for rank, name in enumerate(order):
-        feature = data.features[index[name]]
-        column = data.frame[name]
+    columns = [index[name] for name in order]
+    n = len(rows)
+    # Built column-wise into one frame: one small frame per feature costs more than the data.
+    texts: list[str] = []
+    for name in order:
+        texts += value_texts(data.features[index[name]], data.frame[name].to_numpy()[rows])
+    return pd.DataFrame({
+        "feature": np.repeat(np.asarray(order, dtype=object), n),
+        "label": np.repeat(np.asarray([data.features[i]["label"] for i in columns], dtype=object), n),
+        "rank": np.repeat(np.arange(len(order)), n),
+        "shap": data.shap[model][np.ix_(rows, columns)].T.reshape(-1) if columns else np.array([]),
         # Colour by the value's place among all customers, so a cohort keeps the global colour scale.
-        colour = normalised(data.values(name))[rows]
-        frames.append(pd.DataFrame({
-            "feature": name, "label": feature["label"], "rank": rank,
-            "shap": data.shap[model][rows, index[name]],
-            "colour": colour,
-            "value": [value_text(feature, v) for v in column.to_numpy()[rows]],
-        }))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["feature", "label", "rank", "shap", "colour", "value"])
+        "colour": np.concatenate([normalised(data.values(name))[rows] for name in order]) if order else [],
+        "value": texts,
+    })
 
 
 def interaction_feature(data: ExplainData, model: str, feature: str, mask: np.ndarray) -> tuple[str | None, float]:
@@ -178,14 +185,14 @@ def dependence_points(
     column = data.frame[feature].to_numpy()[rows]
     out = pd.DataFrame({
         "x": data.values(feature)[rows] if main["type"] == "numeric"
-        else [value_text(main, v) for v in column],
-        "value": [value_text(main, v) for v in column],
+        else value_texts(main, column),
+        "value": value_texts(main, column),
         "shap": data.shap[model][rows, index[feature]],
     })
     if colour_by is not None:
         other = data.features[index[colour_by]]
         out["colour"] = normalised(data.values(colour_by))[rows]
-        out["colour_value"] = [value_text(other, v) for v in data.frame[colour_by].to_numpy()[rows]]
+        out["colour_value"] = value_texts(other, data.frame[colour_by].to_numpy()[rows])
     return out
 
 

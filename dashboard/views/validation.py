@@ -91,32 +91,30 @@ def threshold_sweep(labels: np.ndarray, probability: np.ndarray) -> pd.DataFrame
     last = np.r_[np.nonzero(np.diff(scores))[0], len(scores) - 1] if len(scores) else np.array([], dtype=int)
     positives = int(labels.sum())
     negatives = len(labels) - positives
-    tp = np.r_[0, tp_cum[last]]
-    fp = np.r_[0, fp_cum[last]]
     top = float(scores[0]) if len(scores) else 1.0
-    sweep = pd.DataFrame(
-        {
-            "threshold": np.r_[np.nextafter(top, np.inf), scores[last]],
-            "tp": tp,
-            "fp": fp,
-            "fn": positives - tp,
-            "tn": negatives - fp,
-        }
+    return rates_frame(
+        np.r_[np.nextafter(top, np.inf), scores[last]],
+        np.r_[0, tp_cum[last]].astype(np.float64),
+        np.r_[0, fp_cum[last]].astype(np.float64),
+        positives,
+        negatives,
     )
-    return _add_rates(sweep, len(labels))
 
 
-def _add_rates(frame: pd.DataFrame, n: int) -> pd.DataFrame:
-    tp, fp, fn = frame["tp"].to_numpy(float), frame["fp"].to_numpy(float), frame["fn"].to_numpy(float)
+def rates_frame(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, positives: int, negatives: int) -> pd.DataFrame:
+    """Confusion counts and rates per threshold, built from NumPy columns in one go."""
+    fn, tn = positives - tp, negatives - fp
+    n = positives + negatives
     with np.errstate(divide="ignore", invalid="ignore"):
         # Same convention as scikit-learn's zero_division=0: an undefined ratio reads as 0.
-        frame["precision"] = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        frame["recall"] = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        frame["f1"] = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
-        frame["fpr"] = np.where(frame["fp"] + frame["tn"] > 0, fp / (frame["fp"] + frame["tn"]), 0.0)
-    frame["flagged"] = frame["tp"] + frame["fp"]
-    frame["flagged_share"] = frame["flagged"] / n if n else 0.0
-    return frame
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        fpr = np.where(fp + tn > 0, fp / (fp + tn), 0.0)
+    return pd.DataFrame({
+        "threshold": threshold, "tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision,
+        "recall": recall, "f1": f1, "fpr": fpr, "flagged": tp + fp, "flagged_share": (tp + fp) / n if n else 0.0,
+    })
 
 
 def at_threshold(sweep: pd.DataFrame, threshold: float) -> dict[str, float]:

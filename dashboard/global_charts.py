@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 VALUE_COLOURS = alt.Scale(scheme="redblue", reverse=True, domain=[0, 1])
-LABEL_AXIS = alt.Axis(labelLimit=260)
+LABEL_AXIS = alt.Axis(labelLimit=260, labelOverlap=False)  # every feature named, none hidden
 
 
 def importance_chart(importance: pd.DataFrame) -> alt.Chart:
@@ -16,7 +16,7 @@ def importance_chart(importance: pd.DataFrame) -> alt.Chart:
         x=alt.X("mean_abs_shap:Q", title="Mean |SHAP value| (log-odds)"),
         tooltip=[alt.Tooltip("label:N", title="Feature"),
                  alt.Tooltip("mean_abs_shap:Q", title="Mean |SHAP|", format=".4f")],
-    ).properties(height=alt.Step(18), width="container")
+    ).properties(height=alt.Step(22), width="container")
 
 
 def permutation_chart(importance: pd.DataFrame, order: list[str]) -> alt.LayerChart:
@@ -31,7 +31,7 @@ def permutation_chart(importance: pd.DataFrame, order: list[str]) -> alt.LayerCh
                  alt.Tooltip("std_drop:Q", title="Std of drop", format=".4f")],
     )
     whiskers = alt.Chart(data).mark_rule(color="black").encode(y=y, x="low:Q", x2="high:Q")
-    return alt.layer(bars, whiskers).properties(height=alt.Step(18), width="container")
+    return alt.layer(bars, whiskers).properties(height=alt.Step(22), width="container")
 
 
 def beeswarm_chart(points: pd.DataFrame) -> alt.Chart:

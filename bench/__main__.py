@@ -86,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
             f"sessions{n}_errors": load["errors"], f"sessions{n}_page_loads": load["loads"],
             "rss_mb_1_session": round(load["rss_mb_1_session"], 1), f"rss_mb_{n}_sessions": round(load["rss_mb_sessions"], 1),
         })  # fmt: skip
+    from bench import ds_pages
+
+    pages = ds_pages.measure(bundle, args.repeats)
+    print(f"\nData-science page data (median of {args.repeats}; loading once per run {pages['ds_pages_load_ms']:.0f} ms):")
+    for key in ("validation_page_ms", "global_page_ms", "cohort_filter_ms"):
+        print(f"  {key}: {pages[key]:.1f} ms")
+    record(pages)
     _items(args.artifacts / args.items_bundle)
     print(f"\nFigures written to {REPORT}")
     return 0

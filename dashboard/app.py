@@ -29,6 +29,9 @@ _PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 navigation = st.navigation(
     [
         st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),
+        st.Page(_PAGES_DIR / "validation.py", title="Validation", icon=":material/fact_check:"),
+        st.Page(_PAGES_DIR / "global_explanations.py", title="Global explanations", icon=":material/bubble_chart:"),
+        st.Page(_PAGES_DIR / "model_card.py", title="Model card", icon=":material/description:"),
         st.Page(_PAGES_DIR / "models.py", title="Models", icon=":material/leaderboard:"),
         st.Page(_PAGES_DIR / "items.py", title="Items", icon=":material/movie:"),
     ]

@@ -18,6 +18,8 @@ from bundle import layout
 from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
 from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
+from dashboard.views.global_explanations import ExplainData, load_explain_data as _load_explain_data
+from dashboard.views.validation import TestScores, load_test_scores as _load_test_scores
 
 log = logging.getLogger("churnlens.dashboard")
 
@@ -147,3 +149,35 @@ def load_customer_history(bundle: Bundle) -> pd.DataFrame:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _customer_history(run_dir: str, run_id: str, _bundle: Bundle) -> pd.DataFrame:
     return _bundle.read_table(layout.CUSTOMER_ITEMS).to_pandas()
+
+
+def load_test_scores(bundle: Bundle) -> TestScores:
+    """Test-split labels and every model's probabilities, read once per run. Treat as read-only."""
+    return _test_scores(str(bundle.path), bundle.run_id, bundle)
+
+
+@st.cache_resource(show_spinner="Loading test scores…", max_entries=8)
+def _test_scores(run_dir: str, run_id: str, _bundle: Bundle) -> TestScores:
+    return _load_test_scores(_bundle)
+
+
+def load_optional_table(bundle: Bundle, relpath: str) -> pd.DataFrame | None:
+    """A table newer training runs add (None when this bundle predates it). Treat as read-only."""
+    if relpath not in bundle.manifest["files"]:
+        return None
+    return _optional_table(str(bundle.path), bundle.run_id, relpath, bundle)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _optional_table(run_dir: str, run_id: str, relpath: str, _bundle: Bundle) -> pd.DataFrame:
+    return _bundle.read_table(relpath).to_pandas()
+
+
+def load_explain_data(bundle: Bundle) -> ExplainData:
+    """Every customer's raw features, label, probabilities and SHAP values, read once per run."""
+    return _explain_data(str(bundle.path), bundle.run_id, bundle)
+
+
+@st.cache_resource(show_spinner="Loading SHAP values…", max_entries=4)
+def _explain_data(run_dir: str, run_id: str, _bundle: Bundle) -> ExplainData:
+    return _load_explain_data(_bundle)

@@ -1,0 +1,52 @@
+"""Model card page: which data, which features, which parameters, all from the bundle's manifest."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.plain import inert
+from dashboard.views.model_card import build_model_card, model_card_markdown
+
+
+def render() -> None:
+    bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
+    manifest = bundle.manifest
+    card = build_model_card(manifest)
+    names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
+    st.title("Model card")
+    st.caption(f"Bundle '{inert(bundle.name)}', run {inert(bundle.run_id)}: everything below is read from its manifest.")
+    st.download_button(
+        "Download the card as Markdown", model_card_markdown(manifest, card),
+        file_name=f"model-card-{bundle.name}-{bundle.run_id}.md", mime="text/markdown",
+    )
+    data_col, split_col = st.columns(2, gap="large")
+    with data_col:
+        st.subheader("Data")
+        st.dataframe(card.data, hide_index=True, width="stretch")
+    with split_col:
+        st.subheader("Split")
+        st.dataframe(card.split, hide_index=True, width="stretch")
+    st.subheader("Features")
+    st.dataframe(card.features, hide_index=True, width="stretch")
+    st.subheader("Models and hyperparameters")
+    st.dataframe(card.models, hide_index=True, width="stretch")
+    st.subheader("Tuning")
+    for model, note in card.tuning_notes.items():
+        st.markdown(f"**{inert(names.get(model, model))}** — {inert(note, limit=None)}")
+        if model in card.tuning:
+            st.dataframe(card.tuning[model], hide_index=True, width="stretch")
+    time_col, version_col, spark_col = st.columns(3, gap="large")
+    with time_col:
+        st.subheader("Training time per stage")
+        st.dataframe(card.timings, hide_index=True, width="stretch",
+                     column_config={"Seconds": st.column_config.NumberColumn(format="%.1f")})
+    with version_col:
+        st.subheader("Library versions")
+        st.dataframe(card.versions, hide_index=True, width="stretch")
+    with spark_col:
+        st.subheader("Spark")
+        st.dataframe(card.spark, hide_index=True, width="stretch")
+
+
+render()

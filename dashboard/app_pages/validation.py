@@ -1,0 +1,163 @@
+"""Validation page: how good is each model on the test split, and where should the threshold be?
+
+`?model=` and `?threshold=` carry the chosen model and threshold, so a view can be shared.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bundle.manifest import model_names
+from bundle.reader import BundleError
+from dashboard import data, validation_charts
+from dashboard.plain import inert
+from dashboard.views import METRIC_COLUMNS, TRAINING_TIME
+from dashboard.views.validation import (
+    CALIBRATION_TABLE,
+    SCORE_DISTRIBUTION_TABLE,
+    Costs,
+    ThresholdError,
+    build_validation_view,
+    parse_threshold,
+)
+
+MODEL_KEY = "validation_model"
+THRESHOLD_KEY = "validation_threshold"
+
+
+def _chosen_model(manifest: dict, names: dict[str, str]) -> str:
+    models = model_names(manifest)
+    requested = st.query_params.get("model")
+    if MODEL_KEY not in st.session_state:
+        if requested is not None and requested not in models:
+            st.warning(f"There is no model '{inert(data.shorten(requested))}' in this bundle; showing the champion.")
+        st.session_state[MODEL_KEY] = requested if requested in models else manifest["champion"]
+    model = st.selectbox("Model", models, key=MODEL_KEY, format_func=lambda m: names.get(m, m))
+    st.query_params["model"] = model
+    return model
+
+
+def _chosen_threshold(default: float) -> float:
+    requested = st.query_params.get("threshold")
+    if THRESHOLD_KEY not in st.session_state:
+        value = default
+        if requested is not None:
+            try:
+                value = parse_threshold(requested)
+            except ThresholdError as exc:
+                st.warning(f"{inert(exc)} Using the model's threshold {default:.2f}.")
+        st.session_state[THRESHOLD_KEY] = round(value, 2)
+    threshold = st.slider(
+        "Threshold: flag customers whose churn probability is at or above it",
+        min_value=0.0, max_value=1.0, step=0.01, key=THRESHOLD_KEY,
+    )
+    st.query_params["threshold"] = f"{threshold:.2f}"
+    return float(threshold)
+
+
+def _use_threshold(value: float) -> None:
+    # Runs before the next script run, so the slider is created with the new value.
+    st.session_state[THRESHOLD_KEY] = round(min(max(value, 0.0), 1.0), 2)
+
+
+def render() -> None:
+    bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
+    manifest = bundle.manifest
+    names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
+    st.title("Validation")
+    test_rows = manifest["split"].get("test_rows")
+    st.caption(
+        f"Every figure on this page is measured on the held-out test split"
+        f"{f' ({test_rows:,} customers)' if isinstance(test_rows, int) else ''}."
+    )
+    try:
+        scores = data.load_test_scores(bundle)
+        curves = data.load_curves(bundle)
+        calibration = data.load_optional_table(bundle, CALIBRATION_TABLE)
+        distribution = data.load_optional_table(bundle, SCORE_DISTRIBUTION_TABLE)
+    except BundleError as exc:
+        st.error(f"The test scores of bundle '{inert(bundle.name)}' can't be read: {inert(exc)}")
+        return
+
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        model = _chosen_model(manifest, names)
+        threshold = _chosen_threshold(float(manifest["models"][model]["threshold"]))
+        st.markdown("**Cost of acting on the flags**")
+        offer_cost = st.number_input("Cost of one retention offer", min_value=0.0, value=10.0, step=5.0)
+        saved_value = st.number_input("Value of keeping a customer who would have churned", min_value=0.0,
+                                      value=200.0, step=10.0)
+        success = st.slider("Share of contacted churners the offer keeps", 0.0, 1.0, 0.3, 0.05)
+    view = build_validation_view(
+        manifest, scores, model, threshold, Costs(offer_cost, saved_value, success),
+        calibration=calibration, score_distribution=distribution,
+    )
+    point = view.point
+    with right:
+        cols = st.columns(4)
+        cols[0].metric("Precision", f"{point['precision']:.1%}")
+        cols[1].metric("Recall", f"{point['recall']:.1%}")
+        cols[2].metric("F1", f"{point['f1']:.3f}")
+        cols[3].metric("Customers flagged", f"{point['flagged_share']:.1%}")
+        st.markdown(f"**Confusion matrix at threshold {threshold:.2f}**")
+        # A static table: four numbers read better as text than in an interactive grid.
+        st.table(view.confusion)
+        st.caption("Rows: what the customer actually did; columns: whether the model flagged them.")
+        best = view.best
+        cols = st.columns(2)
+        cols[0].metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
+        cols[1].metric("Best threshold", f"{best['threshold']:.2f}", help=(
+            f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"))
+        st.button(f"Move the slider to the best threshold ({best['threshold']:.2f})", on_click=_use_threshold,
+                  args=(best["threshold"],), disabled=round(best["threshold"], 2) == round(threshold, 2))
+        st.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
+        st.caption(
+            "Expected benefit = churners flagged × offer success rate × value saved − customers flagged × offer "
+            "cost. The green line marks the threshold that maximises it; the grey one is the slider."
+        )
+
+    st.subheader("How the models separate churners")
+    roc_col, pr_col = st.columns(2, gap="large")
+    with roc_col:
+        st.altair_chart(validation_charts.roc_with_point(curves, view.points, names), width="stretch")
+        st.caption("ROC: higher and further left is better; each dot is its model at the current threshold.")
+    with pr_col:
+        st.altair_chart(validation_charts.pr_with_point(curves, view.points, names), width="stretch")
+        st.caption("Precision–recall: higher and further right is better; dots are the current threshold.")
+
+    st.subheader("Are the probabilities right?")
+    cal_col, dist_col = st.columns(2, gap="large")
+    with cal_col:
+        st.altair_chart(validation_charts.calibration_chart(view.calibration, names), width="stretch")
+        brier = ", ".join(f"{names.get(m, m)} {b:.3f}" for m, b in view.brier.items())
+        st.caption(
+            "Calibration: points on the dashed diagonal mean a predicted 30% churns 30% of the time. "
+            f"Brier score (lower is better): {inert(brier)}."
+        )
+        if not view.precomputed["calibration"]:
+            st.caption("This bundle was trained without a calibration table; bins computed from its predictions.")
+    with dist_col:
+        st.altair_chart(validation_charts.score_distribution_chart(view.scores, threshold), width="stretch")
+        st.caption(
+            f"Scores of {inert(names.get(model, model))} by actual outcome: the less the colours overlap, the better "
+            "the separation; the dashed line is the threshold."
+        )
+
+    st.subheader("Who to contact first")
+    gains_col, lift_col = st.columns(2, gap="large")
+    with gains_col:
+        st.altair_chart(validation_charts.gains_chart(view.gains, names), width="stretch")
+        st.caption("Cumulative gains: contacting the riskiest x% of customers reaches y% of all churners.")
+    with lift_col:
+        st.altair_chart(validation_charts.lift_chart(view.gains, names), width="stretch")
+        st.caption("Lift: how many times more churners the riskiest x% holds than a random x% would.")
+
+    st.subheader("Model comparison")
+    st.markdown(inert(view.champion_reason, limit=None))
+    number_format = {title: st.column_config.NumberColumn(format="%.3f") for title in METRIC_COLUMNS.values()}
+    number_format[TRAINING_TIME] = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(view.comparison, hide_index=True, width="stretch", column_config=number_format)
+    st.caption("Test-split metrics of every model; precision, recall and F1 at each model's own threshold.")
+
+
+render()

@@ -155,7 +155,7 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
                 "sample": config.sample,
             },
             "split": split.as_manifest(),
-            "features": [{"name": f.name, "type": f.type, "label": f.label, **_categories(f.name, slots)} for f in spec.features],
+            "features": [{"name": f.name, "type": f.type, "label": f.label, "actionable": f.actionable, **_categories(f.name, slots)} for f in spec.features],
             "encoding": slots,
             "models": model_entries,
             "champion": champion,

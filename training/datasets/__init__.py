@@ -13,6 +13,9 @@ class FeatureSpec:
     name: str
     type: str  # "numeric" | "binary" | "categorical" (bundle.layout.FEATURE_TYPES)
     label: str  # what a business user reads
+    # Something the business can change for a customer (offer a contract, add tech support);
+    # the dashboard's retention levers only ever suggest changes to actionable features.
+    actionable: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 MISSING = "missing"
@@ -56,7 +57,7 @@ def format_points(delta: float) -> str:
 
 def with_article(number_text: str) -> str:
     """"a 3.7%" / "an 8.0%" / "an 11%" / "an 18.2%": the article follows how the number is spoken."""
-    digits = number_text.lstrip("$").split(".")[0].replace(",", "")
+    digits = re.match(r"\$?([\d,]*)", number_text).group(1).replace(",", "")
     spoken_an = digits.startswith("8") or (digits[:2] in ("11", "18") and len(digits) % 3 == 2)
     return f"{'an' if spoken_an else 'a'} {number_text}"
 

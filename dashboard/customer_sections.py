@@ -24,7 +24,7 @@ from dashboard.views.lime_view import (
 from dashboard.views.report import chart_svg, explanation_csv, export_name, html_report
 from dashboard.views.similar import ANY, SORTS, build_similar, find_customers
 from dashboard.views.whatif import (
-    WhatIfError, build_ice, build_whatif, encode_whatif, feature_domains, load_background, parse_whatif,
+    WhatIfError, build_ice, build_whatif, encode_whatif, feature_domains, load_background, parse_whatif, population,
 )
 
 WHATIF_PARAM, ICE_PARAM = "whatif", "ice"
@@ -44,16 +44,17 @@ def _domains(run_dir: str, run_id: str, _bundle: Bundle, _store) -> dict:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _background(run_dir: str, run_id: str, _bundle: Bundle):
-    return load_background(_bundle, [f["name"] for f in _bundle.manifest["features"]])
+def _population(run_dir: str, run_id: str, _bundle: Bundle):
+    rows = load_background(_bundle, [f["name"] for f in _bundle.manifest["features"]])
+    return population(_bundle.manifest, rows)
 
 
 def domains_of(bundle: Bundle, store) -> dict:
     return _domains(str(bundle.path), bundle.run_id, bundle, store)
 
 
-def background_of(bundle: Bundle):
-    return _background(str(bundle.path), bundle.run_id, bundle)
+def population_of(bundle: Bundle):
+    return _population(str(bundle.path), bundle.run_id, bundle)
 
 
 def _labels(bundle: Bundle) -> dict[str, str]:
@@ -161,7 +162,7 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
                            help="How this customer's risk would change with this one value, all else equal.")
     if st.query_params.get(ICE_PARAM) != feature:
         st.query_params[ICE_PARAM] = feature
-    ice = build_ice(runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store), background_of(bundle))
+    ice = build_ice(runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store), population_of(bundle))
     st.altair_chart(charts.ice_chart(ice.curves, ice.label, ice.current_x, ice.current_probability, ice.categorical),
                     width="stretch")
     st.caption("Dark line: this customer with only this value changed. Shaded: where 80% of customers' own curves "
@@ -227,7 +228,7 @@ def draw_lime(bundle: Bundle, runtime, view) -> None:
                               step=500, key=LIME_SAMPLES_KEY)
     wanted = (str(view.customer_id), view.model, int(samples))
     if st.button("Run LIME", key=LIME_RUN_KEY):
-        result = explain_lime(runtime, bundle.manifest, view.raw_features, background_of(bundle), int(samples))
+        result = explain_lime(runtime, bundle.manifest, view.raw_features, population_of(bundle).rows, int(samples))
         st.session_state[LIME_RESULT_KEY] = (wanted, result)
     stored = st.session_state.get(LIME_RESULT_KEY)
     if not stored or stored[0] != wanted:

@@ -19,7 +19,8 @@ from bundle.customers import CustomerStore
 from bundle.risk import band_cutoffs, risk_band
 from bundle.runtime import ModelRuntime
 from dashboard.views.common import format_points, format_probability, reason_text
-from dashboard.views.whatif import Domain, customer_frame
+from bundle.runtime import sigmoid
+from dashboard.views.whatif import Domain, customer_frame, feature_slots
 
 LEVER_COLUMNS = ["Change", "New probability", "Change in probability", "Similar-risk customers with it", "edits"]
 TOP_LEVERS = 8
@@ -56,15 +57,21 @@ def build_levers(
     options = singles + pairs
     if not options:
         return pd.DataFrame(columns=LEVER_COLUMNS)
-    base = customer_frame(features, runtime.features)
-    rows = base.loc[base.index.repeat(len(options))].reset_index(drop=True)
-    for column in {n for option in options for n, _ in option}:
-        # Object columns so a column can hold the customer's value and a candidate alike.
-        rows[column] = rows[column].astype(object)
+    # Encode the customer once and each candidate value once; every option is that row
+    # with a few slots overwritten, and all options are scored in one model call.
+    base = runtime.encode(customer_frame(features, runtime.features))[0]
+    x = np.repeat(base[np.newaxis], len(options), axis=0)
+    encoded = {}
+    for name in names:
+        candidates = [v for (n, v), in singles if n == name]
+        if candidates:
+            slots, values = feature_slots(runtime, name, candidates)
+            encoded.update({(name, _key(v)): (slots, row) for v, row in zip(candidates, values, strict=True)})
     for i, option in enumerate(options):
         for name, value in option:
-            rows.at[i, name] = value
-    new_p = runtime.probability(rows)  # one batch for every candidate
+            slots, row = encoded[(name, _key(value))]
+            x[i, slots] = row
+    new_p = sigmoid(runtime.kernel.margin(x))
     order = [i for i in np.argsort(new_p, kind="stable") if new_p[i] < probability][:top]
     peers = _same_band(store, model, probability, manifest)
     out = []
@@ -101,3 +108,7 @@ def _matches(column: np.ndarray, value: object) -> np.ndarray:
     if isinstance(value, float):
         return np.isclose(np.asarray(column, dtype=np.float64), value)
     return np.asarray(column == value, dtype=bool)
+
+
+def _key(value: object) -> object:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
+from threadpoolctl import threadpool_limits
 
-from bundle.runtime import ModelRuntime
+from bundle.runtime import ModelRuntime, sigmoid
 from dashboard.views.common import split_label
 
 DEFAULT_SAMPLES = 5000
@@ -110,16 +111,27 @@ def _encode(rows: pd.DataFrame, names: list[str], categorical: Mapping[int, list
     return out
 
 
-def _decode(x: np.ndarray, names: list[str], categorical: Mapping[int, list]) -> pd.DataFrame:
-    columns = {}
-    for i, name in enumerate(names):
-        if i in categorical:
-            choices = np.array(categorical[i], dtype=object)
-            codes = np.clip(np.rint(x[:, i]).astype(int), 0, len(choices) - 1)
-            columns[name] = choices[codes]
+def _slot_mapper(runtime: ModelRuntime, names: list[str], categorical: Mapping[int, list]):
+    """LIME's coded rows → the model's input slots directly, with NumPy only (no DataFrame per call):
+    numeric slots copy the value, one-hot slots compare the category code."""
+    index = {n: i for i, n in enumerate(names)}
+    plan = []
+    for entry in runtime.encoding:
+        column = index[entry["feature"]]
+        if entry["kind"] == "numeric":
+            plan.append((column, None))
         else:
-            columns[name] = x[:, i]
-    return pd.DataFrame(columns)
+            choices = categorical.get(column, [])
+            plan.append((column, choices.index(entry["category"]) if entry["category"] in choices else -1))
+
+    def to_slots(x: np.ndarray) -> np.ndarray:
+        out = np.empty((len(x), len(plan)))
+        codes = np.rint(x).astype(np.int64)
+        for slot, (column, code) in enumerate(plan):
+            out[:, slot] = x[:, column] if code is None else (codes[:, column] == code)
+        return out
+
+    return to_slots
 
 
 def explain_lime(
@@ -131,26 +143,39 @@ def explain_lime(
     seed: int = SEED,
 ) -> LimeResult:
     """LIME weights for one customer; the same seed gives the same weights."""
-    from lime.lime_tabular import LimeTabularExplainer  # imported on demand: only LIME pays for it
 
     samples = int(min(max(samples, MIN_SAMPLES), MAX_SAMPLES))
     started = time.perf_counter()
+    # One BLAS thread: the fits are small, and on a busy server threads only contend.
+    with threadpool_limits(1):
+        return _explain(runtime, manifest, features, background, samples, seed, started)
+
+
+def _explain(runtime, manifest, features, background, samples, seed, started) -> LimeResult:
+    from lime.lime_tabular import LimeTabularExplainer
+
     names, categorical, fills = _coder(manifest, background)
     training = _encode(background, names, categorical, fills)
     # A fresh explainer per call: its random state advances with every explanation.
+    # Yes/No features are categories to LIME too (coded 0/1, which is also their model input).
+    binary = {i: ["No", "Yes"] for i, f in enumerate(manifest["features"]) if f["type"] == "binary"}
     explainer = LimeTabularExplainer(
         training,
         mode="classification",
         feature_names=names,
-        categorical_features=sorted(categorical),
-        categorical_names=categorical,
+        categorical_features=sorted({**categorical, **binary}),
+        categorical_names={**categorical, **binary},
         class_names=["stays", "churns"],
         discretize_continuous=True,
         random_state=seed,
+        # Every feature is shown, so skip LIME's extra selection fit.
+        feature_selection="none",
     )
 
+    to_slots = _slot_mapper(runtime, names, categorical)
+
     def predict(x: np.ndarray) -> np.ndarray:
-        p = runtime.probability(_decode(x, names, categorical))
+        p = sigmoid(runtime.kernel.margin(to_slots(x)))
         return np.column_stack([1.0 - p, p])
 
     row = _encode(pd.DataFrame({n: [features.get(n)] for n in names}), names, categorical, fills)[0]

@@ -18,8 +18,10 @@ import pandas as pd
 
 from bundle import layout
 from bundle.customers import CustomerStore
+from bundle.encoding import encode_rows
 from bundle.reader import Bundle
 from bundle.runtime import ModelRuntime
+from bundle.runtime import sigmoid as sigmoid_array
 from dashboard.views.common import display_value, format_points, format_probability, is_missing, sigmoid
 from dashboard.views.customer import DEFAULT_TOP_N, _waterfall_rows
 
@@ -167,27 +169,38 @@ def ice_grid(domain: Domain, background: pd.DataFrame, points: int = ICE_POINTS)
     return grid.tolist()
 
 
+@dataclass(frozen=True)
+class Population:
+    """The bundle's background rows, raw and encoded once per run (shared by every session)."""
+
+    rows: pd.DataFrame  # raw feature values
+    x: np.ndarray  # model input slots (the encoding is the same for every model of a bundle)
+
+
+def population(manifest: Mapping, background: pd.DataFrame) -> Population:
+    return Population(rows=background, x=encode_rows(background, manifest["encoding"]))
+
+
 def build_ice(
     runtime: ModelRuntime,
     manifest: Mapping,
     features: Mapping[str, object],
     feature: str,
     domain: Domain,
-    background: pd.DataFrame,
+    background: Population,
 ) -> IceView:
     """This customer's curve and the population band (10th–90th percentile and median of the
     background rows' own ICE curves: their mean is the partial dependence), one runtime call."""
-    grid = ice_grid(domain, background)
+    grid = ice_grid(domain, background.rows)
     names = runtime.features
     customer = customer_frame(features, names)
-    population = background[names]
-    blocks = []
-    for value in grid:
-        block = pd.concat([customer, population], ignore_index=True)
-        block[feature] = value
-        blocks.append(block)
-    rows = pd.concat(blocks, ignore_index=True)
-    probability = runtime.probability(rows).reshape(len(grid), len(population) + 1)
+    # Encode the customer and the population once, then overwrite only this feature's input
+    # slots for each grid value: one model call on a (grid x (1 + population)) matrix.
+    base = np.vstack([runtime.encode(customer), background.x])
+    slots, values = feature_slots(runtime, feature, grid)
+    x = np.repeat(base[np.newaxis], len(grid), axis=0)
+    x[:, :, slots] = values[:, np.newaxis, :]
+    probability = sigmoid_array(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(len(grid), len(base))
     curves = pd.DataFrame(
         {
             "x": grid,
@@ -199,7 +212,7 @@ def build_ice(
     )
     spec = next(f for f in manifest["features"] if f["name"] == feature)
     current = features.get(feature)
-    current_p = float(runtime.probability(customer)[0])
+    current_p = float(sigmoid_array(runtime.kernel.margin(base[:1]))[0])
     return IceView(
         feature=feature,
         label=spec.get("label") or feature,
@@ -208,6 +221,14 @@ def build_ice(
         current_probability=current_p,
         categorical=domain.type != "numeric",
     )
+
+
+def feature_slots(runtime: ModelRuntime, feature: str, values: list) -> tuple[list[int], np.ndarray]:
+    """(slot indices of `feature`, (len(values) x those slots) encoded values): lets callers vary one
+    feature of an already-encoded row without re-encoding the rest."""
+    slots = [i for i, entry in enumerate(runtime.encoding) if entry["feature"] == feature]
+    frame = pd.DataFrame({feature: pd.Series(list(values), dtype=object)})
+    return slots, encode_rows(frame, [runtime.encoding[i] for i in slots])
 
 
 def load_background(bundle: Bundle, names: list[str]) -> pd.DataFrame:

@@ -154,4 +154,7 @@ def ice_chart(curves: pd.DataFrame, label: str, current_x: object, current_p: fl
     marker = pd.DataFrame({"x": [current_x], "customer": [current_p], "text": ["now"]})
     dot = alt.Chart(marker).mark_point(size=160, filled=True, color="#d62728").encode(x=x, y="customer:Q")
     text = alt.Chart(marker).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(x=x, y="customer:Q", text="text:N")
-    return alt.layer(band, mean, own, dot, text).properties(height=300, width="container")
+    layers = [band, mean, own]
+    if categorical or not isinstance(current_x, str):  # a missing number has no place on the axis
+        layers += [dot, text]
+    return alt.layer(*layers).properties(height=300, width="container")

@@ -28,9 +28,15 @@ from dashboard.views.whatif import build_ice, build_whatif, feature_domains, loa
 TARGETS_MS = {"page": 100.0, "lime": 150.0, "whatif": 50.0, "levers": 300.0, "similar": 50.0}
 
 
+_CPU: list[float] = []
+
+
 def _timed(work) -> float:
-    started = time.perf_counter()
+    """Wall milliseconds; the thread's CPU milliseconds go to `_CPU` (on a shared, overloaded
+    machine wall time mostly measures waiting for a core; CPU time is what an idle core would take)."""
+    started, cpu = time.perf_counter(), time.thread_time()
     work()
+    _CPU.append((time.thread_time() - cpu) * 1000)
     return (time.perf_counter() - started) * 1000
 
 
@@ -74,6 +80,12 @@ def measure(bundle: Bundle, customers: int = 200, lime_customers: int = 40, seed
     for model in measured:
         runtime = runtimes[model]
         times: dict[str, list[float]] = {k: [] for k in TARGETS_MS}
+        cpu: dict[str, list[float]] = {k: [] for k in TARGETS_MS}
+
+        def timed(key: str, work) -> None:
+            times[key].append(_timed(work))
+            cpu[key].append(_CPU[-1])
+
         for n, customer_id in enumerate(ids):
             holder = {}
 
@@ -84,24 +96,26 @@ def measure(bundle: Bundle, customers: int = 200, lime_customers: int = 40, seed
                 build_ice(runtime, manifest, view.raw_features, top, domains[top], encoded)
                 holder["view"] = view
 
-            times["page"].append(_timed(page))
+            timed("page", page)
             view = holder["view"]
             edit = _edit(manifest, domains, view.raw_features)
-            times["whatif"].append(_timed(lambda: build_whatif(runtime, manifest, view.raw_features, edit, view.probability)))
-            times["levers"].append(_timed(lambda: build_levers(runtime, manifest, store, model, view.raw_features,
-                                                               view.probability, domains)))
-            times["similar"].append(_timed(lambda: build_similar(store, model, view.position, labels)))
+            timed("whatif", lambda: build_whatif(runtime, manifest, view.raw_features, edit, view.probability))
+            timed("levers", lambda: build_levers(runtime, manifest, store, model, view.raw_features,
+                                                 view.probability, domains))
+            timed("similar", lambda: build_similar(store, model, view.position, labels))
             if n < lime_customers:
-                times["lime"].append(_timed(lambda: explain_lime(runtime, manifest, view.raw_features, background)))
+                timed("lime", lambda: explain_lime(runtime, manifest, view.raw_features, background))
         for key, values in times.items():
             p50, p95 = float(np.percentile(values, 50)), float(np.percentile(values, 95))
             figures[f"{key}_p50_ms__{model}"] = p50
             figures[f"{key}_p95_ms__{model}"] = p95
             worst[key].append(p95)
             worst[key + "_p50"] = worst.get(key + "_p50", []) + [p50]
+            worst[key + "_cpu"] = worst.get(key + "_cpu", []) + [float(np.percentile(cpu[key], 95))]
     for key in TARGETS_MS:
         figures[f"{key}_p95_ms"] = max(worst[key])
         figures[f"{key}_p50_ms"] = max(worst[key + "_p50"])
+        figures[f"{key}_cpu_p95_ms"] = max(worst[key + "_cpu"])
     parity = [runtime_parity(bundle, m, np.arange(len(store))) for m in runtimes]
     figures["runtime_parity_max_abs"] = float(max(max(margin, shap) for margin, shap in parity))
     return figures

@@ -186,6 +186,8 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
     st.dataframe(levers[LEVER_COLUMNS[:-1]], hide_index=True, width="stretch")
     st.caption(f"Similar-risk customers: customers in the same risk band ({view.band}) who already have that value.")
     picks = list(range(len(levers)))
+    if st.session_state.get(LEVER_PICK_KEY) not in picks:  # another customer, fewer levers
+        st.session_state[LEVER_PICK_KEY] = 0
     pick = st.selectbox("Try a lever in the What-if tab", picks, key=LEVER_PICK_KEY,
                         format_func=lambda i: levers.iloc[i]["Change"])
     st.button("Apply to what-if", key=LEVER_APPLY_KEY, on_click=_apply_edits,
@@ -215,7 +217,10 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
     st.caption(f"{found.total:,} customers match · page {found.page} of {found.pages}")
     st.dataframe(found.rows, hide_index=True, width="stretch")
     if len(found.rows):
-        pick = st.selectbox("Customer to open", list(found.rows["Customer"]), key=FIND_PICK_KEY)
+        options = list(found.rows["Customer"])
+        if st.session_state.get(FIND_PICK_KEY) not in options:  # the page or filter changed
+            st.session_state[FIND_PICK_KEY] = options[0]
+        pick = st.selectbox("Customer to open", options, key=FIND_PICK_KEY)
         st.button("Open this customer", key=FIND_OPEN_KEY, on_click=open_customer, args=(pick,))
 
 

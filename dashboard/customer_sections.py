@@ -162,7 +162,8 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
                            help="How this customer's risk would change with this one value, all else equal.")
     if st.query_params.get(ICE_PARAM) != feature:
         st.query_params[ICE_PARAM] = feature
-    ice = build_ice(runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store), population_of(bundle))
+    ice = build_ice(runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store)[feature],
+                    population_of(bundle))
     st.altair_chart(charts.ice_chart(ice.curves, ice.label, ice.current_x, ice.current_probability, ice.categorical),
                     width="stretch")
     st.caption("Dark line: this customer with only this value changed. Shaded: where 80% of customers' own curves "

@@ -135,7 +135,7 @@ def render() -> None:
 def _draw_reason_card(view) -> None:
     champion = " ★ champion" if view.is_champion else ""
     st.subheader(inert(f"Customer {view.customer_id}", None))
-    col_p, col_band, col_pct, col_outcome = st.columns(4)
+    col_p, col_band, col_pct, col_outcome = st.columns([1, 1, 2.2, 1])  # the rank reads as a phrase
     col_p.metric(
         "Churn probability",
         format_probability(view.probability),

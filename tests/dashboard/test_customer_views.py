@@ -131,3 +131,17 @@ def test_lime_is_deterministic_for_a_fixed_seed(telco_bundle, store, background)
     assert one.weights == two.weights
     assert one.weights != other.weights
     assert set(one.weights) == set(runtime.features) and one.samples == 1000 and one.seconds > 0
+
+
+def test_manifest_carries_the_specs_actionable_flags(telco_bundle, telco_spec):
+    import copy
+
+    from bundle.manifest import manifest_problems
+
+    manifest = telco_bundle.manifest
+    assert {f["name"]: f["actionable"] for f in manifest["features"]} == {f.name: f.actionable for f in telco_spec.features}
+    broken = copy.deepcopy(manifest)
+    broken["features"][0]["actionable"] = "yes"
+    assert any("non-boolean 'actionable'" in p for p in manifest_problems(broken))
+    del broken["features"][0]["actionable"]  # optional: older bundles have none
+    assert manifest_problems(broken) == []

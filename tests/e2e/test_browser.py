@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bundle import layout
 from bundle.customers import CustomerStore
@@ -173,8 +174,17 @@ def _choose(page, label: str, option: str) -> None:
     box = page.locator("[data-testid='stSelectbox']:visible").filter(
         has=page.locator("[data-testid='stWidgetLabel']", has_text=exact)
     ).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    choice = page.get_by_role("option", name=option, exact=True)
+    # A rerun that lands while the list is open closes it again: open it until the option shows.
+    for _ in range(5):
+        _settle(page)
+        box.click()
+        try:
+            choice.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    choice.click()
     _settle(page)
 
 
@@ -201,6 +211,7 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
         arg=expect_text, timeout=30_000,
     )
 
+    _settle(page)
     page.get_by_role("tab", name="What if").click()
     before = _metric(page, "Probability with these changes").inner_text()
     current = page.locator("[data-testid='stSelectbox']:visible").filter(

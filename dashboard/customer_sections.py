@@ -109,7 +109,7 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
             if domain.type == "numeric":
                 step = 1.0 if float(domain.low).is_integer() and float(domain.high).is_integer() else 0.01
                 chosen[name] = st.number_input(labels[name], min_value=domain.low, max_value=domain.high,
-                                               step=step, key=key)
+                                               step=step, key=key, format="%.0f" if step == 1.0 else "%.2f")
             else:
                 options = list(domain.choices)
                 if st.session_state.get(key) not in options:

@@ -229,7 +229,7 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
     after = _metric(page, "Probability with these changes").inner_text()
     assert after != before
     _settle(page)
-    page.screenshot(path=str(screenshots / "customer-whatif.png"), full_page=False)
+    page.screenshot(path=str(screenshots / "customer-whatif.png"), full_page=True)
 
     page.get_by_role("tab", name="Export").click()
     with page.expect_download(timeout=60_000) as download:

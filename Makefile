@@ -21,9 +21,10 @@ help:
 	@echo "make test   set up and run the whole test suite (browser test included)"
 	@echo "make bench  run the benchmarks in bench/"
 
-$(VENV)/.runtime: requirements.txt constraints.txt scripts/find-python.sh
+$(VENV)/.runtime: requirements.txt requirements-nodeps.txt constraints.txt scripts/find-python.sh
 	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) && "$$python" -m venv $(VENV); fi
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

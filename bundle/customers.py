@@ -84,6 +84,9 @@ class CustomerStore:
         self._margin: dict[str, np.ndarray] = {}
         self._sorted_probability: dict[str, np.ndarray] = {}
         self._shap: dict[str, np.ndarray] = {}
+        # Lazily derived per model (benign races: two sessions compute the same array).
+        self._shap32: dict[str, np.ndarray] = {}
+        self._main_reason: dict[str, np.ndarray] = {}
         for model in self.models:
             predictions = bundle.read_table(layout.predictions_path(model))
             self._probability[model] = predictions.column(layout.PROBABILITY_COLUMN).to_numpy()
@@ -148,6 +151,49 @@ class CustomerStore:
             percentile={m: self.percentile(m, p) for m, p in probability.items()},
             shap={m: dict(zip(self.features, self._shap[m][pos].tolist(), strict=True)) for m in self.models},
         )
+
+    def record_at(self, pos: int) -> CustomerRecord:
+        return self.lookup(_plain(self._ids[pos]))
+
+    def customer_id(self, pos: int) -> int | str:
+        return _plain(self._ids[pos])
+
+    def probabilities(self, model: str) -> np.ndarray:
+        """Every customer's churn probability under `model`, in row order (read-only)."""
+        return self._probability[model]
+
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    def feature_column(self, name: str) -> np.ndarray:
+        """One raw feature's values for every customer, in row order (read-only)."""
+        return self._feature_columns[name]
+
+    def main_reasons(self, model: str) -> np.ndarray:
+        """Per customer, the index (into `features`) of the feature that raises the risk most."""
+        if model not in self._main_reason:
+            # Computed once per model; a later bundle may store it (training could write it).
+            self._main_reason[model] = np.argmax(self._shap[model], axis=1)
+        return self._main_reason[model]
+
+    def shap_row(self, model: str, pos: int) -> np.ndarray:
+        return self._shap[model][pos]
+
+    def nearest(self, model: str, pos: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, distances) of the k customers whose SHAP vectors under `model` are
+        closest (Euclidean, exact search) to customer `pos`'s, nearest first, `pos` excluded."""
+        matrix = self._shap32.get(model)
+        if matrix is None:
+            matrix = self._shap32[model] = np.ascontiguousarray(self._shap[model], dtype=np.float32)
+        diff = matrix - matrix[pos]
+        distances = np.einsum("ij,ij->i", diff, diff)
+        distances[pos] = np.inf
+        k = max(0, min(k, len(distances) - 1))
+        if k == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        picked = np.argpartition(distances, k - 1)[:k]
+        picked = picked[np.argsort(distances[picked], kind="stable")]
+        return picked, np.sqrt(distances[picked].astype(np.float64))
 
     def example_ids(self, count: int = 3) -> list[int | str]:
         """A few valid IDs to suggest to a user who typed an unknown one."""

@@ -17,6 +17,7 @@ Shape (schema version 2)::
     features        [{name, type: numeric|binary|categorical, label,
                       categories?: [str], source?: str, values?: {"1", "0"},
                       category_labels?: {str: str}, actionable?: bool}]   # order = display order
+                    # actionable: the business can change it (retention levers use only these)
     encoding        [{feature, kind: numeric|onehot, category?, fill?}]
                     # one entry per model input slot, in slot order
     models          {name: {family, display_name, params, metrics, threshold,
@@ -138,6 +139,8 @@ def _feature_problems(features: list, encoding: list) -> list[str]:
             problems.append(f"feature '{feature.get('name')}' has unknown type {feature.get('type')!r}")
         if not isinstance(feature.get("label"), str):
             problems.append(f"feature '{feature.get('name')}' has no display label")
+        if not isinstance(feature.get("actionable", False), bool):
+            problems.append(f"feature '{feature.get('name')}' has a non-boolean 'actionable'")
     for slot in encoding:
         if slot.get("feature") not in names:
             problems.append(f"encoding slot refers to unknown feature {slot.get('feature')!r}")

@@ -19,20 +19,30 @@ _LOGODDS_WITH_PROBABILITY = (
 )
 
 
-def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
+def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerChart:
     """Horizontal SHAP waterfall from `views` rows: strongest reason on top, each bar
-    spanning start→end in log-odds, red when it raises the churn risk, blue when it lowers it."""
+    spanning start→end in log-odds, red when it raises the churn risk, blue when it lowers it.
+
+    `probability=True` takes rows from `views.customer.probability_waterfall` (start/end as
+    probabilities, `shap` as probability points) and labels the axis in percent."""
     data = df.copy()
-    data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
-    data["probability_after"] = data["end"].map(sigmoid)
+    to_p = (lambda v: v) if probability else sigmoid
+    if probability:
+        data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
+    else:
+        data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
+    data["probability_after"] = data["end"].map(to_p)
     data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
     base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
     final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
 
     y = alt.Y("reason:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None,
               axis=alt.Axis(labelLimit=320, labelFontSize=12))
-    x_axis = alt.Axis(labelExpr=_LOGODDS_WITH_PROBABILITY, title="Log-odds of churning (probability)",
-                      tickCount=6, grid=True)
+    if probability:
+        x_axis = alt.Axis(format=".0%", title="Probability of churning", tickCount=6, grid=True)
+    else:
+        x_axis = alt.Axis(labelExpr=_LOGODDS_WITH_PROBABILITY, title="Log-odds of churning (probability)",
+                          tickCount=6, grid=True)
     base = alt.Chart(data)
     bars = base.mark_bar(cornerRadius=2).encode(
         y=y,
@@ -42,7 +52,7 @@ def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
         tooltip=[
             alt.Tooltip("label:N", title="Feature"),
             alt.Tooltip("value:N", title="Value"),
-            alt.Tooltip("shap:Q", title="SHAP (log-odds)", format="+.3f"),
+            alt.Tooltip("shap:Q", title="Probability points" if probability else "SHAP (log-odds)", format="+.3f"),
             alt.Tooltip("probability_after:Q", title="Probability after", format=".1%"),
         ],
     )
@@ -51,7 +61,7 @@ def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
     )
     # Two dashed markers; their captions point away from each other so they never collide.
     markers = pd.DataFrame(
-        {"x": [base_value, final], "text": [f"baseline {sigmoid(base_value):.0%}", f"this customer {sigmoid(final):.0%}"]}
+        {"x": [base_value, final], "text": [f"baseline {to_p(base_value):.1%}", f"this customer {to_p(final):.1%}"]}
     )
     rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x="x:Q")
     left, right = (0, 1) if base_value <= final else (1, 0)
@@ -117,3 +127,34 @@ def _curve_chart(
         layers.insert(0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x="x:Q", y="y:Q"))
     return alt.layer(*layers).properties(height=360, width="container")
 
+
+
+def ice_chart(curves: pd.DataFrame, label: str, current_x: object, current_p: float, categorical: bool) -> alt.LayerChart:
+    """This customer's ICE curve (dark line) over the population band (10th–90th percentile of the
+    background customers' curves, shaded) and their mean, the partial dependence (dashed);
+    the customer's current value marked with a dot."""
+    kind = "N" if categorical else "Q"
+    x = alt.X(f"x:{kind}", title=label, sort=None)
+    y_scale = alt.Scale(domain=[0, 1])
+    band = alt.Chart(curves).mark_area(opacity=0.25, color="#1f77b4").encode(
+        x=x, y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
+        y2="band_high:Q",
+    )
+    if categorical:
+        band = alt.Chart(curves).mark_bar(opacity=0.25, color="#1f77b4", width=30).encode(
+            x=x, y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
+            y2="band_high:Q",
+        )
+    mean = alt.Chart(curves).mark_line(strokeDash=[5, 4], color="#1f77b4").encode(x=x, y="band_mid:Q")
+    own = alt.Chart(curves).mark_line(point=True, color="#222", strokeWidth=2).encode(
+        x=x, y="customer:Q",
+        tooltip=[alt.Tooltip("x:" + kind, title=label), alt.Tooltip("customer:Q", title="This customer", format=".1%"),
+                 alt.Tooltip("band_mid:Q", title="Average customer", format=".1%")],
+    )
+    marker = pd.DataFrame({"x": [current_x], "customer": [current_p], "text": ["now"]})
+    dot = alt.Chart(marker).mark_point(size=160, filled=True, color="#d62728").encode(x=x, y="customer:Q")
+    text = alt.Chart(marker).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(x=x, y="customer:Q", text="text:N")
+    layers = [band, mean, own]
+    if categorical or not isinstance(current_x, str):  # a missing number has no place on the axis
+        layers += [dot, text]
+    return alt.layer(*layers).properties(height=300, width="container")

@@ -1,4 +1,10 @@
-"""Customer page: one customer's churn risk and the reasons for it (champion model)."""
+"""Customer page: one customer's churn risk, the reasons for it, and what could change it.
+
+Draws only: every number comes from `dashboard.views` (customer, whatif, levers,
+similar, lime_view, report), all of which run the bundle's models through the
+JVM-free runtime, so the page works for every model in the bundle.
+URL state: `?customer=`, `?model=`, `?whatif=` (JSON edits), `?ice=` (feature).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,29 @@ import streamlit as st
 
 from bundle.customers import MAX_ID_LENGTH, CustomerLookupError
 from bundle.reader import BundleError
+from bundle.risk import describe_bands
 from dashboard import charts, data
+from dashboard.customer_sections import (
+    draw_export,
+    draw_find,
+    draw_ice,
+    draw_levers,
+    draw_lime,
+    draw_similar,
+    draw_whatif,
+)
 from dashboard.plain import inert
-from dashboard.views import build_customer_view, ordinal
+from dashboard.sections.customer_items import draw_customer_items
+from dashboard.views import build_customer_view
+from dashboard.views.common import format_probability
+from dashboard.views.customer import EFFECT_CAPTION, UnknownModel, model_choices, probability_waterfall, resolve_model
 
 CUSTOMER_PARAM = "customer"
+MODEL_PARAM = "model"
 LAST_CUSTOMER_KEY = "last_customer"
+MODEL_KEY = "model_pick"
+UNITS_KEY = "waterfall_units"
+POINTS, LOGODDS = "probability points", "log-odds"
 
 
 def _follow_in_url(customer_id: str) -> None:
@@ -28,6 +51,31 @@ def _follow_in_url(customer_id: str) -> None:
         del st.query_params[CUSTOMER_PARAM]
 
 
+def _pick_model(manifest: dict) -> str:
+    choices = model_choices(manifest)
+    if MODEL_KEY not in st.session_state or st.session_state[MODEL_KEY] not in choices:
+        try:
+            st.session_state[MODEL_KEY] = resolve_model(manifest, st.query_params.get(MODEL_PARAM))
+        except UnknownModel as exc:
+            st.warning(inert(str(exc), None))
+            st.session_state[MODEL_KEY] = manifest["champion"]
+    model = st.selectbox(
+        "Model", list(choices), key=MODEL_KEY, format_func=choices.get,
+        help="The same customer under each model of the bundle; the champion scored best on the test set.",
+    )
+    if model == manifest["champion"]:
+        st.query_params.pop(MODEL_PARAM, None)
+    elif st.query_params.get(MODEL_PARAM) != model:
+        st.query_params[MODEL_PARAM] = model
+    return model
+
+
+def open_customer(customer_id: str) -> None:
+    """Button callback (similar / find rows): show another customer, dropping this one's what-if."""
+    st.session_state[CUSTOMER_PARAM] = customer_id
+    st.query_params.pop("whatif", None)
+
+
 def render() -> None:
     bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
     st.title("Customer")
@@ -37,15 +85,20 @@ def render() -> None:
         st.error(inert(exc, 600))
         return
     examples = ", ".join(str(i) for i in store.example_ids(3))
+    model = _pick_model(bundle.manifest)
 
     # A pasted link wins; otherwise come back to the customer this session last viewed. Passed as the
     # widget's `value` (not written into session state): when the box comes back after a run that did
     # not draw it (a broken bundle was picked), the browser shows this value instead of an empty box.
     # The key alone identifies the widget, so a changing `value` never resets what the user typed.
-    initial = st.query_params.get(CUSTOMER_PARAM, st.session_state.get(LAST_CUSTOMER_KEY, ""))
+    # Once the box has state (typed, or set by an "Open customer" button), the state alone drives it:
+    # passing `value` as well would make Streamlit warn about a value set two ways.
+    initial = {} if CUSTOMER_PARAM in st.session_state else {
+        "value": st.query_params.get(CUSTOMER_PARAM, st.session_state.get(LAST_CUSTOMER_KEY, ""))
+    }
     raw_id = st.text_input(
         "Customer ID",
-        value=initial,
+        **initial,
         key=CUSTOMER_PARAM,
         placeholder=f"e.g. {examples}",
         help=f"One of the {len(store):,} customers in bundle '{inert(bundle.name)}'. Press Enter to look up.",
@@ -55,38 +108,82 @@ def render() -> None:
     if store.hashed_without_key:
         st.caption("Customer IDs in this bundle are hashed and this dashboard has no key: enter a hashed ID.")
     if not raw_id.strip():
-        st.info(f"Enter a customer ID to see their churn risk, for example {inert(examples)}.")
+        st.info(inert(f"Enter a customer ID to see their churn risk, for example {examples}.", None))
+        draw_find(bundle, store, model, open_customer)
         return
     try:
-        view = build_customer_view(bundle, store, raw_id)
+        view = build_customer_view(bundle, store, raw_id, model=model)
     except CustomerLookupError as exc:
-        st.warning(f"{inert(exc)} Try one of {inert(examples)}.")
+        st.warning(inert(f"{exc} Try one of {examples}.", None))
+        draw_find(bundle, store, model, open_customer)
         return
 
-    st.subheader(f"Customer {inert(view.customer_id)}")
-    col_p, col_pct, col_outcome = st.columns(3)
+    _draw_reason_card(view)
+    runtime = data.load_runtime(bundle, model)
+    tabs = st.tabs(["Why", "What if", "Trend (ICE)", "Retention levers", "Similar customers",
+                    "LIME check", "Find customers", "Export"])
+    with tabs[0]:
+        _draw_why(view)
+    with tabs[1]:
+        draw_whatif(bundle, store, runtime, view)
+    with tabs[2]:
+        draw_ice(bundle, store, runtime, view)
+    with tabs[3]:
+        draw_levers(bundle, store, runtime, view)
+    with tabs[4]:
+        draw_similar(bundle, store, view, open_customer)
+    with tabs[5]:
+        draw_lime(bundle, runtime, view)
+    with tabs[6]:
+        draw_find(bundle, store, model, open_customer)
+    with tabs[7]:
+        draw_export(bundle, view)
+    draw_customer_items(bundle, view.customer_id)
+
+
+def _draw_reason_card(view) -> None:
+    champion = " ★ champion" if view.is_champion else ""
+    st.subheader(inert(f"Customer {view.customer_id}", None))
+    col_p, col_band, col_pct, col_outcome = st.columns([1, 1, 2.2, 1])  # the rank reads as a phrase
     col_p.metric(
         "Churn probability",
-        f"{view.probability:.1%}",
-        help=f"{inert(view.model_name)} (champion model). Average customer: {view.base_probability:.1%}.",
+        format_probability(view.probability),
+        help=inert(f"{view.model_name}{champion}. Average customer: {format_probability(view.average_probability)}.", None),
     )
-    col_pct.metric(
-        "Percentile",
-        ordinal(round(view.percentile)),
-        help="Share of all customers in the bundle scored lower than this one.",
-    )
-    col_outcome.metric("Actual outcome", view.outcome, help=f"In the {view.outcome_detail}.")
-    col_outcome.caption(f"In the {view.outcome_detail.split(':')[0]}")
+    col_band.metric("Risk band", f"{view.band.capitalize()} risk", help=describe_bands())
+    col_pct.metric("Rank", view.rank_text.capitalize(), help="Among all customers in the bundle, under this model.")
+    col_outcome.metric("Actual outcome", view.outcome, help=inert(f"In the {view.outcome_detail}.", None))
+    col_outcome.caption(inert(f"In the {view.outcome_detail.split(':')[0]}", None))
     st.markdown(inert(view.caption, None))
+    up, down = st.columns(2)
+    with up:
+        st.markdown("**Raising the risk**")
+        for reason in view.raising:
+            st.markdown(inert(f"{reason.text}  ({reason.effect})", None))
+        if not view.raising:
+            st.markdown("Nothing raises this customer's risk.")
+    with down:
+        st.markdown("**Lowering the risk**")
+        for reason in view.lowering:
+            st.markdown(inert(f"{reason.text}  ({reason.effect})", None))
+        if not view.lowering:
+            st.markdown("Nothing lowers this customer's risk.")
+    st.caption(EFFECT_CAPTION)
+    st.caption(inert(view.baseline_text, None))
 
+
+def _draw_why(view) -> None:
     left, right = st.columns([1, 1], gap="large")
     with left:
-        st.markdown(f"**Top reasons** · SHAP contributions, {inert(view.model_name)}")
-        st.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
-        st.caption(
-            "Bars start at the model's baseline (its average log-odds) and add up to this customer's risk. "
-            "Red pushes towards churn, blue away from it."
-        )
+        units = st.radio("Show effects in", [POINTS, LOGODDS], key=UNITS_KEY, horizontal=True)
+        st.markdown(inert(f"Top reasons · SHAP contributions, {view.model_name}", None))
+        if units == POINTS:
+            st.altair_chart(charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True), width="stretch")
+            st.caption("Each bar is the change in probability it makes at its place in the walk from the baseline.")
+        else:
+            st.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
+            st.caption("Bars add up in log-odds, the scale the model works in; the axis also shows the probability.")
+        st.caption("Red pushes towards churn, blue away from it.")
     with right:
         st.markdown("**Customer details**")
         st.dataframe(
@@ -98,10 +195,9 @@ def render() -> None:
                 "Feature": st.column_config.TextColumn(width=170),
                 "Value": st.column_config.TextColumn(width=140),
                 "Effect (log-odds)": st.column_config.NumberColumn(
-                    "Effect",
-                    width=80,
-                    format="%+.2f", help="SHAP value: how much this feature moves the log-odds of churning"
-                )
+                    "Effect", width=80, format="%+.2f",
+                    help="SHAP value: how much this feature moves the log-odds of churning",
+                ),
             },
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 MISSING = "missing"
@@ -42,3 +43,60 @@ def display_value(feature: Mapping, value: object) -> str:
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def format_probability(p: float) -> str:
+    """The one way a probability is written, in metrics and in sentences alike: "3.7%"."""
+    return f"{p:.1%}"
+
+
+def format_points(delta: float) -> str:
+    """A change in probability as signed percentage points: "+12.3 pts"."""
+    return f"{delta * 100:+.1f} pts"
+
+
+def with_article(number_text: str) -> str:
+    """"a 3.7%" / "an 8.0%" / "an 11%" / "an 18.2%": the article follows how the number is spoken."""
+    digits = re.match(r"\$?([\d,]*)", number_text).group(1).replace(",", "")
+    spoken_an = digits.startswith("8") or (digits[:2] in ("11", "18") and len(digits) % 3 == 2)
+    return f"{'an' if spoken_an else 'a'} {number_text}"
+
+
+def rank_phrase(percentile: float) -> str:
+    """`percentile` = % of customers scored strictly lower. Never "riskier than 100%" or "0%"."""
+    riskiest = 100.0 - percentile  # % scored at least as high, this customer included
+    if riskiest <= 1.0:
+        share = max(math.ceil(riskiest * 10) / 10, 0.1)
+        return f"among the riskiest {share:g}% of customers"
+    if percentile < 1.0:
+        return "among the least risky 1% of customers"
+    return f"riskier than {math.floor(percentile):.0f}% of customers"
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """"Tenure (months)" → ("Tenure", "months"); "Contract" → ("Contract", "")."""
+    if label.endswith(")") and " (" in label:
+        name, unit = label[:-1].rsplit(" (", 1)
+        return name, unit
+    return label, ""
+
+
+def value_in_units(feature: Mapping, value: object) -> str:
+    """A value with its unit from the label: "2 months", "1 month", "$70.35", "Month-to-month"."""
+    shown = display_value(feature, value)
+    if is_missing(value) or feature.get("type") != "numeric":
+        return shown
+    _, unit = split_label(feature.get("label") or "")
+    if not unit:
+        return shown
+    if unit == "$":
+        return f"${float(value):,.2f}"
+    if float(value) == 1 and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{shown} {unit}"
+
+
+def reason_text(feature: Mapping, value: object) -> str:
+    """"Tenure: 2 months", "Contract: Month-to-month"."""
+    name, _ = split_label(feature.get("label") or feature["name"])
+    return f"{name}: {value_in_units(feature, value)}"

@@ -9,11 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bundle.customers import CustomerStore
+from bundle.manifest import model_names
 from bundle.reader import Bundle
-from dashboard.views.common import display_value, sigmoid
+from bundle.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
+from dashboard.views.common import (
+    display_value,
+    format_points,
+    format_probability,
+    rank_phrase,
+    reason_text,
+    sigmoid,
+    with_article,
+)
 
 DEFAULT_TOP_N = 10
 OTHER = "__other__"
@@ -21,6 +32,29 @@ INCREASES = "increases risk"
 DECREASES = "decreases risk"
 
 WATERFALL_COLUMNS = ["feature", "label", "value", "reason", "shap", "start", "end", "direction", "rank"]
+REASONS_SHOWN = 3
+CHAMPION_MARK = "★ champion"
+EFFECT_CAPTION = (
+    "Each reason's effect is in percentage points of probability: the customer's probability minus "
+    "the probability with that one reason's contribution taken out of the log-odds, "
+    "p − sigmoid(log-odds − contribution)."
+)
+
+
+class UnknownModel(ValueError):
+    """A `?model=` that names no model of the bundle; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    feature: str
+    text: str  # "Contract: Month-to-month"
+    shap: float  # log-odds
+    points: float  # change in probability (0..1 scale) this reason accounts for
+
+    @property
+    def effect(self) -> str:
+        return format_points(self.points)
 
 
 @dataclass(frozen=True)
@@ -41,20 +75,50 @@ class CustomerView:
     features: pd.DataFrame  # Feature, Value, Effect (log-odds), in manifest order
     waterfall: pd.DataFrame  # WATERFALL_COLUMNS, rank 0 = strongest reason
     caption: str
+    band: str = LOW
+    rank_text: str = ""
+    raising: tuple[Reason, ...] = ()
+    lowering: tuple[Reason, ...] = ()
+    average_probability: float = float("nan")  # mean of the model's predictions over all customers
+    churn_rate: float = float("nan")  # share of customers who actually churned (dataset label rate)
+    baseline_text: str = ""
+    is_champion: bool = True
+    position: int = -1  # row in the store
+    raw_features: dict = None  # type: ignore[assignment]
+
+
+def model_choices(manifest: Mapping) -> dict[str, str]:
+    """{model key: picker label}, champion first and marked."""
+    champion = manifest["champion"]
+    return {
+        m: manifest["models"][m].get("display_name", m) + (f" {CHAMPION_MARK}" if m == champion else "")
+        for m in model_names(manifest)
+    }
+
+
+def resolve_model(manifest: Mapping, requested: object) -> str:
+    """The model a `?model=` names, the champion when none; `UnknownModel` otherwise."""
+    if requested in (None, ""):
+        return manifest["champion"]
+    if requested not in manifest["models"]:
+        shown = str(requested)[:40]
+        raise UnknownModel(f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}.")
+    return str(requested)
 
 
 def build_customer_view(
-    bundle: Bundle, store: CustomerStore, raw_id: object, top_n: int = DEFAULT_TOP_N
+    bundle: Bundle, store: CustomerStore, raw_id: object, top_n: int = DEFAULT_TOP_N, model: str | None = None
 ) -> CustomerView:
-    """Everything the Customer page shows for one ID, for the champion model.
+    """Everything the Customer page shows for one ID, under `model` (default: the champion).
 
     Raises `MalformedCustomerId` / `UnknownCustomer` (both `CustomerLookupError`)
     with a message meant for the user.
     """
     manifest = bundle.manifest
-    model = manifest["champion"]
+    model = model or manifest["champion"]
     entry = manifest["models"][model]
-    record = store.lookup(raw_id)
+    position = store.position(raw_id)
+    record = store.record_at(position)
     specs = manifest["features"]
 
     shap = record.shap[model]
@@ -79,8 +143,16 @@ def build_customer_view(
         if in_test
         else "training set: the model learned from this customer"
     )
+    margin = record.margin[model]
+    by_name = {f["name"]: f for f in specs}
+    raising, lowering = _reasons(shap, by_name, record.features, probability, margin)
+    cutoffs = entry.get("risk_bands") or band_cutoffs(store.probabilities(model))
+    band = risk_band(probability, cutoffs)
+    rank_text = rank_phrase(percentile)
+    average = float(np.mean(store.probabilities(model)))
+    churn_rate = float(manifest["dataset"].get("label_rate", float("nan")))
     view_caption = _caption(
-        record.customer_id, entry.get("display_name", model), probability, percentile, waterfall
+        record.customer_id, entry.get("display_name", model), probability, rank_text, band, raising, lowering
     )
     return CustomerView(
         customer_id=record.customer_id,
@@ -99,7 +171,49 @@ def build_customer_view(
         features=features,
         waterfall=waterfall,
         caption=view_caption,
+        band=band,
+        rank_text=rank_text,
+        raising=raising,
+        lowering=lowering,
+        average_probability=average,
+        churn_rate=churn_rate,
+        baseline_text=baseline_text(base_value, average, churn_rate),
+        is_champion=model == manifest["champion"],
+        position=position,
+        raw_features=dict(record.features),
     )
+
+
+def baseline_text(base_value: float, average: float, churn_rate: float) -> str:
+    """Three different "averages", each named for what it is."""
+    return (
+        f"The waterfall starts at the model's baseline, {format_probability(sigmoid(base_value))}: the probability "
+        f"at the customers' average log-odds (log-odds average differently from probabilities). "
+        f"The average customer's predicted probability is {format_probability(average)}, "
+        f"and {format_probability(churn_rate)} of customers actually churned."
+    )
+
+
+def _reasons(
+    shap: Mapping[str, float], specs: Mapping[str, Mapping], values: Mapping[str, object], p: float, margin: float
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    def reason(name: str) -> Reason:
+        phi = float(shap[name])
+        return Reason(name, reason_text(specs[name], values.get(name)), phi, p - sigmoid(margin - phi))
+
+    up = sorted((n for n in shap if shap[n] > 0), key=lambda n: -shap[n])[:REASONS_SHOWN]
+    down = sorted((n for n in shap if shap[n] < 0), key=lambda n: shap[n])[:REASONS_SHOWN]
+    return tuple(reason(n) for n in up), tuple(reason(n) for n in down)
+
+
+def probability_waterfall(waterfall: pd.DataFrame) -> pd.DataFrame:
+    """The same bars on the probability scale: start/end as probabilities, `shap` as the
+    change in probability each bar makes at its place in the walk (sums to p − baseline)."""
+    out = waterfall.copy()
+    out["start"] = out["start"].map(sigmoid)
+    out["end"] = out["end"].map(sigmoid)
+    out["shap"] = out["end"] - out["start"]
+    return out
 
 
 def _waterfall_rows(
@@ -145,18 +259,31 @@ def _waterfall_rows(
 
 
 def _caption(
-    customer_id: object, model_name: str, probability: float, percentile: float, waterfall: pd.DataFrame
+    customer_id: object,
+    model_name: str,
+    probability: float,
+    rank_text: str,
+    band: str,
+    raising: tuple[Reason, ...],
+    lowering: tuple[Reason, ...],
 ) -> str:
-    reasons = waterfall[waterfall["feature"] != OTHER]
-    up = reasons[reasons["shap"] > 0]
-    down = reasons[reasons["shap"] < 0]
-    text = (
-        f"{model_name} gives customer {customer_id} a {probability:.0%} chance of churning, "
-        f"riskier than {percentile:.0f}% of all customers."
-    )
-    if len(up):
-        text += f" The main reason for concern is {up.iloc[0]['reason']}"
-        text += f"; the main reassurance is {down.iloc[0]['reason']}." if len(down) else "."
-    elif len(down):
-        text += f" The main reassurance is {down.iloc[0]['reason']}."
+    chance = with_article(format_probability(probability))
+    text = f"{model_name} gives customer {customer_id} {chance} chance of churning: {band} risk, {rank_text}."
+
+    def listed(reasons: tuple[Reason, ...]) -> str:
+        return "; ".join(f"{r.text} ({r.effect})" for r in reasons)
+
+    if band == HIGH and raising:
+        text += f" The main reasons for concern: {listed(raising)}."
+        if lowering:
+            text += f" Working in the customer's favour: {listed(lowering)}."
+    elif band == MEDIUM and raising:
+        text += f" What raises the risk most: {listed(raising)}."
+        if lowering:
+            text += f" What holds it down: {listed(lowering)}."
+    else:
+        if lowering:
+            text += f" What keeps the risk low: {listed(lowering)}."
+        if raising:
+            text += f" Small upward pushes: {listed(raising)}."
     return text

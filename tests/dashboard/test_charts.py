@@ -62,8 +62,9 @@ def test_waterfall_data_has_one_row_per_reason(view):
 def test_waterfall_marks_average_and_this_customer(view):
     spec = charts.waterfall_chart(view.waterfall).to_dict()
     texts = [r["text"] for rows in spec["datasets"].values() for r in rows if "text" in r]
-    assert f"this customer {view.probability:.0%}" in texts
-    assert f"baseline {view.base_probability:.0%}" in texts
+    # Same format as the page's probability metric.
+    assert f"this customer {view.probability:.1%}" in texts
+    assert f"baseline {view.base_probability:.1%}" in texts
 
 
 def test_roc_chart_has_a_line_per_model_and_a_diagonal(bundle, curves):

@@ -49,8 +49,10 @@ def test_deep_link_shows_probability_and_waterfall(artifacts):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Churn probability"] == f"{probabilities[7]:.1%}"
     assert metrics["Actual outcome"] in {"Churned", "Stayed"}
-    assert metrics["Percentile"].rstrip("stndrh").isdigit()
-    assert len(charts_on(at)) == 1
+    assert metrics["Rank"].startswith(("Riskier than", "Among the"))
+    assert metrics["Risk band"] in {"High risk", "Medium risk", "Low risk"}
+    # Why (waterfall), What-if (new waterfall) and ICE.
+    assert len(charts_on(at)) == 3
     assert '"mark": {"type": "bar"' in charts_on(at)[0].proto.spec
     assert "chance of churning" in texts(at.markdown)
     assert at.dataframe[0].value["Feature"].tolist() == [f["label"] for f in bundle.manifest["features"]]

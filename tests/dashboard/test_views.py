@@ -128,9 +128,10 @@ def test_display_value(feature, value, expected):
 def test_caption_names_probability_and_top_reason(bundle, store):
     ids, _ = champion_predictions(bundle)
     view = views.build_customer_view(bundle, store, str(ids[10]))
-    assert f"{view.probability:.0%}" in view.caption
-    top_reason = view.waterfall[view.waterfall["feature"] != views.OTHER].iloc[0]["reason"]
-    assert top_reason in view.caption
+    # The same number as the probability metric, and the strongest reason in words and units.
+    assert f"{view.probability:.1%} chance of churning" in view.caption
+    top = max((*view.raising, *view.lowering), key=lambda r: abs(r.shap))
+    assert f"{top.text} ({top.effect})" in view.caption
 
 
 def test_unknown_and_malformed_ids_raise_user_errors(bundle, store):

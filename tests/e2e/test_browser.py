@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,9 +15,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bundle import layout
+from bundle.customers import CustomerStore
 from bundle.reader import open_bundle
+from dashboard.views import build_customer_view
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,8 +106,9 @@ def _champion(bundle_root: Path) -> tuple[list, list]:
 
 
 def _settle(page) -> None:
+    # Generous: the Customer page's first run loads models and the 2-core test machine is shared.
     page.wait_for_selector(CONNECTED, timeout=30_000)
-    page.wait_for_selector(IDLE, timeout=30_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
 
 
 @pytest.fixture
@@ -164,3 +170,85 @@ def test_models_page_shows_table_and_roc(server, page, bundle_root, screenshots)
     assert page.locator("[data-testid='stException']").count() == 0
     page.wait_for_timeout(500)
     page.screenshot(path=str(screenshots / "models.png"), full_page=True)
+
+
+def _metric(page, label: str):
+    return page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']").first
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick `option` in the visible selectbox whose label is exactly `label`."""
+    exact = re.compile(f"^{re.escape(label)}$")
+    box = page.locator("[data-testid='stSelectbox']:visible").filter(
+        has=page.locator("[data-testid='stWidgetLabel']", has_text=exact)
+    ).first
+    choice = page.get_by_role("option", name=option, exact=True)
+    # A rerun that lands while the list is open closes it again: open it until the option shows.
+    for _ in range(5):
+        _settle(page)
+        box.click()
+        try:
+            choice.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    choice.click()
+    _settle(page)
+
+
+def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path):
+    """Open a customer by URL → switch model → what-if → download the HTML report."""
+    bundle = open_bundle(bundle_root / "telco")
+    ids, _ = _champion(bundle_root)
+    customer = ids[len(ids) // 3]
+    model = next(m for m in bundle.manifest["models"] if m != bundle.manifest["champion"])
+    name = bundle.manifest["models"][model]["display_name"]
+    page.goto(f"{server}/?bundle=telco&customer={customer}")
+    _settle(page)
+    _metric(page, "Churn probability").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "customer-reason-card.png"), full_page=False)
+
+    _choose(page, "Model", name)
+    page.wait_for_url(f"**model={model}**", timeout=30_000)
+    table = pq.read_table(bundle.file(layout.predictions_path(model)))
+    p = dict(zip(table.column(layout.ID_COLUMN).to_pylist(), table.column(layout.PROBABILITY_COLUMN).to_pylist()))
+    expect_text = f"{p[customer]:.1%}"
+    page.wait_for_function(
+        "t => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText === t)",
+        arg=expect_text, timeout=30_000,
+    )
+
+    _settle(page)
+    page.get_by_role("tab", name="What if").click()
+    before = _metric(page, "Probability with these changes").inner_text()
+    current = page.locator("[data-testid='stSelectbox']:visible").filter(
+        has=page.locator("[data-testid='stWidgetLabel']", has_text=re.compile("^Contract$"))
+    ).first.inner_text()
+    _choose(page, "Contract", "Two year" if "Two year" not in current else "Month-to-month")
+    page.wait_for_url("**whatif=**", timeout=30_000)
+    # The metric changes once the rerun that re-scores the edited row has finished.
+    page.wait_for_function(
+        """b => [...document.querySelectorAll("[data-testid='stMetric']")]
+                 .filter(m => m.innerText.includes('Probability with these changes'))
+                 .some(m => m.querySelector("[data-testid='stMetricValue']").innerText !== b)""",
+        arg=before, timeout=60_000,
+    )
+    after = _metric(page, "Probability with these changes").inner_text()
+    assert after != before
+    _settle(page)
+    page.screenshot(path=str(screenshots / "customer-whatif.png"), full_page=True)
+
+    page.get_by_role("tab", name="Export").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download report (HTML)").click()
+    saved = tmp_path / "report.html"
+    download.value.save_as(saved)
+    report = saved.read_text()
+    assert download.value.suggested_filename.endswith(f"customer-{customer}.html")
+    assert "<svg" in report and name in report
+    assert "Reasons that raise the risk" in report
+    view = build_customer_view(bundle, CustomerStore(bundle), customer, model=model)
+    for reason in (*view.raising, *view.lowering):
+        assert html.escape(reason.text) in report
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -1,0 +1,112 @@
+"""Exports of one customer's explanation: CSV, and a self-contained HTML report.
+
+The HTML report embeds its charts as static SVG (rendered by `vl-convert-python`
+from the same Altair specs the page draws), so it opens offline and can be
+attached to an email. Every piece of data in it goes through `html.escape`.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Mapping
+
+import altair as alt
+import pandas as pd
+
+from dashboard.views.common import format_probability
+
+CSV_COLUMNS = ["feature", "label", "value", "shap", "lime"]
+
+
+def export_name(bundle: str, run_id: str, customer_id: object, suffix: str) -> str:
+    """"churnlens-telco-<run>-customer-42.html"; anything unsafe in a file name becomes '_'."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"churnlens-{bundle}-{run_id}-customer-{customer_id}")
+    return f"{safe[:150]}.{suffix}"
+
+
+def explanation_csv(
+    manifest: Mapping, features: Mapping[str, object], shap: Mapping[str, float], lime: Mapping[str, float] | None
+) -> str:
+    """One row per feature: name, display label, raw value, SHAP (log-odds), LIME weight (empty if not run)."""
+    rows = [
+        {
+            "feature": f["name"],
+            "label": f.get("label") or f["name"],
+            "value": features.get(f["name"]),
+            "shap": float(shap[f["name"]]),
+            "lime": None if lime is None else float(lime.get(f["name"], 0.0)),
+        }
+        for f in manifest["features"]
+    ]
+    buffer = io.StringIO()
+    pd.DataFrame(rows, columns=CSV_COLUMNS).to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def chart_svg(chart: alt.TopLevelMixin) -> str:
+    import vl_convert as vlc  # only exports pay for it
+
+    # "container" widths have no meaning offline: give the static chart a fixed width.
+    spec = chart.to_dict()
+    if spec.get("width") == "container":
+        spec["width"] = 640
+    return vlc.vegalite_to_svg(spec)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def html_report(
+    *,
+    title: str,
+    customer_id: object,
+    bundle: str,
+    run_id: str,
+    model_name: str,
+    probability: float,
+    band: str,
+    rank_text: str,
+    summary: str,
+    raising: list[tuple[str, str]],
+    lowering: list[tuple[str, str]],
+    baseline: str,
+    effect_note: str,
+    charts: Mapping[str, str],
+    details: pd.DataFrame,
+    lime_note: str | None = None,
+) -> str:
+    """A standalone HTML page. `charts` maps a heading to an SVG string made by `chart_svg`
+    (trusted: generated here from numbers); everything else is data and is escaped."""
+    def reasons(items: list[tuple[str, str]]) -> str:
+        if not items:
+            return "<p>None.</p>"
+        return "<ul>" + "".join(f"<li>{_e(text)} <b>{_e(effect)}</b></li>" for text, effect in items) + "</ul>"
+
+    table_rows = "".join(
+        "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in details.itertuples(index=False)
+    )
+    head = "".join(f"<th>{_e(c)}</th>" for c in details.columns)
+    figures = "".join(f"<h2>{_e(name)}</h2><figure>{svg}</figure>" for name, svg in charts.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
+<style>body{{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}
+.metric{{font-size:1.6em;font-weight:bold}}</style></head><body>
+<h1>{_e(title)}</h1>
+<p>Bundle {_e(bundle)}, run {_e(run_id)}, model {_e(model_name)}.</p>
+<p class="metric">Churn probability {_e(format_probability(probability))} · {_e(band)} risk</p>
+<p>{_e(rank_text)}</p>
+<p>{_e(summary)}</p>
+<h2>Reasons that raise the risk</h2>{reasons(raising)}
+<h2>Reasons that lower the risk</h2>{reasons(lowering)}
+<p><small>{_e(effect_note)}</small></p>
+<p><small>{_e(baseline)}</small></p>
+{f"<p>{_e(lime_note)}</p>" if lime_note else ""}
+{figures}
+<h2>Customer details</h2><table><tr>{head}</tr>{table_rows}</table>
+<p><small>Customer {_e(customer_id)} · made with churnlens</small></p>
+</body></html>
+"""

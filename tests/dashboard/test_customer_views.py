@@ -1,0 +1,147 @@
+"""Customer page data on the real test bundle: reasons, ICE, levers, similar, find, LIME."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bundle.customers import CustomerStore
+from bundle.manifest import model_names
+from bundle.runtime import load_runtime, sigmoid
+from dashboard.views import build_customer_view
+from dashboard.views.levers import actionable_features, build_levers
+from dashboard.views.lime_view import explain_lime
+from dashboard.views.similar import ANY, find_customers
+from dashboard.views.whatif import build_ice, build_whatif, customer_frame, feature_domains, load_background, population
+
+
+@pytest.fixture(scope="module")
+def store(telco_bundle) -> CustomerStore:
+    return CustomerStore(telco_bundle)
+
+
+@pytest.fixture(scope="module")
+def background(telco_bundle):
+    return load_background(telco_bundle, [f["name"] for f in telco_bundle.manifest["features"]])
+
+
+def test_reason_effects_are_probability_points_from_log_odds(telco_bundle, store):
+    for model in model_names(telco_bundle.manifest):
+        view = build_customer_view(telco_bundle, store, store.customer_id(11), model=model)
+        assert view.model == model
+        for reason in (*view.raising, *view.lowering):
+            assert reason.points == pytest.approx(view.probability - float(sigmoid(view.margin - reason.shap)))
+        assert all(r.shap > 0 for r in view.raising) and all(r.shap < 0 for r in view.lowering)
+        assert 0 < len(view.raising) + len(view.lowering) <= 6
+        assert view.average_probability == pytest.approx(float(np.mean(store.probabilities(model))))
+        assert view.churn_rate == telco_bundle.manifest["dataset"]["label_rate"]
+
+
+def test_low_risk_customers_get_no_main_reason_for_concern(telco_bundle, store):
+    model = telco_bundle.manifest["champion"]
+    safest = int(np.argmin(store.probabilities(model)))
+    view = build_customer_view(telco_bundle, store, store.customer_id(safest))
+    assert view.band == "low"
+    assert "concern" not in view.caption and "least risky" in view.caption
+
+
+def test_whatif_matches_a_fresh_runtime_score(telco_bundle, store):
+    model = telco_bundle.manifest["champion"]
+    runtime = load_runtime(telco_bundle, model)
+    view = build_customer_view(telco_bundle, store, store.customer_id(0))
+    edits = {"tenure": 70.0, "contract": "Two year"}
+    result = build_whatif(runtime, telco_bundle.manifest, view.raw_features, edits, view.probability)
+    expected = runtime.probability(customer_frame({**view.raw_features, **edits}, runtime.features))[0]
+    assert result.probability == pytest.approx(expected)
+    # The new waterfall walks from the base value to the new log-odds.
+    assert result.waterfall.loc[result.waterfall["rank"].idxmin(), "end"] == pytest.approx(result.margin)
+
+
+def test_ice_curve_passes_through_the_customer(telco_bundle, store, background):
+    model = telco_bundle.manifest["champion"]
+    runtime = load_runtime(telco_bundle, model)
+    domains = feature_domains(telco_bundle, store)
+    view = build_customer_view(telco_bundle, store, store.customer_id(3))
+    pop = population(telco_bundle.manifest, background)
+    ice = build_ice(runtime, telco_bundle.manifest, view.raw_features, "contract", domains["contract"], pop)
+    row = ice.curves.set_index("x").loc[view.raw_features["contract"]]
+    assert row["customer"] == pytest.approx(view.probability, abs=1e-9)
+    assert (ice.curves["band_low"] <= ice.curves["band_high"]).all()
+    numeric = build_ice(runtime, telco_bundle.manifest, view.raw_features, "tenure", domains["tenure"], pop)
+    assert numeric.curves["x"].is_monotonic_increasing and not numeric.categorical
+    # The band's mean is the partial dependence: the background's average probability at that value.
+    first = numeric.curves.iloc[0]
+    rows = background.assign(tenure=first["x"])
+    assert first["band_mid"] == pytest.approx(float(runtime.probability(rows).mean()))
+
+
+def test_levers_change_only_actionable_features_and_lower_risk(telco_bundle, store):
+    manifest = telco_bundle.manifest
+    model = manifest["champion"]
+    runtime = load_runtime(telco_bundle, model)
+    domains = feature_domains(telco_bundle, store)
+    riskiest = int(np.argmax(store.probabilities(model)))
+    view = build_customer_view(telco_bundle, store, store.customer_id(riskiest))
+    levers = build_levers(runtime, manifest, store, model, view.raw_features, view.probability, domains)
+    allowed = set(actionable_features(manifest))
+    assert allowed and {"tenure", "senior_citizen", "female"}.isdisjoint(allowed)
+    assert len(levers) > 0
+    previous = -1.0
+    for _, lever in levers.iterrows():
+        assert set(lever["edits"]) <= allowed and 1 <= len(lever["edits"]) <= 2
+        p = float(runtime.probability(customer_frame({**view.raw_features, **lever["edits"]}, runtime.features))[0])
+        assert p < view.probability and p >= previous - 1e-12
+        previous = p
+        assert lever["Similar-risk customers with it"] >= 0
+
+
+def test_similar_customers_are_the_nearest_shap_vectors(telco_bundle, store):
+    model = telco_bundle.manifest["champion"]
+    positions, distances = store.nearest(model, 5, 5)
+    matrix = np.column_stack([store.shap_row(model, i) for i in range(len(store))]).T.astype(np.float32)
+    brute = np.linalg.norm(matrix - matrix[5], axis=1)
+    brute[5] = np.inf
+    assert 5 not in positions
+    assert np.allclose(np.sort(brute)[:5], distances, atol=1e-5)
+    assert list(distances) == sorted(distances)
+
+
+def test_find_pages_cover_every_match_once(telco_bundle, store):
+    manifest = telco_bundle.manifest
+    model = manifest["champion"]
+    first = find_customers(store, manifest, model, "high", ANY, page=1, page_size=10)
+    seen = []
+    for page in range(1, first.pages + 1):
+        seen += find_customers(store, manifest, model, "high", ANY, page=page, page_size=10).rows["Customer"].tolist()
+    cutoff = manifest["models"][model]["risk_bands"]["high"]
+    expected = {str(store.customer_id(i)) for i in np.flatnonzero(store.probabilities(model) >= cutoff)}
+    assert len(seen) == len(set(seen)) == first.total and set(seen) == expected
+    assert find_customers(store, manifest, model, "high", ANY, page=999, page_size=10).page == first.pages
+    with pytest.raises(ValueError):
+        find_customers(store, manifest, model, "<b>", ANY)
+
+
+def test_lime_is_deterministic_for_a_fixed_seed(telco_bundle, store, background):
+    model = telco_bundle.manifest["champion"]
+    runtime = load_runtime(telco_bundle, model)
+    view = build_customer_view(telco_bundle, store, store.customer_id(2))
+    one = explain_lime(runtime, telco_bundle.manifest, view.raw_features, background, samples=1000, seed=7)
+    two = explain_lime(runtime, telco_bundle.manifest, view.raw_features, background, samples=1000, seed=7)
+    other = explain_lime(runtime, telco_bundle.manifest, view.raw_features, background, samples=1000, seed=8)
+    assert one.weights == two.weights
+    assert one.weights != other.weights
+    assert set(one.weights) == set(runtime.features) and one.samples == 1000 and one.seconds > 0
+
+
+def test_manifest_carries_the_specs_actionable_flags(telco_bundle, telco_spec):
+    import copy
+
+    from bundle.manifest import manifest_problems
+
+    manifest = telco_bundle.manifest
+    assert {f["name"]: f["actionable"] for f in manifest["features"]} == {f.name: f.actionable for f in telco_spec.features}
+    broken = copy.deepcopy(manifest)
+    broken["features"][0]["actionable"] = "yes"
+    assert any("non-boolean 'actionable'" in p for p in manifest_problems(broken))
+    del broken["features"][0]["actionable"]  # optional: older bundles have none
+    assert manifest_problems(broken) == []

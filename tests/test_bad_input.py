@@ -126,7 +126,7 @@ MANIFEST_DAMAGE = [
     ("schema version true", '{"schema_version": true}', "has no valid schema version"),
     ("newer schema", '{"schema_version": 999}', f"was made by a newer churnlens (schema version 999); this dashboard reads version {layout.SCHEMA_VERSION} and needs updating"),
     ("older schema", '{"schema_version": 0}', "has the old schema version 0"),
-    ("only the version", '{"schema_version": 1}', "its manifest is invalid: the manifest has no 'bundle'"),
+    ("only the version", f'{{"schema_version": {layout.SCHEMA_VERSION}}}', "its manifest is invalid: the manifest has no 'bundle'"),
 ]
 
 
@@ -194,7 +194,7 @@ TRAINING_CASES = [
     ("all-null numeric column", lambda t: t.withColumn("tenure", F.lit(None).cast("double")), "column 'tenure': all 12 rows are empty"),
     ("all-null categorical column", lambda t: t.withColumn("contract", F.lit(None).cast("string")), "column 'contract': all 12 rows are empty"),
     ("empty table", lambda t: t.limit(0), "the input table has no rows"),
-    ("text in a numeric column", lambda t: t.withColumn("monthly_charges", F.lit("lots")), "column 'monthly_charges': 12 rows are not numbers"),
+    ("text in a numeric column", lambda t: t.withColumn("monthly_charges", F.lit("lots")), "column 'monthly_charges': 12 rows are not numeric"),
     ("2 in a 0/1 column", lambda t: t.withColumn("senior_citizen", F.lit(2)), "column 'senior_citizen': 12 rows are not 0 or 1"),
     ("untypable string IDs", lambda t: t.withColumn("rownames", F.concat(F.lit("id "), F.col("rownames"))), "use characters other than"),
 ]

@@ -150,6 +150,5 @@ def manifest_entry(feature, categories: dict) -> dict:
         entry["values"] = {"1": feature.positive, "0": feature.negative}
     if feature.category_labels:
         entry["category_labels"] = dict(feature.category_labels)
-    if feature.actionable:
-        entry["actionable"] = True
+    entry["actionable"] = bool(feature.actionable)
     return entry

@@ -50,8 +50,8 @@ def test_risk_bands_split_training_scores_10_20_70():
 def test_own_data_invariants_are_checked_at_publish(tmp_path, monkeypatch, change, message):
     original = tiny.tiny_manifest
 
-    def changed():
-        manifest = original()
+    def changed(*args):
+        manifest = original(*args)
         change(manifest)
         return manifest
 

@@ -102,7 +102,7 @@ def compute_calibration_tables(bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFra
 
 @pytest.fixture(scope="session")
 def ds_tables(telco_bundle) -> dict[str, pd.DataFrame]:
-    pdp, ice = compute_pdp_ice(telco_bundle, ["tenure", "contract"])
+    pdp, ice = compute_pdp_ice(telco_bundle, [f["name"] for f in telco_bundle.manifest["features"]])
     calibration, distribution = compute_calibration_tables(telco_bundle)
     return {PDP_TABLE: pdp, ICE_TABLE: ice, PERMUTATION_TABLE: compute_permutation(telco_bundle),
             CALIBRATION_TABLE: calibration, SCORE_DISTRIBUTION_TABLE: distribution}

@@ -143,7 +143,7 @@ def test_typing_an_id_rewrites_the_address_bar(server, page, bundle_root):
     box.press("Enter")
     page.wait_for_url(f"**customer={ids[-1]}**", timeout=30_000)
     assert "bundle=telco" in page.url
-    page.get_by_text(f"{probabilities[-1]:.1%}", exact=True).wait_for(timeout=30_000)
+    page.get_by_text(f"{probabilities[-1]:.1%}", exact=True).first.wait_for(timeout=30_000)
 
 
 def test_bad_link_shows_a_message_not_a_traceback(server, page):
@@ -164,7 +164,12 @@ def test_models_page_shows_table_and_roc(server, page, bundle_root, screenshots)
     assert charts.count() == 2  # ROC and precision-recall
     assert page.get_by_text("ROC curves").is_visible() and page.get_by_text("Precision–recall curves").is_visible()
     # The grid draws on a canvas; its accessible copy lists the cells.
-    cells = table.locator("[role='gridcell'], [role='cell']").all_inner_texts()
+    cells: list[str] = []
+    for _ in range(100):  # the grid fills its accessible copy a moment after it appears
+        cells = table.locator("[role='gridcell'], [role='cell']").all_inner_texts()
+        if any(entry["display_name"] in cells for entry in manifest["models"].values()):
+            break
+        page.wait_for_timeout(200)
     for entry in manifest["models"].values():
         assert entry["display_name"] in cells, (entry["display_name"], cells[:20])
     assert page.locator("[data-testid='stException']").count() == 0

@@ -136,7 +136,7 @@ def test_a_customer_page_with_charts_requests_nothing_outside(two_bundles, recor
     ids, probabilities = _champion(bundle_root)
     page.goto(f"{two_bundles}/?bundle=telco&customer={ids[3]}")
     _settle(page)
-    page.get_by_text(f"{probabilities[3]:.1%}", exact=True).wait_for(timeout=30_000)
+    page.get_by_text(f"{probabilities[3]:.1%}", exact=True).first.wait_for(timeout=30_000)
     page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(timeout=30_000)
     page.goto(f"{two_bundles}/models?bundle=telco")
     _settle(page)
@@ -160,12 +160,12 @@ def test_switching_to_a_broken_bundle_and_back_keeps_the_customer_box(two_bundle
     customer = str(ids[7])
     page.goto(f"{two_bundles}/?bundle=telco&customer={customer}")
     _settle(page)
-    page.get_by_text(f"{probabilities[7]:.1%}", exact=True).wait_for(timeout=30_000)
+    page.get_by_text(f"{probabilities[7]:.1%}", exact=True).first.wait_for(timeout=30_000)
     for _ in range(2):
         _pick_bundle(page, "broken")
         page.get_by_text("is corrupt").wait_for(timeout=30_000)
         _pick_bundle(page, "telco")
-        page.get_by_text(f"{probabilities[7]:.1%}", exact=True).wait_for(timeout=30_000)
+        page.get_by_text(f"{probabilities[7]:.1%}", exact=True).first.wait_for(timeout=30_000)
         assert page.get_by_role("textbox", name="Customer ID").input_value() == customer
         page.wait_for_url(f"**customer={customer}**", timeout=10_000)
         assert "bundle=telco" in page.url

@@ -99,4 +99,4 @@ def test_missing_columns_are_named_before_any_scoring(bundle_root, telco_rows, t
     assert code == 2 and "the input lacks 2 column(s) the bundle's models need: 'tenure', 'contract'" in err
     assert "Traceback" not in err and not (tmp_path / "o").exists()
     assert main(["score", "--bundle", "nope", "--artifacts", str(bundle_root), "--input", str(path), "--output", "x"]) == 2
-    assert "No bundle at" in capsys.readouterr().err
+    assert "There is no bundle named 'nope'" in capsys.readouterr().err

@@ -33,7 +33,7 @@ from typing import Any
 
 from bundle import layout
 
-MODELS = ("logistic", "gbt", "xgboost")
+MODELS = ("logistic", "gbt", "xgboost", "sklearn")  # training.models.families(), without importing Spark
 TYPES = layout.FEATURE_TYPES
 FORMATS = ("csv", "parquet")
 

@@ -78,6 +78,9 @@ try:
 except BundleError as exc:
     # The message names the bundle and says what is wrong; it never holds a server path.
     st.error(inert(exc, 600))
+    # The Customer page is not drawn on this run: drop its ID box's state, so that coming back
+    # recreates the box from the last customer (its `value`) instead of showing it empty.
+    st.session_state.pop(data.CUSTOMER_BOX_KEY, None)
     st.stop()
 
 st.session_state[data.ACTIVE_BUNDLE_KEY] = bundle

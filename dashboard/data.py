@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Session-state keys shared by the router and the pages.
 PICKER_KEY = "bundle_picker"
 ACTIVE_BUNDLE_KEY = "active_bundle"
+CUSTOMER_BOX_KEY = "customer"  # the Customer page's ID box (and its URL parameter)
 
 
 def artifacts_root() -> Path:

@@ -29,7 +29,7 @@ from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
 from dashboard.views.customer import EFFECT_CAPTION, UnknownModel, model_choices, probability_waterfall, resolve_model
 
-CUSTOMER_PARAM = "customer"
+CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
 MODEL_PARAM = "model"
 LAST_CUSTOMER_KEY = "last_customer"
 MODEL_KEY = "model_pick"

@@ -30,7 +30,7 @@ def test_a_minimal_config_parses_with_defaults():
     config = parse_config(GOOD, Path("/data"))
     assert config.customers.path == "/data/customers.csv"
     assert config.customers.format == "csv" and config.customers.delimiter == ","
-    assert (config.seed, config.test_fraction, config.models) == (42, 0.2, ("logistic", "gbt", "xgboost"))
+    assert (config.seed, config.test_fraction, config.models) == (42, 0.2, ("logistic", "gbt", "xgboost", "sklearn"))
     assert config.positive_label == "Yes" and config.max_categories == 50
 
 

@@ -84,10 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.sessions > 0:
         from bench import sessions
 
-        load = sessions.measure(bundle, args.artifacts, args.sessions, args.session_seconds)
+        try:
+            items_bundle = open_bundle(args.artifacts / args.items_bundle)
+        except BundleError:
+            items_bundle = None  # the sessions then load the Telco pages only
+        load = sessions.measure(bundle, args.artifacts, args.sessions, args.session_seconds, items_bundle)
         n = load["sessions"]
         print(f"\n{n} concurrent browser sessions for {load['seconds']:.0f} s ({load['loads']} page loads, one Chromium):")
         print(f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}")
+        print("  per page p95: " + ", ".join(f"{k} {v:.0f} ms" for k, v in load["per_page_p95_ms"].items()))
         print(f"  server RSS {load['rss_mb_1_session']:.0f} MB with 1 session, {load['rss_mb_sessions']:.0f} MB with {n}")
         record({
             f"sessions{n}_p50_ms": round(load["p50_ms"], 1), f"sessions{n}_p95_ms": round(load["p95_ms"], 1),

@@ -6,28 +6,25 @@ wait until the app is connected and idle and the page's marker is visible — fo
 a bounded time. Reports p50/p95 page times, errors (timeouts, exceptions shown,
 navigation failures) and the server's RSS with 1 session and with N.
 
-Add a page by appending to PAGES: (name, URL path + query built from a customer ID, CSS marker).
+Add a page by appending to PAGES: (name, URL path + query with {bundle}/{customer} or
+{items_bundle}/{item} placeholders, CSS marker that shows the page has drawn).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from bench.server import dashboard_server
 from bundle import layout
 from bundle.reader import Bundle
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 IDLE = "[data-test-script-state='notRunning']"
@@ -35,14 +32,11 @@ IDLE = "[data-test-script-state='notRunning']"
 # (name, path template, marker that says the page has drawn)
 PAGES: list[tuple[str, str, str]] = [
     ("customer", "/?bundle={bundle}&customer={customer}", "[data-testid='stMetricValue']"),
+    ("validation", "/validation?bundle={bundle}", "[data-testid='stTable']"),
     ("models", "/models?bundle={bundle}", "[data-testid='stDataFrame']"),
+    # Pages of the items bundle (skipped when there is none).
+    ("items", "/items?bundle={items_bundle}&item={item}", "[data-testid='stDataFrame']"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> float:
@@ -52,32 +46,28 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _serve(artifacts: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "CHURNLENS_ARTIFACTS": str(artifacts.resolve())}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not start within 60 s")
+@dataclass(frozen=True)
+class Targets:
+    """What the sessions open: the customer bundle and its IDs, the items bundle and its item IDs."""
+
+    bundle: str
+    ids: list
+    items_bundle: str | None = None
+    items: tuple = ()
+
+    def pages(self) -> list[tuple[str, str, str]]:
+        return [p for p in PAGES if self.items_bundle or "{items_bundle}" not in p[1]]
 
 
-async def _session(context, url: str, bundle: str, ids: list, until: float, times: dict, errors: list) -> None:
+async def _session(context, url: str, targets: Targets, until: float, times: dict, errors: list) -> None:
     page = await context.new_page()
     rng = random.Random(id(context))
     while time.monotonic() < until:
-        for name, template, marker in PAGES:
-            target = url + template.format(bundle=bundle, customer=rng.choice(ids))
+        for name, template, marker in targets.pages():
+            target = url + template.format(
+                bundle=targets.bundle, customer=rng.choice(targets.ids),
+                items_bundle=targets.items_bundle, item=rng.choice(targets.items) if targets.items else "",
+            )
             start = time.perf_counter()
             try:
                 await page.goto(target, timeout=60_000)
@@ -93,7 +83,7 @@ async def _session(context, url: str, bundle: str, ids: list, until: float, time
             times.setdefault(name, []).append((time.perf_counter() - start) * 1000)
 
 
-async def _run(url: str, bundle: str, ids: list, sessions: int, seconds: float, server_pid: int) -> dict:
+async def _run(url: str, targets: Targets, sessions: int, seconds: float, server_pid: int) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -107,13 +97,13 @@ async def _run(url: str, bundle: str, ids: list, sessions: int, seconds: float, 
         try:
             one: dict = {}
             warm = await browser.new_context()
-            await _session(warm, url, bundle, ids, time.monotonic() + min(10.0, seconds), one, [])
+            await _session(warm, url, targets, time.monotonic() + min(10.0, seconds), one, [])
             rss_one = _rss_mb(server_pid)
             contexts = [await browser.new_context() for _ in range(sessions)]
             times: dict[str, list[float]] = {}
             errors: list[str] = []
             until = time.monotonic() + seconds
-            await asyncio.gather(*(_session(c, url, bundle, ids, until, times, errors) for c in contexts))
+            await asyncio.gather(*(_session(c, url, targets, until, times, errors) for c in contexts))
             rss_many = _rss_mb(server_pid)
         finally:
             await browser.close()
@@ -130,15 +120,15 @@ async def _run(url: str, bundle: str, ids: list, sessions: int, seconds: float, 
     }
 
 
-def measure(bundle: Bundle, artifacts: Path, sessions: int = 20, seconds: float = 60.0) -> dict:
-    """Run the load for `seconds` and return the figures (server started and stopped here)."""
+def measure(
+    bundle: Bundle, artifacts: Path, sessions: int = 20, seconds: float = 60.0, items_bundle: Bundle | None = None
+) -> dict:
+    """Run the load for `seconds` and return the figures (server started and stopped here).
+    `items_bundle` (e.g. movielens) adds the Items page to each session's loop."""
     ids = pq.read_table(bundle.file(layout.CUSTOMERS), columns=[layout.ID_COLUMN]).column(0).to_pylist()
-    proc, url = _serve(artifacts)
-    try:
-        return {"sessions": sessions, "seconds": seconds, **asyncio.run(_run(url, bundle.name, ids, sessions, seconds, proc.pid))}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    items: tuple = ()
+    if items_bundle is not None:
+        items = tuple(pq.read_table(items_bundle.file(layout.ITEMS), columns=["item_id"]).column(0).to_pylist()[:500])
+    targets = Targets(bundle.name, ids, items_bundle.name if items else None, items)
+    with dashboard_server(artifacts) as (url, proc):
+        return {"sessions": sessions, "seconds": seconds, **asyncio.run(_run(url, targets, sessions, seconds, proc.pid))}

@@ -19,28 +19,26 @@ def _named(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     return out
 
 
+def _threshold_dots(points: pd.DataFrame, names: Mapping[str, str], x: tuple[str, str], y: tuple[str, str]) -> alt.Chart:
+    """One dot per model where the current threshold puts it; `x`/`y` are (column, tooltip title)."""
+    return alt.Chart(_named(points, names)).mark_point(size=110, filled=True, stroke="black", strokeWidth=1).encode(
+        x=f"{x[0]}:Q", y=f"{y[0]}:Q", color=alt.Color("Model:N"),
+        tooltip=[alt.Tooltip("Model:N"), alt.Tooltip("threshold:Q", title="Threshold", format=".2f"),
+                 alt.Tooltip(f"{x[0]}:Q", title=x[1], format=".3f"),
+                 alt.Tooltip(f"{y[0]}:Q", title=y[1], format=".3f")],
+    )
+
+
 def roc_with_point(curves: pd.DataFrame, points: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
     """Every model's ROC curve, each with a dot where the current threshold puts it."""
-    dots = _named(points, names)
-    marks = alt.Chart(dots).mark_point(size=110, filled=True, stroke="black", strokeWidth=1).encode(
-        x="fpr:Q", y="recall:Q", color=alt.Color("Model:N"),
-        tooltip=[alt.Tooltip("Model:N"), alt.Tooltip("threshold:Q", title="Threshold", format=".2f"),
-                 alt.Tooltip("fpr:Q", title="False positive rate", format=".3f"),
-                 alt.Tooltip("recall:Q", title="True positive rate", format=".3f")],
-    )
-    return alt.layer(roc_chart(curves, names), marks).properties(height=HEIGHT)
+    dots = _threshold_dots(points, names, ("fpr", "False positive rate"), ("recall", "True positive rate"))
+    return alt.layer(roc_chart(curves, names), dots).properties(height=HEIGHT)
 
 
 def pr_with_point(curves: pd.DataFrame, points: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
     """Every model's precision-recall curve with the current threshold's point."""
-    dots = _named(points, names)
-    marks = alt.Chart(dots).mark_point(size=110, filled=True, stroke="black", strokeWidth=1).encode(
-        x="recall:Q", y="precision:Q", color=alt.Color("Model:N"),
-        tooltip=[alt.Tooltip("Model:N"), alt.Tooltip("threshold:Q", title="Threshold", format=".2f"),
-                 alt.Tooltip("recall:Q", title="Recall", format=".3f"),
-                 alt.Tooltip("precision:Q", title="Precision", format=".3f")],
-    )
-    return alt.layer(pr_chart(curves, names), marks).properties(height=HEIGHT)
+    dots = _threshold_dots(points, names, ("recall", "Recall"), ("precision", "Precision"))
+    return alt.layer(pr_chart(curves, names), dots).properties(height=HEIGHT)
 
 
 def profit_chart(curve: pd.DataFrame, threshold: float, best: Mapping[str, float]) -> alt.LayerChart:

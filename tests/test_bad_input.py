@@ -207,6 +207,21 @@ def test_training_input(rows, telco_spec, case, change, message):
     assert all("Traceback" not in p and "\n" not in p for p in problems)
 
 
+def test_a_categorical_with_100k_levels_is_refused_before_training(spark, rows, telco_spec):
+    """One distinct `contract` per row over 100,000 rows: refused with the count and the cap,
+    in the same single validation pass (no encoder ever sees 100k one-hot slots)."""
+    template = rows.drop("rownames", "contract").limit(1)
+    wide = spark.range(100_000).crossJoin(template).select(
+        F.col("id").alias("rownames"), F.concat(F.lit("plan-"), F.col("id").cast("string")).alias("contract"),
+        *template.columns,
+    )
+    problems = _problems(wide, telco_spec)
+    capped = [p for p in problems if p.startswith("column 'contract'")]
+    assert len(capped) == 1, problems
+    assert f"more than the cap of {telco_spec.max_categories}" in capped[0] and "distinct categories" in capped[0]
+    assert re.search(r"about (\d+) distinct", capped[0]) and int(re.search(r"about (\d+) distinct", capped[0]).group(1)) > 90_000
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [

@@ -23,14 +23,14 @@ from dashboard.customer_sections import (
     draw_similar,
     draw_whatif,
 )
+from dashboard.model_pick import pick_model
 from dashboard.plain import inert
 from dashboard.sections.customer_items import draw_customer_items
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
-from dashboard.views.customer import EFFECT_CAPTION, UnknownModel, model_choices, probability_waterfall, resolve_model
+from dashboard.views.customer import EFFECT_CAPTION, probability_waterfall
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
-MODEL_PARAM = "model"
 LAST_CUSTOMER_KEY = "last_customer"
 MODEL_KEY = "model_pick"
 UNITS_KEY = "waterfall_units"
@@ -51,25 +51,6 @@ def _follow_in_url(customer_id: str) -> None:
         del st.query_params[CUSTOMER_PARAM]
 
 
-def _pick_model(manifest: dict) -> str:
-    choices = model_choices(manifest)
-    if MODEL_KEY not in st.session_state or st.session_state[MODEL_KEY] not in choices:
-        try:
-            st.session_state[MODEL_KEY] = resolve_model(manifest, st.query_params.get(MODEL_PARAM))
-        except UnknownModel as exc:
-            st.warning(inert(str(exc), None))
-            st.session_state[MODEL_KEY] = manifest["champion"]
-    model = st.selectbox(
-        "Model", list(choices), key=MODEL_KEY, format_func=choices.get,
-        help="The same customer under each model of the bundle; the champion scored best on the test set.",
-    )
-    if model == manifest["champion"]:
-        st.query_params.pop(MODEL_PARAM, None)
-    elif st.query_params.get(MODEL_PARAM) != model:
-        st.query_params[MODEL_PARAM] = model
-    return model
-
-
 def open_customer(customer_id: str) -> None:
     """Button callback (similar / find rows): show another customer, dropping this one's what-if."""
     st.session_state[CUSTOMER_PARAM] = customer_id
@@ -85,7 +66,10 @@ def render() -> None:
         st.error(inert(exc, 600))
         return
     examples = ", ".join(str(i) for i in store.example_ids(3))
-    model = _pick_model(bundle.manifest)
+    model = pick_model(
+        bundle.manifest, MODEL_KEY,
+        help="The same customer under each model of the bundle; the champion scored best on the test set.",
+    )
 
     # A pasted link wins; otherwise come back to the customer this session last viewed. Passed as the
     # widget's `value` (not written into session state): when the box comes back after a run that did

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bundle.manifest import model_names
 from bundle.reader import BundleError
 from dashboard import data, global_charts
+from dashboard.model_pick import pick_model
 from dashboard.plain import inert
 from dashboard.views.cohort import MAX_LENGTH, CohortError, cohort_text, parse_cohort
 from dashboard.views.global_explanations import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE, build_global_view
@@ -19,17 +19,6 @@ FEATURE_KEY = "global_feature"
 COHORT_KEY = "global_cohort"
 RETRAIN = "retrain it with this version of churnlens to see it."
 
-
-def _chosen_model(manifest: dict, names: dict[str, str]) -> str:
-    models = model_names(manifest)
-    requested = st.query_params.get("model")
-    if MODEL_KEY not in st.session_state:
-        if requested is not None and requested not in models:
-            st.warning(f"There is no model '{inert(data.shorten(requested))}' in this bundle; showing the champion.")
-        st.session_state[MODEL_KEY] = requested if requested in models else manifest["champion"]
-    model = st.selectbox("Model", models, key=MODEL_KEY, format_func=lambda m: names.get(m, m))
-    st.query_params["model"] = model
-    return model
 
 
 def render() -> None:
@@ -50,7 +39,7 @@ def render() -> None:
 
     controls = st.columns([1, 2], gap="large")
     with controls[0]:
-        model = _chosen_model(manifest, names)
+        model = pick_model(manifest, MODEL_KEY)
     with controls[1]:
         if COHORT_KEY not in st.session_state:
             st.session_state[COHORT_KEY] = str(st.query_params.get("cohort", ""))[: MAX_LENGTH + 1]

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bundle.manifest import model_names
 from bundle.reader import BundleError
 from dashboard import data, validation_charts
+from dashboard.model_pick import pick_model
 from dashboard.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME
 from dashboard.views.validation import (
@@ -24,17 +24,6 @@ from dashboard.views.validation import (
 MODEL_KEY = "validation_model"
 THRESHOLD_KEY = "validation_threshold"
 
-
-def _chosen_model(manifest: dict, names: dict[str, str]) -> str:
-    models = model_names(manifest)
-    requested = st.query_params.get("model")
-    if MODEL_KEY not in st.session_state:
-        if requested is not None and requested not in models:
-            st.warning(f"There is no model '{inert(data.shorten(requested))}' in this bundle; showing the champion.")
-        st.session_state[MODEL_KEY] = requested if requested in models else manifest["champion"]
-    model = st.selectbox("Model", models, key=MODEL_KEY, format_func=lambda m: names.get(m, m))
-    st.query_params["model"] = model
-    return model
 
 
 def _chosen_threshold(default: float) -> float:
@@ -81,7 +70,7 @@ def render() -> None:
 
     left, right = st.columns([1, 2], gap="large")
     with left:
-        model = _chosen_model(manifest, names)
+        model = pick_model(manifest, MODEL_KEY)
         threshold = _chosen_threshold(float(manifest["models"][model]["threshold"]))
         st.markdown("**Cost of acting on the flags**")
         offer_cost = st.number_input("Cost of one retention offer", min_value=0.0, value=10.0, step=5.0)

@@ -6,6 +6,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from bundle import feature_types
+
 MISSING = "missing"
 
 
@@ -23,21 +25,11 @@ def is_missing(value: object) -> bool:
 
 
 def display_value(feature: Mapping, value: object) -> str:
-    """A feature value as a business user reads it: Yes/No, 'missing', 1,234.5."""
-    if is_missing(value):
-        return MISSING
-    kind = feature.get("type")
-    if kind == "binary":
-        if value in (1, True):
-            return "Yes"
-        if value in (0, False):
-            return "No"
-        return str(value)
-    if kind == "numeric" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if float(value).is_integer():
-            return f"{int(value):,}"
-        return f"{value:,.2f}"
-    return str(value)
+    """A feature value as a business user reads it: Yes/No, 'missing', 1,234.5, a category's label.
+
+    The bundle's formatter (also used by exports and batch scoring) with the
+    dashboard's wider notion of missing (NaN of any float type)."""
+    return MISSING if is_missing(value) else feature_types.display_value(dict(feature), value)
 
 
 def ordinal(n: int) -> str:

@@ -5,11 +5,19 @@ features (declared in its spec, `actionable: true` in the manifest) is scored
 live through the runtime in one batch; the ones that lower the churn
 probability most are shown, each with how many customers of similar risk (the
 same risk band under this model) already have the suggested value(s).
+
+A change is only offered when it makes a customer that exists: every new
+category must have been seen, among customers, together with each of this
+customer's other (unchanged) category and yes/no values, and with the other new
+value of a pair. In Telco that keeps "Online security: Yes" away from a customer
+without internet service (no such customer exists), without any rule written
+for it; the dataset's meaning stays in its data and spec.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+import weakref
 from itertools import combinations
 
 import numpy as np
@@ -18,13 +26,17 @@ import pandas as pd
 from bundle.customers import CustomerStore
 from bundle.risk import band_cutoffs, risk_band
 from bundle.runtime import ModelRuntime
-from dashboard.views.common import format_points, format_probability, reason_text
+from dashboard.views.common import format_points, format_probability, is_missing, reason_text
 from bundle.runtime import sigmoid
 from dashboard.views.whatif import Domain, customer_frame, feature_slots
 
 LEVER_COLUMNS = ["Change", "New probability", "Change in probability", "Similar-risk customers with it", "edits"]
 TOP_LEVERS = 8
 NUMERIC_STEPS = 3  # candidate values of an actionable numeric feature: low / median-ish / high of its range
+# Pairs of values seen together are counted on at most this many customers (evenly spaced), so
+# the check costs the same at any bundle size; a pair absent from them is rare enough to skip.
+COOCCURRENCE_ROWS = 50_000
+_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def actionable_features(manifest: Mapping) -> list[str]:
@@ -52,9 +64,11 @@ def build_levers(
     """The `top` single or paired changes that lower the probability most (only those that lower it)."""
     names = actionable_features(manifest)
     specs = {f["name"]: f for f in manifest["features"]}
+    seen = seen_together(store, manifest)
     singles = [((n, v),) for n in names for v in _candidates(n, domains[n], features.get(n))]
     pairs = [a + b for a, b in combinations(singles, 2) if a[0][0] != b[0][0]]
-    options = singles + pairs
+    options = [o for o in singles + pairs if _plausible(o, features, seen)]
+    singles = [o for o in options if len(o) == 1]
     if not options:
         return pd.DataFrame(columns=LEVER_COLUMNS)
     # Encode the customer once and each candidate value once; every option is that row
@@ -112,3 +126,61 @@ def _matches(column: np.ndarray, value: object) -> np.ndarray:
 
 def _key(value: object) -> object:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def seen_together(store: CustomerStore, manifest: Mapping) -> "Cooccurrence":
+    """Which values of category / yes-no features some customer has together; computed once per
+    store (shared by every session) on an even sample of customers."""
+    cached = _SEEN.get(store)
+    if cached is None:
+        names = [f["name"] for f in manifest["features"] if f.get("type") in ("categorical", "binary")]
+        rows = np.unique(np.linspace(0, len(store) - 1, num=min(len(store), COOCCURRENCE_ROWS), dtype=np.int64))
+        cached = _SEEN[store] = Cooccurrence.build({n: np.asarray(store.feature_column(n), dtype=object)[rows] for n in names})
+    return cached
+
+
+class Cooccurrence:
+    """Value codes per feature and, per pair of features, the set of code pairs that occur."""
+
+    def __init__(self, codes: dict[str, dict[object, int]], pairs: dict[tuple[str, str], frozenset[int]]) -> None:
+        self.codes = codes
+        self.pairs = pairs
+
+    @classmethod
+    def build(cls, columns: Mapping[str, np.ndarray]) -> "Cooccurrence":
+        codes, coded = {}, {}
+        for name, column in columns.items():
+            values, uniques = pd.factorize(np.array([_value_key(v) for v in column], dtype=object))
+            codes[name] = {u: i for i, u in enumerate(uniques)}
+            coded[name] = values.astype(np.int64)
+        pairs = {}
+        for f, g in combinations(columns, 2):
+            width = len(codes[g])
+            pairs[(f, g)] = frozenset(np.unique(coded[f] * width + coded[g]).tolist())
+        return cls(codes, pairs)
+
+    def together(self, f: str, a: object, g: str, b: object) -> bool:
+        if (f, g) not in self.pairs:
+            if (g, f) not in self.pairs:
+                return True  # not a pair this check covers (e.g. a numeric feature)
+            f, a, g, b = g, b, f, a
+        ca, cb = self.codes[f].get(_value_key(a)), self.codes[g].get(_value_key(b))
+        return ca is not None and cb is not None and ca * len(self.codes[g]) + cb in self.pairs[(f, g)]
+
+
+def _plausible(option: tuple, features: Mapping[str, object], seen: Cooccurrence) -> bool:
+    """Would a customer with these changes look like one who exists (see the module docstring)?"""
+    after = {**features, **dict(option)}
+    return all(
+        seen.together(name, after[name], other, after.get(other))
+        for name, _ in option
+        for other in seen.codes
+        if other != name
+    )
+
+
+_MISSING = ("missing",)  # one key for None and NaN alike (NaN never equals itself)
+
+
+def _value_key(value: object) -> object:
+    return _MISSING if is_missing(value) else _key(value)

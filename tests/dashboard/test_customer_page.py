@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
-from tests.dashboard.dashboard_helpers import APP, champion_predictions, telco
+from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 
 from bundle import layout
 from bundle.customers import CustomerStore
@@ -30,10 +30,7 @@ def artifacts(bundle_root, monkeypatch):
 
 
 def run_app(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_app(TIMEOUT, **params)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -95,6 +95,31 @@ def test_levers_change_only_actionable_features_and_lower_risk(telco_bundle, sto
         assert lever["Similar-risk customers with it"] >= 0
 
 
+def test_levers_only_make_customers_that_exist(telco_bundle, store):
+    """No add-on for a customer without internet; every suggested combination is held by some customer."""
+    manifest = telco_bundle.manifest
+    model = manifest["champion"]
+    runtime = load_runtime(telco_bundle, model)
+    domains = feature_domains(telco_bundle, store)
+    kinds = {f["name"]: f["type"] for f in manifest["features"]}
+    offline = np.flatnonzero(store.feature_column("internet_service") == "No")
+    assert len(offline) > 0
+    riskiest_offline = int(offline[np.argmax(store.probabilities(model)[offline])])
+    view = build_customer_view(telco_bundle, store, store.customer_id(riskiest_offline))
+    suggested = build_levers(runtime, manifest, store, model, view.raw_features, view.probability, domains, top=50)
+    add_ons = {"online_security", "tech_support", "online_backup", "device_protection", "streaming_tv", "streaming_movies"}
+    for edits in suggested["edits"]:
+        assert all(edits[f] == "No internet service" for f in add_ons & set(edits)), edits
+        after = {**view.raw_features, **edits}
+        for f in edits:
+            for g in (g for g, kind in kinds.items() if kind != "numeric" and g != f):
+                both = (store.feature_column(f) == after[f]) & (store.feature_column(g) == after[g])
+                assert both.any(), (f, after[f], g, after[g])
+    # Without the check, the model would happily suggest security for this customer:
+    unchecked = {(n, v) for n in add_ons for v in domains[n].choices if v != view.raw_features[n]}
+    assert ("online_security", "Yes") in unchecked
+
+
 def test_similar_customers_are_the_nearest_shap_vectors(telco_bundle, store):
     model = telco_bundle.manifest["champion"]
     positions, distances = store.nearest(model, 5, 5)

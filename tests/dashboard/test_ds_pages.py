@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
-from tests.dashboard.dashboard_helpers import APP
+from tests.dashboard.dashboard_helpers import open_app
 from tests.dashboard.ds_bundle import ds_root, ds_tables  # noqa: F401  (fixtures)
 
 from bundle import layout
@@ -37,11 +37,7 @@ SMALL_COHORT = "contract:Month-to-month;tenure<4"
 
 def open_page(root: Path, monkeypatch, page: str, **params: str) -> AppTest:
     monkeypatch.setenv(data.ARTIFACTS_ENV, str(root))
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    return at.switch_page(page).run()
+    return open_app(TIMEOUT, page, **params)
 
 
 def texts(elements) -> str:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from bundle import layout
 from dashboard import data
-from tests.dashboard.dashboard_helpers import APP, champion_predictions, telco
+from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 
 TIMEOUT = 60
 # Streamlit renders these elements' text as GitHub-flavoured Markdown.
@@ -20,10 +20,7 @@ MARKDOWN_ELEMENTS = ("markdown", "caption", "error", "warning", "info", "success
 
 
 def run_app(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_app(TIMEOUT, **params)
 
 
 def rendered_markdown(at: AppTest) -> list[str]:

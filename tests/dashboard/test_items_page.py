@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
-from tests.dashboard.dashboard_helpers import APP
+from tests.dashboard.dashboard_helpers import open_app
 
 from bundle import items as im
 from bundle import layout
@@ -38,11 +38,7 @@ def catalog(movielens_bundle_root):
 
 
 def items_page(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
+    return open_app(TIMEOUT, PAGE, **params)
 
 
 def texts(elements) -> str:

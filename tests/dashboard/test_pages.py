@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.dashboard.dashboard_helpers import APP, champion_predictions, telco
+from tests.dashboard.dashboard_helpers import APP, champion_predictions, open_app, telco
 from streamlit.testing.v1 import AppTest
 
 from bundle import layout
@@ -26,10 +26,7 @@ def artifacts(bundle_root, monkeypatch) -> Path:
 
 
 def run_app(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_app(TIMEOUT, **params)
 
 
 def texts(elements) -> str:

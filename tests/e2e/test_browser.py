@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -21,108 +13,15 @@ from bundle import layout
 from bundle.customers import CustomerStore
 from bundle.reader import open_bundle
 from dashboard.views import build_customer_view
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-IDLE = "[data-test-script-state='notRunning']"
-STARTUP_TIMEOUT_S = 60
+from tests.e2e.conftest import champion_scores, settle
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"streamlit did not serve within {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-def server(bundle_root: Path, tmp_path_factory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "CHURNLENS_ARTIFACTS": str(bundle_root)}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-    ]  # fmt: skip
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def _champion(bundle_root: Path) -> tuple[list, list]:
-    bundle = open_bundle(bundle_root / "telco")
-    table = pq.read_table(bundle.file(layout.predictions_path(bundle.manifest["champion"])))
-    return table.column(layout.ID_COLUMN).to_pylist(), table.column(layout.PROBABILITY_COLUMN).to_pylist()
-
-
-def _settle(page) -> None:
-    # Generous: the Customer page's first run loads models and the 2-core test machine is shared.
-    page.wait_for_selector(CONNECTED, timeout=30_000)
-    page.wait_for_selector(IDLE, timeout=120_000)
-
-
-@pytest.fixture
-def screenshots(test_output: Path) -> Path:
-    """Where a human can look at what the browser saw (`test_output` is git-ignored)."""
-    path = test_output / "e2e"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def test_deep_link_renders_customer_and_waterfall(server, page, bundle_root, screenshots):
-    ids, probabilities = _champion(bundle_root)
+    ids, probabilities = champion_scores(bundle_root)
     page.goto(f"{server}/?bundle=telco&customer={ids[2]}")
-    _settle(page)
+    settle(page)
     page.wait_for_selector("[data-testid='stMetricValue']", timeout=30_000)
     metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     assert f"{probabilities[2]:.1%}" in metrics
@@ -135,9 +34,9 @@ def test_deep_link_renders_customer_and_waterfall(server, page, bundle_root, scr
 
 
 def test_typing_an_id_rewrites_the_address_bar(server, page, bundle_root):
-    ids, probabilities = _champion(bundle_root)
+    ids, probabilities = champion_scores(bundle_root)
     page.goto(f"{server}/?bundle=telco&customer={ids[0]}")
-    _settle(page)
+    settle(page)
     box = page.get_by_role("textbox", name="Customer ID")
     box.fill(str(ids[-1]))
     box.press("Enter")
@@ -148,7 +47,7 @@ def test_typing_an_id_rewrites_the_address_bar(server, page, bundle_root):
 
 def test_bad_link_shows_a_message_not_a_traceback(server, page):
     page.goto(f"{server}/?bundle=telco&customer=abc")
-    _settle(page)
+    settle(page)
     page.get_by_text("is not a customer ID").wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
 
@@ -156,7 +55,7 @@ def test_bad_link_shows_a_message_not_a_traceback(server, page):
 def test_models_page_shows_table_and_roc(server, page, bundle_root, screenshots):
     manifest = open_bundle(bundle_root / "telco").manifest
     page.goto(f"{server}/models?bundle=telco")
-    _settle(page)
+    settle(page)
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(timeout=30_000)
     charts = page.locator("[data-testid='stVegaLiteChart']")
@@ -190,7 +89,7 @@ def _choose(page, label: str, option: str) -> None:
     choice = page.get_by_role("option", name=option, exact=True)
     # A rerun that lands while the list is open closes it again: open it until the option shows.
     for _ in range(5):
-        _settle(page)
+        settle(page)
         box.click()
         try:
             choice.wait_for(timeout=10_000)
@@ -198,18 +97,18 @@ def _choose(page, label: str, option: str) -> None:
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     choice.click()
-    _settle(page)
+    settle(page)
 
 
 def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path):
     """Open a customer by URL → switch model → what-if → download the HTML report."""
     bundle = open_bundle(bundle_root / "telco")
-    ids, _ = _champion(bundle_root)
+    ids, _ = champion_scores(bundle_root)
     customer = ids[len(ids) // 3]
     model = next(m for m in bundle.manifest["models"] if m != bundle.manifest["champion"])
     name = bundle.manifest["models"][model]["display_name"]
     page.goto(f"{server}/?bundle=telco&customer={customer}")
-    _settle(page)
+    settle(page)
     _metric(page, "Churn probability").wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(screenshots / "customer-reason-card.png"), full_page=False)
@@ -224,7 +123,7 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
         arg=expect_text, timeout=30_000,
     )
 
-    _settle(page)
+    settle(page)
     page.get_by_role("tab", name="What if").click()
     before = _metric(page, "Probability with these changes").inner_text()
     current = page.locator("[data-testid='stSelectbox']:visible").filter(
@@ -241,7 +140,7 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
     )
     after = _metric(page, "Probability with these changes").inner_text()
     assert after != before
-    _settle(page)
+    settle(page)
     page.screenshot(path=str(screenshots / "customer-whatif.png"), full_page=True)
 
     page.get_by_role("tab", name="Export").click()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.e2e.test_browser import CONNECTED, IDLE, browser, page, screenshots, server  # noqa: F401  (fixtures)
+from tests.e2e.conftest import settle
 
 pytestmark = pytest.mark.slow
 COHORT = "contract:Month-to-month;tenure<4"
@@ -16,27 +16,26 @@ COHORT = "contract:Month-to-month;tenure<4"
 WAIT_MS = 120_000
 
 
-def _settle(page) -> None:  # noqa: F811
-    page.wait_for_selector(CONNECTED, timeout=WAIT_MS)
-    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+def _settle(page) -> None:
+    settle(page, WAIT_MS)
 
 
-def _no_traceback(page) -> None:  # noqa: F811
+def _no_traceback(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-def _wait_charts(page) -> None:  # noqa: F811
+def _wait_charts(page) -> None:
     page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(
         timeout=WAIT_MS
     )
     page.wait_for_timeout(500)  # let vega finish its first paint before a screenshot
 
 
-def _confusion(page) -> str:  # noqa: F811
+def _confusion(page) -> str:
     return page.locator("[data-testid='stTable']").first.inner_text()
 
 
-def test_threshold_change_updates_confusion_matrix(server, page, screenshots):  # noqa: F811
+def test_threshold_change_updates_confusion_matrix(server, page, screenshots):
     page.goto(f"{server}/validation?bundle=telco&threshold=0.30")
     _settle(page)
     page.locator("[data-testid='stTable']").first.wait_for(timeout=WAIT_MS)
@@ -57,7 +56,7 @@ def test_threshold_change_updates_confusion_matrix(server, page, screenshots):  
     page.screenshot(path=str(screenshots / "validation.png"), full_page=True)
 
 
-def test_cohort_filter_changes_beeswarm_and_size(server, page, screenshots):  # noqa: F811
+def test_cohort_filter_changes_beeswarm_and_size(server, page, screenshots):
     page.goto(f"{server}/global_explanations?bundle=telco")
     _settle(page)
     size = page.locator("[data-testid='stMetricValue']").first
@@ -82,7 +81,7 @@ def test_cohort_filter_changes_beeswarm_and_size(server, page, screenshots):  # 
     page.screenshot(path=str(screenshots / "global_explanations.png"), full_page=True)
 
 
-def test_model_card_renders(server, page, screenshots):  # noqa: F811
+def test_model_card_renders(server, page, screenshots):
     page.goto(f"{server}/model_card?bundle=telco")
     _settle(page)
     page.get_by_text("Download the card as Markdown").wait_for(timeout=WAIT_MS)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -13,38 +10,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from bundle import layout
-from tests.e2e.test_browser import (  # noqa: F401 - fixtures
-    REPO_ROOT, _champion, _free_port, _settle, _wait_until_serving, browser, screenshots,
-)
+from tests.e2e.conftest import champion_scores, free_port, serve_dashboard, settle
 
 pytestmark = pytest.mark.slow
-
-
-def _serve(root: Path, log: Path, env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "CHURNLENS_ARTIFACTS": str(root), **(env_extra or {})}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-    ]  # fmt: skip
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, proc, log)
-    except BaseException:
-        proc.kill()
-        raise
-    return proc, url
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +24,12 @@ def two_bundles(bundle_root: Path, tmp_path_factory) -> Iterator[str]:
     shutil.copytree(bundle_root / "telco", root / "broken")
     with (root / "broken" / layout.CUSTOMERS).open("ab") as handle:
         handle.write(b"tampered")
-    proc, url = _serve(root, root.parent / "server.log")
-    try:
+    with serve_dashboard(root, root.parent / "server.log") as url:
         yield url
-    finally:
-        _stop(proc)
 
 
 @pytest.fixture
-def recorded(browser):  # noqa: F811
+def recorded(browser):
     """A page plus every URL it requested (documents, scripts, fonts, images, websockets)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -102,11 +67,11 @@ HOSTILE_LINKS = [
 
 
 @pytest.mark.parametrize(("param", "payload"), HOSTILE_LINKS)
-def test_hostile_links_render_as_text_and_fetch_nothing_outside(two_bundles, recorded, param, payload, screenshots):  # noqa: F811
+def test_hostile_links_render_as_text_and_fetch_nothing_outside(two_bundles, recorded, param, payload, screenshots):
     page, requests = recorded
     params = {"bundle": "telco", param: payload}
     page.goto(f"{two_bundles}/?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items()))
-    _settle(page)
+    settle(page)
     box = page.locator("[data-testid='stAlertContainer']").first
     box.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)  # give any image or link a chance to load
@@ -121,7 +86,7 @@ def test_hostile_links_render_as_text_and_fetch_nothing_outside(two_bundles, rec
 def test_typed_hostile_id_renders_as_text(two_bundles, recorded):
     page, requests = recorded
     page.goto(f"{two_bundles}/?bundle=telco")
-    _settle(page)
+    settle(page)
     box = page.get_by_role("textbox", name="Customer ID")
     box.fill("[Login](//ev.il) ![](http://1.2.3.4)")
     box.press("Enter")
@@ -133,13 +98,13 @@ def test_typed_hostile_id_renders_as_text(two_bundles, recorded):
 
 def test_a_customer_page_with_charts_requests_nothing_outside(two_bundles, recorded, bundle_root):
     page, requests = recorded
-    ids, probabilities = _champion(bundle_root)
+    ids, probabilities = champion_scores(bundle_root)
     page.goto(f"{two_bundles}/?bundle=telco&customer={ids[3]}")
-    _settle(page)
+    settle(page)
     page.get_by_text(f"{probabilities[3]:.1%}", exact=True).first.wait_for(timeout=30_000)
     page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(timeout=30_000)
     page.goto(f"{two_bundles}/models?bundle=telco")
-    _settle(page)
+    settle(page)
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert len(requests) > 5  # the recorder saw the app's own traffic
@@ -151,15 +116,15 @@ def test_a_customer_page_with_charts_requests_nothing_outside(two_bundles, recor
 def _pick_bundle(page, name: str) -> None:
     page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
     page.get_by_role("option", name=name, exact=True).click()
-    _settle(page)
+    settle(page)
 
 
-def test_switching_to_a_broken_bundle_and_back_keeps_the_customer_box(two_bundles, recorded, bundle_root, screenshots):  # noqa: F811
+def test_switching_to_a_broken_bundle_and_back_keeps_the_customer_box(two_bundles, recorded, bundle_root, screenshots):
     page, _ = recorded
-    ids, probabilities = _champion(bundle_root)
+    ids, probabilities = champion_scores(bundle_root)
     customer = str(ids[7])
     page.goto(f"{two_bundles}/?bundle=telco&customer={customer}")
-    _settle(page)
+    settle(page)
     page.get_by_text(f"{probabilities[7]:.1%}", exact=True).first.wait_for(timeout=30_000)
     for _ in range(2):
         _pick_bundle(page, "broken")
@@ -176,28 +141,25 @@ def test_switching_to_a_broken_bundle_and_back_keeps_the_customer_box(two_bundle
 def behind_proxy(bundle_root: Path, tmp_path_factory) -> Iterator[str]:
     """A server that trusts the X-Remote-User header (as if a signing-in proxy stood in front)."""
     log = tmp_path_factory.mktemp("proxy") / "server.log"
-    proc, url = _serve(bundle_root, log, {"CHURNLENS_TRUSTED_USER_HEADER": "X-Remote-User"})
-    try:
+    with serve_dashboard(bundle_root, log, {"CHURNLENS_TRUSTED_USER_HEADER": "X-Remote-User"}) as url:
         yield url
-    finally:
-        _stop(proc)
 
 
-def test_trusted_header_mode_over_loopback(behind_proxy, browser):  # noqa: F811
+def test_trusted_header_mode_over_loopback(behind_proxy, browser):
     from tests.e2e.proxy import serving
 
     signed_in = browser.new_context()
     anonymous = browser.new_context()
     try:
-        with serving(behind_proxy, _free_port(), {"X-Remote-User": "alice@example.com"}) as proxied:
+        with serving(behind_proxy, free_port(), {"X-Remote-User": "alice@example.com"}) as proxied:
             page = signed_in.new_page()
             page.goto(f"{proxied}/?bundle=telco")
-            _settle(page)
+            settle(page)
             page.get_by_text("Signed in as alice").wait_for(timeout=30_000)
             assert page.get_by_role("textbox", name="Customer ID").is_visible()
         page = anonymous.new_page()  # straight to the server, around the proxy
         page.goto(f"{behind_proxy}/?bundle=telco")
-        _settle(page)
+        settle(page)
         page.get_by_text("sign-in address").wait_for(timeout=30_000)
         assert page.get_by_role("textbox", name="Customer ID").count() == 0
     finally:

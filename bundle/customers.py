@@ -1,23 +1,39 @@
 """Per-customer lookups over a bundle's aligned per-customer tables.
 
 One `CustomerStore` per bundle run is meant to be shared read-only by every
-session of a process: it holds columns as NumPy arrays and finds a customer by
-binary search on the sorted ids, then reads that row position from each table.
+session of a process. It keeps the sorted IDs in memory, finds a customer by
+binary search, then reads just that row position from each table's row group;
+columns needed for every customer load lazily, per model, in compact dtypes.
 """
 
 from __future__ import annotations
 
+import bisect
+import logging
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bundle import ids, layout
 from bundle.manifest import feature_names
-from bundle.reader import Bundle
+from bundle.reader import Bundle, BundleError
+
+log = logging.getLogger("bundle")
 
 MAX_ID_LENGTH = layout.ID_MAX_LENGTH
 _STRING_ID = re.compile(layout.STRING_ID_PATTERN)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Customer records kept per store (a page reruns on every widget change; ~2 KB each).
+RECORD_CACHE = 256
+# Rows per block of the nearest-neighbour search (bounds its scratch memory to a few MB).
+NEAREST_BLOCK = 65_536
 
 
 class CustomerLookupError(Exception):
@@ -63,7 +79,15 @@ def parse_customer_id(raw: object, id_type: str) -> int | str:
 
 
 class CustomerStore:
-    """Column arrays of one bundle run, indexed by customer ID."""
+    """One bundle run's customers, indexed by ID, read from disk by row position.
+
+    Held in memory, and only once asked for: the sorted IDs (int64, or one Arrow
+    string array: no Python object per customer), and per model the columns a
+    page needs for every customer (probabilities, main reasons, SHAP for the
+    nearest-neighbour search) in compact dtypes. A single customer's row is read
+    from the row group that holds it, so lookups cost the same at any size.
+    Every array handed out is read-only: the store is shared by every session.
+    """
 
     def __init__(self, bundle: Bundle) -> None:
         manifest = bundle.manifest
@@ -71,29 +95,20 @@ class CustomerStore:
         # Hashed IDs (bundle.ids): the store holds HMACs; what a user types is hashed with the process's key.
         self.hashed = ids.is_hashed(manifest)
         self._manifest = manifest
+        self._bundle = bundle
         self.features = feature_names(manifest)
         self.models = list(manifest["models"])
-        customers = bundle.read_table(layout.CUSTOMERS)
-        self._ids = customers.column(layout.ID_COLUMN).to_numpy(zero_copy_only=False)
-        self._labels = customers.column(layout.LABEL_COLUMN).to_numpy()
-        self._splits = customers.column(layout.SPLIT_COLUMN).to_numpy(zero_copy_only=False)
-        self._feature_columns = {
-            name: customers.column(name).to_numpy(zero_copy_only=False) for name in self.features
-        }
-        self._probability: dict[str, np.ndarray] = {}
-        self._margin: dict[str, np.ndarray] = {}
-        self._sorted_probability: dict[str, np.ndarray] = {}
-        self._shap: dict[str, np.ndarray] = {}
-        # Lazily derived per model (benign races: two sessions compute the same array).
-        self._shap32: dict[str, np.ndarray] = {}
-        self._main_reason: dict[str, np.ndarray] = {}
+        self._files = {layout.CUSTOMERS: _RowFile(bundle, layout.CUSTOMERS)}
         for model in self.models:
-            predictions = bundle.read_table(layout.predictions_path(model))
-            self._probability[model] = predictions.column(layout.PROBABILITY_COLUMN).to_numpy()
-            self._margin[model] = predictions.column(layout.MARGIN_COLUMN).to_numpy()
-            self._sorted_probability[model] = np.sort(self._probability[model])
-            shap_table = bundle.read_table(layout.shap_path(model), columns=self.features)
-            self._shap[model] = np.column_stack([shap_table.column(n).to_numpy() for n in self.features])
+            for relpath in (layout.predictions_path(model), layout.shap_path(model)):
+                self._files[relpath] = _RowFile(bundle, relpath)
+        self._ids = _SortedIds(bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0))
+        # One lock per lazy column: each loads once whatever the sessions, without blocking other reads.
+        self._locks_lock = threading.Lock()
+        self._load_locks: dict[tuple, threading.Lock] = {}
+        self._columns: dict[tuple, object] = {}
+        self._records_lock = threading.Lock()
+        self._records: OrderedDict[int, CustomerRecord] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -126,8 +141,8 @@ class CustomerStore:
 
     def position(self, raw_id: object) -> int:
         customer_id = self.stored_id(raw_id)
-        pos = int(np.searchsorted(self._ids, customer_id))
-        if pos >= len(self._ids) or self._ids[pos] != customer_id:
+        pos = self._ids.find(customer_id)
+        if pos < 0:
             shown = raw_id if self.hashed else customer_id
             raise UnknownCustomer(f"No customer with ID {str(shown).strip()[:64]} in this bundle.")
         return pos
@@ -135,58 +150,86 @@ class CustomerStore:
     def percentile(self, model: str, probability: float) -> float:
         """% of customers scored strictly lower: "riskier than X% of customers"
         stays true when many customers share a score."""
-        ranked = self._sorted_probability[model]
+        ranked = self._sorted_probability(model)
         return 100.0 * np.searchsorted(ranked, probability, side="left") / len(ranked)
 
     def lookup(self, raw_id: object) -> CustomerRecord:
-        pos = self.position(raw_id)
-        probability = {m: float(self._probability[m][pos]) for m in self.models}
-        return CustomerRecord(
-            customer_id=_plain(self._ids[pos]),
-            label=int(self._labels[pos]),
-            split=str(self._splits[pos]),
-            features={n: _plain(self._feature_columns[n][pos]) for n in self.features},
-            probability=probability,
-            margin={m: float(self._margin[m][pos]) for m in self.models},
-            percentile={m: self.percentile(m, p) for m, p in probability.items()},
-            shap={m: dict(zip(self.features, self._shap[m][pos].tolist(), strict=True)) for m in self.models},
-        )
+        return self.record_at(self.position(raw_id))
 
     def record_at(self, pos: int) -> CustomerRecord:
-        return self.lookup(_plain(self._ids[pos]))
+        """One customer's row of every per-customer table (recent ones are kept: pages rerun often)."""
+        pos = self._checked(pos)
+        with self._records_lock:
+            if pos in self._records:
+                self._records.move_to_end(pos)
+                return self._records[pos]
+        row = self._files[layout.CUSTOMERS].row(pos)
+        probability, margin, shap = {}, {}, {}
+        for model in self.models:
+            predictions = self._files[layout.predictions_path(model)].row(pos)
+            probability[model] = float(predictions[layout.PROBABILITY_COLUMN])
+            margin[model] = float(predictions[layout.MARGIN_COLUMN])
+            values = self._files[layout.shap_path(model)].row(pos)
+            shap[model] = {n: float(values[n]) for n in self.features}
+        record = CustomerRecord(
+            customer_id=_plain(row[layout.ID_COLUMN]),
+            label=int(row[layout.LABEL_COLUMN]),
+            split=str(row[layout.SPLIT_COLUMN]),
+            features={n: _plain(row[n]) for n in self.features},
+            probability=probability,
+            margin=margin,
+            percentile={m: self.percentile(m, p) for m, p in probability.items()},
+            shap=shap,
+        )
+        with self._records_lock:
+            self._records[pos] = record
+            while len(self._records) > RECORD_CACHE:
+                self._records.popitem(last=False)
+        return record
 
     def customer_id(self, pos: int) -> int | str:
-        return _plain(self._ids[pos])
+        return self._ids.at(self._checked(pos))
 
     def probabilities(self, model: str) -> np.ndarray:
-        """Every customer's churn probability under `model`, in row order (read-only)."""
-        return self._probability[model]
+        """Every customer's churn probability under `model`, in row order (read-only float64:
+        band cut-offs are customers' own probabilities, so rounding would move customers across bands)."""
+        return self._lazy(("probability", model), lambda: self._read_column(layout.predictions_path(model),
+                                                                             layout.PROBABILITY_COLUMN))
 
     def labels(self) -> np.ndarray:
-        return self._labels
+        return self._lazy(("label",), lambda: _compact_int(self._read_column(layout.CUSTOMERS, layout.LABEL_COLUMN)))
 
-    def feature_column(self, name: str) -> np.ndarray:
-        """One raw feature's values for every customer, in row order (read-only)."""
-        return self._feature_columns[name]
+    def feature_column(self, name: str) -> np.ndarray | pd.Categorical:
+        """One raw feature's values for every customer, in row order (read-only): a NumPy array,
+        or for text (categorical) features a `pd.Categorical` (one small code per customer)."""
+        if name not in self.features:
+            raise KeyError(name)
+        return self._lazy(("feature", name), lambda: self._load_feature(name))
 
     def main_reasons(self, model: str) -> np.ndarray:
         """Per customer, the index (into `features`) of the feature that raises the risk most."""
-        if model not in self._main_reason:
-            # Computed once per model; a later bundle may store it (training could write it).
-            self._main_reason[model] = np.argmax(self._shap[model], axis=1)
-        return self._main_reason[model]
+        return self._lazy(("reason", model), lambda: self._scan_shap(model, keep_matrix=False)[0])
+
+    def shap_matrix(self, model: str) -> np.ndarray:
+        """Every customer's SHAP values under `model` as float32 (customers x features): 4 bytes
+        per feature per customer, loaded on first use and kept for the nearest-neighbour search."""
+        return self._lazy(("shap32", model), lambda: self._scan_shap(model, keep_matrix=True)[1])
 
     def shap_row(self, model: str, pos: int) -> np.ndarray:
-        return self._shap[model][pos]
+        values = self._files[layout.shap_path(model)].row(self._checked(pos))
+        return np.array([values[n] for n in self.features], dtype=np.float64)
 
     def nearest(self, model: str, pos: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(positions, distances) of the k customers whose SHAP vectors under `model` are
         closest (Euclidean, exact search) to customer `pos`'s, nearest first, `pos` excluded."""
-        matrix = self._shap32.get(model)
-        if matrix is None:
-            matrix = self._shap32[model] = np.ascontiguousarray(self._shap[model], dtype=np.float32)
-        diff = matrix - matrix[pos]
-        distances = np.einsum("ij,ij->i", diff, diff)
+        matrix = self.shap_matrix(model)
+        pos = self._checked(pos)
+        target = matrix[pos]
+        distances = np.empty(len(matrix), dtype=np.float32)
+        # In blocks, so a search allocates a few MB whatever the number of customers.
+        for start in range(0, len(matrix), NEAREST_BLOCK):
+            diff = matrix[start : start + NEAREST_BLOCK] - target
+            distances[start : start + NEAREST_BLOCK] = np.einsum("ij,ij->i", diff, diff)
         distances[pos] = np.inf
         k = max(0, min(k, len(distances) - 1))
         if k == 0:
@@ -198,7 +241,231 @@ class CustomerStore:
     def example_ids(self, count: int = 3) -> list[int | str]:
         """A few valid IDs to suggest to a user who typed an unknown one."""
         picks = np.linspace(0, len(self._ids) - 1, num=min(count, len(self._ids)), dtype=int)
-        return [_plain(self._ids[i]) for i in picks]
+        return [self._ids.at(int(i)) for i in picks]
+
+    def held(self) -> dict[str, tuple[str, int]]:
+        """What the store holds for every customer now: name -> (dtype, bytes). Decoded rows
+        (the last row group per file, recent records) are bounded and not listed."""
+        out = {"ids": (str(self._ids.dtype), self._ids.nbytes)}
+        for key, value in list(self._columns.items()):
+            if isinstance(value, pd.Categorical):
+                out["/".join(key)] = (f"category[{value.codes.dtype}]", value.codes.nbytes)
+            else:
+                out["/".join(key)] = (str(value.dtype), value.nbytes)
+        return out
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _checked(self, pos: int) -> int:
+        pos = int(pos)
+        if not 0 <= pos < len(self._ids):
+            raise IndexError(f"row position {pos} is outside 0..{len(self._ids) - 1}")
+        return pos
+
+    def _lazy(self, key: tuple, load):
+        value = self._columns.get(key)
+        if value is None:
+            with self._locks_lock:
+                lock = self._load_locks.setdefault(key, threading.Lock())
+            with lock:
+                value = self._columns.get(key)
+                if value is None:
+                    value = load()
+                    if isinstance(value, np.ndarray):
+                        value.setflags(write=False)
+                    self._columns[key] = value
+        return value
+
+    def _sorted_probability(self, model: str) -> np.ndarray:
+        return self._lazy(("sorted", model), lambda: np.sort(self.probabilities(model)))
+
+    def _read_column(self, relpath: str, column: str) -> np.ndarray:
+        return self._bundle.read_table(relpath, columns=[column]).column(0).to_numpy()
+
+    def _load_feature(self, name: str):
+        file = self._files[layout.CUSTOMERS]
+        kind = file.schema.field(name).type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+            # Dictionary-decoded straight from Parquet: codes + categories, never one str per row.
+            column = file.read_column(name, dictionary=True)
+            return column.to_pandas().array if len(column) else pd.Categorical([])
+        values = file.read_column(name).to_numpy()
+        return _compact_int(values)
+
+    def _scan_shap(self, model: str, keep_matrix: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Main reasons (argmax of the float64 values, as stored) and, if asked, the float32
+        matrix, one row group at a time: never a float64 copy of every customer."""
+        file = self._files[layout.shap_path(model)]
+        n, width = len(self._ids), len(self.features)
+        reasons = np.empty(n, dtype=np.uint8 if width <= 256 else np.uint16)
+        matrix = np.empty((n, width), dtype=np.float32) if keep_matrix else None
+        for start, block in file.blocks(self.features):
+            values = np.column_stack([block.column(c).to_numpy() for c in self.features]) if width else \
+                np.empty((block.num_rows, 0))
+            reasons[start : start + len(values)] = np.argmax(values, axis=1) if width else 0
+            if matrix is not None:
+                matrix[start : start + len(values)] = values
+        reasons.setflags(write=False)
+        self._columns.setdefault(("reason", model), reasons)  # the scan for the matrix gives these for free
+        return reasons, matrix
+
+
+class _SortedIds:
+    """The sorted customer IDs: an int64 array, or an Arrow string array searched by bisection."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        combined = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        self._strings = pa.types.is_string(combined.type) or pa.types.is_large_string(combined.type)
+        self._values = combined if self._strings else combined.to_numpy(zero_copy_only=False).astype(np.int64)
+        self.nbytes = combined.nbytes if self._strings else self._values.nbytes
+        self.dtype = f"arrow:{combined.type}" if self._strings else self._values.dtype
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def at(self, pos: int) -> int | str:
+        return self._values[pos].as_py() if self._strings else int(self._values[pos])
+
+    def find(self, customer_id: int | str) -> int:
+        """Row position of `customer_id`, or -1."""
+        if self._strings:
+            if not isinstance(customer_id, str):
+                return -1
+            pos = bisect.bisect_left(_ArrowView(self._values), customer_id)
+        else:
+            if not isinstance(customer_id, int) or not _INT64_MIN <= customer_id <= _INT64_MAX:
+                return -1
+            pos = int(np.searchsorted(self._values, customer_id))
+        return pos if pos < len(self) and self.at(pos) == customer_id else -1
+
+
+class _ArrowView:
+    """A sequence view of an Arrow string array, for `bisect` (one Python str per probe only)."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, i: int) -> str:
+        return self._values[i].as_py()
+
+
+class _RowFile:
+    """An open per-customer Parquet file read by row position: only the row group holding it.
+
+    The handle is opened once and shared; reads of one file are serialised (pyarrow's
+    reader is not documented as thread-safe), which costs little as each read is short."""
+
+    def __init__(self, bundle: Bundle, relpath: str) -> None:
+        self._label = bundle.name
+        self._relpath = relpath
+        self._path = bundle.file(relpath)
+        self._lock = threading.Lock()
+        self._handle: pq.ParquetFile | None = None
+        self._starts: np.ndarray | None = None
+        self._last: tuple[int, pa.Table] | None = None  # the last decoded row group (sequential reads)
+
+    def _open(self) -> pq.ParquetFile:
+        if self._handle is None:
+            try:
+                self._handle = pq.ParquetFile(self._path)
+            except (OSError, pa.ArrowException, ValueError) as exc:
+                raise self._error(exc) from exc
+            sizes = [self._handle.metadata.row_group(i).num_rows for i in range(self._handle.num_row_groups)]
+            self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return self._handle
+
+    def _error(self, exc: Exception) -> BundleError:
+        log.warning("bundle %s: cannot read %s: %s", self._label, self._path, exc)
+        return BundleError(f"Bundle '{self._label}' is unreadable: {self._relpath} is not a valid Parquet table.")
+
+    @property
+    def schema(self) -> pa.Schema:
+        with self._lock:
+            return self._open().schema_arrow
+
+    def row(self, pos: int) -> dict[str, object]:
+        """Column -> value of row `pos` (NumPy scalars, as a full-column `to_numpy` would give)."""
+        with self._lock:
+            handle = self._open()
+            group = int(np.searchsorted(self._starts, pos, side="right")) - 1
+            if self._last is not None and self._last[0] == group:
+                table = self._last[1]
+            else:
+                try:
+                    table = handle.read_row_group(group)
+                except (OSError, pa.ArrowException, ValueError) as exc:
+                    raise self._error(exc) from exc
+                self._last = (group, table)
+            one = table.slice(pos - int(self._starts[group]), 1)
+        return {name: one.column(name).to_numpy(zero_copy_only=False)[0] for name in one.column_names}
+
+    def read_column(self, name: str, dictionary: bool = False) -> pa.ChunkedArray:
+        with self._lock:
+            handle = self._open()
+            try:
+                table = handle.read(columns=[name]) if not dictionary else \
+                    pq.read_table(self._path, columns=[name], read_dictionary=[name])
+            except (OSError, pa.ArrowException, ValueError) as exc:
+                raise self._error(exc) from exc
+        return table.column(0)
+
+    def empty(self, columns: list[str] | None) -> pa.Table:
+        schema = self.schema
+        return schema.empty_table() if columns is None else pa.schema([schema.field(c) for c in columns]).empty_table()
+
+    def blocks(self, columns: list[str] | None) -> Iterator[tuple[int, pa.Table]]:
+        """(first row position, table) per row group, in order."""
+        with self._lock:
+            handle = self._open()
+            count = handle.num_row_groups
+        for group in range(count):
+            with self._lock:
+                try:
+                    table = handle.read_row_group(group, columns=columns)
+                except (OSError, pa.ArrowException, ValueError) as exc:
+                    raise self._error(exc) from exc
+                start = int(self._starts[group])
+            yield start, table
+
+
+def table_rows(bundle: Bundle, relpath: str) -> int:
+    """Rows of a bundle table, from its Parquet footer."""
+    try:
+        return pq.ParquetFile(bundle.file(relpath)).metadata.num_rows
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise _RowFile(bundle, relpath)._error(exc) from exc
+
+
+def read_rows(bundle: Bundle, relpath: str, positions: np.ndarray | None, columns: list[str] | None = None) -> pa.Table:
+    """The rows at sorted `positions` of a per-customer table (None: every row), reading one
+    row group at a time, so memory holds the picked rows plus one row group."""
+    if positions is None:
+        return bundle.read_table(relpath, columns=columns)
+    file = _RowFile(bundle, relpath)
+    positions = np.asarray(positions, dtype=np.int64)
+    parts = []
+    for start, block in file.blocks(columns):
+        lo, hi = np.searchsorted(positions, [start, start + block.num_rows])
+        if hi > lo:
+            parts.append(block.take(pa.array(positions[lo:hi] - start)))
+    if not parts:
+        return file.empty(columns)
+    return pa.concat_tables(parts)
+
+
+def _compact_int(values: np.ndarray) -> np.ndarray:
+    """Whole numbers in the smallest integer dtype that holds them all (equal values, fewer bytes)."""
+    if values.dtype.kind not in "iu" or len(values) == 0:
+        return values
+    low, high = int(values.min()), int(values.max())
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return values.astype(dtype)
+    return values
 
 
 def _plain(value: object) -> object:

@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,14 +50,40 @@ class UnknownCustomer(CustomerLookupError):
 
 @dataclass(frozen=True)
 class CustomerRecord:
+    """One customer. The per-model mappings read a model's row from disk on first access,
+    so a page showing one model reads one model's tables."""
+
     customer_id: int | str
     label: int
     split: str
     features: dict[str, object]
-    probability: dict[str, float]  # per model
-    margin: dict[str, float]  # per model, log-odds
-    percentile: dict[str, float]  # per model: % of customers scored lower than this one
-    shap: dict[str, dict[str, float]]  # per model: feature -> SHAP value (log-odds)
+    probability: Mapping[str, float]  # per model
+    margin: Mapping[str, float]  # per model, log-odds
+    percentile: Mapping[str, float]  # per model: % of customers scored lower than this one
+    shap: Mapping[str, dict[str, float]]  # per model: feature -> SHAP value (log-odds)
+
+
+class _PerModel(Mapping):
+    """model -> value, computed on first access and kept (a benign race computes it twice)."""
+
+    def __init__(self, models: list[str], load: Callable[[str], object]) -> None:
+        self._models, self._load, self._values = models, load, {}
+
+    def __getitem__(self, model: str):
+        if model not in self._values:
+            if model not in self._models:
+                raise KeyError(model)
+            self._values[model] = self._load(model)
+        return self._values[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 def parse_customer_id(raw: object, id_type: str) -> int | str:
@@ -164,22 +190,17 @@ class CustomerStore:
                 self._records.move_to_end(pos)
                 return self._records[pos]
         row = self._files[layout.CUSTOMERS].row(pos)
-        probability, margin, shap = {}, {}, {}
-        for model in self.models:
-            predictions = self._files[layout.predictions_path(model)].row(pos)
-            probability[model] = float(predictions[layout.PROBABILITY_COLUMN])
-            margin[model] = float(predictions[layout.MARGIN_COLUMN])
-            values = self._files[layout.shap_path(model)].row(pos)
-            shap[model] = {n: float(values[n]) for n in self.features}
+        predictions = _PerModel(self.models, lambda m: self._files[layout.predictions_path(m)].row(pos))
+        probability = _PerModel(self.models, lambda m: float(predictions[m][layout.PROBABILITY_COLUMN]))
         record = CustomerRecord(
             customer_id=_plain(row[layout.ID_COLUMN]),
             label=int(row[layout.LABEL_COLUMN]),
             split=str(row[layout.SPLIT_COLUMN]),
             features={n: _plain(row[n]) for n in self.features},
             probability=probability,
-            margin=margin,
-            percentile={m: self.percentile(m, p) for m, p in probability.items()},
-            shap=shap,
+            margin=_PerModel(self.models, lambda m: float(predictions[m][layout.MARGIN_COLUMN])),
+            percentile=_PerModel(self.models, lambda m: self.percentile(m, probability[m])),
+            shap=_PerModel(self.models, lambda m: self._shap_values(m, pos)),
         )
         with self._records_lock:
             self._records[pos] = record
@@ -214,6 +235,10 @@ class CustomerStore:
         """Every customer's SHAP values under `model` as float32 (customers x features): 4 bytes
         per feature per customer, loaded on first use and kept for the nearest-neighbour search."""
         return self._lazy(("shap32", model), lambda: self._scan_shap(model, keep_matrix=True)[1])
+
+    def _shap_values(self, model: str, pos: int) -> dict[str, float]:
+        values = self._files[layout.shap_path(model)].row(pos)
+        return {n: float(values[n]) for n in self.features}
 
     def shap_row(self, model: str, pos: int) -> np.ndarray:
         values = self._files[layout.shap_path(model)].row(self._checked(pos))

@@ -18,7 +18,9 @@ def test_nothing_per_customer_but_ids_is_loaded_until_asked(tmp_path):
     assert set(store.held()) == {"ids"} and store.held()["ids"] == ("int64", 3 * 8)
     record = store.lookup("7")
     assert record.shap["lin"] == {"tenure": 1.0, "contract": 1.0} and record.features["contract"] == "Yearly"
-    # A lookup needs the model's sorted probabilities (percentile) only: no SHAP, no features.
+    assert record.probability["lin"] == pytest.approx(1 / (1 + np.exp(-1.0))) and record.margin["lin"] == 1.0
+    assert set(store.held()) == {"ids"}  # a record is read from the rows that hold it
+    assert record.percentile["lin"] == pytest.approx(100 * 2 / 3)  # needs the model's sorted probabilities
     assert set(store.held()) == {"ids", "probability/lin", "sorted/lin"}
     store.main_reasons("lin")
     assert "shap32/lin" not in store.held()

@@ -32,8 +32,8 @@ _STRING_ID = re.compile(layout.STRING_ID_PATTERN)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Customer records kept per store (a page reruns on every widget change; ~2 KB each).
 RECORD_CACHE = 256
-# Rows per block of the nearest-neighbour search (bounds its scratch memory to a few MB).
-NEAREST_BLOCK = 65_536
+# Candidates beyond k whose distances the nearest-neighbour search re-measures exactly.
+NEAREST_MARGIN = 256
 
 
 class CustomerLookupError(Exception):
@@ -124,10 +124,12 @@ class CustomerStore:
         self._bundle = bundle
         self.features = feature_names(manifest)
         self.models = list(manifest["models"])
-        self._files = {layout.CUSTOMERS: _RowFile(bundle, layout.CUSTOMERS)}
+        self._files = {layout.CUSTOMERS: _RowFile(bundle, layout.CUSTOMERS, dictionary=True)}
         for model in self.models:
             for relpath in (layout.predictions_path(model), layout.shap_path(model)):
                 self._files[relpath] = _RowFile(bundle, relpath)
+        # Only the columns a record shows are decoded (not the ID column of every table).
+        self._customer_columns = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *self.features]
         self._ids = _SortedIds(bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0))
         # One lock per lazy column: each loads once whatever the sessions, without blocking other reads.
         self._locks_lock = threading.Lock()
@@ -189,8 +191,9 @@ class CustomerStore:
             if pos in self._records:
                 self._records.move_to_end(pos)
                 return self._records[pos]
-        row = self._files[layout.CUSTOMERS].row(pos)
-        predictions = _PerModel(self.models, lambda m: self._files[layout.predictions_path(m)].row(pos))
+        row = self._files[layout.CUSTOMERS].row(pos, self._customer_columns)
+        predictions = _PerModel(self.models, lambda m: self._files[layout.predictions_path(m)].row(
+            pos, [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]))
         probability = _PerModel(self.models, lambda m: float(predictions[m][layout.PROBABILITY_COLUMN]))
         record = CustomerRecord(
             customer_id=_plain(row[layout.ID_COLUMN]),
@@ -237,31 +240,34 @@ class CustomerStore:
         return self._lazy(("shap32", model), lambda: self._scan_shap(model, keep_matrix=True)[1])
 
     def _shap_values(self, model: str, pos: int) -> dict[str, float]:
-        values = self._files[layout.shap_path(model)].row(pos)
+        values = self._files[layout.shap_path(model)].row(pos, self.features)
         return {n: float(values[n]) for n in self.features}
 
     def shap_row(self, model: str, pos: int) -> np.ndarray:
-        values = self._files[layout.shap_path(model)].row(self._checked(pos))
+        values = self._files[layout.shap_path(model)].row(self._checked(pos), self.features)
         return np.array([values[n] for n in self.features], dtype=np.float64)
 
     def nearest(self, model: str, pos: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(positions, distances) of the k customers whose SHAP vectors under `model` are
-        closest (Euclidean, exact search) to customer `pos`'s, nearest first, `pos` excluded."""
+        closest (Euclidean, exact distances) to customer `pos`'s, nearest first, `pos` excluded."""
         matrix = self.shap_matrix(model)
+        norms = self._lazy(("shap_norms", model), lambda: _squared_norms(matrix))
         pos = self._checked(pos)
-        target = matrix[pos]
-        distances = np.empty(len(matrix), dtype=np.float32)
-        # In blocks, so a search allocates a few MB whatever the number of customers.
-        for start in range(0, len(matrix), NEAREST_BLOCK):
-            diff = matrix[start : start + NEAREST_BLOCK] - target
-            distances[start : start + NEAREST_BLOCK] = np.einsum("ij,ij->i", diff, diff)
-        distances[pos] = np.inf
-        k = max(0, min(k, len(distances) - 1))
+        k = max(0, min(k, len(matrix) - 1))
         if k == 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        picked = np.argpartition(distances, k - 1)[:k]
-        picked = picked[np.argsort(distances[picked], kind="stable")]
-        return picked, np.sqrt(distances[picked].astype(np.float64))
+        target = matrix[pos]
+        # |a - b|² = |a|² - 2 a·b + |b|²: one matrix-vector product over every customer (fast, a few MB of
+        # scratch) ranks candidates; float32 rounding can only reorder near-ties, so the best k + margin
+        # are re-measured exactly and the best k of those returned.
+        approx = norms - 2.0 * (matrix @ target)
+        approx[pos] = np.inf
+        take = min(len(matrix) - 1, k + NEAREST_MARGIN)
+        candidates = np.argpartition(approx, take - 1)[:take]
+        diff = matrix[candidates] - target
+        exact = np.einsum("ij,ij->i", diff, diff)
+        order = np.lexsort((candidates, exact))[:k]
+        return candidates[order], np.sqrt(exact[order].astype(np.float64))
 
     def example_ids(self, count: int = 3) -> list[int | str]:
         """A few valid IDs to suggest to a user who typed an unknown one."""
@@ -312,7 +318,9 @@ class CustomerStore:
         kind = file.schema.field(name).type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
             # Dictionary-decoded straight from Parquet: codes + categories, never one str per row.
-            column = file.read_column(name, dictionary=True)
+            column = file.read_column(name)
+            if not pa.types.is_dictionary(column.type):
+                column = column.dictionary_encode()
             return column.to_pandas().array if len(column) else pd.Categorical([])
         values = file.read_column(name).to_numpy()
         return _compact_int(values)
@@ -383,19 +391,27 @@ class _RowFile:
     The handle is opened once and shared; reads of one file are serialised (pyarrow's
     reader is not documented as thread-safe), which costs little as each read is short."""
 
-    def __init__(self, bundle: Bundle, relpath: str) -> None:
+    def __init__(self, bundle: Bundle, relpath: str, dictionary: bool = False) -> None:
+        # dictionary: text columns stay dictionary-encoded (codes + a few values), ~3x faster to
+        # decode than one string per row.
+        self._dictionary = dictionary
         self._label = bundle.name
         self._relpath = relpath
         self._path = bundle.file(relpath)
         self._lock = threading.Lock()
         self._handle: pq.ParquetFile | None = None
         self._starts: np.ndarray | None = None
-        self._last: tuple[int, pa.Table] | None = None  # the last decoded row group (sequential reads)
+        self._last: tuple[tuple, pa.Table] | None = None  # the last decoded row group (sequential reads)
 
     def _open(self) -> pq.ParquetFile:
         if self._handle is None:
             try:
-                self._handle = pq.ParquetFile(self._path)
+                handle = pq.ParquetFile(self._path)
+                if self._dictionary:
+                    text = [f.name for f in handle.schema_arrow
+                            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+                    handle = pq.ParquetFile(self._path, read_dictionary=text) if text else handle
+                self._handle = handle
             except (OSError, pa.ArrowException, ValueError) as exc:
                 raise self._error(exc) from exc
             sizes = [self._handle.metadata.row_group(i).num_rows for i in range(self._handle.num_row_groups)]
@@ -411,28 +427,34 @@ class _RowFile:
         with self._lock:
             return self._open().schema_arrow
 
-    def row(self, pos: int) -> dict[str, object]:
-        """Column -> value of row `pos` (NumPy scalars, as a full-column `to_numpy` would give)."""
+    def row(self, pos: int, columns: list[str] | None = None) -> dict[str, object]:
+        """Column -> value of row `pos` (NumPy scalars, as a full-column `to_numpy` would give;
+        text as str or None)."""
         with self._lock:
             handle = self._open()
             group = int(np.searchsorted(self._starts, pos, side="right")) - 1
-            if self._last is not None and self._last[0] == group:
+            key = (group, tuple(columns) if columns is not None else None)
+            if self._last is not None and self._last[0] == key:
                 table = self._last[1]
             else:
                 try:
-                    table = handle.read_row_group(group)
+                    table = handle.read_row_group(group, columns=columns)
                 except (OSError, pa.ArrowException, ValueError) as exc:
                     raise self._error(exc) from exc
-                self._last = (group, table)
+                self._last = (key, table)
             one = table.slice(pos - int(self._starts[group]), 1)
-        return {name: one.column(name).to_numpy(zero_copy_only=False)[0] for name in one.column_names}
+        out = {}
+        for name in one.column_names:
+            column = one.column(name)
+            out[name] = column[0].as_py() if pa.types.is_dictionary(column.type) else \
+                column.to_numpy(zero_copy_only=False)[0]
+        return out
 
-    def read_column(self, name: str, dictionary: bool = False) -> pa.ChunkedArray:
+    def read_column(self, name: str) -> pa.ChunkedArray:
         with self._lock:
             handle = self._open()
             try:
-                table = handle.read(columns=[name]) if not dictionary else \
-                    pq.read_table(self._path, columns=[name], read_dictionary=[name])
+                table = handle.read(columns=[name])
             except (OSError, pa.ArrowException, ValueError) as exc:
                 raise self._error(exc) from exc
         return table.column(0)
@@ -479,6 +501,14 @@ def read_rows(bundle: Bundle, relpath: str, positions: np.ndarray | None, column
     if not parts:
         return file.empty(columns)
     return pa.concat_tables(parts)
+
+
+def _squared_norms(matrix: np.ndarray, block: int = 65_536) -> np.ndarray:
+    out = np.empty(len(matrix), dtype=np.float32)
+    for start in range(0, len(matrix), block):  # in blocks: a few MB of scratch whatever the size
+        part = matrix[start : start + block]
+        out[start : start + block] = np.einsum("ij,ij->i", part, part)
+    return out
 
 
 def _compact_int(values: np.ndarray) -> np.ndarray:

@@ -331,7 +331,8 @@ class CustomerStore:
         file = self._files[layout.shap_path(model)]
         n, width = len(self._ids), len(self.features)
         reasons = np.empty(n, dtype=np.uint8 if width <= 256 else np.uint16)
-        matrix = np.empty((n, width), dtype=np.float32) if keep_matrix else None
+        # Column-major: the search's matrix-vector product runs ~10x faster than on row-major rows of 20.
+        matrix = np.empty((n, width), dtype=np.float32, order="F") if keep_matrix else None
         for start, block in file.blocks(self.features):
             values = np.column_stack([block.column(c).to_numpy() for c in self.features]) if width else \
                 np.empty((block.num_rows, 0))
@@ -503,11 +504,10 @@ def read_rows(bundle: Bundle, relpath: str, positions: np.ndarray | None, column
     return pa.concat_tables(parts)
 
 
-def _squared_norms(matrix: np.ndarray, block: int = 65_536) -> np.ndarray:
-    out = np.empty(len(matrix), dtype=np.float32)
-    for start in range(0, len(matrix), block):  # in blocks: a few MB of scratch whatever the size
-        part = matrix[start : start + block]
-        out[start : start + block] = np.einsum("ij,ij->i", part, part)
+def _squared_norms(matrix: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(matrix), dtype=np.float32)
+    for j in range(matrix.shape[1]):  # a column at a time: one column of scratch
+        out += np.square(matrix[:, j])
     return out
 
 

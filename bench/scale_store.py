@@ -148,6 +148,7 @@ def measure(bundle_path: Path | str, lookups: int = 1000, sessions_n: int = 10, 
         out[f"scale_sessions{sessions_n}_p95_ms_{tag}"] = round(load["p95_ms"], 1)
         out[f"scale_sessions{sessions_n}_errors_{tag}"] = load["errors"]
         out[f"scale_sessions{sessions_n}_page_loads_{tag}"] = load["loads"]
+        out[f"scale_sessions{sessions_n}_error_kinds_{tag}"] = "; ".join(load["error_kinds"])
     out[f"scale_load_average_{tag}"] = round(os.getloadavg()[0], 1)
     return out
 

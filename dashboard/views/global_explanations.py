@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from bundle import layout
 from bundle.manifest import feature_names, model_names
-from bundle.customers import read_rows, table_rows
+from bundle.rows import read_rows, table_rows
 from bundle.reader import Bundle
 from dashboard.views.cohort import Condition, cohort_mask
 from dashboard.views.common import MISSING

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from bundle import ids, layout
-from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer, read_rows
+from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
+from bundle.rows import read_rows
 from tests.bundle.tiny import write_tiny_bundle
 
 

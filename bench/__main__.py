@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (0: skip)")
     parser.add_argument("--session-seconds", type=float, default=60.0, help="how long the sessions load pages")
     parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")
+    parser.add_argument("--scale-bundle", type=Path, default=None,
+                        help="also run bench.scale_store on this bundle (ROOT/NAME, e.g. a tiled 1M one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -99,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             f"sessions{n}_errors": load["errors"], f"sessions{n}_page_loads": load["loads"],
             "rss_mb_1_session": round(load["rss_mb_1_session"], 1), f"rss_mb_{n}_sessions": round(load["rss_mb_sessions"], 1),
         })  # fmt: skip
+    if args.scale_bundle is not None:
+        from bench import scale_store
+
+        scale = scale_store.measure(args.scale_bundle, sessions_n=min(args.sessions, 10))
+        record(scale)
+        print(f"\nCustomer store at scale ({args.scale_bundle}):")
+        for key, value in scale.items():
+            print(f"  {key:40} {value}")
     print(f"\nFigures written to {BENCH_JSON}")
     return 0
 

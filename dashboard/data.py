@@ -31,6 +31,9 @@ PICKER_KEY = "bundle_picker"
 ACTIVE_BUNDLE_KEY = "active_bundle"
 CUSTOMER_BOX_KEY = "customer"  # the Customer page's ID box (and its URL parameter)
 
+# Runs whose customer store (and SHAP data) one process keeps: the live run and the one it replaced.
+STORE_RUNS = 2
+
 
 def artifacts_root() -> Path:
     configured = os.environ.get(ARTIFACTS_ENV)
@@ -68,7 +71,8 @@ def load_customer_store(bundle: Bundle) -> CustomerStore:
     return _customer_store(str(bundle.path), bundle.run_id, bundle)
 
 
-@st.cache_resource(show_spinner="Loading customers…", max_entries=8)
+# At most two runs: a store can be large, and a re-publish only needs the old and the new run.
+@st.cache_resource(show_spinner="Loading customers…", max_entries=STORE_RUNS)
 def _customer_store(run_dir: str, run_id: str, _bundle: Bundle) -> CustomerStore:
     return CustomerStore(_bundle)
 
@@ -179,6 +183,6 @@ def load_explain_data(bundle: Bundle) -> ExplainData:
     return _explain_data(str(bundle.path), bundle.run_id, bundle)
 
 
-@st.cache_resource(show_spinner="Loading SHAP values…", max_entries=4)
+@st.cache_resource(show_spinner="Loading SHAP values…", max_entries=STORE_RUNS)
 def _explain_data(run_dir: str, run_id: str, _bundle: Bundle) -> ExplainData:
     return _load_explain_data(_bundle)

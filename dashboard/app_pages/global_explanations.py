@@ -69,6 +69,9 @@ def render() -> None:
     rate_col.metric("Churn rate", f"{view.cohort_churn_rate:.1%}")
     prob_col.metric("Mean predicted churn", f"{view.cohort_mean_probability:.1%}")
     st.caption(f"Cohort: {inert(cohort_label)}. Every view below is restricted to it, from stored SHAP values.")
+    if explain.sampled:
+        st.caption(f"This bundle has {explain.total:,} customers: the figures on this page come from a fixed random "
+                   f"sample of {len(explain.frame):,} of them (cohort counts are counts within the sample).")
 
     st.subheader("Which features matter")
     shap_col, perm_col = st.columns(2, gap="large")

@@ -12,13 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from bundle import layout
 from bundle.manifest import feature_names, model_names
+from bundle.rows import read_rows, table_rows
 from bundle.reader import Bundle
 from dashboard.views.cohort import Condition, cohort_mask
 from dashboard.views.common import MISSING
 
+# Above this many customers the page works on a fixed random sample of them (plus the ICE
+# customers): mean |SHAP| of 100,000 customers is within ~1% of all of them, and the
+# page's memory then stays ~150 MB per run whatever the bundle's size.
+EXPLAIN_SAMPLE_ROWS = 100_000
 BEESWARM_MAX_POINTS = 5000
 DEPENDENCE_MAX_POINTS = 2000
 INTERACTION_BINS = 10
@@ -38,6 +44,11 @@ class ExplainData:
     shap: dict[str, np.ndarray]  # model -> (customers x features)
     # feature -> encoded values of every customer (see `encoded_values`), filled once at load.
     encoded: dict[str, np.ndarray] = field(default_factory=dict)
+    total: int = 0  # customers in the bundle; more than len(frame) when the rows are a sample
+
+    @property
+    def sampled(self) -> bool:
+        return self.total > len(self.frame)
 
     def values(self, name: str) -> np.ndarray:
         if name in self.encoded:
@@ -46,18 +57,33 @@ class ExplainData:
         return encoded_values(feature, self.frame[name])
 
 
-def load_explain_data(bundle: Bundle) -> ExplainData:
+def load_explain_data(bundle: Bundle, max_rows: int = EXPLAIN_SAMPLE_ROWS) -> ExplainData:
+    """Every customer's rows, or above `max_rows` customers a fixed random sample of them
+    (always including the customers that have ICE lines), read one row group at a time."""
     names = feature_names(bundle.manifest)
-    frame = bundle.read_table(layout.CUSTOMERS).to_pandas()
+    total = table_rows(bundle, layout.CUSTOMERS)
+    positions = None if total <= max_rows else _sample_positions(bundle, total, max_rows)
+    frame = read_rows(bundle, layout.CUSTOMERS, positions).to_pandas()
     probability, shap = {}, {}
     for model in model_names(bundle.manifest):
-        probability[model] = bundle.read_table(
-            layout.predictions_path(model), columns=[layout.PROBABILITY_COLUMN]).column(0).to_numpy()
-        table = bundle.read_table(layout.shap_path(model), columns=names)
+        probability[model] = read_rows(
+            bundle, layout.predictions_path(model), positions, [layout.PROBABILITY_COLUMN]).column(0).to_numpy()
+        table = read_rows(bundle, layout.shap_path(model), positions, names)
         shap[model] = np.column_stack([table.column(n).to_numpy() for n in names])
     features = list(bundle.manifest["features"])
     encoded = {f["name"]: encoded_values(f, frame[f["name"]]) for f in features}
-    return ExplainData(features=features, frame=frame, probability=probability, shap=shap, encoded=encoded)
+    return ExplainData(features=features, frame=frame, probability=probability, shap=shap, encoded=encoded,
+                       total=total)
+
+
+def _sample_positions(bundle: Bundle, total: int, size: int) -> np.ndarray:
+    picked = np.random.default_rng(SAMPLE_SEED).choice(total, size=size, replace=False)
+    if ICE_TABLE in bundle.manifest["files"]:
+        ice_ids = pc.unique(bundle.read_table(ICE_TABLE, columns=[layout.ID_COLUMN]).column(0))
+        ids = bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0)
+        found = pc.index_in(ids, value_set=ice_ids.cast(ids.type))
+        picked = np.union1d(picked, np.flatnonzero(found.is_valid().to_numpy(zero_copy_only=False)))
+    return np.sort(picked)
 
 
 def encoded_values(feature: Mapping, column: pd.Series) -> np.ndarray:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import customer_page
+from bench.server import dashboard_server
 from bundle.customers import CustomerStore
 from bundle.reader import open_bundle
 from dashboard.views import build_customer_view
@@ -138,13 +139,9 @@ def first_page_s(bundle_path: Path) -> float:
                 await browser.close()
 
     started = time.perf_counter()
-    proc, url = sessions._serve(Path(bundle_path).parent)
-    try:
+    with dashboard_server(Path(bundle_path).parent) as (url, _):
         asyncio.run(first(url))
         return time.perf_counter() - started
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def measure(bundle_path: Path | str, lookups: int = 1000, sessions_n: int = 10, seconds: float = 30.0) -> dict:

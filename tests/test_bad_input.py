@@ -166,6 +166,23 @@ def test_string_ids_through_the_url(tmp_path, monkeypatch):
     assert "No customer with ID nobody" in _viewer_text(at)
 
 
+def test_a_file_damaged_after_the_bundle_was_opened_is_a_message(tmp_path, monkeypatch):
+    """Rows are read on demand: a per-customer file broken on disk while the dashboard runs
+    (after its checksums were verified at open) gets the bundle's message, not a traceback."""
+    bundle = write_tiny_bundle(tmp_path)
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"bundle": "tiny"})
+    at.run()
+    assert not at.exception and "Enter a customer ID" in _viewer_text(at)
+    shap_file = bundle.path / layout.shap_path("lin")
+    shap_file.write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")
+    at.text_input(key="customer").input("7").run()
+    assert not at.exception
+    assert "Bundle 'tiny' is unreadable" in _viewer_text(at)
+    assert str(tmp_path) not in _viewer_text(at)
+
+
 # --- training input ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bundle.customers import MAX_ID_LENGTH, CustomerLookupError
-from bundle.reader import BundleError
+from bundle.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
+from bundle.reader import Bundle, BundleError
 from bundle.risk import describe_bands
 from dashboard import charts, data
 from dashboard.customer_sections import (
@@ -65,6 +65,15 @@ def render() -> None:
     except BundleError as exc:
         st.error(inert(exc, 600))
         return
+    try:
+        _draw(bundle, store)
+    except BundleError as exc:
+        # Rows are read from the bundle's files on demand; a file changed or damaged on disk
+        # after the bundle was verified at open is reported here rather than as a traceback.
+        st.error(inert(exc, 600))
+
+
+def _draw(bundle: Bundle, store: CustomerStore) -> None:
     examples = ", ".join(str(i) for i in store.example_ids(3))
     model = pick_model(
         bundle.manifest, MODEL_KEY,

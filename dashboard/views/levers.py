@@ -135,7 +135,7 @@ def seen_together(store: CustomerStore, manifest: Mapping) -> "Cooccurrence":
     if cached is None:
         names = [f["name"] for f in manifest["features"] if f.get("type") in ("categorical", "binary")]
         rows = np.unique(np.linspace(0, len(store) - 1, num=min(len(store), COOCCURRENCE_ROWS), dtype=np.int64))
-        cached = _SEEN[store] = Cooccurrence.build({n: np.asarray(store.feature_column(n), dtype=object)[rows] for n in names})
+        cached = _SEEN[store] = Cooccurrence.build({n: np.asarray(store.feature_column(n)[rows], dtype=object) for n in names})
     return cached
 
 

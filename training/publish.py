@@ -106,9 +106,9 @@ def take_rows(files: list[Path], positions: np.ndarray, columns: list[str]) -> p
     return pa.Table.from_batches(picked, schema=_schema(files, columns))
 
 
-def background_sample(files: list[Path], splits: np.ndarray, feature_names: list[str], rows: int, seed: int) -> pa.Table:
+def background_sample(files: list[Path], train_mask: np.ndarray, feature_names: list[str], rows: int, seed: int) -> pa.Table:
     """`rows` training customers picked with `seed` (positions from the split column alone; rows streamed)."""
-    train = np.flatnonzero(splits == "train")
+    train = np.flatnonzero(train_mask)
     picks = np.random.default_rng(seed).choice(len(train), size=min(rows, len(train)), replace=False)
     return take_rows(files, train[np.sort(picks)], [layout.ID_COLUMN, *feature_names])
 

@@ -9,7 +9,8 @@ Two numbers per stage, both peaks *within the stage* (each is reset when a stage
   says `process` rather than `stage`.
 - `driver_jvm_heap_peak_mb`: the driver JVM's heap in use at its peak (sum over its heap memory
   pools of `MemoryPoolMXBean.getPeakUsage().getUsed()`, reset with `resetPeakUsage()`); in local
-  mode the executors run inside that JVM, so this includes their work. Executor JVMs of a
+  mode the executors run inside that JVM, so this includes their work. The pools peak at
+  different moments, so the sum is an upper bound on the heap in use at any one time. Executor JVMs of a
   cluster and Spark's Python workers are not measured.
 """
 

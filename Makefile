@@ -14,12 +14,13 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo train serve test bench java chromium clean
+.PHONY: help demo train serve test bench bench-scale java chromium clean
 
 help:
 	@echo "make demo   set up, train missing built-in bundles, serve http://localhost:$(PORT)"
 	@echo "make test   set up and run the whole test suite (browser test included)"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make bench-scale  train 1M synthetic customers, record time and memory per stage"
 
 $(VENV)/.runtime: requirements.txt requirements-nodeps.txt constraints.txt scripts/find-python.sh
 	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) && "$$python" -m venv $(VENV); fi
@@ -51,6 +52,11 @@ test: $(VENV)/.dev java chromium
 
 bench: $(VENV)/.runtime java train
 	$(PY) -m bench --artifacts $(ARTIFACTS)
+
+# The 1M set: trains a million synthetic customers (20M events) in local[2]; SCALE_ARGS overrides,
+# e.g. SCALE_ARGS="--customers 100000 --driver-memory 4g".
+bench-scale: $(VENV)/.runtime java
+	$(PY) -m bench.scale_training $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache

@@ -7,7 +7,8 @@ Two levels:
   listed, has the columns the manifest names with usable types, the ID type
   matches `dataset.id_type`, and every per-customer table lists the same
   customers in the same order as `customers.parquet`.
-- `bundle_problems` runs before every publish (reads everything):
+- `bundle_problems` runs before every publish (reads everything, streamed: one
+  batch per table at a time, so memory stays flat at any bundle size):
   probabilities agree with log-odds, SHAP values are locally accurate
   (base value + sum of SHAP = the model's log-odds on every row), labels,
   splits, curves and the background sample are what the contract says.
@@ -24,10 +25,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bundle import ids as id_hashing
-from bundle import layout
+from bundle import layout, streaming
 from bundle.feature_types import is_safe_name
 from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
@@ -107,22 +109,40 @@ def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str
     if problems:
         return problems
 
-    ids = _ids(read_parquet(bundle_dir, layout.CUSTOMERS, label, columns=[layout.ID_COLUMN]))
-    if len(ids) == 0:
+    # Streamed: one batch of IDs per table at a time.
+    def id_batches(relpath: str):
+        return streaming.batches(bundle_dir, relpath, label, [layout.ID_COLUMN])
+
+    rows, ordered, last = 0, True, None
+    for chunk in id_batches(layout.CUSTOMERS):
+        ids = _ids(chunk)
+        if last is not None and len(ids):
+            ids = np.concatenate([last, ids])
+        ordered = ordered and (len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])))
+        rows += chunk.num_rows
+        last = ids[-1:] if len(ids) else last
+    if rows == 0:
         return [f"{layout.CUSTOMERS} has no customers"]
-    if len(ids) != manifest["dataset"]["rows"]:
-        problems.append(f"{layout.CUSTOMERS} has {len(ids)} rows, the manifest says {manifest['dataset']['rows']}")
-    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+    if rows != manifest["dataset"]["rows"]:
+        problems.append(f"{layout.CUSTOMERS} has {rows} rows, the manifest says {manifest['dataset']['rows']}")
+    if not ordered:
         problems.append(f"{layout.CUSTOMERS} is not sorted by unique {layout.ID_COLUMN}")
     for relpath in list(tables)[1:]:
-        other = _ids(read_parquet(bundle_dir, relpath, label, columns=[layout.ID_COLUMN]))
-        if len(other) != len(ids) or not np.array_equal(other, ids):
+        try:
+            aligned = all(np.array_equal(_ids(a), _ids(b)) for a, b in streaming.lockstep(id_batches(layout.CUSTOMERS), id_batches(relpath)))
+        except streaming.LengthMismatch:
+            aligned = False
+        if not aligned:
             problems.append(f"{relpath} does not list the same customers in the same order as {layout.CUSTOMERS}")
     return problems
 
 
 def _ids(table: pa.Table) -> np.ndarray:
     return table.column(layout.ID_COLUMN).to_numpy(zero_copy_only=False)
+
+
+def _stream(bundle: Bundle, relpath: str, columns: list[str] | None = None):
+    return streaming.batches(bundle.path, relpath, bundle.name, columns)
 
 
 def _local_accuracy(shap_values: pa.Table, margin: np.ndarray, base: float, names: list[str]) -> float:
@@ -133,11 +153,15 @@ def _local_accuracy(shap_values: pa.Table, margin: np.ndarray, base: float, name
 
 
 def local_accuracy_error(bundle: Bundle, model: str) -> float:
-    """Largest |base value + sum(SHAP) - margin| over every customer."""
+    """Largest |base value + sum(SHAP) - margin| over every customer (streamed)."""
     names = feature_names(bundle.manifest)
-    margin = bundle.read_table(layout.predictions_path(model), columns=[layout.MARGIN_COLUMN]).column(0).to_numpy()
     base = bundle.manifest["models"][model]["shap"]["base_value"]
-    return _local_accuracy(bundle.read_table(layout.shap_path(model), columns=names), margin, base, names)
+    worst = 0.0
+    for predictions, shap_values in streaming.lockstep(
+        _stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]), _stream(bundle, layout.shap_path(model), names)
+    ):
+        worst = max(worst, _local_accuracy(shap_values, predictions.column(0).to_numpy(), base, names))
+    return worst
 
 
 def parity_rows(rows: int) -> np.ndarray:
@@ -152,15 +176,17 @@ def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = No
     from bundle.runtime import load_runtime  # needs the model libraries; only parity checks pay for them
 
     names = feature_names(bundle.manifest)
-    customers = bundle.read_table(layout.CUSTOMERS, columns=names)
-    positions = parity_rows(customers.num_rows) if positions is None else positions
-    rows = customers.take(positions).to_pandas()
+    if positions is None:
+        positions = parity_rows(pq.ParquetFile(bundle.file(layout.CUSTOMERS)).metadata.num_rows)
+    positions = np.asarray(positions, dtype=np.int64)
+    # Only the checked rows are kept (at most RUNTIME_PARITY_ROWS), streamed out of each table.
+    rows = streaming.take_positions(_stream(bundle, layout.CUSTOMERS, names), positions).to_pandas()
     runtime = load_runtime(bundle, model)
     margin, shap_values = runtime.explain(rows)
-    stored_margin = bundle.read_table(layout.predictions_path(model), columns=[layout.MARGIN_COLUMN]).column(0).to_numpy()
-    stored_shap = bundle.read_table(layout.shap_path(model), columns=names).take(positions)
+    stored_margin = streaming.take_positions(_stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]), positions).column(0).to_numpy()
+    stored_shap = streaming.take_positions(_stream(bundle, layout.shap_path(model), names), positions)
     stored = np.column_stack([stored_shap.column(n).to_numpy() for n in names])
-    margin_error = np.abs(margin - stored_margin[positions])
+    margin_error = np.abs(margin - stored_margin)
     shap_error = np.abs(shap_values - stored)
     return (
         float("inf") if np.isnan(margin_error).any() else float(np.max(margin_error, initial=0.0)),
@@ -184,16 +210,20 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
 
 def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     problems = []
-    predictions = bundle.read_table(layout.predictions_path(model))
-    shap_values = bundle.read_table(layout.shap_path(model), columns=names)
-    probability = predictions.column(layout.PROBABILITY_COLUMN).to_numpy()
-    margin = predictions.column(layout.MARGIN_COLUMN).to_numpy()
-    if not (np.all(np.isfinite(margin)) and np.all((probability >= 0) & (probability <= 1))):
-        return [f"model '{model}' has non-finite margins or probabilities outside [0, 1]"]
-    if not np.max(np.abs(1 / (1 + np.exp(-margin)) - probability), initial=0.0) <= 1e-6:
-        problems.append(f"model '{model}': probabilities disagree with sigmoid(margin)")
     base = bundle.manifest["models"][model]["shap"]["base_value"]
-    error = _local_accuracy(shap_values, margin, base, names)
+    sigmoid_error = error = 0.0
+    for predictions, shap_values in streaming.lockstep(
+        _stream(bundle, layout.predictions_path(model), [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]),
+        _stream(bundle, layout.shap_path(model), names),
+    ):
+        probability = predictions.column(layout.PROBABILITY_COLUMN).to_numpy()
+        margin = predictions.column(layout.MARGIN_COLUMN).to_numpy()
+        if not (np.all(np.isfinite(margin)) and np.all((probability >= 0) & (probability <= 1))):
+            return [f"model '{model}' has non-finite margins or probabilities outside [0, 1]"]
+        sigmoid_error = max(sigmoid_error, float(np.max(np.abs(1 / (1 + np.exp(-margin)) - probability), initial=0.0)))
+        error = max(error, _local_accuracy(shap_values, margin, base, names))
+    if not sigmoid_error <= 1e-6:
+        problems.append(f"model '{model}': probabilities disagree with sigmoid(margin)")
     if not error <= layout.LOCAL_ACCURACY_TOLERANCE:
         problems.append(
             f"model '{model}': base value + sum of SHAP misses the log-odds by {error:.2e} "
@@ -207,10 +237,12 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     return problems or _parity_problems(bundle, model)
 
 
-def _additive_key_problems(manifest: dict, customer_ids: np.ndarray, names: list[str]) -> list[str]:
+def _additive_key_problems(manifest: dict, id_chunks, names: list[str]) -> list[str]:
     """Invariants of the keys added for own data: safe feature names, hashed IDs, risk bands."""
     problems = [f"feature name {n!r} is not a safe name (bundle.feature_types)" for n in names if not is_safe_name(n)]
-    if id_hashing.is_hashed(manifest) and not all(isinstance(i, str) and id_hashing.looks_hashed(i) for i in customer_ids.tolist()):
+    if id_hashing.is_hashed(manifest) and not all(
+        isinstance(i, str) and id_hashing.looks_hashed(i) for chunk in id_chunks() for i in _ids(chunk).tolist()
+    ):
         problems.append("the manifest says IDs are hashed but some customer IDs are not 64 hex digits")
     for model, entry in manifest["models"].items():
         bands = entry.get("risk_bands")
@@ -230,19 +262,24 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     """
     manifest = bundle.manifest
     names = feature_names(manifest)
-    customers = bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN])
-    ids = _ids(customers)
+    background = _ids(bundle.read_table(layout.BACKGROUND, columns=[layout.ID_COLUMN]))
     problems: list[str] = []
-    labels = set(customers.column(layout.LABEL_COLUMN).to_pylist())
+    labels: set = set()
+    splits: set = set()
+    background_splits: list = []  # the split of each background customer found in customers.parquet
+    for chunk in _stream(bundle, layout.CUSTOMERS, [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN]):
+        labels |= set(pc.unique(chunk.column(layout.LABEL_COLUMN)).to_pylist())
+        splits |= set(pc.unique(chunk.column(layout.SPLIT_COLUMN)).to_pylist())
+        found = np.isin(_ids(chunk), background)
+        background_splits += chunk.column(layout.SPLIT_COLUMN).filter(pa.array(found)).to_pylist()
     if not labels <= {0, 1}:
         problems.append(f"{layout.LABEL_COLUMN} holds values other than 0 and 1")
-    splits = customers.column(layout.SPLIT_COLUMN).to_numpy(zero_copy_only=False)
-    if not set(splits) <= set(layout.SPLITS):
-        problems.append(f"unknown split values {sorted(set(splits) - set(layout.SPLITS), key=str)}")
+    if not splits <= set(layout.SPLITS):
+        problems.append(f"unknown split values {sorted(splits - set(layout.SPLITS), key=str)}")
 
     for model in manifest["models"]:
         problems += _model_problems(bundle, model, names)
-    problems += _additive_key_problems(manifest, ids, names)
+    problems += _additive_key_problems(manifest, lambda: _stream(bundle, layout.CUSTOMERS, [layout.ID_COLUMN]), names)
 
     curves = bundle.read_table(layout.CURVES, columns=["model", "curve"])
     if set(manifest["models"]) - set(curves.column("model").to_pylist()):
@@ -252,12 +289,12 @@ def bundle_problems(bundle: Bundle) -> list[str]:
 
     problems += _table_problems(bundle, set(manifest["models"]), set(names))
 
-    background = _ids(bundle.read_table(layout.BACKGROUND, columns=[layout.ID_COLUMN]))
-    positions = np.searchsorted(ids, background)
-    known = (positions < len(ids)) & (ids[np.minimum(positions, len(ids) - 1)] == background)
-    if not known.all() or not set(splits[np.minimum(positions, len(ids) - 1)]) <= {"train"}:
+    # IDs are unique (structure check), so each background customer is found at most once.
+    if len(background_splits) != len(np.unique(background)) or not set(background_splits) <= {"train"}:
         problems.append(f"{layout.BACKGROUND} must hold training customers only")
-    return problems + item_problems(bundle, ids)
+    if "items" in manifest:  # item checks need every customer ID (8 bytes each for integer IDs)
+        problems += item_problems(bundle, _ids(bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN])))
+    return problems
 
 
 # Columns of each model-level table and which of them must lie in [0, 1].

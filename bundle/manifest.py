@@ -30,6 +30,9 @@ Shape (schema version 2)::
     champion_metric str
     versions        {library: version}
     timings         {stage: seconds}
+    memory?         {stage: {driver_python_peak_mb, driver_python_peak_scope: "stage" | "process",
+                     driver_jvm_heap_peak_mb?}}   # peak within each stage (training/memory.py)
+    spark?          {master, default_parallelism, driver_jvm_heap_max_mb?, settings?: {spark conf key: value}}
     files           {relative path: {sha256, bytes}}   # every file but the manifest
     items?          {method, params, items, dimensions, sequences, churn_window,
                      fit_seconds, quality}   # only bundles trained from events

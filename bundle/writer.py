@@ -26,7 +26,7 @@ import re
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,8 @@ from bundle.reader import Bundle, BundleError, open_bundle, sha256_of
 log = logging.getLogger("bundle.writer")
 
 RUNS_DIR = ".runs"
+# Rows per Parquet row group of every table the writer produces.
+ROW_GROUP_ROWS = 64_000
 STAGING_DIR = ".staging"
 # A staging dir without a readable owner record (another host, an older
 # churnlens) is only removed once it is this old.
@@ -67,7 +69,12 @@ class StagedBundle:
         if isinstance(table, pd.DataFrame):
             table = pa.Table.from_pandas(table, preserve_index=False)
         # Small row groups keep per-customer reads cheap once bundles are large.
-        pq.write_table(table, self.target(relpath), row_group_size=64_000, compression="zstd")
+        pq.write_table(table, self.target(relpath), row_group_size=ROW_GROUP_ROWS, compression="zstd")
+
+    def write_batches(self, relpath: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
+        """Write a table streamed batch by batch (bounded memory), in `ROW_GROUP_ROWS`-row groups
+        like `write_table`; returns the row count."""
+        return write_rebatched(self.target(relpath), schema, batches)
 
     def write_json(self, relpath: str, obj: object) -> None:
         self.target(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True), encoding="utf-8")
@@ -246,6 +253,45 @@ def _remove_stale_staging(staging: Path) -> None:
             record.unlink(missing_ok=True)
 
 
+def write_rebatched(path: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows_per_group: int = ROW_GROUP_ROWS) -> int:
+    """Stream `batches` into one Parquet file with row groups of exactly `rows_per_group` rows
+    (the last one smaller), whatever sizes the batches come in; holds at most one group in memory."""
+    pending: list[pa.RecordBatch] = []
+    buffered = written = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as out:
+        for batch in batches:
+            pending.append(batch)
+            buffered += batch.num_rows
+            while buffered >= rows_per_group:
+                table = pa.Table.from_batches(pending, schema=schema)
+                out.write_table(table.slice(0, rows_per_group), row_group_size=rows_per_group)
+                rest = table.slice(rows_per_group).combine_chunks()
+                pending, buffered = rest.to_batches(), rest.num_rows
+                written += rows_per_group
+        if buffered or not written:
+            out.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=rows_per_group)
+            written += buffered
+    return written
+
+
+@contextmanager
+def scratch_dir(root: Path | str, name: str, run_id: str) -> Iterator[Path]:
+    """A scratch folder beside the staging area for a run's intermediate data (e.g. Spark's
+    sorted per-customer output, streamed into the bundle later). Cleaned like staging: removed
+    when the run ends, and by the next run of that name if this process dies."""
+    root = Path(root)
+    check_bundle_name(name)
+    path = root / STAGING_DIR / name / f"{run_id}.scratch"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = path.with_name(path.name + ".pid")
+    record.write_text(_owner_record())
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        record.unlink(missing_ok=True)
+
+
 def check_bundle_name(name: str) -> None:
     """Refuse names that could not be a directory and URL value; call it early."""
     if not isinstance(name, str) or not re.fullmatch(layout.BUNDLE_NAME_PATTERN, name):
@@ -273,3 +319,4 @@ def stage_bundle(root: Path | str, name: str, run_id: str) -> Iterator[StagedBun
     finally:
         shutil.rmtree(path, ignore_errors=True)
         record.unlink(missing_ok=True)
+

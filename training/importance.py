@@ -2,8 +2,9 @@
 feature's values are shuffled across test customers.
 
 Runs on the driver through `bundle.runtime` (the same kernels the explain stage
-and the dashboard use), on the test rows already collected for evaluation, or on
-a deterministic sample of `MAX_ROWS` of them when the test split is larger. The
+and the dashboard use), on every test row (collected from Spark by `test_sample`)
+or on a deterministic sample of `MAX_ROWS` of them when the test split is larger
+(driver memory: at most `MAX_ROWS` rows × features). The
 rows are encoded once; permuting a feature moves all of its slots together,
 which is the same as shuffling the raw column and encoding again.
 """
@@ -14,11 +15,26 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from bundle import layout
 from bundle.encoding import encode_rows
 from bundle.runtime import Kernel
 
 REPEATS = 5
 MAX_ROWS = 20_000
+
+
+def test_sample(table, feature_names: list[str], test_rows: int, seed: int, limit: int = MAX_ROWS) -> pd.DataFrame:
+    """Test customers' label and raw features, sorted by ID: all of them up to `limit`, else a
+    deterministic sample of `limit` (ordered by xxhash64(seed, customer_id)). `table` is the
+    Spark table with the split column."""
+    from pyspark.sql import functions as F
+
+    test = table.where(F.col(layout.SPLIT_COLUMN) == "test")
+    if test_rows > limit:
+        test = test.orderBy(F.xxhash64(F.lit(seed + 71), F.col(layout.ID_COLUMN)), layout.ID_COLUMN).limit(limit)
+    columns = [layout.ID_COLUMN, layout.LABEL_COLUMN, *feature_names]
+    frame = test.select(*(F.col(f"`{c}`") for c in columns)).toPandas()
+    return frame.sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)
 
 
 def permutation_drops(

@@ -92,8 +92,9 @@ def _recent_items(observed: DataFrame, k: int) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customer_ids: np.ndarray) -> ItemStage:
-    """Train item vectors on every user's full sequence; recent items are those the churn model saw."""
+def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame) -> ItemStage:
+    """Train item vectors on every user's full sequence; recent items are those the churn model saw
+    (`customers`: the trained customers' IDs, a Spark table)."""
     settings = Word2VecParams(**(params or {}))
     events, items = source.load(spark)
     events = events.cache()
@@ -135,7 +136,10 @@ def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed
     item_map = pa.table({layout.ITEM_ID_COLUMN: pa.array(ids, pa.string()), **coordinates})
     # Recent items are what the churn model could have seen: before each user's cutoff, or every event
     # when the label comes from a customer table (no cutoff).
-    observed = (events if source.window is None else ev.observed_events(events, source.window)).where(F.col(ev.USER).isin(customer_ids.tolist()))
+    observed = events if source.window is None else ev.observed_events(events, source.window)
+    # A semi-join, not an IN list: the trained customers may be millions.
+    trained = customers.select(F.col(layout.ID_COLUMN).cast(observed.schema[ev.USER].dataType).alias(ev.USER))
+    observed = observed.join(trained, ev.USER, "left_semi")
     recent = _recent_items(observed, settings.history_items)
     events.unpersist()
 

@@ -29,6 +29,9 @@ from training.datasets import DatasetSpec
 from training.models import FittedModel
 
 MAX_CUSTOMERS = 2_000
+# The grid's quantiles come from every customer up to this many, a deterministic sample beyond
+# (driver memory: this many rows × features).
+GRID_ROWS = 100_000
 ICE_CUSTOMERS = 50
 QUANTILES = np.linspace(0.05, 0.95, 13)
 
@@ -56,6 +59,15 @@ def feature_grid(customers: pd.DataFrame, spec: DatasetSpec, encoding: list[dict
             points = np.unique(np.concatenate([[observed.min(), observed.max()], np.quantile(observed, QUANTILES, method="inverted_cdf")]))
         rows += [(feature.name, i, _label(v), float(v)) for i, v in enumerate(points)]
     return pd.DataFrame(rows, columns=["feature", "grid_index", "value", "numeric_value"]).astype({"grid_index": np.int32})
+
+
+def grid_rows(table: DataFrame, feature_names: list[str], rows: int, seed: int, limit: int = GRID_ROWS) -> pd.DataFrame:
+    """The raw feature values grids are chosen from: all `rows` customers up to `limit`, else a
+    deterministic sample of `limit` (ordered by xxhash64(seed, customer_id))."""
+    picked = table
+    if rows > limit:
+        picked = table.orderBy(F.xxhash64(F.lit(seed + 53), F.col(layout.ID_COLUMN)), layout.ID_COLUMN).limit(limit)
+    return picked.select(*(F.col(f"`{n}`") for n in feature_names)).toPandas()
 
 
 def sample_customers(table: DataFrame, feature_names: list[str], seed: int, limit: int = MAX_CUSTOMERS) -> DataFrame:
@@ -101,7 +113,7 @@ def _score_batches(
 
 def compute(
     table: DataFrame,
-    customers: pd.DataFrame,
+    grid_source: pd.DataFrame,
     spec: DatasetSpec,
     encoding: list[dict],
     models: list[FittedModel],
@@ -109,9 +121,10 @@ def compute(
     max_customers: int = MAX_CUSTOMERS,
     ice_customers: int = ICE_CUSTOMERS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(pdp, ice) tables for every model and feature (see artifacts/README.md)."""
+    """(pdp, ice) tables for every model and feature (see artifacts/README.md); `grid_source`
+    (from `grid_rows`) holds the feature values the grids are chosen from."""
     spark = table.sparkSession
-    grid = feature_grid(customers, spec, encoding)
+    grid = feature_grid(grid_source, spec, encoding)
     parallelism = max(1, spark.sparkContext.defaultParallelism)
     sample = sample_customers(table, spec.feature_names, seed, max_customers).repartition(parallelism * 2)
     grid_frame = spark.createDataFrame(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -25,9 +26,11 @@ from bundle import layout, risk
 from bundle.encoding import grouping_matrix
 from bundle.reader import Bundle
 from bundle.runtime import build_kernel
-from bundle.writer import check_bundle_name, stage_bundle
+from bundle.writer import check_bundle_name, scratch_dir, stage_bundle
 from training import evaluate, explain, feature_types, features, hashing, importance, items, partial_dependence, publish, tuning
+from training.memory import StageMemory, jvm_heap_max_mb
 from training.datasets import DatasetSpec
+from training.explain import probability_column
 from training.models import FittedModel, families
 from training.split import assign_split
 from training.validate import id_type, validate
@@ -53,13 +56,22 @@ class RunConfig:
 
 
 class _Timings(dict):
+    """Seconds per stage; `memory` holds each stage's peak memory (training/memory.py)."""
+
+    def __init__(self, spark: SparkSession | None = None) -> None:
+        super().__init__()
+        self.memory: dict[str, dict] = {}
+        self._meter = StageMemory(spark)
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         log.info("%s …", name)
+        self._meter.start()
         started = time.perf_counter()
         yield
         self[name] = round(time.perf_counter() - started, 3)
-        log.info("%s done in %.1f s", name, self[name])
+        self.memory[name] = self._meter.peaks()
+        log.info("%s done in %.1f s (driver peak %.0f MB)", name, self[name], self.memory[name]["driver_python_peak_mb"])
 
 
 def fingerprint(table: DataFrame) -> str:
@@ -90,13 +102,20 @@ def _sample(table: DataFrame, rows: int | None, seed: int) -> DataFrame:
 
 def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFrame | None = None) -> Bundle:
     """Train, explain and publish one bundle; returns the published bundle."""
-    timings = _Timings()
+    timings = _Timings(spark)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     name = config.bundle_name or spec.name
     check_bundle_name(name)  # fail before training, not after
     tuning.check_mode(config.tuning)
     log.info("run %s: dataset %s → bundle %s", run_id, spec.name, name)
+    with scratch_dir(config.artifacts, name, run_id) as scratch:
+        return _run(spark, spec, config, raw, timings, run_id, name, scratch)
 
+
+def _run(
+    spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFrame | None, timings: _Timings,
+    run_id: str, name: str, scratch: Path,
+) -> Bundle:
     with timings.stage("ingest"):
         raw = raw if raw is not None else spec.load(spark)
     with timings.stage("validate"):
@@ -120,18 +139,24 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name), tuning_mode=config.tuning))
 
     with timings.stage("score + SHAP"):
+        # Sorted before scoring (mapInPandas keeps row order), so the SHAP pass runs once and
+        # Spark writes the part files in ID order; nothing per customer reaches the driver.
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
-        result = explain.score_and_explain(encoded, fitted, grouping, spec.feature_names, keep).toArrow()
-        tables = publish.per_customer_tables(result, [m.name for m in fitted], spec.feature_names)
-        log.info("scored and explained %d customers with %d models", result.num_rows, len(fitted))
+        by_id = encoded.orderBy(layout.ID_COLUMN)
+        scored = publish.write_scored(explain.score_and_explain(by_id, fitted, grouping, spec.feature_names, keep), scratch)
+        log.info("scored and explained every customer with %d models into %d sorted part files", len(fitted), len(scored))
 
     with timings.stage("evaluate"):
         model_entries, curve_frames, calibration_frames, score_frames = {}, [], [], []
-        customers = tables[layout.CUSTOMERS].to_pandas()
-        test = (customers[layout.SPLIT_COLUMN] == "test").to_numpy()
-        y_test = customers[layout.LABEL_COLUMN].to_numpy()[test]
+        tables: dict[str, pd.DataFrame] = {}
+        # Driver memory: label, split and one probability per model for every customer
+        # (≈ 10 + 8 × models bytes per customer; 42 MB at 1M customers with four models).
+        outcome = publish.read_columns(scored, [layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *(probability_column(m.name) for m in fitted)])
+        test = pc.equal(outcome.column(layout.SPLIT_COLUMN), "test").to_numpy(zero_copy_only=False)
+        labels = outcome.column(layout.LABEL_COLUMN).to_numpy()
+        y_test = labels[test]
         for model in fitted:
-            every = tables[layout.predictions_path(model.name)].column(layout.PROBABILITY_COLUMN).to_numpy()
+            every = outcome.column(probability_column(model.name)).to_numpy()
             probability = every[test]
             model_entries[model.name] = _model_entry(model, y_test, probability, config.threshold, len(slots))
             model_entries[model.name]["risk_bands"] = risk.cutoffs_from_scores(every[~test])
@@ -143,23 +168,27 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
         tables[layout.CURVES] = pd.concat(curve_frames, ignore_index=True)
         tables[layout.CALIBRATION] = pd.concat(calibration_frames, ignore_index=True)
         tables[layout.SCORE_DISTRIBUTION] = pd.concat(score_frames, ignore_index=True)
-        tables[layout.BACKGROUND] = publish.background_sample(
-            tables[layout.CUSTOMERS], spec.feature_names, config.background_rows, config.seed
-        )
+        train_mask = pc.equal(outcome.column(layout.SPLIT_COLUMN), "train").to_numpy(zero_copy_only=False)
+        tables[layout.BACKGROUND] = publish.background_sample(scored, train_mask, spec.feature_names, config.background_rows, config.seed)
+        rows, label_rate = len(labels), float(labels.mean())
+        del outcome, labels
         log.info("champion: %s", champion)
 
     with timings.stage("partial dependence"):
-        tables[layout.PDP], tables[layout.ICE] = partial_dependence.compute(table, customers, spec, slots, fitted, config.seed)
+        grid_rows = partial_dependence.grid_rows(table, spec.feature_names, rows, config.seed)
+        tables[layout.PDP], tables[layout.ICE] = partial_dependence.compute(table, grid_rows, spec, slots, fitted, config.seed)
+        del grid_rows
     with timings.stage("permutation importance"):
+        test_rows = importance.test_sample(table, spec.feature_names, int(test.sum()), config.seed)
         tables[layout.PERMUTATION_IMPORTANCE] = importance.permutation_importance(
             {m.name: build_kernel(m.runtime, m.portable) for m in fitted},
-            customers.loc[test, spec.feature_names], y_test, slots, spec.feature_names, config.seed,
+            test_rows[spec.feature_names], test_rows[layout.LABEL_COLUMN].to_numpy(), slots, spec.feature_names, config.seed,
         )
 
     item_stage = None
     if spec.events is not None:
         with timings.stage("item vectors"):
-            item_stage = items.build(spark, spec.events, config.item_params, config.seed, customers[layout.ID_COLUMN].to_numpy())
+            item_stage = items.build(spark, spec.events, config.item_params, config.seed, table.select(layout.ID_COLUMN))
 
     with timings.stage("publish"):
         manifest = {
@@ -168,8 +197,8 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
                 "name": spec.name,
                 "source": spec.source,
                 "fingerprint": dataset_print,
-                "rows": len(customers),
-                "label_rate": float(customers[layout.LABEL_COLUMN].mean()),
+                "rows": rows,
+                "label_rate": label_rate,
                 "label_name": spec.label_column,
                 "positive_label": spec.positive_label,
                 "id_type": id_type(raw, spec),
@@ -185,15 +214,29 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
             "champion_metric": CHAMPION_METRIC,
             "versions": _versions(spark),
             "timings": dict(timings),
-            "spark": {"master": spark.sparkContext.master, "default_parallelism": spark.sparkContext.defaultParallelism},
+            "memory": timings.memory,
+            "spark": _spark_entry(spark),
             **({"items": item_stage.manifest} if item_stage else {}),
         }
         with stage_bundle(config.artifacts, name, run_id) as staged:
-            bundle = publish.write_bundle(staged, tables, fitted, pipeline_model, manifest, item_stage)
+            bundle = publish.write_bundle(
+                staged, tables, fitted, pipeline_model, manifest, item_stage, scored=scored, feature_names=spec.feature_names
+            )
     log.info("published %s (run %s) in %.0f s", bundle.path, run_id, sum(timings.values()))
     for cached in (train, encoded, table, typed):
         cached.unpersist()
     return bundle
+
+
+def _spark_entry(spark: SparkSession) -> dict:
+    conf = spark.sparkContext.getConf()
+    settings = {key: conf.get(key) for key in ("spark.driver.memory", "spark.executor.memory", "spark.driver.maxResultSize") if conf.contains(key)}
+    return {
+        "master": spark.sparkContext.master,
+        "default_parallelism": spark.sparkContext.defaultParallelism,
+        "driver_jvm_heap_max_mb": jvm_heap_max_mb(spark),
+        "settings": settings,
+    }
 
 
 SHAP_METHODS = {

@@ -1,4 +1,8 @@
-"""Turn one training run's collected results into a bundle, through bundle.writer.
+"""Turn one training run's results into a bundle, through bundle.writer.
+
+Per-customer results are never collected: Spark writes them sorted by ID into the
+run's scratch folder, and the per-customer tables are streamed from those part
+files batch by batch.
 
 This module decides what goes where in the bundle; `bundle.writer` owns how a
 bundle is written and swapped in atomically.
@@ -6,12 +10,14 @@ bundle is written and swapped in atomically.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame
 
 from bundle import layout
 from bundle.reader import Bundle
@@ -21,31 +27,90 @@ from training.items import ItemStage
 from training.models import FittedModel
 
 
-def per_customer_tables(result: pa.Table, models: list[str], feature_names: list[str]) -> dict[str, pa.Table]:
-    """Split the collected wide result into the bundle's aligned per-customer tables."""
-    result = result.sort_by(layout.ID_COLUMN)
-    ids = result.column(layout.ID_COLUMN)
+SCORED_DIR = "scored"  # Spark's sorted wide output inside the run's scratch folder
+READ_BATCH_ROWS = 65_536
+
+
+def write_scored(scored: DataFrame, scratch: Path) -> list[Path]:
+    """Spark writes the wide per-customer result (sorted by ID: `scored` comes sorted) as Parquet
+    part files; returns them in order, so reading them one after another yields sorted rows.
+    Nothing is collected on the driver."""
+    target = scratch / SCORED_DIR
+    scored.write.mode("overwrite").parquet(target.resolve().as_uri())
+    return scored_files(target)
+
+
+def scored_files(target: Path) -> list[Path]:
+    # Part files are numbered by task = range partition of the sort, so name order is ID order.
+    return sorted(p for p in target.glob("part-*") if p.suffix == ".parquet" or p.name.endswith(".parquet"))
+
+
+def iter_batches(files: list[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """The wide result's `columns`, batch by batch, in ID order (bounded memory)."""
+    for path in files:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=READ_BATCH_ROWS, columns=columns)
+
+
+def read_columns(files: list[Path], columns: list[str]) -> pa.Table:
+    """A few columns of every customer (the caller states what that costs)."""
+    return pa.Table.from_batches(list(iter_batches(files, columns)), schema=_schema(files, columns))
+
+
+def _schema(files: list[Path], columns: list[str]) -> pa.Schema:
+    schema = pq.read_schema(files[0]).remove_metadata()
+    return pa.schema([schema.field(c) for c in columns])
+
+
+def per_customer_columns(models: list[str], feature_names: list[str]) -> dict[str, dict[str, str]]:
+    """Bundle table → {column in the bundle: column of the wide result}."""
     tables = {
-        layout.CUSTOMERS: result.select([layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *feature_names])
+        layout.CUSTOMERS: {c: c for c in (layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *feature_names)}
     }
     for model in models:
-        tables[layout.predictions_path(model)] = pa.table(
-            {
-                layout.ID_COLUMN: ids,
-                layout.PROBABILITY_COLUMN: result.column(probability_column(model)),
-                layout.MARGIN_COLUMN: result.column(margin_column(model)),
-            }
-        )
-        tables[layout.shap_path(model)] = pa.table(
-            {layout.ID_COLUMN: ids, **{f: result.column(shap_column(model, f)) for f in feature_names}}
-        )
+        tables[layout.predictions_path(model)] = {
+            layout.ID_COLUMN: layout.ID_COLUMN,
+            layout.PROBABILITY_COLUMN: probability_column(model),
+            layout.MARGIN_COLUMN: margin_column(model),
+        }
+        tables[layout.shap_path(model)] = {layout.ID_COLUMN: layout.ID_COLUMN, **{f: shap_column(model, f) for f in feature_names}}
     return tables
 
 
-def background_sample(customers: pa.Table, feature_names: list[str], rows: int, seed: int) -> pa.Table:
-    train = customers.filter(pc.equal(customers.column(layout.SPLIT_COLUMN), "train"))
-    picks = np.random.default_rng(seed).choice(train.num_rows, size=min(rows, train.num_rows), replace=False)
-    return train.take(np.sort(picks)).select([layout.ID_COLUMN, *feature_names])
+def write_per_customer_tables(staged: StagedBundle, files: list[Path], models: list[str], feature_names: list[str]) -> int:
+    """Stream the sorted wide result into the bundle's aligned per-customer tables, one table
+    at a time, one batch at a time (memory: one 64k-row group of one table)."""
+    rows = None
+    for relpath, mapping in per_customer_columns(models, feature_names).items():
+        source = _schema(files, list(mapping.values()))
+        schema = pa.schema([source.field(wide).with_name(name) for name, wide in mapping.items()])
+        batches = (
+            pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+            for batch in iter_batches(files, list(mapping.values()))
+        )
+        written = staged.write_batches(relpath, schema, batches)
+        if rows is not None and written != rows:
+            raise RuntimeError(f"{relpath}: {written} rows, expected {rows}")
+        rows = written
+    return rows or 0
+
+
+def take_rows(files: list[Path], positions: np.ndarray, columns: list[str]) -> pa.Table:
+    """Rows at sorted `positions` (of the sorted wide result), streamed."""
+    picked, start = [], 0
+    for batch in iter_batches(files, columns):
+        end = start + batch.num_rows
+        inside = positions[(positions >= start) & (positions < end)] - start
+        if len(inside):
+            picked.append(batch.take(pa.array(inside)))
+        start = end
+    return pa.Table.from_batches(picked, schema=_schema(files, columns))
+
+
+def background_sample(files: list[Path], train_mask: np.ndarray, feature_names: list[str], rows: int, seed: int) -> pa.Table:
+    """`rows` training customers picked with `seed` (positions from the split column alone; rows streamed)."""
+    train = np.flatnonzero(train_mask)
+    picks = np.random.default_rng(seed).choice(len(train), size=min(rows, len(train)), replace=False)
+    return take_rows(files, train[np.sort(picks)], [layout.ID_COLUMN, *feature_names])
 
 
 def write_bundle(
@@ -55,9 +120,15 @@ def write_bundle(
     pipeline_model: PipelineModel,
     manifest: dict,
     item_stage: ItemStage | None = None,
+    scored: list[Path] | None = None,
+    feature_names: list[str] | None = None,
 ) -> Bundle:
+    """`tables` are written as they are; `scored` (the sorted wide result's part files) is
+    streamed into the per-customer tables."""
     for relpath, table in tables.items():
         staged.write_table(relpath, table)
+    if scored is not None:
+        write_per_customer_tables(staged, scored, [m.name for m in models], feature_names)
     if item_stage is not None:
         for relpath, table in item_stage.tables.items():
             staged.write_table(relpath, table)

@@ -1,0 +1,30 @@
+"""`make bench-scale`'s keys come out flat and named by size, from a manifest's timings and memory."""
+
+from __future__ import annotations
+
+from bench.scale_training import figures, size_label
+
+
+def test_size_labels():
+    assert [size_label(n) for n in (1_000_000, 100_000, 2_500)] == ["1m", "100k", "2500"]
+
+
+def test_figures_are_flat_per_stage_keys():
+    manifest = {
+        "dataset": {"rows": 100_000},
+        "spark": {"master": "local[2]"},
+        "timings": {"score + SHAP": 30.0, "evaluate": 2.5},
+        "memory": {
+            "score + SHAP": {"driver_python_peak_mb": 210.0, "driver_python_peak_scope": "stage", "driver_jvm_heap_peak_mb": 700.0},
+            "evaluate": {"driver_python_peak_mb": 260.0, "driver_python_peak_scope": "stage", "driver_jvm_heap_peak_mb": 300.0},
+        },
+    }
+    found = figures(manifest, wall_s=61.23, max_rss_mb=1500.0, customers=100_000)
+    assert found["scale_train_100k_s"] == 61.2
+    assert found["scale_train_100k_stages_s"] == 32.5
+    assert found["scale_train_100k_score_shap_s"] == 30.0
+    assert found["scale_train_100k_evaluate_peak_mb"] == 260.0
+    assert found["scale_train_100k_driver_peak_mb"] == 260.0
+    assert found["scale_train_100k_jvm_heap_peak_mb"] == 700.0
+    assert found["scale_train_100k_customers"] == 100_000
+    assert all(not isinstance(v, (dict, list)) for v in found.values())

@@ -163,13 +163,28 @@ def load_sklearn_hgb(content: bytes):
     return model
 
 
+_THREADPOOLS = None
+
+
+def one_thread(user_api: str | None = None):
+    """Context manager: native thread pools (OpenMP, BLAS, or all when None) at one thread.
+
+    The loaded libraries are found once per process: `threadpool_limits()` scans them on
+    every call, which cost ~28 ms each, more than a what-if rescore itself."""
+    global _THREADPOOLS
+    from threadpoolctl import ThreadpoolController
+
+    if _THREADPOOLS is None:
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS.limit(limits=1, user_api=user_api)
+
+
 class _SklearnHGB:
     """scikit-learn HistGradientBoostingClassifier (model.skops): margin =
     decision_function (log-odds), SHAP = shap's exact path-dependent TreeSHAP."""
 
     def __init__(self, files: Mapping[str, bytes]) -> None:
         import shap
-        from threadpoolctl import threadpool_limits
 
         if "model.skops" not in files:
             raise BundleError("model file model.skops is missing")
@@ -178,10 +193,9 @@ class _SklearnHGB:
         self.base = float(np.ravel(self.explainer.expected_value)[0])
         # One OpenMP thread, for the same reason as XGBoost's nthread=1: a Spark
         # task per core, and single dashboard rows are far slower multi-threaded.
-        self._limits = lambda: threadpool_limits(limits=1, user_api="openmp")
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        with self._limits():
+        with one_thread("openmp"):
             return self.model.decision_function(x).astype(np.float64)
 
     def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

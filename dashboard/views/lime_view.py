@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from threadpoolctl import threadpool_limits
 
-from bundle.runtime import ModelRuntime, sigmoid
+from bundle.runtime import ModelRuntime, one_thread, sigmoid
 from dashboard.views.common import split_label
 
 DEFAULT_SAMPLES = 5000
@@ -147,7 +146,7 @@ def explain_lime(
     samples = int(min(max(samples, MIN_SAMPLES), MAX_SAMPLES))
     started = time.perf_counter()
     # One BLAS thread: the fits are small, and on a busy server threads only contend.
-    with threadpool_limits(1):
+    with one_thread():
         return _explain(runtime, manifest, features, background, samples, seed, started)
 
 

@@ -34,3 +34,11 @@ def record(figures: dict[str, float | int | str], path: Path = BENCH_JSON) -> di
         json.dump(current, out, indent=2, sort_keys=True)
     os.replace(tmp, path)
     return current
+
+
+def record_and_print(figures: dict) -> None:
+    """Merge `figures` into BENCH_JSON and print each key with its value (the scale benches' output)."""
+    record(figures)
+    for key, value in figures.items():
+        print(f"  {key:40} {value}")
+    print(f"Figures written to {BENCH_JSON}")

@@ -175,13 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions (0: skip)")
     parser.add_argument("--session-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
-    from bench.report import BENCH_JSON, record
+    from bench.report import record_and_print
 
     figures = measure(args.bundle, args.lookups, args.sessions, args.session_seconds)
-    record(figures)
-    for key, value in figures.items():
-        print(f"  {key:40} {value}")
-    print(f"Figures written to {BENCH_JSON}")
+    record_and_print(figures)
     return 0
 
 

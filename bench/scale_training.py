@@ -101,16 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuning", default="off", choices=("off", "quick", "full"))
     parser.add_argument("--artifacts", type=Path, default=None, help="where the bundle goes (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
-    from bench.report import BENCH_JSON, record
+    from bench.report import record_and_print
 
     with tempfile.TemporaryDirectory(prefix="churnlens-scale-") as scratch:
         artifacts = args.artifacts or Path(scratch)
         found = run(args.customers, args.events_per_customer, args.master, args.driver_memory, args.tuning, artifacts)
     found[f"scale_train_{size_label(args.customers)}_driver_memory"] = args.driver_memory or "1g (Spark default)"
-    record(found)
-    for key, value in found.items():
-        print(f"  {key} {value}")
-    print(f"\nwritten to {BENCH_JSON}")
+    record_and_print(found)
     return 0
 
 

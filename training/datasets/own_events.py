@@ -57,19 +57,24 @@ def _timestamp(column: Column, kind: T.DataType) -> Column:
     )
 
 
-def _raw_events(spark: SparkSession, config: Config) -> DataFrame:
-    spec = config.events
-    table = read_table(spark, spec["source"])
-    columns = {"user": spec["user"], "item": spec["item"], "timestamp": spec["timestamp"], "value": spec["value"]}
+def _require_columns(table: DataFrame, section: str, wanted: dict[str, str | None]) -> None:
+    """Refuse, all at once, every configured `[section]` key whose column the table lacks."""
     missing = [
-        f"events.{key}: no column {name!r} in the events table (columns: {_list(table.columns)})"
-        for key, name in columns.items()
+        f"{section}.{key}: no column {name!r} in the {section} table (columns: {_list(table.columns)})"
+        for key, name in wanted.items()
         if name is not None and name not in table.columns
     ]
     if missing:
         from training.validate import ValidationError
 
         raise ValidationError(missing)
+
+
+def _raw_events(spark: SparkSession, config: Config) -> DataFrame:
+    spec = config.events
+    table = read_table(spark, spec["source"])
+    columns = {"user": spec["user"], "item": spec["item"], "timestamp": spec["timestamp"], "value": spec["value"]}
+    _require_columns(table, "events", columns)
     value = ft.as_double(ft.raw_col(spec["value"])) if spec["value"] else F.lit(None).cast("double")
     canonical = table.select(
         ft.raw_col(spec["user"]).alias(ev.USER),
@@ -128,15 +133,7 @@ def _items(spark: SparkSession, config: Config, events: DataFrame) -> DataFrame:
         )
     table = read_table(spark, entry["source"])
     wanted = {"id": entry["id"], "name": entry["name"]} | {f"attributes[{i}]": a for i, a in enumerate(entry["attributes"])}
-    missing = [
-        f"items.{key}: no column {name!r} in the items table (columns: {_list(table.columns)})"
-        for key, name in wanted.items()
-        if name is not None and name not in table.columns
-    ]
-    if missing:
-        from training.validate import ValidationError
-
-        raise ValidationError(missing)
+    _require_columns(table, "items", wanted)
     item_id = ft.raw_col(entry["id"]).cast("string")
     genres = F.concat_ws(ev.GENRE_SEPARATOR, *(ft.raw_col(a).cast("string") for a in entry["attributes"])) if entry["attributes"] else F.lit("")
     year = ft.as_double(ft.raw_col("year")) if "year" in table.columns else F.lit(None).cast("double")

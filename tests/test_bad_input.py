@@ -21,6 +21,7 @@ from bundle.reader import BundleError, open_bundle
 from dashboard import data
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import APP
+from tests.training.test_validate import problems_of
 
 TIMEOUT = 60
 
@@ -190,14 +191,6 @@ def rows(spark, telco_spec):
     return telco_spec.load(spark).orderBy("rownames").limit(12).cache()
 
 
-def _problems(table, spec) -> list[str]:
-    from training.validate import ValidationError, validate
-
-    with pytest.raises(ValidationError) as caught:
-        validate(table, spec)
-    return caught.value.problems
-
-
 TRAINING_CASES = [
     ("missing column", lambda t: t.drop("contract"), "column 'contract': required by dataset 'telco' but not in the input table"),
     ("renamed column", lambda t: t.withColumnRenamed("tenure", "Tenure_Months"), "column 'tenure': required by dataset 'telco'"),
@@ -219,7 +212,7 @@ TRAINING_CASES = [
 
 @pytest.mark.parametrize(("case", "change", "message"), TRAINING_CASES, ids=[c[0] for c in TRAINING_CASES])
 def test_training_input(rows, telco_spec, case, change, message):
-    problems = _problems(change(rows), telco_spec)
+    problems = problems_of(change(rows), telco_spec)
     assert any(message in p for p in problems), problems
     assert all("Traceback" not in p and "\n" not in p for p in problems)
 
@@ -232,7 +225,7 @@ def test_a_categorical_with_100k_levels_is_refused_before_training(spark, rows, 
         F.col("id").alias("rownames"), F.concat(F.lit("plan-"), F.col("id").cast("string")).alias("contract"),
         *template.columns,
     )
-    problems = _problems(wide, telco_spec)
+    problems = problems_of(wide, telco_spec)
     capped = [p for p in problems if p.startswith("column 'contract'")]
     assert len(capped) == 1, problems
     assert f"more than the cap of {telco_spec.max_categories}" in capped[0] and "distinct categories" in capped[0]

@@ -71,25 +71,27 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def top_k(scores: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ()) -> np.ndarray:
-    """Positions of the k highest scores, best first (ties: lower position first).
+_SAMPLE = 16_384  # scores sampled to set top_k's cut-off
 
-    No copy of `scores` is made (at 1M items a copy costs as much as the ranking):
-    k + len(exclude) candidates are partitioned out and the excluded ones dropped.
+
+def top_k(scores: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ()) -> np.ndarray:
+    """Positions of the k highest scores, best first (ties: lower position first). Exact.
+
+    A full `argpartition` at 1M items costs ~4 ms, a fifth of the query. Instead the
+    cut-off is the `wanted`-th best score of an even sample of ~16k scores: at least
+    `wanted` scores reach it, so every one of the true best does too, and one comparison
+    pass keeps a few hundred candidates to rank exactly (ties at the cut-off included).
     """
     excluded = set(int(e) for e in exclude)
     k = max(0, min(k, len(scores) - len(excluded)))
     if k == 0:
         return np.empty(0, dtype=np.int64)
     wanted = min(len(scores), k + len(excluded))
-    if wanted < len(scores):
-        candidates = np.argpartition(scores, len(scores) - wanted)[len(scores) - wanted :]
-        # Ties at the partition boundary: widen to every item scoring as high as the weakest candidate.
-        floor = scores[candidates].min()
-        if np.count_nonzero(scores >= floor) > wanted:
-            candidates = np.flatnonzero(scores >= floor)
-    else:
-        candidates = np.arange(len(scores))
+    sample = scores[:: max(1, len(scores) // _SAMPLE)]
+    if len(sample) < wanted:
+        sample = scores
+    floor = np.partition(sample, len(sample) - wanted)[len(sample) - wanted]
+    candidates = np.flatnonzero(scores >= floor)
     if excluded:
         candidates = candidates[~np.isin(candidates, list(excluded))]
     ranked = candidates[np.lexsort((candidates, -scores[candidates]))]

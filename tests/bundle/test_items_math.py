@@ -79,3 +79,15 @@ def test_genre_overlap_sees_signal_only_where_there_is_some():
     users = np.full(400, 50)
     assert im.genre_overlap(clustered, names, users)["ratio"] > 3
     assert 0.7 < im.genre_overlap(shuffled, names, users)["ratio"] < 1.3
+
+
+@pytest.mark.parametrize("size", [7, 20_000, 300_000])
+def test_top_k_equals_a_full_sort_with_ties_and_exclusions(size):
+    rng = np.random.default_rng(size)
+    # Rounded scores make many ties, also at the cut-off between kept and dropped.
+    scores = np.round(rng.standard_normal(size).astype(np.float32), 1)
+    best = np.lexsort((np.arange(size), -scores))
+    exclude = tuple(int(i) for i in best[[0, 3, 4]][: max(0, size - 4)])
+    reference = [int(i) for i in best if int(i) not in exclude]
+    for k in (1, 5, 10, 50):
+        assert im.top_k(scores, k, exclude).tolist() == reference[:k]

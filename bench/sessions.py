@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from bench.server import dashboard_server
 from bundle import layout
@@ -130,10 +131,12 @@ async def open_page(url: str, path: str, query: str, marker: str | None, timeout
     try:
         async with asyncio.timeout(timeout):
             # No cached message hashes are sent, so the server sends every element in full
-            # (a fresh tab's forward-message cache is empty too); pings are answered by the library.
+            # (a fresh tab's forward-message cache is empty too). Like a browser, the client sends
+            # no pings of its own (a busy server's late pong would end the session); the
+            # server's pings are answered by the library.
             async with connect(
                 url.replace("http://", "ws://", 1) + "/_stcore/stream",
-                subprotocols=["streamlit"], origin=url, max_size=None, open_timeout=timeout,
+                subprotocols=["streamlit"], origin=url, max_size=None, open_timeout=timeout, ping_interval=None,
             ) as ws:  # fmt: skip
                 await ws.send(_rerun_request(url, path, query))
                 async for payload in ws:
@@ -144,6 +147,8 @@ async def open_page(url: str, path: str, query: str, marker: str | None, timeout
                     run.error = "connection closed before the run finished"
     except TimeoutError:
         run.error = "timeout"
+    except ConnectionClosed as exc:
+        run.error = f"connection closed ({exc})"
     except Exception as exc:  # noqa: BLE001 - every failure is counted, none stops the bench
         run.error = type(exc).__name__
     return run.judge(marker)
@@ -171,8 +176,12 @@ class Targets:
 
 async def _session(seed: int, url: str, targets: Targets, until: float, times: dict, errors: list) -> None:
     rng = random.Random(seed)
+    pages = targets.pages()
+    # Sessions start on different pages, so that every page is loaded even when each session
+    # gets through only a few loads in the time given.
+    pages = pages[seed % len(pages):] + pages[: seed % len(pages)]
     while time.monotonic() < until:
-        for name, path, template, marker in targets.pages():
+        for name, path, template, marker in pages:
             if time.monotonic() >= until:
                 return
             query = template.format(
@@ -216,9 +225,11 @@ def ladder(sessions: int) -> list[int]:
 
 async def _run(url: str, targets: Targets, sessions: int, seconds: float, pid: int) -> dict:
     rss: dict[int, float] = {}
+    earlier: list[str] = []
     for n in ladder(sessions)[:-1]:
-        # Shorter phases before the measured one; their page times only warm the server up.
-        _, _, rss[n] = await _phase(url, targets, n, min(seconds, 10.0 if n == 1 else 20.0), pid, seed=1000 * n)
+        # Shorter phases before the measured one: their page times only warm the server up.
+        _, phase_errors, rss[n] = await _phase(url, targets, n, min(seconds, 10.0 if n == 1 else 20.0), pid, seed=1000 * n)
+        earlier += phase_errors
     times, errors, rss[sessions] = await _phase(url, targets, sessions, seconds, pid, seed=0)
     every = [t for values in times.values() for t in values]
     return {
@@ -229,20 +240,22 @@ async def _run(url: str, targets: Targets, sessions: int, seconds: float, pid: i
         "p95_ms": _pct(every, 0.95),
         "per_page": {n: (len(v), _pct(v, 0.5), _pct(v, 0.95)) for n, v in times.items()},
         "rss_mb": rss,
+        "earlier_errors": len(earlier),  # in the shorter phases of fewer sessions
     }
 
 
 def measure(
-    bundle: Bundle, artifacts: Path, sessions: int = 20, seconds: float = 60.0, items_bundle: Bundle | None = None
+    bundle: Bundle, artifacts: Path, sessions: int = 20, seconds: float = 60.0, items_bundle: Bundle | None = None,
+    log: Path | None = None,
 ) -> dict:
-    """Run the load for `seconds` and return the figures (server started and stopped here).
-    `items_bundle` (e.g. movielens) adds the Items page to each session's loop."""
+    """Run the load for `seconds` and return the figures (server started and stopped here, its output
+    kept in `log`). `items_bundle` (e.g. movielens) adds the Items page to each session's loop."""
     ids = pq.read_table(bundle.file(layout.CUSTOMERS), columns=[layout.ID_COLUMN]).column(0).to_pylist()
     items: tuple = ()
     if items_bundle is not None and has_items(items_bundle.manifest):
         items = tuple(pq.read_table(items_bundle.file(layout.ITEMS), columns=["item_id"]).column(0).to_pylist()[:500])
     targets = Targets(bundle.name, ids, items_bundle.name if items else None, items)
-    with dashboard_server(artifacts) as (url, proc):
+    with dashboard_server(artifacts, log) as (url, proc):
         return {"sessions": sessions, "seconds": seconds, **asyncio.run(_run(url, targets, sessions, seconds, proc.pid))}
 
 
@@ -267,7 +280,8 @@ def print_load(load: dict) -> None:
     print(f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}")
     print("  per page (loads, p50, p95): " + "; ".join(
         f"{page} {count}, {p50:.0f} ms, {p95:.0f} ms" for page, (count, p50, p95) in load["per_page"].items()))
-    print("  server RSS (peak): " + ", ".join(f"{mb:.0f} MB with {k}" for k, mb in load["rss_mb"].items()))
+    print("  server RSS (peak): " + ", ".join(f"{mb:.0f} MB with {k}" for k, mb in load["rss_mb"].items())
+          + f"; errors with fewer sessions: {load['earlier_errors']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--log", type=Path, default=None, help="keep the server's output here")
     args = parser.parse_args(argv)
     from bench.report import record_and_print
 
@@ -290,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         items_bundle = open_bundle(args.artifacts / args.items_bundle)
     except BundleError:
         items_bundle = None  # the sessions then load the Telco pages only
-    load = measure(bundle, args.artifacts, args.sessions, args.seconds, items_bundle)
+    load = measure(bundle, args.artifacts, args.sessions, args.seconds, items_bundle, args.log)
     print_load(load)
     record_and_print(figures(load))
     return 0

@@ -177,15 +177,20 @@ class Targets:
         return [p for p in PAGES if self.items_bundle or "{items_bundle}" not in p[2]]
 
 
-async def _session(seed: int, url: str, targets: Targets, until: float, times: dict, errors: list) -> None:
+async def _session(
+    seed: int, url: str, targets: Targets, until: float, times: dict, errors: list, rounds: int = 0
+) -> None:
+    """Load pages until `until`, and at least `rounds` times every page."""
     rng = random.Random(seed)
     pages = targets.pages()
     # Sessions start on different pages, so that every page is loaded even when each session
     # gets through only a few loads in the time given.
     pages = pages[seed % len(pages):] + pages[: seed % len(pages)]
-    while time.monotonic() < until:
+    done = 0
+    while time.monotonic() < until or done < rounds:
+        done += 1
         for name, path, template, marker in pages:
-            if time.monotonic() >= until:
+            if time.monotonic() >= until and done > rounds:
                 return
             values = {
                 "bundle": targets.bundle, "customer": rng.choice(targets.ids),
@@ -199,21 +204,20 @@ async def _session(seed: int, url: str, targets: Targets, until: float, times: d
                 errors.append(f"{name}: {run.error}")
 
 
-async def _phase(url: str, targets: Targets, sessions: int, seconds: float, pid: int, seed: int) -> tuple:
-    """`sessions` concurrent sessions for `seconds`; (page times by page, errors, peak server RSS in MB)."""
+async def _phase(
+    url: str, targets: Targets, sessions: int, seconds: float, pid: int, seed: int, rounds: int = 0
+) -> tuple:
+    """`sessions` concurrent sessions for `seconds` (and `rounds` of every page at least);
+    (page times by page, errors, peak server RSS in MB)."""
     times: dict[str, list[float]] = {}
     errors: list[str] = []
     until = time.monotonic() + seconds
     peak = _rss_mb(pid)
-
-    async def sample() -> None:
-        nonlocal peak
-        while time.monotonic() < until:
-            peak = max(peak, _rss_mb(pid))
-            await asyncio.sleep(0.5)
-
-    await asyncio.gather(sample(), *(_session(seed + i, url, targets, until, times, errors) for i in range(sessions)))
-    # Loads still running at the deadline finish first (at most one page each), so sample once more.
+    loading = asyncio.gather(*(_session(seed + i, url, targets, until, times, errors, rounds) for i in range(sessions)))
+    while not loading.done():
+        peak = max(peak, _rss_mb(pid))
+        await asyncio.wait([loading], timeout=0.5)
+    await loading
     return times, errors, max(peak, _rss_mb(pid))
 
 
@@ -231,8 +235,12 @@ async def _run(url: str, targets: Targets, sessions: int, seconds: float, pid: i
     rss: dict[int, float] = {}
     earlier: list[str] = []
     for n in ladder(sessions)[:-1]:
-        # Shorter phases before the measured one: their page times only warm the server up.
-        _, phase_errors, rss[n] = await _phase(url, targets, n, min(seconds, 10.0 if n == 1 else 20.0), pid, seed=1000 * n)
+        # Shorter phases before the measured one: their page times only warm the server up. The
+        # single session loads every page at least once, so that caches shared by all sessions
+        # (bundles, stores, item catalog) are in its figure and growth beyond it is per session.
+        _, phase_errors, rss[n] = await _phase(
+            url, targets, n, min(seconds, 10.0 if n == 1 else 20.0), pid, seed=1000 * n, rounds=1 if n == 1 else 0
+        )
         earlier += phase_errors
     times, errors, rss[sessions] = await _phase(url, targets, sessions, seconds, pid, seed=0)
     every = [t for values in times.values() for t in values]

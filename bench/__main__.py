@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=200, help="customers timed by the live Customer page bench")
     parser.add_argument("--skip-spark", action="store_true", help="skip the Spark batch-SHAP benchmark")
-    parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (0: skip)")
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent websocket sessions (0: skip)")
     parser.add_argument("--session-seconds", type=float, default=60.0, help="how long the sessions load pages")
     parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")
     parser.add_argument("--scale-bundle", type=Path, default=None,
@@ -91,16 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         except BundleError:
             items_bundle = None  # the sessions then load the Telco pages only
         load = sessions.measure(bundle, args.artifacts, args.sessions, args.session_seconds, items_bundle)
-        n = load["sessions"]
-        print(f"\n{n} concurrent browser sessions for {load['seconds']:.0f} s ({load['loads']} page loads, one Chromium):")
-        print(f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}")
-        print("  per page p95: " + ", ".join(f"{k} {v:.0f} ms" for k, v in load["per_page_p95_ms"].items()))
-        print(f"  server RSS {load['rss_mb_1_session']:.0f} MB with 1 session, {load['rss_mb_sessions']:.0f} MB with {n}")
-        record({
-            f"sessions{n}_p50_ms": round(load["p50_ms"], 1), f"sessions{n}_p95_ms": round(load["p95_ms"], 1),
-            f"sessions{n}_errors": load["errors"], f"sessions{n}_page_loads": load["loads"],
-            "rss_mb_1_session": round(load["rss_mb_1_session"], 1), f"rss_mb_{n}_sessions": round(load["rss_mb_sessions"], 1),
-        })  # fmt: skip
+        sessions.print_load(load)
+        record(sessions.figures(load))
     if args.scale_bundle is not None:
         from bench import scale_store
 

@@ -11,8 +11,9 @@
 - `page_p95_ms`: the customer page's data (`bench/customer_page.py`'s measured function);
 - `similar_p95_ms`, `find_ms`, `shap_matrix_load_ms`: the Customer page's Similar and Find tabs;
 - `store_bytes_per_customer`: what the store holds per customer after all of that;
-- `first_page_s`: from starting Streamlit to the first Customer page drawn in a browser;
-- `rss_mb_1_session`/`rss_mb_10_sessions`: the server's RSS under browser sessions (bench/sessions.py).
+- `first_page_s`: from starting Streamlit to the first Customer page drawn (read over its websocket);
+- `rss_mb_1_session`/`rss_mb_5_sessions`/`rss_mb_10_sessions`: the server's peak RSS under 1, 5 and 10
+  concurrent websocket sessions (bench/sessions.py).
 
 Keys get a `_1m` suffix on a bundle of at least 1M customers (`page_p95_ms_1m`, `rss_mb_1m_10_sessions`),
 `_7k`-style suffixes otherwise (customer count rounded, in thousands).
@@ -117,30 +118,18 @@ def measure_store(bundle_path: Path | str, lookups: int = 1000, seed: int = 0) -
 
 def first_page_s(bundle_path: Path) -> float:
     """Seconds from launching Streamlit to the first Customer page drawn (bundle opened, verified,
-    store loaded, page drawn) in headless Chromium."""
+    store loaded, page drawn), read over Streamlit's websocket as a browser tab would (bench/sessions.py)."""
     from bench import sessions
-    from playwright.async_api import async_playwright
 
     bundle = open_bundle(bundle_path)
     customer = CustomerStore(bundle).example_ids(1)[0]
-    name, template, marker = sessions.PAGES[0]
-
-    async def first(url: str) -> None:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=sessions.CHROMIUM,
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            try:
-                page = await browser.new_page()
-                await page.goto(url + template.format(bundle=bundle.name, customer=customer), timeout=120_000)
-                for selector in (sessions.CONNECTED, marker, sessions.IDLE):
-                    await page.wait_for_selector(selector, timeout=120_000)
-            finally:
-                await browser.close()
-
+    _, path, template, marker = sessions.PAGES[0]
     started = time.perf_counter()
     with dashboard_server(Path(bundle_path).parent) as (url, _):
-        asyncio.run(first(url))
+        run = asyncio.run(sessions.open_page(url, path, template.format(bundle=bundle.name, customer=customer),
+                                             marker, timeout=120.0))
+        if run.error is not None:
+            raise RuntimeError(f"the first Customer page failed: {run.error} {run.exceptions or run.alerts}")
         return time.perf_counter() - started
 
 
@@ -157,8 +146,8 @@ def measure(bundle_path: Path | str, lookups: int = 1000, sessions_n: int = 10, 
         from bench import sessions
 
         load = sessions.measure(open_bundle(bundle_path), bundle_path.parent, sessions_n, seconds)
-        out[f"rss_mb_{tag}_1_session"] = round(load["rss_mb_1_session"], 1)
-        out[f"rss_mb_{tag}_{sessions_n}_sessions"] = round(load["rss_mb_sessions"], 1)
+        for n, mb in load["rss_mb"].items():
+            out[f"rss_mb_{tag}_1_session" if n == 1 else f"rss_mb_{tag}_{n}_sessions"] = round(mb, 1)
         out[f"scale_sessions{sessions_n}_p95_ms_{tag}"] = round(load["p95_ms"], 1)
         out[f"scale_sessions{sessions_n}_errors_{tag}"] = load["errors"]
         out[f"scale_sessions{sessions_n}_page_loads_{tag}"] = load["loads"]
@@ -172,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, required=True, help="a published bundle: ROOT/NAME")
     parser.add_argument("--lookups", type=int, default=1000)
-    parser.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions (0: skip)")
+    parser.add_argument("--sessions", type=int, default=10, help="concurrent websocket sessions (0: skip)")
     parser.add_argument("--session-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
     from bench.report import record_and_print

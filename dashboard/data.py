@@ -17,7 +17,7 @@ import streamlit as st
 from bundle import layout
 from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
-from bundle.recent_items import RecentItemsFile
+from bundle.recent_items import RecentItemsFile, open_recent_items
 from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
 from dashboard.views.global_explanations import ExplainData, load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores, load_test_scores as _load_test_scores
@@ -156,7 +156,7 @@ def load_customer_history(bundle: Bundle, customer_id: int | str) -> pd.DataFram
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _recent_items_file(run_dir: str, run_id: str, _bundle: Bundle) -> RecentItemsFile:
     # Holds an open handle and two IDs per row group; opened (and its footer read) on first use.
-    return RecentItemsFile(_bundle)
+    return open_recent_items(_bundle)
 
 
 def load_test_scores(bundle: Bundle) -> TestScores:

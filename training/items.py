@@ -87,9 +87,15 @@ def _map(matrix: np.ndarray, users: np.ndarray, seed: int, max_points: int) -> d
     return {"pca_x": pca[:, 0], "pca_y": pca[:, 1], "tsne_x": tsne[:, 0], "tsne_y": tsne[:, 1]}
 
 
-def _recent_items(observed: DataFrame, k: int) -> DataFrame:
-    """Each customer's latest `k` items, ranked (0 = latest), sorted by (customer_id, rank): lazy, nothing
-    is collected. `ts` as a wall-clock timestamp in the session's time zone (what `toPandas` gave)."""
+def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame:
+    """Each trained customer's latest `k` items, ranked (0 = latest), sorted by (customer_id, rank):
+    lazy, nothing is collected. Users are cast to the customers' ID type (customers.parquet's: the
+    dashboard matches on it) and kept by a semi-join, not an IN list: the customers may be millions.
+    `ts` becomes a wall-clock timestamp in the session's time zone (what `toPandas` gave)."""
+    id_type = customers.schema[layout.ID_COLUMN].dataType
+    observed = observed.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).join(
+        customers.select(F.col(layout.ID_COLUMN).alias(ev.USER)), ev.USER, "left_semi"
+    )
     ranked = observed.withColumn(
         "rank",
         F.row_number().over(
@@ -100,7 +106,7 @@ def _recent_items(observed: DataFrame, k: int) -> DataFrame:
     return ranked.select(
         F.col(ev.USER).alias(layout.ID_COLUMN),
         F.col("rank").cast("int").alias("rank"),
-        ev.ITEM,
+        F.col(ev.ITEM).cast("string").alias(ev.ITEM),
         F.col(ev.TS).cast("timestamp_ntz").alias(ev.TS),
         F.col(ev.VALUE).cast("double").alias(ev.VALUE),
     ).orderBy(layout.ID_COLUMN, "rank")
@@ -153,13 +159,7 @@ def build(
     # Recent items are what the churn model could have seen: before each user's cutoff, or every event
     # when the label comes from a customer table (no cutoff).
     observed = events if source.window is None else ev.observed_events(events, source.window)
-    # Users are cast to the customers' ID type (customers.parquet's; the dashboard matches on it), then
-    # kept by a semi-join, not an IN list: the trained customers may be millions.
-    id_type = customers.schema[layout.ID_COLUMN].dataType
-    observed = observed.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).join(
-        customers.select(F.col(layout.ID_COLUMN).alias(ev.USER)), ev.USER, "left_semi"
-    )
-    recent = write_sorted(_recent_items(observed, settings.history_items), scratch / RECENT_DIR)
+    recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
     log.info("recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent))
     events.unpersist()
 

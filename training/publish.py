@@ -22,7 +22,8 @@ from pyspark.sql import DataFrame
 
 from bundle import layout
 from bundle.reader import Bundle
-from bundle.writer import StagedBundle
+from bundle import recent_items
+from bundle.writer import StagedBundle, write_rebatched
 from training.explain import margin_column, probability_column, shap_column
 from training.models import FittedModel
 
@@ -111,15 +112,16 @@ def recent_items_schema(id_field: pa.Field) -> pa.Schema:
 
 
 def write_recent_items(staged: StagedBundle, files: list[Path], id_field: pa.Field) -> int:
-    """Stream Spark's sorted recent-items part files into CUSTOMER_ITEMS (64k-row groups, one group
-    in memory); no part file (no customer has events) gives an empty table with the same columns."""
+    """Stream Spark's sorted recent-items part files into CUSTOMER_ITEMS (16k-row groups: the dashboard
+    decodes one per lookup; one group in memory); no rows (no customer has events) gives an empty
+    table with the same columns."""
     schema = recent_items_schema(id_field)
     batches = (
         pa.Table.from_batches([batch]).select(schema.names).cast(schema).to_batches()[0]
         for batch in iter_batches(files, schema.names)
         if batch.num_rows
     )
-    return staged.write_batches(layout.CUSTOMER_ITEMS, schema, batches)
+    return write_rebatched(staged.target(layout.CUSTOMER_ITEMS), schema, batches, rows_per_group=recent_items.ROW_GROUP_ROWS)
 
 
 def take_rows(files: list[Path], positions: np.ndarray, columns: list[str]) -> pa.Table:

@@ -18,7 +18,7 @@ from bundle import layout, streaming
 from bundle.checks import bundle_problems
 from bundle.item_checks import recent_items_problems
 from bundle.reader import BundleError, open_bundle
-from bundle.recent_items import RecentItemsFile
+from bundle.recent_items import open_recent_items
 from bundle.writer import stage_bundle
 from tests.bundle.corrupt import rewrite
 from tests.bundle.tiny import write_tiny_bundle
@@ -127,7 +127,7 @@ def test_the_merge_walk_holds_across_batch_boundaries(tmp_path, monkeypatch, bat
 def test_recent_items_without_any_row_are_sound(tmp_path):
     bundle = write_tiny_bundle(tmp_path, recent_items=SOUND.iloc[:0])
     assert bundle_problems(bundle) == []
-    assert RecentItemsFile(bundle).rows(3).num_rows == 0
+    assert open_recent_items(bundle).rows(3).num_rows == 0
 
 
 def _file_with_groups(tmp_path, frame: pd.DataFrame, rows_per_group: int, ids=None):
@@ -139,7 +139,7 @@ def _file_with_groups(tmp_path, frame: pd.DataFrame, rows_per_group: int, ids=No
 @pytest.mark.parametrize("rows_per_group", [1, 2, 4, 100])
 def test_one_customers_rows_are_read_by_row_group_range(tmp_path, rows_per_group):
     bundle = _file_with_groups(tmp_path, SOUND, rows_per_group)
-    recent = RecentItemsFile(bundle)
+    recent = open_recent_items(bundle)
     for customer in (3, 7, 11):
         got = recent.rows(customer).to_pandas()
         expected = SOUND[SOUND[layout.ID_COLUMN] == customer].reset_index(drop=True)
@@ -153,7 +153,7 @@ def test_text_ids_are_read_by_row_group_range(tmp_path):
     frame = _recent(["A-1", "A-1", "b.2", "c/3", "c/3"], [0, 1, 0, 0, 1])
     bundle = _file_with_groups(tmp_path, frame, 2, ids=["A-1", "b.2", "c/3"])
     assert bundle_problems(bundle) == []
-    recent = RecentItemsFile(bundle)
+    recent = open_recent_items(bundle)
     assert recent.rows("c/3").column(layout.ITEM_ID_COLUMN).to_pylist() == frame[layout.ITEM_ID_COLUMN].iloc[3:].tolist()
     assert recent.rows("b.2").column("rank").to_pylist() == [0]
     assert recent.rows("B.2").num_rows == 0 and recent.rows(3).num_rows == 0
@@ -163,5 +163,5 @@ def test_a_damaged_file_raises_a_readable_bundle_error(tmp_path):
     bundle = write_tiny_bundle(tmp_path, recent_items=SOUND)
     (bundle.path / RECENT).write_bytes(b"PAR1 not parquet PAR1")
     with pytest.raises(BundleError, match=f"^Bundle 'tiny' is unreadable: {re.escape(RECENT)} is not a valid Parquet table.$") as caught:
-        RecentItemsFile(bundle).rows(3)
+        open_recent_items(bundle).rows(3)
     assert str(tmp_path) not in str(caught.value)

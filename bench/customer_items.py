@@ -91,6 +91,7 @@ def measure_file(path: Path, ids: np.ndarray) -> dict:
         "index_p50_ms": float(np.median(index)), "index_p95_ms": float(np.percentile(index, 95)),
         "filters_p50_ms": float(np.median(filters)), "filters_p95_ms": float(np.percentile(filters, 95)),
         "rss_added_mb": held,
+        "footer_kb": pq.ParquetFile(path).metadata.serialized_size / 1024,
     }  # fmt: skip
 
 
@@ -143,6 +144,7 @@ def measure(bundle: Bundle | None, customers: int = 1_000_000, lookups: int = 20
             f"customer_items_filters_ms_{size}": round(large["filters_p50_ms"], 3),
             f"customer_items_filters_p95_ms_{size}": round(large["filters_p95_ms"], 3),
             f"customer_items_rss_added_mb_{size}": round(large["rss_added_mb"], 1),
+            f"customer_items_footer_kb_{size}": round(large["footer_kb"], 1),
             f"customer_items_row_groups_{size}": large["row_groups"],
         }
         if whole:

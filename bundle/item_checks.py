@@ -56,8 +56,9 @@ def item_problems(bundle) -> list[str]:
     # t-SNE may cover only the most-used items (NaN elsewhere), but a point has both coordinates or neither.
     if not np.isfinite(pca).all() or not np.array_equal(np.isnan(tsne[:, 0]), np.isnan(tsne[:, 1])) or np.isinf(tsne).any():
         problems.append(f"{layout.ITEM_MAP} has non-finite coordinates")
-    limit = (entry.get("params") or {}).get("history_items")
-    return problems + recent_items_problems(bundle, limit if isinstance(limit, int) else None)
+    params = entry.get("params")
+    limit = params.get("history_items") if isinstance(params, dict) else None
+    return problems + recent_items_problems(bundle, limit if isinstance(limit, int) and not isinstance(limit, bool) else None)
 
 
 def recent_items_problems(bundle, history_items: int | None = None) -> list[str]:

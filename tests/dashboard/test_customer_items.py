@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -87,3 +88,16 @@ def test_section_reports_an_unreadable_recent_items_file_without_a_traceback(tmp
         f"Item data of bundle 'tiny' can't be read: Bundle 'tiny' is unreadable: {layout.CUSTOMER_ITEMS} is not a valid Parquet table."
     ]
     assert str(tmp_path) not in at.warning[0].value and not at.get("page_link")
+
+
+def test_one_customers_rows_read_on_demand_equal_their_rows_of_the_whole_table(setting):
+    from bundle.recent_items import open_recent_items
+
+    bundle, _, history = setting
+    recent = open_recent_items(bundle)
+    customers = bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0).to_pylist()
+    without = sorted(set(customers) - set(history[layout.ID_COLUMN]))
+    for customer in [*history[layout.ID_COLUMN].unique()[::5].tolist(), *without[:5]]:
+        got = recent.rows(customer).to_pandas()
+        expected = history[history[layout.ID_COLUMN] == customer].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)

@@ -166,7 +166,7 @@ def _items(path: Path) -> None:
           f"p95 {recent['customer_items_lookup_p95_ms']:.2f} ms (filters {recent['customer_items_filters_ms']:.2f} ms)")
     print(f"  1M customers × 20 (generated): median {recent['customer_items_lookup_ms_20m']:.2f} ms, "
           f"p95 {recent['customer_items_lookup_p95_ms_20m']:.2f} ms (filters {recent['customer_items_filters_ms_20m']:.2f} ms); "
-          f"open {recent['customer_items_open_ms_20m']:.0f} ms, RSS +{recent['customer_items_rss_added_mb_20m']:.0f} MB")
+          f"open {recent['customer_items_open_ms_20m']:.0f} ms, footer held {recent['customer_items_footer_kb_20m']:.0f} KB")
 
 
 

@@ -149,6 +149,17 @@ def _items(path: Path) -> None:
           f"  ({verdict} target ≤ {NEIGHBOUR_1M_TARGET_MS:.0f} ms)")
     print(f"  map: {figures['item_map_points']:,} points, {figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec")
 
+    from bench import customer_items
+
+    recent = customer_items.measure(bundle)
+    record(recent)
+    print("\nOne customer's recent items (row groups found from the footer's ID ranges; pyarrow filters beside):")
+    print(f"  {recent['customer_items_rows']:,} rows: median {recent['customer_items_lookup_ms']:.2f} ms, "
+          f"p95 {recent['customer_items_lookup_p95_ms']:.2f} ms (filters {recent['customer_items_filters_ms']:.2f} ms)")
+    print(f"  1M customers × 20 (generated): median {recent['customer_items_lookup_ms_20m']:.2f} ms, "
+          f"p95 {recent['customer_items_lookup_p95_ms_20m']:.2f} ms (filters {recent['customer_items_filters_ms_20m']:.2f} ms); "
+          f"open {recent['customer_items_open_ms_20m']:.0f} ms, footer held {recent['customer_items_footer_kb_20m']:.0f} KB")
+
 
 
 if __name__ == "__main__":

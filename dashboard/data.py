@@ -17,6 +17,7 @@ import streamlit as st
 from bundle import layout
 from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
+from bundle.recent_items import RecentItemsFile, open_recent_items
 from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
 from dashboard.views.global_explanations import ExplainData, load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores, load_test_scores as _load_test_scores
@@ -146,14 +147,16 @@ def _external_catalog(folder: str, stamp: int):
     return catalog_from_word2vec_dir(Path(folder))
 
 
-def load_customer_history(bundle: Bundle) -> pd.DataFrame:
-    """Each customer's latest items (bundle CUSTOMER_ITEMS). Treat as read-only."""
-    return _customer_history(str(bundle.path), bundle.run_id, bundle)
+def load_customer_history(bundle: Bundle, customer_id: int | str) -> pd.DataFrame:
+    """One customer's latest items (bundle CUSTOMER_ITEMS), read on demand: only the row group(s)
+    holding that customer, never the whole table. Raises BundleError if the file can't be read."""
+    return _recent_items_file(str(bundle.path), bundle.run_id, bundle).rows(customer_id).to_pandas()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _customer_history(run_dir: str, run_id: str, _bundle: Bundle) -> pd.DataFrame:
-    return _bundle.read_table(layout.CUSTOMER_ITEMS).to_pandas()
+def _recent_items_file(run_dir: str, run_id: str, _bundle: Bundle) -> RecentItemsFile:
+    # Holds an open handle and two IDs per row group; opened (and its footer read) on first use.
+    return open_recent_items(_bundle)
 
 
 def load_test_scores(bundle: Bundle) -> TestScores:

@@ -183,7 +183,8 @@ def build_customer_items(
 ) -> CustomerItems:
     """The customer's latest items and the unseen neighbours of those items, each with the item it came from.
 
-    `history` is the bundle's CUSTOMER_ITEMS table (or this customer's rows of it);
+    `history` is this customer's rows of the bundle's CUSTOMER_ITEMS table (the dashboard reads just
+    those: `data.load_customer_history`), or any part of the table that holds them;
     recommendations exclude everything in the customer's history.
     """
     mine = history[history[layout.ID_COLUMN] == customer_id].sort_values("rank")

@@ -1,12 +1,17 @@
 """Item vectors (item2vec): each user's time-ordered items are a sentence for Spark's
 Word2Vec. Produces the bundle's item tables, a 2D map, each customer's recent items
-and the Spark model itself (saved in Spark's own format by publish)."""
+and the Spark model itself (saved in Spark's own format by publish).
+
+Each customer's recent items (up to `history_items` rows per customer: 20M rows at a million
+customers) are never collected: Spark writes them sorted by (customer_id, rank) into the run's
+scratch folder and publish streams them into the bundle, like the score/SHAP table."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +24,7 @@ from pyspark.sql.window import Window
 from bundle import items as item_math
 from bundle import layout
 from training import events as ev
+from training.publish import write_sorted
 
 log = logging.getLogger("training")
 
@@ -39,11 +45,15 @@ class Word2VecParams:
     map_points: int = 2000
 
 
+RECENT_DIR = "recent_items"  # Spark's sorted recent-items output inside the run's scratch folder
+
+
 @dataclass
 class ItemStage:
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table]  # the per-item tables (small: one row per item)
     model: Word2VecModel
     manifest: dict
+    recent: list[Path]  # CUSTOMER_ITEMS as Spark's sorted part files, in order (streamed by publish)
 
 
 def _item_metadata(events: DataFrame, items: DataFrame) -> pd.DataFrame:
@@ -77,7 +87,15 @@ def _map(matrix: np.ndarray, users: np.ndarray, seed: int, max_points: int) -> d
     return {"pca_x": pca[:, 0], "pca_y": pca[:, 1], "tsne_x": tsne[:, 0], "tsne_y": tsne[:, 1]}
 
 
-def _recent_items(observed: DataFrame, k: int) -> pa.Table:
+def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame:
+    """Each trained customer's latest `k` items, ranked (0 = latest), sorted by (customer_id, rank):
+    lazy, nothing is collected. Users are cast to the customers' ID type (customers.parquet's: the
+    dashboard matches on it) and kept by a semi-join, not an IN list: the customers may be millions.
+    `ts` becomes a wall-clock timestamp in the session's time zone (what `toPandas` gave)."""
+    id_type = customers.schema[layout.ID_COLUMN].dataType
+    observed = observed.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).join(
+        customers.select(F.col(layout.ID_COLUMN).alias(ev.USER)), ev.USER, "left_semi"
+    )
     ranked = observed.withColumn(
         "rank",
         F.row_number().over(
@@ -85,16 +103,20 @@ def _recent_items(observed: DataFrame, k: int) -> pa.Table:
         )
         - 1,
     ).where(F.col("rank") < k)
-    frame = ranked.select(
-        F.col(ev.USER).alias(layout.ID_COLUMN), F.col("rank").cast("int").alias("rank"), ev.ITEM, ev.TS, ev.VALUE
-    ).toPandas()
-    frame = frame.sort_values([layout.ID_COLUMN, "rank"], kind="stable").reset_index(drop=True)
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return ranked.select(
+        F.col(ev.USER).alias(layout.ID_COLUMN),
+        F.col("rank").cast("int").alias("rank"),
+        F.col(ev.ITEM).cast("string").alias(ev.ITEM),
+        F.col(ev.TS).cast("timestamp_ntz").alias(ev.TS),
+        F.col(ev.VALUE).cast("double").alias(ev.VALUE),
+    ).orderBy(layout.ID_COLUMN, "rank")
 
 
-def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame) -> ItemStage:
+def build(
+    spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame, scratch: Path
+) -> ItemStage:
     """Train item vectors on every user's full sequence; recent items are those the churn model saw
-    (`customers`: the trained customers' IDs, a Spark table)."""
+    (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
     settings = Word2VecParams(**(params or {}))
     events, items = source.load(spark)
     events = events.cache()
@@ -137,10 +159,8 @@ def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed
     # Recent items are what the churn model could have seen: before each user's cutoff, or every event
     # when the label comes from a customer table (no cutoff).
     observed = events if source.window is None else ev.observed_events(events, source.window)
-    # A semi-join, not an IN list: the trained customers may be millions.
-    trained = customers.select(F.col(layout.ID_COLUMN).cast(observed.schema[ev.USER].dataType).alias(ev.USER))
-    observed = observed.join(trained, ev.USER, "left_semi")
-    recent = _recent_items(observed, settings.history_items)
+    recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
+    log.info("recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent))
     events.unpersist()
 
     index = item_math.ItemIndex.from_arrays(ids, matrix)
@@ -157,5 +177,5 @@ def build(spark: SparkSession, source: ev.EventSource, params: dict | None, seed
         "fit_seconds": round(fit_s, 3),
         "quality": quality,
     }
-    tables = {layout.ITEMS: item_table, layout.ITEM_VECTORS: vectors, layout.ITEM_MAP: item_map, layout.CUSTOMER_ITEMS: recent}
-    return ItemStage(tables=tables, model=model, manifest=manifest)
+    tables = {layout.ITEMS: item_table, layout.ITEM_VECTORS: vectors, layout.ITEM_MAP: item_map}
+    return ItemStage(tables=tables, model=model, manifest=manifest, recent=recent)

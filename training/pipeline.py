@@ -188,7 +188,7 @@ def _run(
     item_stage = None
     if spec.events is not None:
         with timings.stage("item vectors"):
-            item_stage = items.build(spark, spec.events, config.item_params, config.seed, table.select(layout.ID_COLUMN))
+            item_stage = items.build(spark, spec.events, config.item_params, config.seed, table.select(layout.ID_COLUMN), scratch)
 
     with timings.stage("publish"):
         manifest = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -21,10 +22,13 @@ from pyspark.sql import DataFrame
 
 from bundle import layout
 from bundle.reader import Bundle
-from bundle.writer import StagedBundle
+from bundle import recent_items
+from bundle.writer import StagedBundle, write_rebatched
 from training.explain import margin_column, probability_column, shap_column
-from training.items import ItemStage
 from training.models import FittedModel
+
+if TYPE_CHECKING:  # training.items writes through write_sorted below
+    from training.items import ItemStage
 
 
 SCORED_DIR = "scored"  # Spark's sorted wide output inside the run's scratch folder
@@ -35,8 +39,13 @@ def write_scored(scored: DataFrame, scratch: Path) -> list[Path]:
     """Spark writes the wide per-customer result (sorted by ID: `scored` comes sorted) as Parquet
     part files; returns them in order, so reading them one after another yields sorted rows.
     Nothing is collected on the driver."""
-    target = scratch / SCORED_DIR
-    scored.write.mode("overwrite").parquet(target.resolve().as_uri())
+    return write_sorted(scored, scratch / SCORED_DIR)
+
+
+def write_sorted(frame: DataFrame, target: Path) -> list[Path]:
+    """Spark writes a globally sorted DataFrame (`orderBy`) as Parquet part files into `target`
+    (a folder of the run's scratch area); returns them in sort order. Nothing is collected."""
+    frame.write.mode("overwrite").parquet(target.resolve().as_uri())
     return scored_files(target)
 
 
@@ -94,6 +103,27 @@ def write_per_customer_tables(staged: StagedBundle, files: list[Path], models: l
     return rows or 0
 
 
+def recent_items_schema(id_field: pa.Field) -> pa.Schema:
+    """CUSTOMER_ITEMS as the bundle stores it; the ID column is typed as in customers.parquet."""
+    return pa.schema([
+        id_field.with_name(layout.ID_COLUMN), ("rank", pa.int32()), (layout.ITEM_ID_COLUMN, pa.string()),
+        ("ts", pa.timestamp("ns")), ("value", pa.float64()),
+    ])  # fmt: skip
+
+
+def write_recent_items(staged: StagedBundle, files: list[Path], id_field: pa.Field) -> int:
+    """Stream Spark's sorted recent-items part files into CUSTOMER_ITEMS (16k-row groups: the dashboard
+    decodes one per lookup; one group in memory); no rows (no customer has events) gives an empty
+    table with the same columns."""
+    schema = recent_items_schema(id_field)
+    batches = (
+        pa.Table.from_batches([batch]).select(schema.names).cast(schema).to_batches()[0]
+        for batch in iter_batches(files, schema.names)
+        if batch.num_rows
+    )
+    return write_rebatched(staged.target(layout.CUSTOMER_ITEMS), schema, batches, rows_per_group=recent_items.ROW_GROUP_ROWS)
+
+
 def take_rows(files: list[Path], positions: np.ndarray, columns: list[str]) -> pa.Table:
     """Rows at sorted `positions` (of the sorted wide result), streamed."""
     picked, start = [], 0
@@ -132,6 +162,9 @@ def write_bundle(
     if item_stage is not None:
         for relpath, table in item_stage.tables.items():
             staged.write_table(relpath, table)
+        # The customers' own ID type (their sorted part files say it even when no customer has events).
+        id_field = _schema(scored or item_stage.recent, [layout.ID_COLUMN]).field(layout.ID_COLUMN)
+        write_recent_items(staged, item_stage.recent, id_field)
         item_stage.model.write().overwrite().save(str(staged.target(layout.WORD2VEC_DIR)))
     pipeline_model.write().overwrite().save(str(staged.target("features/spark_pipeline")))
     for model in models:

@@ -32,7 +32,7 @@ def draw_customer_items(bundle: Bundle, customer_id: object, recent: int = 10, k
         return
     try:
         catalog = data.load_item_catalog(bundle)
-        history = data.load_customer_history(bundle)
+        history = data.load_customer_history(bundle, customer_id)  # this customer's rows only
         view = build_customer_items(catalog, history, customer_id, recent=recent, k=k)
     except (BundleError, ItemLookupError) as exc:
         st.warning(f"Item data of bundle '{inert(bundle.name)}' can't be read: {inert(exc, limit=300)}")

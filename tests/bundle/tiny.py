@@ -57,8 +57,10 @@ def write_tiny_bundle(
     shap_offset: float = 0.0,
     probability_of_first: float | None = None,
     ids: list | None = None,
+    recent_items: pd.DataFrame | None = None,
 ) -> Bundle:
-    """Three customers (IDs 3, 7, 11 unless `ids` gives three sorted others, e.g. strings)."""
+    """Three customers (IDs 3, 7, 11 unless `ids` gives three sorted others, e.g. strings);
+    with `recent_items` (CUSTOMER_ITEMS rows) also item vectors (`write_tiny_item_tables`)."""
     ids = np.array(ids if ids is not None else [3, 7, 11])
     # tenure 1, 30, missing (→ 10); contract Monthly, Yearly, Monthly
     shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [-0.45, 1.0, 0.0], "contract": [-1.0, 1.0, -1.0]})
@@ -77,7 +79,33 @@ def write_tiny_bundle(
         staged.target("models/lin/linear.json").write_text(json.dumps(LINEAR))
         staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
         write_tiny_model_tables(staged, ids)
-        return staged.publish(tiny_manifest("int" if ids.dtype.kind in "iu" else "string"))
+        manifest = tiny_manifest("int" if ids.dtype.kind in "iu" else "string")
+        if recent_items is not None:
+            manifest["items"] = write_tiny_item_tables(staged, recent_items)
+        return staged.publish(manifest)
+
+
+TINY_ITEMS = ["a", "b", "c", "d"]
+
+
+def write_tiny_item_tables(staged, recent_items: pd.DataFrame, rows_per_group: int | None = None) -> dict:
+    """Four items with 2-d vectors, their map, a stand-in Word2Vec folder and `recent_items` as
+    CUSTOMER_ITEMS (in `rows_per_group`-row groups if given); returns the manifest's items entry."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [-1, 0]], dtype=np.float32)
+    staged.write_table(layout.ITEMS, pd.DataFrame({layout.ITEM_ID_COLUMN: TINY_ITEMS, "title": ["A", "B", "C", "D"],
+                                                   "year": [2001.0, np.nan, 2003.0, 2004.0], "genres": ["X", "X|Y", "Y", ""],
+                                                   "users": [3, 2, 2, 1]}))
+    staged.write_table(layout.ITEM_VECTORS, pa.table({layout.ITEM_ID_COLUMN: TINY_ITEMS,
+                                                      "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 2)}))
+    staged.write_table(layout.ITEM_MAP, pd.DataFrame({layout.ITEM_ID_COLUMN: TINY_ITEMS, "pca_x": vectors[:, 0].astype(float),
+                                                      "pca_y": vectors[:, 1].astype(float), "tsne_x": np.nan, "tsne_y": np.nan}))
+    staged.target(f"{layout.WORD2VEC_DIR}/data/part-0.parquet").write_bytes(b"stand-in: the checks only need it listed")
+    table = pa.Table.from_pandas(recent_items, preserve_index=False)
+    pq.write_table(table, staged.target(layout.CUSTOMER_ITEMS), row_group_size=rows_per_group or max(1, len(table)))
+    return {"method": "word2vec", "items": len(TINY_ITEMS), "dimensions": 2, "params": {"history_items": 3}}
 
 
 def write_tiny_model_tables(staged, ids: np.ndarray) -> None:

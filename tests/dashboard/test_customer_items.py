@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -60,3 +61,43 @@ def test_section_draws_nothing_for_bundles_without_items(telco_bundle):
     # No Streamlit context needed: it returns before drawing anything.
     assert not im.has_items(telco_bundle.manifest)
     assert draw_customer_items(telco_bundle, 1) is None
+
+
+def test_section_reports_an_unreadable_recent_items_file_without_a_traceback(tmp_path):
+    from tests.bundle.corrupt import rewrite
+    from tests.bundle.test_recent_items import SOUND
+    from tests.bundle.tiny import write_tiny_bundle
+
+    bundle = write_tiny_bundle(tmp_path, recent_items=SOUND)
+    at = AppTest.from_file(str(SECTION_APP), default_timeout=60)
+    at.query_params.update(root=str(tmp_path), bundle="tiny", customer="3")
+    at.run()
+    assert not at.exception and not at.warning
+    # Customer 3's three items, latest first, then unseen neighbours of them (d: the one item left).
+    assert [link.proto.query_string for link in at.get("page_link")] == [f"bundle=tiny&item={i}" for i in ("a", "b", "c", "d")]
+
+    # Damaged after publish, checksums updated: only the on-demand read can notice. (Another run
+    # directory: the process keeps the first one's open file and last row group.)
+    damaged = write_tiny_bundle(tmp_path / "damaged", recent_items=SOUND)
+    rewrite(damaged.path, raw={layout.CUSTOMER_ITEMS: b"PAR1 not parquet PAR1"})
+    at = AppTest.from_file(str(SECTION_APP), default_timeout=60)
+    at.query_params.update(root=str(tmp_path / "damaged"), bundle="tiny", customer="3")
+    at.run()
+    assert not at.exception
+    assert [w.value.replace("\\", "") for w in at.warning] == [  # inert() escapes Markdown
+        f"Item data of bundle 'tiny' can't be read: Bundle 'tiny' is unreadable: {layout.CUSTOMER_ITEMS} is not a valid Parquet table."
+    ]
+    assert str(tmp_path) not in at.warning[0].value and not at.get("page_link")
+
+
+def test_one_customers_rows_read_on_demand_equal_their_rows_of_the_whole_table(setting):
+    from bundle.recent_items import open_recent_items
+
+    bundle, _, history = setting
+    recent = open_recent_items(bundle)
+    customers = bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0).to_pylist()
+    without = sorted(set(customers) - set(history[layout.ID_COLUMN]))
+    for customer in [*history[layout.ID_COLUMN].unique()[::5].tolist(), *without[:5]]:
+        got = recent.rows(customer).to_pandas()
+        expected = history[history[layout.ID_COLUMN] == customer].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)

@@ -102,3 +102,52 @@ def test_neighbours_carry_genre_signal(movielens_bundle):
     assert quality["items_measured"] > 500
     assert quality["ratio"] > 1.4, quality
     assert movielens_bundle.manifest["items"]["quality"]["ratio"] > 1.4
+
+
+def _recent_file(spark, tmp_path, events, customers, k: int):
+    """Recent items as training writes them: Spark's sorted part files streamed into the bundle file."""
+    import pyarrow.parquet as pq
+
+    from bundle.writer import StagedBundle
+    from training import items as training_items
+    from training.publish import write_recent_items, write_sorted
+
+    files = write_sorted(training_items.recent_items(events, customers, k), tmp_path / "scratch" / "recent")
+    customer_file = tmp_path / "customers"
+    customers.write.parquet(customer_file.as_uri())
+    id_field = pq.read_schema(next(customer_file.glob("part-*.parquet"))).field(layout.ID_COLUMN)
+    staged = StagedBundle(root=tmp_path, name="t", run_id="r", path=tmp_path / "bundle")
+    rows = write_recent_items(staged, files, id_field)
+    return pq.read_table(staged.path / layout.CUSTOMER_ITEMS), rows, id_field
+
+
+def test_recent_items_are_ranked_sorted_and_typed_like_the_customers(spark, tmp_path):
+    from datetime import datetime
+
+    events = spark.createDataFrame(
+        [(5, "x", datetime(2026, 1, 1), 1.0), (2, "b", datetime(2026, 1, 2), None), (1, "a", datetime(2026, 1, 1), 3.0),
+         (1, "c", datetime(2026, 1, 3), 4.0), (1, "b", datetime(2026, 1, 3), 5.0), (2, "a", datetime(2026, 1, 1), 2.0)],
+        "user_id long, item_id string, ts timestamp, value double",
+    )  # fmt: skip
+    expected_ts = events.where("user_id = 1 and item_id = 'b'").toPandas()["ts"].iloc[0]  # what toPandas gave before
+    # Text customer IDs, events keyed by numbers: the file takes the customers' type; 3 has no events, 5 is no customer.
+    customers = spark.createDataFrame([("1",), ("2",), ("3",)], "customer_id string")
+    table, rows, id_field = _recent_file(spark, tmp_path, events, customers, k=2)
+    assert table.schema.field(layout.ID_COLUMN).type == id_field.type == "string" and rows == 4
+    got = table.to_pandas()
+    assert got[[layout.ID_COLUMN, "rank", layout.ITEM_ID_COLUMN]].values.tolist() == [
+        ["1", 0, "b"], ["1", 1, "c"], ["2", 0, "b"], ["2", 1, "a"],  # latest first, ties by item; at most k
+    ]
+    assert got["ts"].iloc[0] == expected_ts and str(table.schema.field("ts").type) == "timestamp[ns]"
+    assert got["value"].iloc[2] != got["value"].iloc[2]  # a missing value stays missing
+
+
+def test_recent_items_of_customers_without_events_are_an_empty_table(spark, tmp_path):
+    from datetime import datetime
+
+    events = spark.createDataFrame([(9, "a", datetime(2026, 1, 1), 1.0)], "user_id long, item_id string, ts timestamp, value double")
+    customers = spark.createDataFrame([(1,), (2,)], "customer_id long")
+    table, rows, _ = _recent_file(spark, tmp_path, events, customers, k=5)
+    assert rows == 0 and table.num_rows == 0
+    assert table.schema.names == [layout.ID_COLUMN, "rank", layout.ITEM_ID_COLUMN, "ts", "value"]
+    assert table.schema.field(layout.ID_COLUMN).type == "int64"

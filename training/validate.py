@@ -1,8 +1,15 @@
 """Input checks that turn a raw table into a typed one, or say precisely what is wrong.
 
-All row-level checks run in one Spark aggregation, so validating costs one pass
-over the data whatever its size. Each problem names the column, what is wrong,
-how many rows, and one example value.
+All row-level checks run in one Spark aggregation, plus one grouping of the ID
+column for uniqueness, so validating costs two passes over the data whatever its
+size. Each problem names the column, what is wrong, how many rows, and one
+example value.
+
+No DISTINCT aggregate goes into the big aggregation: Spark rewrites one by
+grouping on the distinct column first, which gives every other aggregate (a
+HyperLogLog sketch per categorical among them) a buffer per distinct customer ID,
+about 50 KB each for Telco's columns, 5 GB at 100,000 rows: validating 100,000
+rows took 160-290 s that way.
 """
 
 from __future__ import annotations
@@ -73,10 +80,9 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     checks: dict[str, Column] = {
         "rows": F.count(F.lit(1)),
         "null_ids": _count(ident.isNull()),
-        "distinct_ids": F.countDistinct(ident),
         "null_labels": _count(label.isNull()),
         "labels": F.slice(F.sort_array(F.collect_set(label.cast("string"))), 1, 5),
-        "distinct_labels": F.countDistinct(label),
+        "distinct_labels": F.size(F.collect_set(label.cast("string"))),
     }
     if id_type(raw, spec) == "string" and not spec.hash_ids:
         as_text = ident.cast("string")
@@ -99,10 +105,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
 
     if counts["rows"] == 0:
         raise ValidationError(["the input table has no rows"])
-    if counts["rows"] - counts["null_ids"] - counts["distinct_ids"]:
-        # Only on failure: one more pass to show a repeated ID.
-        repeated = raw.where(ident.isNotNull()).groupBy(ident.alias("i")).count().where("count > 1").orderBy("i").first()
-        counts["dup_example"] = repeated["i"] if repeated else None
+    counts.update(_repeated_ids(raw, ident))
     problems = _id_and_label_problems(spec, counts)
     for key, (feature, check) in row_checks.items():
         if counts[key]:
@@ -116,12 +119,19 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     return _typed(raw, spec)
 
 
+def _repeated_ids(raw: DataFrame, ident: Column) -> dict:
+    """Rows whose ID an earlier row already uses, and the smallest such ID (one grouping of the IDs)."""
+    repeats = raw.where(ident.isNotNull()).groupBy(ident.alias("i")).count().where("count > 1")
+    row = repeats.agg(F.sum(F.col("count") - 1).alias("n"), F.min("i").alias("example")).first()
+    return {"duplicate_ids": int(row["n"] or 0), "dup_example": row["example"]}
+
+
 def _id_and_label_problems(spec: DatasetSpec, counts: dict) -> list[str]:
     problems = []
     id_name = spec.id_column
     if counts["null_ids"]:
         problems.append(f"column '{id_name}': {_rows(counts['null_ids'], 'have')} no customer ID")
-    duplicates = counts["rows"] - counts["null_ids"] - counts["distinct_ids"]
+    duplicates = counts["duplicate_ids"]
     if duplicates:
         problems.append(
             f"column '{id_name}': {_rows(duplicates, 'repeat')} a customer ID that is already used"

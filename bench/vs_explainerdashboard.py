@@ -13,7 +13,8 @@ XGBoost booster, each side in its own subprocess (so neither pays for the other'
 
 While each child runs, the whole process tree under it (driver Python, JVM, Spark's Python
 workers) is sampled from /proc every 50 ms; its peak summed RSS is what the machine pays (also
-the summed PSS, every 0.5 s, which counts pages shared by forked workers once). Figures go to
+the summed PSS, every 0.5 s, which counts pages shared by forked workers once, and the JVM's own
+peak RSS). Figures go to
 test-output/bench.json as flat keys (`figures` below), except with `--quick` (2,000 customers,
 printed only). Before a full run it waits (up to 40 minutes) for the 1-minute load average to
 fall below 2.5, and records what it was.
@@ -121,22 +122,31 @@ def _status_kb(pid: int, path: str, field: str) -> int:
     return 0
 
 
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def run_sampled(command: list[str], env: dict[str, str]) -> dict:
     """Run `command`, sampling its process tree; its output streams through (progress)."""
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=REPO)
-    peak_rss = peak_pss = 0
+    peak_rss = peak_pss = peak_jvm = 0
     most = tick = 0
     while child.poll() is None:
         tree = descendants(_parents(), child.pid)
         most = max(most, len(tree))
-        peak_rss = max(peak_rss, sum(_status_kb(p, "status", "VmRSS:") for p in tree))
+        rss = {p: _status_kb(p, "status", "VmRSS:") for p in tree}
+        peak_rss = max(peak_rss, sum(rss.values()))
+        peak_jvm = max(peak_jvm, sum(kb for p, kb in rss.items() if _comm(p) == "java"))
         if tick % PSS_EVERY == 0:
             peak_pss = max(peak_pss, sum(_status_kb(p, "smaps_rollup", "Pss:") for p in tree))
         tick += 1
         time.sleep(SAMPLE_S)
     return {"rc": child.returncode, "wall_s": time.perf_counter() - started, "peak_rss_mb": peak_rss / 1024,
-            "peak_pss_mb": peak_pss / 1024, "processes": most}
+            "peak_pss_mb": peak_pss / 1024, "peak_jvm_rss_mb": peak_jvm / 1024, "processes": most}
 
 
 def load_average() -> float:
@@ -173,6 +183,7 @@ def figures(label: str, ed: dict, ours: dict, ed_tree: dict, ours_tree: dict) ->
         f"ed_tree_rss_mb_{label}": round(ed_tree["peak_rss_mb"], 1),
         f"ours_rss_mb_{label}": round(ours_tree["peak_rss_mb"], 1),
         f"ours_pss_mb_{label}": round(ours_tree["peak_pss_mb"], 1),
+        f"ours_jvm_rss_mb_{label}": round(ours_tree["peak_jvm_rss_mb"], 1),
         f"ours_processes_{label}": ours_tree["processes"],
         f"ed_columns_{label}": ed["columns"],
     }

@@ -63,7 +63,7 @@ def _sides(ed_total: float, ours_total: float, ed_rss: float, ours_rss: float) -
             "seconds": {"imports": 2.0, "spark_start": 8.0, "read": 3.0, "pipeline_load": 2.0, "encode": 1.0,
                         "shap": 10.0, "mean_abs_shap": 0.1, "pdp": 6.0, "permutation": 2.0}}
     ed_tree = {"peak_rss_mb": ed_rss + 30.0, "processes": 1}
-    ours_tree = {"peak_rss_mb": ours_rss, "peak_pss_mb": ours_rss * 0.8, "processes": 6}
+    ours_tree = {"peak_rss_mb": ours_rss, "peak_pss_mb": ours_rss * 0.8, "peak_jvm_rss_mb": ours_rss * 0.7, "processes": 6}
     return ed, ours, ed_tree, ours_tree
 
 
@@ -76,6 +76,7 @@ def test_figures_are_flat_ratios_named_by_size():
     assert found["ours_stages_s_100k"] == 30.0
     assert found["ed_dashboard_s_100k"] == 60.0 and found["ours_spark_start_s_100k"] == 8.0
     assert found["ed_rss_mb_100k"] == 500.0 and found["ed_tree_rss_mb_100k"] == 530.0
+    assert found["ours_jvm_rss_mb_100k"] == 1050.0
     assert all(isinstance(v, (int, float)) for v in found.values())
     assert all(k.endswith("_100k") for k in found)
 

@@ -5,6 +5,7 @@ SHELL := /bin/bash
 
 VENV      ?= .venv
 PY        := $(VENV)/bin/python
+VENV_ED   ?= .venv-ed
 ARTIFACTS ?= artifacts
 PORT      ?= 8501
 
@@ -14,13 +15,14 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo train serve test bench bench-scale java chromium clean
+.PHONY: help demo train serve test bench bench-scale bench-ed java chromium clean
 
 help:
 	@echo "make demo   set up, train missing built-in bundles, serve http://localhost:$(PORT)"
 	@echo "make test   set up and run the whole test suite (browser test included)"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make bench-scale  1M customers: training time and memory per stage, serving store and sessions"
+	@echo "make bench-ed     this project's stages vs explainerdashboard (bench-only venv $(VENV_ED)), 10k and 100k customers"
 
 $(VENV)/.runtime: requirements.txt requirements-nodeps.txt constraints.txt scripts/find-python.sh
 	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) && "$$python" -m venv $(VENV); fi
@@ -62,5 +64,15 @@ bench-scale: $(VENV)/.runtime java train
 	@[ -e $(ARTIFACTS)/telco1m ] || $(PY) -m bench.tile_bundle --from $(ARTIFACTS)/telco --to $(ARTIFACTS)/telco1m --customers 1000000
 	$(PY) -m bench.scale_store --bundle $(ARTIFACTS)/telco1m
 
+# explainerdashboard lives in its own venv, never in the product's requirements.
+$(VENV_ED)/.installed: bench/requirements-ed.txt scripts/find-python.sh
+	@if [ ! -x $(VENV_ED)/bin/python ]; then python=$$(scripts/find-python.sh) && "$$python" -m venv $(VENV_ED); fi
+	$(VENV_ED)/bin/python -m pip install -q -r bench/requirements-ed.txt
+	@touch $@
+
+# ED_ARGS overrides, e.g. ED_ARGS="--quick" or ED_ARGS="--sizes 10000".
+bench-ed: $(VENV)/.runtime $(VENV_ED)/.installed java train
+	$(PY) -m bench.vs_explainerdashboard --bundle $(ARTIFACTS)/telco $(ED_ARGS)
+
 clean:
-	rm -rf $(VENV) test-output .pytest_cache
+	rm -rf $(VENV) $(VENV_ED) test-output .pytest_cache

@@ -1,0 +1,143 @@
+"""This project's side of `bench.vs_explainerdashboard`: the pipeline's own stages on Spark.
+
+    python -m bench.ed_ours --bundle artifacts/telco --customers RAW.parquet --out RESULT.json
+
+Starts from the tiled customers' raw features (what the pipeline has after validate) and runs,
+on `local[2]` with the bundle's own XGBoost booster and fitted Spark feature pipeline:
+encoding (`training.features.encode`), the score + SHAP `mapInPandas` pass written as sorted
+Parquet (`training.explain.score_and_explain` → `training.publish.write_scored`, as the
+pipeline's "score + SHAP" stage), mean |SHAP| per feature streamed from those part files (what the
+Global explanations page shows), partial dependence + ICE (`training.partial_dependence`) and
+permutation importance (`training.importance`). The table is cached as the pipeline caches it.
+Spark start-up is timed on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _spec(manifest: dict):
+    """The DatasetSpec the PDP stage needs (feature names and types), from the bundle's manifest."""
+    from training.datasets import DatasetSpec, FeatureSpec
+
+    features = tuple(FeatureSpec(name=f["name"], type=f["type"], label=f["name"]) for f in manifest["features"])
+    return DatasetSpec(name=manifest["dataset"]["name"], source="bench", id_column=None, label_column="label",
+                       positive_label="1", features=features, load=lambda spark: None)
+
+
+def mean_abs_shap(files: list[Path], columns: list[str]) -> np.ndarray:
+    """Mean |SHAP| of each column over every row of the sorted part files (one batch in memory)."""
+    from training.publish import iter_batches
+
+    total, rows = np.zeros(len(columns)), 0
+    for batch in iter_batches(files, columns):
+        total += np.abs(np.column_stack([batch.column(i).to_numpy() for i in range(len(columns))])).sum(axis=0)
+        rows += batch.num_rows
+    return total / max(rows, 1)
+
+
+def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
+    started = time.perf_counter()
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import functions as F
+
+    from bundle import layout
+    from bundle.encoding import grouping_matrix
+    from bundle.manifest import feature_names
+    from bundle.reader import open_bundle
+    from bundle.runtime import build_kernel
+    from training import explain, features, importance, partial_dependence, publish
+    from training.scoring import model_from_bundle
+    from training.spark import get_spark
+
+    seconds: dict[str, float] = {"imports": time.perf_counter() - started}
+
+    def timed(part: str, work):
+        begun = time.perf_counter()
+        result = work()
+        seconds[part] = time.perf_counter() - begun
+        print(f"  ours: {part} {seconds[part]:.1f} s", flush=True)
+        return result
+
+    bundle = open_bundle(bundle_path)
+    manifest = bundle.manifest
+    names, slots = feature_names(manifest), manifest["encoding"]
+    grouping = grouping_matrix(slots, names)
+    model = model_from_bundle(bundle, "xgboost")  # no Spark transformer: scored and explained by bundle.runtime
+    spark = timed("spark_start", lambda: get_spark("churnlens-bench-ed", master))
+
+    def read():
+        table = spark.read.parquet(customers.resolve().as_uri()).cache()
+        return table, table.count()
+
+    def encode():
+        encoded = features.encode(pipeline_model, table).cache()
+        encoded.count()
+        return encoded
+
+    table, rows = timed("read", read)
+    # The fitted feature pipeline as the bundle stores it (the pipeline's features stage fits it instead).
+    pipeline_model = timed("pipeline_load", lambda: PipelineModel.load(str(bundle.path / "features" / "spark_pipeline")))
+    encoded = timed("encode", encode)
+    with tempfile.TemporaryDirectory(prefix="ed-bench-ours-") as scratch:
+        keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *names]
+
+        def score_and_shap():
+            by_id = encoded.orderBy(layout.ID_COLUMN)
+            return publish.write_scored(explain.score_and_explain(by_id, [model], grouping, names, keep), Path(scratch))
+
+        scored = timed("shap", score_and_shap)
+        importances = timed("mean_abs_shap", lambda: mean_abs_shap(scored, [explain.shap_column("xgboost", f) for f in names]))
+
+    spec = _spec(manifest)
+
+    def pdp():
+        grid_source = partial_dependence.grid_rows(table, names, rows, seed)
+        return partial_dependence.compute(table, grid_source, spec, slots, [model], seed)
+
+    pdp_table, ice_table = timed("pdp", pdp)
+
+    def permutation():
+        test_rows = int(table.where(F.col(layout.SPLIT_COLUMN) == "test").count())
+        sample = importance.test_sample(table, names, test_rows, seed)
+        return importance.permutation_importance({"xgboost": build_kernel(model.runtime, model.portable)}, sample[names],
+                                                 sample[layout.LABEL_COLUMN].to_numpy(), slots, names, seed)
+
+    permutation_table = timed("permutation", permutation)
+    for cached in (encoded, table):
+        cached.unpersist()
+    spark.stop()
+    return {
+        "rows": rows,
+        "features": len(names),
+        "shap_files": len(scored),
+        "mean_abs_shap_max": float(importances.max()),
+        "pdp_rows": len(pdp_table),
+        "ice_rows": len(ice_table),
+        "permutation_rows": len(permutation_table),
+        "seconds": seconds,
+        "total_s": time.perf_counter() - started,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ed_ours", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--customers", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    args.out.write_text(json.dumps(run(args.bundle, args.customers, args.master, args.seed), indent=2))
+
+
+if __name__ == "__main__":
+    main()

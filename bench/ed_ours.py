@@ -4,7 +4,7 @@
 
 Starts from the tiled customers' raw features (what the pipeline has after validate) and runs,
 on `local[2]` with the bundle's own XGBoost booster and fitted Spark feature pipeline:
-encoding (`training.features.encode`), the score + SHAP `mapInPandas` pass written as sorted
+encoding (`training.features.encode`), the score + SHAP `mapInArrow` pass written as sorted
 Parquet (`training.explain.score_and_explain` → `training.publish.write_scored`, as the
 pipeline's "score + SHAP" stage), mean |SHAP| per feature streamed from those part files (what the
 Global explanations page shows), partial dependence + ICE (`training.partial_dependence`) and

@@ -2,11 +2,16 @@
 
 Spark-native models score with their own transformers. Each model's portable
 files (coefficients, trees, an XGBoost booster as UBJSON) are broadcast once;
-`mapInPandas` explains whole Arrow batches with `bundle.runtime`, the same code
+`mapInArrow` explains whole Arrow batches with `bundle.runtime`, the same code
 the dashboard runs on single rows, and each Python worker builds a kernel once
 per broadcast and reuses it. SHAP values of one-hot slots are summed back to the
 feature they encode, so every model's explanations are in the features a user
 knows, in log-odds.
+
+Arrow rather than pandas batches: the encoded slots arrive as one list column
+whose values are a single buffer (a zero-copy (rows x slots) matrix), and the
+columns passed through (IDs, raw features, Spark's own scores) go back to the
+JVM untouched instead of round-tripping through pandas objects.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -26,17 +31,22 @@ from training.models import FittedModel
 
 _WORKER_KERNELS: dict[str, object] = {}
 
-
-def slot_columns(n_slots: int) -> list[str]:
-    return [f"_slot{i}" for i in range(n_slots)]
+SLOTS_COLUMN = "_slots"  # the encoded input slots of a row, as array<double>
 
 
-def with_slot_columns(encoded: DataFrame, n_slots: int) -> DataFrame:
-    """Replace the vector column by one double column per slot (cheap in Arrow)."""
-    array = vector_to_array(F.col(FEATURES_COLUMN))
-    return encoded.select("*", *(array[i].alias(name) for i, name in enumerate(slot_columns(n_slots)))).drop(
-        FEATURES_COLUMN
-    )
+def with_slot_array(encoded: DataFrame) -> DataFrame:
+    """Replace the vector column by the same values as an array<double> column (`SLOTS_COLUMN`)."""
+    return encoded.withColumn(SLOTS_COLUMN, vector_to_array(F.col(FEATURES_COLUMN))).drop(FEATURES_COLUMN)
+
+
+def slot_matrix(column: pa.Array | pa.ChunkedArray, n_slots: int) -> np.ndarray:
+    """(rows x slots) float64 matrix of a list<double> column; no copy for a plain batch."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    values = column.flatten().to_numpy(zero_copy_only=False)
+    if len(values) != len(column) * n_slots:
+        raise ValueError(f"expected {n_slots} slots per row, got {len(values)} values for {len(column)} rows")
+    return values.reshape(len(column), n_slots)
 
 
 def probability_column(model: str) -> str:
@@ -52,33 +62,33 @@ def shap_column(model: str, feature: str) -> str:
 
 
 def explain_batches(
-    batches: Iterator[pd.DataFrame],
+    batches: Iterator[pa.RecordBatch],
     specs: dict[str, object],
     grouping: np.ndarray,
     feature_names: list[str],
     passthrough: list[str],
-) -> Iterator[pd.DataFrame]:
+) -> Iterator[pa.RecordBatch]:
     """Worker side: SHAP (and, for models Spark does not score, margins) through `bundle.runtime`."""
     from bundle.runtime import build_kernel, sigmoid
 
-    slots = slot_columns(grouping.shape[0])
     for batch in batches:
-        x = batch[slots].to_numpy(dtype=np.float64)
-        out = {name: batch[name] for name in passthrough}
+        x = slot_matrix(batch.column(SLOTS_COLUMN), grouping.shape[0])
+        names = list(passthrough)
+        arrays = [batch.column(name) for name in passthrough]
         for model, broadcast in specs.items():
             spec = broadcast.value
             if spec["token"] not in _WORKER_KERNELS:
                 _WORKER_KERNELS[spec["token"]] = build_kernel(spec["kind"], spec["files"])
             kernel = _WORKER_KERNELS[spec["token"]]
             if spec["scores"]:
-                margin = kernel.margin(x)
-                out[margin_column(model)] = margin
-                out[probability_column(model)] = sigmoid(margin)
+                margin = np.asarray(kernel.margin(x), dtype=np.float64)
+                names += [probability_column(model), margin_column(model)]
+                arrays += [pa.array(sigmoid(margin)), pa.array(margin)]
             phi, _ = kernel.contributions(x)
-            grouped = phi @ grouping
-            for j, feature in enumerate(feature_names):
-                out[shap_column(model, feature)] = grouped[:, j]
-        yield pd.DataFrame(out)
+            grouped = np.asarray(phi @ grouping, dtype=np.float64)
+            names += [shap_column(model, feature) for feature in feature_names]
+            arrays += [pa.array(np.ascontiguousarray(grouped[:, j])) for j in range(len(feature_names))]
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def shap_frame(
@@ -89,8 +99,8 @@ def shap_frame(
     passthrough: list[str],
     scored_by_spark: set[str],
 ) -> DataFrame:
-    """`slotted` (from `with_slot_columns`) → passthrough columns + SHAP per model and feature,
-    plus probability and margin of the models Spark did not score."""
+    """`slotted` (from `with_slot_array`) → passthrough columns + SHAP per model and feature,
+    plus probability and margin of the models Spark did not score (columns in that order)."""
     sc = slotted.sparkSession.sparkContext
     # The token lets a reused Python worker keep one kernel per broadcast.
     specs = {
@@ -107,7 +117,7 @@ def shap_frame(
                 T.StructField(margin_column(m.name), T.DoubleType(), False),
             ]
         fields += [T.StructField(shap_column(m.name, f), T.DoubleType(), False) for f in feature_names]
-    return slotted.mapInPandas(
+    return slotted.mapInArrow(
         lambda batches: explain_batches(batches, specs, grouping, feature_names, passthrough),
         schema=T.StructType(fields),
     )
@@ -140,6 +150,6 @@ def score_and_explain(
     passthrough = keep + [
         c for m in models if m.transformer is not None for c in (probability_column(m.name), margin_column(m.name))
     ]
-    slotted = with_slot_columns(scored.select(*passthrough, FEATURES_COLUMN), grouping.shape[0])
+    slotted = with_slot_array(scored.select(*passthrough, FEATURES_COLUMN))
     spark_scored = {m.name for m in models if m.transformer is not None}
     return shap_frame(slotted, models, grouping, feature_names, passthrough, spark_scored)

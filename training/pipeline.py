@@ -139,7 +139,7 @@ def _run(
             fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name), tuning_mode=config.tuning))
 
     with timings.stage("score + SHAP"):
-        # Sorted before scoring (mapInPandas keeps row order), so the SHAP pass runs once and
+        # Sorted before scoring (mapInArrow keeps row order), so the SHAP pass runs once and
         # Spark writes the part files in ID order; nothing per customer reaches the driver.
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
         by_id = encoded.orderBy(layout.ID_COLUMN)

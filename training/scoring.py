@@ -145,7 +145,7 @@ def score_table(
     pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
     encoded = features.encode(pipeline, typed)
     grouping = grouping_matrix(manifest["encoding"], names)
-    slotted = explain.with_slot_columns(encoded.select(layout.ID_COLUMN, *names, features.FEATURES_COLUMN), grouping.shape[0])
+    slotted = explain.with_slot_array(encoded.select(layout.ID_COLUMN, *names, features.FEATURES_COLUMN))
     explained = explain.shap_frame(
         slotted, [model_from_bundle(bundle, model)], grouping, names, [layout.ID_COLUMN, *names], scored_by_spark=set()
     )

@@ -30,7 +30,7 @@ VALIDATION_COLUMN = "_is_validation"
 # Grids per family and mode; parameters not named keep the family's defaults.
 GRIDS: dict[str, dict[str, dict[str, list]]] = {
     "gbt": {
-        "quick": {"maxDepth": [3, 5]},
+        "quick": {"maxDepth": [2, 3]},
         "full": {"maxDepth": [3, 4, 5, 6], "stepSize": [0.05, 0.1, 0.2], "maxIter": [60, 120]},
     },
     "xgboost": {

@@ -65,3 +65,17 @@ def test_curves_are_thinned_but_keep_their_ends():
     roc = curves[curves.curve == "roc"]
     assert (roc.x.iloc[0], roc.y.iloc[0], roc.x.iloc[-1], roc.y.iloc[-1]) == (0.0, 0.0, 1.0, 1.0)
     assert roc.threshold.max() <= 1.0
+
+
+def test_slot_matrix_reads_list_columns_row_by_row_including_sliced_and_chunked_ones():
+    import pyarrow as pa
+
+    from training.explain import slot_matrix
+
+    rows = pa.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], pa.list_(pa.float64()))
+    assert slot_matrix(rows, 3).tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    # A sliced batch starts at an offset into the shared values buffer.
+    assert slot_matrix(rows.slice(1, 2), 3).tolist() == [[4, 5, 6], [7, 8, 9]]
+    assert slot_matrix(pa.chunked_array([rows.slice(0, 1), rows.slice(2, 1)]), 3).tolist() == [[1, 2, 3], [7, 8, 9]]
+    with pytest.raises(ValueError, match="expected 2 slots per row"):
+        slot_matrix(rows, 2)

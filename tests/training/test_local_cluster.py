@@ -5,10 +5,15 @@ their own Python workers, so everything the run ships to executors (our code zip
 broadcast model files, mapInPandas closures) and everything it writes from them (the
 sorted per-customer Parquet) crosses process boundaries, as on a real cluster. It cannot
 share the suite's one local SparkSession, so it runs as a subprocess of the CLI.
+
+Both runs read the same generated table through the same config file (`--config`, as a
+user's own data arrives), which also names fewer GBT rounds: the cluster run's cost is
+task round trips between JVMs, and the GBT's are most of them.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -33,24 +38,48 @@ SHAP_TOLERANCE = 1e-5
 # bundle must still pass every invariant (checked above) and be as good a model.
 DIFFERS_BY_LAYOUT = {"xgboost": 0.02}
 
+CONFIG = f"""
+name = "synthetic"
+[customers]
+path = "customers.parquet"
+id = "customer_id"
+label = "churned"
+positive = "yes"
+[models]
+use = ["logistic", "gbt", "xgboost", "sklearn"]
+[models.params.gbt]
+maxIter = 20
+[training]
+seed = {SEED}
+"""
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(3000)  # two trainings + a cluster start; minutes when idle, far more under heavy load
 def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
+    from training.commands import _run_config
     from training.datasets import synthetic
-    from training.pipeline import RunConfig, run
+    from training.datasets.config import load_config
+    from training.datasets.infer import build_spec
+    from training.pipeline import run
 
+    synthetic.generate(spark, CUSTOMERS, SEED).write.parquet(str(tmp_path / "customers.parquet"))
+    config_path = tmp_path / "synthetic.toml"
+    config_path.write_text(CONFIG)
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     # The cluster run spends most of its time starting JVMs and Python workers and waiting on
     # task round trips, so the local-mode run goes on in this process meanwhile.
     log = (tmp_path / "cluster.log").open("w+")
     cluster = subprocess.Popen(
-        [sys.executable, "-m", "training", "run", "--dataset", "synthetic", "--customers", str(CUSTOMERS), "--seed", str(SEED),
-         "--tuning", "off", "--master", "local-cluster[2,1,2048]", "--artifacts", str(tmp_path / "cluster")],
+        [sys.executable, "-m", "training", "run", "--config", str(config_path), "--tuning", "off",
+         "--master", "local-cluster[2,1,2048]", "--artifacts", str(tmp_path / "cluster")],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
     )
     try:
-        local = run(spark, synthetic.spec(CUSTOMERS, SEED), RunConfig(artifacts=tmp_path / "local", seed=SEED, tuning="off"))
+        config_file = load_config(config_path)
+        spec, _ = build_spec(spark, config_file)
+        options = argparse.Namespace(artifacts=tmp_path / "local", bundle_name=None, sample=None, seed=None, test_fraction=None, tuning="off")
+        local = run(spark, spec, _run_config(options, config_file))
         returncode = cluster.wait(timeout=2400)
     finally:
         if cluster.poll() is None:
@@ -82,6 +111,8 @@ def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
         shap_ours = np.column_stack([local.read_table(layout.shap_path(model)).column(n).to_numpy() for n in names])
         shap_theirs = np.column_stack([remote.read_table(layout.shap_path(model)).column(n).to_numpy() for n in names])
         assert np.abs(shap_ours - shap_theirs).max() <= SHAP_TOLERANCE, model
+    assert local.manifest["models"]["gbt"]["params"]["maxIter"] == 20  # the config's parameters reached both runs
+    assert remote.manifest["models"]["gbt"]["params"]["maxIter"] == 20
     # Per-stage memory is recorded for every timed stage.
     assert set(local.manifest["memory"]) == set(local.manifest["timings"])
     assert all(m["driver_python_peak_mb"] > 0 for m in local.manifest["memory"].values())

@@ -94,6 +94,22 @@ def _versions(spark: SparkSession) -> dict[str, str]:
     return {"python": platform.python_version(), "spark": spark.version, **{m.__name__: m.__version__ for m in modules}}
 
 
+# Cached partitions stay small: a partition is cached as one block, and two tasks each unrolling
+# a 500,000-row block (the synthetic generator's two partitions at a million customers) ran
+# Spark's default 1g heap out of memory while caching the encoded table.
+ROWS_PER_PARTITION = 100_000
+
+
+def _sized(table: DataFrame, rows: int) -> DataFrame:
+    """`table` spread over at least rows / ROWS_PER_PARTITION partitions (by customer ID); unchanged
+    when it already has that many, so small datasets keep their layout and their results."""
+    wanted = -(-rows // ROWS_PER_PARTITION)
+    if table.rdd.getNumPartitions() >= wanted:
+        return table
+    log.info("spreading %d rows over %d partitions", rows, wanted)
+    return table.repartition(wanted, F.col(layout.ID_COLUMN))
+
+
 def _sample(table: DataFrame, rows: int | None, seed: int) -> DataFrame:
     if rows is None:
         return table
@@ -123,7 +139,9 @@ def _run(
         dataset_print = fingerprint(typed)
     with timings.stage("split"):
         table, split = assign_split(typed, config.test_fraction, config.seed)
-        table = table.cache()
+        table = _sized(table, split.train_rows + split.test_rows).cache()
+        table.count()
+        typed.unpersist()  # `table` holds the same rows from here on
         log.info("split: %d train / %d test rows", split.train_rows, split.test_rows)
     with timings.stage("features"):
         pipeline_model = features.build_pipeline(spec).fit(table.where(F.col(layout.SPLIT_COLUMN) == "train"))

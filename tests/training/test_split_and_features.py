@@ -59,3 +59,15 @@ def test_a_split_side_without_both_classes_is_refused(typed):
     few = typed.where(F.col("label") == 0).limit(50).union(typed.where(F.col("label") == 1).limit(1))
     with pytest.raises(ValueError, match="split has no churned or no retained customers"):
         assign_split(few, 0.2, seed=7)
+
+
+def test_large_tables_are_spread_over_partitions_of_bounded_size_and_small_ones_kept(spark, monkeypatch):
+    from training import pipeline
+
+    table = spark.range(1, 11).withColumnRenamed("id", "customer_id").coalesce(1)
+    monkeypatch.setattr(pipeline, "ROWS_PER_PARTITION", 3)
+    spread = pipeline._sized(table, 10)
+    assert spread.rdd.getNumPartitions() == 4
+    assert sorted(r.customer_id for r in spread.collect()) == list(range(1, 11))
+    monkeypatch.setattr(pipeline, "ROWS_PER_PARTITION", 100)
+    assert pipeline._sized(table, 10) is table  # already small enough: same layout, same results

@@ -47,7 +47,7 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     bars = base.mark_bar(cornerRadius=2).encode(
         y=y,
         x=alt.X("start:Q", scale=alt.Scale(zero=False, nice=True), axis=x_axis),
-        x2="end:Q",
+        x2=alt.X2("end:Q"),
         color=alt.Color("direction:N", scale=RISK_COLORS, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[
             alt.Tooltip("label:N", title="Feature"),
@@ -57,18 +57,18 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
         ],
     )
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
-        y=y, x="tip:Q", text="shap_text:N"
+        y=y, x=alt.X("tip:Q"), text=alt.Text("shap_text:N")
     )
     # Two dashed markers; their captions point away from each other so they never collide.
     markers = pd.DataFrame(
         {"x": [base_value, final], "text": [f"baseline {to_p(base_value):.1%}", f"this customer {to_p(final):.1%}"]}
     )
-    rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x="x:Q")
+    rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
     left, right = (0, 1) if base_value <= final else (1, 0)
     rule_text = [
         alt.Chart(markers.iloc[[row]])
         .mark_text(dy=-10, dx=dx, align=align, fontSize=11, color="#333")
-        .encode(x="x:Q", y=alt.value(0), text="text:N")
+        .encode(x=alt.X("x:Q"), y=alt.YValue(0), text=alt.Text("text:N"))
         for row, align, dx in ((left, "right", -2), (right, "left", 2))
     ]
     return (
@@ -113,7 +113,7 @@ def _curve_chart(
             "Model:N",
             legend=alt.Legend(orient=legend, title=None, labelLimit=400, fillColor="white", padding=6),
         ),
-        order="step:Q",
+        order=alt.Order("step:Q"),
         tooltip=[
             alt.Tooltip("Model:N"),
             alt.Tooltip("x:Q", title=x_title, format=".3f"),
@@ -124,7 +124,7 @@ def _curve_chart(
     layers = [lines]
     if diagonal:
         chance = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
-        layers.insert(0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x="x:Q", y="y:Q"))
+        layers.insert(0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x=alt.X("x:Q"), y=alt.Y("y:Q")))
     return alt.layer(*layers).properties(height=360, width="container")
 
 
@@ -138,22 +138,22 @@ def ice_chart(curves: pd.DataFrame, label: str, current_x: object, current_p: fl
     y_scale = alt.Scale(domain=[0, 1])
     band = alt.Chart(curves).mark_area(opacity=0.25, color="#1f77b4").encode(
         x=x, y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
-        y2="band_high:Q",
+        y2=alt.Y2("band_high:Q"),
     )
     if categorical:
         band = alt.Chart(curves).mark_bar(opacity=0.25, color="#1f77b4", width=30).encode(
             x=x, y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
-            y2="band_high:Q",
+            y2=alt.Y2("band_high:Q"),
         )
-    mean = alt.Chart(curves).mark_line(strokeDash=[5, 4], color="#1f77b4").encode(x=x, y="band_mid:Q")
+    mean = alt.Chart(curves).mark_line(strokeDash=[5, 4], color="#1f77b4").encode(x=x, y=alt.Y("band_mid:Q"))
     own = alt.Chart(curves).mark_line(point=True, color="#222", strokeWidth=2).encode(
-        x=x, y="customer:Q",
+        x=x, y=alt.Y("customer:Q"),
         tooltip=[alt.Tooltip("x:" + kind, title=label), alt.Tooltip("customer:Q", title="This customer", format=".1%"),
                  alt.Tooltip("band_mid:Q", title="Average customer", format=".1%")],
     )
     marker = pd.DataFrame({"x": [current_x], "customer": [current_p], "text": ["now"]})
-    dot = alt.Chart(marker).mark_point(size=160, filled=True, color="#d62728").encode(x=x, y="customer:Q")
-    text = alt.Chart(marker).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(x=x, y="customer:Q", text="text:N")
+    dot = alt.Chart(marker).mark_point(size=160, filled=True, color="#d62728").encode(x=x, y=alt.Y("customer:Q"))
+    text = alt.Chart(marker).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(x=x, y=alt.Y("customer:Q"), text=alt.Text("text:N"))
     layers = [band, mean, own]
     if categorical or not isinstance(current_x, str):  # a missing number has no place on the axis
         layers += [dot, text]

@@ -13,7 +13,7 @@ import streamlit as st
 
 from bundle.reader import Bundle
 from bundle.risk import BANDS
-from dashboard import charts
+from dashboard import charts, draw
 from dashboard.plain import inert
 from dashboard.views.common import display_value, format_probability, is_missing
 from dashboard.views.customer import EFFECT_CAPTION
@@ -133,7 +133,7 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
     if edits:
         changed = ", ".join(labels[n] for n in edits)
         st.caption(inert(f"Changed: {changed}. The chart below is the new explanation.", None))
-    st.altair_chart(charts.waterfall_chart(result.waterfall), width="stretch")
+    draw.altair_chart(charts.waterfall_chart(result.waterfall), width="stretch")
 
 
 def _unchanged(value: object, real: object) -> bool:
@@ -164,7 +164,7 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
         st.query_params[ICE_PARAM] = feature
     ice = build_ice(runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store)[feature],
                     population_of(bundle))
-    st.altair_chart(charts.ice_chart(ice.curves, ice.label, ice.current_x, ice.current_probability, ice.categorical),
+    draw.altair_chart(charts.ice_chart(ice.curves, ice.label, ice.current_x, ice.current_probability, ice.categorical),
                     width="stretch")
     st.caption("Dark line: this customer with only this value changed. Shaded: where 80% of customers' own curves "
                "lie (10th–90th percentile of 500 sample customers); dashed: their average, the partial dependence. "

@@ -30,7 +30,7 @@ def permutation_chart(importance: pd.DataFrame, order: list[str]) -> alt.LayerCh
         tooltip=[alt.Tooltip("label:N", title="Feature"), alt.Tooltip("mean_drop:Q", title="Mean drop", format=".4f"),
                  alt.Tooltip("std_drop:Q", title="Std of drop", format=".4f")],
     )
-    whiskers = alt.Chart(data).mark_rule(color="black").encode(y=y, x="low:Q", x2="high:Q")
+    whiskers = alt.Chart(data).mark_rule(color="black").encode(y=y, x=alt.X("low:Q"), x2=alt.X2("high:Q"))
     return alt.layer(bars, whiskers).properties(height=alt.Step(22), width="container")
 
 
@@ -78,7 +78,7 @@ def pdp_ice_chart(pdp: pd.DataFrame, ice: pd.DataFrame, feature_label: str, nume
     layers = []
     if len(ice):
         layers.append(alt.Chart(ice).mark_line(color="#999", opacity=0.25, strokeWidth=1).encode(
-            x=x, y=alt.Y("probability:Q", title="Predicted churn probability"), detail="customer_id:N"))
+            x=x, y=alt.Y("probability:Q", title="Predicted churn probability"), detail=alt.Detail("customer_id:N")))
     layers.append(alt.Chart(pdp).mark_line(strokeWidth=3, point=True).encode(
         x=x, y=alt.Y("average_probability:Q", title="Predicted churn probability"),
         color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="top")),

@@ -33,7 +33,7 @@ def item_map_chart(points: pd.DataFrame, title: str = "") -> alt.LayerChart:
         size=alt.Size("role:N", scale=alt.Scale(domain=ROLE_ORDER, range=ROLE_SIZES), legend=alt.Legend(title="Highlighted")),
         shape=alt.Shape("role:N", scale=alt.Scale(domain=ROLE_ORDER, range=["diamond", "circle", "circle"]), legend=None),
     )
-    labels = base.transform_filter(alt.datum.role == "query").mark_text(dy=-14, fontWeight="bold").encode(text="title:N")
+    labels = base.transform_filter(alt.datum.role == "query").mark_text(dy=-14, fontWeight="bold").encode(text=alt.Text("title:N"))
     return (
         alt.layer(others, marked, labels)
         .properties(height=520, title=title)

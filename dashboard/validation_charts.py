@@ -53,7 +53,7 @@ def profit_chart(curve: pd.DataFrame, threshold: float, best: Mapping[str, float
     )
     marks = pd.DataFrame({"x": [threshold, best["threshold"]], "which": ["current", "best"]})
     rules = alt.Chart(marks).mark_rule(strokeWidth=2, strokeDash=[5, 3]).encode(
-        x="x:Q",
+        x=alt.X("x:Q"),
         color=alt.Color("which:N", title=None, scale=alt.Scale(domain=["current", "best"], range=["#777", "#2ca02c"]),
                         legend=alt.Legend(orient="top")),
     )
@@ -64,7 +64,7 @@ def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.Laye
     """Observed churn rate against mean predicted probability per bin; the diagonal is perfect calibration."""
     data = _named(table, names)
     diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(
-        strokeDash=[5, 5], color="#999").encode(x="x:Q", y="y:Q")
+        strokeDash=[5, 5], color="#999").encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("mean_predicted:Q", title="Mean predicted churn probability", scale=UNIT),
         y=alt.Y("observed_rate:Q", title="Observed churn rate", scale=UNIT),
@@ -80,7 +80,7 @@ def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart
     """Cumulative gains: share of churners reached against share of customers contacted, riskiest first."""
     data = _named(gains, names)
     diagonal = alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(
-        strokeDash=[5, 5], color="#999").encode(x="x:Q", y="y:Q")
+        strokeDash=[5, 5], color="#999").encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
     lines = alt.Chart(data).mark_line().encode(
         x=alt.X("share_contacted:Q", title="Share of customers contacted (riskiest first)", scale=UNIT,
                 axis=alt.Axis(format="%")),
@@ -96,7 +96,7 @@ def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart
 def lift_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
     """Lift: how many times more churners the top x% holds than a random x% would."""
     data = _named(gains, names)
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[5, 5], color="#999").encode(y="y:Q")
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[5, 5], color="#999").encode(y=alt.Y("y:Q"))
     lines = alt.Chart(data).mark_line().encode(
         x=alt.X("share_contacted:Q", title="Share of customers contacted (riskiest first)", scale=UNIT,
                 axis=alt.Axis(format="%")),
@@ -114,12 +114,12 @@ def score_distribution_chart(scores: pd.DataFrame, threshold: float) -> alt.Laye
     data["Actual"] = data["label"].map({1: "Churned", 0: "Stayed"})
     bars = alt.Chart(data).mark_bar(opacity=0.6, binSpacing=0).encode(
         x=alt.X("lower:Q", title="Predicted churn probability", scale=UNIT, bin="binned"),
-        x2="upper:Q",
+        x2=alt.X2("upper:Q"),
         y=alt.Y("count:Q", title="Customers", stack=None),
         color=alt.Color("Actual:N", scale=alt.Scale(domain=["Churned", "Stayed"], range=["#d62728", "#1f77b4"]),
                         legend=alt.Legend(orient="top", title=None)),
         tooltip=[alt.Tooltip("Actual:N"), alt.Tooltip("lower:Q", title="From", format=".2f"),
                  alt.Tooltip("upper:Q", title="To", format=".2f"), alt.Tooltip("count:Q", title="Customers")],
     )
-    rule = alt.Chart(pd.DataFrame({"x": [threshold]})).mark_rule(color="black", strokeDash=[4, 3]).encode(x="x:Q")
+    rule = alt.Chart(pd.DataFrame({"x": [threshold]})).mark_rule(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q"))
     return alt.layer(bars, rule).properties(height=HEIGHT, width="container")

@@ -19,6 +19,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+# Every chart a test draws is validated against Vega-Lite's schema (servers skip it: dashboard/draw.py).
+os.environ.setdefault("CHURNLENS_VALIDATE_CHARTS", "1")
 
 SAMPLE_ROWS = 1200
 FAST_MODELS = {

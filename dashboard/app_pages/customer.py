@@ -13,7 +13,7 @@ import streamlit as st
 from bundle.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 from bundle.reader import Bundle, BundleError
 from bundle.risk import describe_bands
-from dashboard import charts, data
+from dashboard import charts, data, draw
 from dashboard.customer_sections import (
     draw_export,
     draw_find,
@@ -171,10 +171,10 @@ def _draw_why(view) -> None:
         units = st.radio("Show effects in", [POINTS, LOGODDS], key=UNITS_KEY, horizontal=True)
         st.markdown(inert(f"Top reasons · SHAP contributions, {view.model_name}", None))
         if units == POINTS:
-            st.altair_chart(charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True), width="stretch")
+            draw.altair_chart(charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True), width="stretch")
             st.caption("Each bar is the change in probability it makes at its place in the walk from the baseline.")
         else:
-            st.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
+            draw.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
             st.caption("Bars add up in log-odds, the scale the model works in; the axis also shows the probability.")
         st.caption("Red pushes towards churn, blue away from it.")
     with right:

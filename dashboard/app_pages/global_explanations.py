@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard import data, global_charts
+from dashboard import data, draw, global_charts
 from dashboard.model_pick import pick_model
 from dashboard.plain import inert
 from dashboard.views.cohort import MAX_LENGTH, CohortError, cohort_text, parse_cohort
@@ -76,12 +76,12 @@ def render() -> None:
     st.subheader("Which features matter")
     shap_col, perm_col = st.columns(2, gap="large")
     with shap_col:
-        st.altair_chart(global_charts.importance_chart(view.importance), width="stretch")
+        draw.altair_chart(global_charts.importance_chart(view.importance), width="stretch")
         st.caption("Mean |SHAP|: how far, on average, each feature moves a customer's churn log-odds.")
     with perm_col:
         if "mean_drop" in view.importance and view.importance["mean_drop"].notna().any():
             order = view.importance["label"].tolist()
-            st.altair_chart(global_charts.permutation_chart(view.importance, order), width="stretch")
+            draw.altair_chart(global_charts.permutation_chart(view.importance, order), width="stretch")
             st.caption(
                 "Permutation importance (whole test split, not the cohort): how much the test score drops when the "
                 "feature is shuffled; whiskers are ± one standard deviation over repeats."
@@ -91,7 +91,7 @@ def render() -> None:
 
     st.subheader("Every customer's SHAP values")
     points = view.beeswarm
-    st.altair_chart(global_charts.beeswarm_chart(points), width="stretch")
+    draw.altair_chart(global_charts.beeswarm_chart(points), width="stretch")
     st.caption(
         f"Beeswarm of {len(points):,} points ({points['shap'].size // max(len(view.importance), 1):,} customers "
         "sampled with a fixed seed): each dot is one customer's SHAP value for a feature; colour is that "
@@ -110,7 +110,7 @@ def render() -> None:
     dep_col, pdp_col = st.columns(2, gap="large")
     with dep_col:
         colour_label = labels.get(view.interaction) if view.interaction else None
-        st.altair_chart(
+        draw.altair_chart(
             global_charts.dependence_chart(view.dependence, labels[feature], kind == "numeric", colour_label),
             width="stretch",
         )
@@ -126,7 +126,7 @@ def render() -> None:
         elif view.pdp.empty:
             st.info("The precomputed grids do not cover this feature and model.")
         else:
-            st.altair_chart(
+            draw.altair_chart(
                 global_charts.pdp_ice_chart(view.pdp, view.ice, labels[feature], kind == "numeric"), width="stretch"
             )
             st.caption(

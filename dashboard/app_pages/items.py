@@ -7,7 +7,7 @@ import streamlit as st
 
 from bundle.items import ItemLookupError, has_items
 from bundle.reader import BundleError
-from dashboard import data, item_charts
+from dashboard import data, draw, item_charts
 from dashboard import views_items as views
 from dashboard.plain import inert
 
@@ -82,7 +82,7 @@ def _neighbours_tab(catalog, item_id: str) -> None:
         st.caption(f"t-SNE placed only the most-used items and {who} not among them; showing PCA instead.")
         projection = "pca"
     points = views.build_map_points(catalog, highlight, projection)
-    st.altair_chart(item_charts.item_map_chart(points), width="stretch")
+    draw.altair_chart(item_charts.item_map_chart(points), width="stretch")
     st.caption(
         f"{len(points):,} of {len(catalog.index):,} items drawn (the most-used, plus the highlighted ones); "
         "the diamond is the item, large dots its neighbours. Scroll to zoom, drag to pan."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard import charts, data
+from dashboard import charts, data, draw
 from dashboard.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME, build_metrics_table, model_display_names
 
@@ -36,10 +36,10 @@ def render() -> None:
     roc_col, pr_col = st.columns(2, gap="large")
     with roc_col:
         st.markdown("**ROC curves**")
-        st.altair_chart(charts.roc_chart(curves, names), width="stretch")
+        draw.altair_chart(charts.roc_chart(curves, names), width="stretch")
     with pr_col:
         st.markdown("**Precision–recall curves**")
-        st.altair_chart(charts.pr_chart(curves, names), width="stretch")
+        draw.altair_chart(charts.pr_chart(curves, names), width="stretch")
 
 
 render()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard import data, validation_charts
+from dashboard import data, draw, validation_charts
 from dashboard.model_pick import pick_model
 from dashboard.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME
@@ -99,7 +99,7 @@ def render() -> None:
             f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"))
         st.button(f"Move the slider to the best threshold ({best['threshold']:.2f})", on_click=_use_threshold,
                   args=(best["threshold"],), disabled=round(best["threshold"], 2) == round(threshold, 2))
-        st.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
+        draw.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
         st.caption(
             "Expected benefit = churners flagged × offer success rate × value saved − customers flagged × offer "
             "cost. The green line marks the threshold that maximises it; the grey one is the slider."
@@ -108,16 +108,16 @@ def render() -> None:
     st.subheader("How the models separate churners")
     roc_col, pr_col = st.columns(2, gap="large")
     with roc_col:
-        st.altair_chart(validation_charts.roc_with_point(curves, view.points, names), width="stretch")
+        draw.altair_chart(validation_charts.roc_with_point(curves, view.points, names), width="stretch")
         st.caption("ROC: higher and further left is better; each dot is its model at the current threshold.")
     with pr_col:
-        st.altair_chart(validation_charts.pr_with_point(curves, view.points, names), width="stretch")
+        draw.altair_chart(validation_charts.pr_with_point(curves, view.points, names), width="stretch")
         st.caption("Precision–recall: higher and further right is better; dots are the current threshold.")
 
     st.subheader("Are the probabilities right?")
     cal_col, dist_col = st.columns(2, gap="large")
     with cal_col:
-        st.altair_chart(validation_charts.calibration_chart(view.calibration, names), width="stretch")
+        draw.altair_chart(validation_charts.calibration_chart(view.calibration, names), width="stretch")
         brier = ", ".join(f"{names.get(m, m)} {b:.3f}" for m, b in view.brier.items())
         st.caption(
             "Calibration: points on the dashed diagonal mean a predicted 30% churns 30% of the time. "
@@ -126,7 +126,7 @@ def render() -> None:
         if not view.precomputed["calibration"]:
             st.caption("This bundle was trained without a calibration table; bins computed from its predictions.")
     with dist_col:
-        st.altair_chart(validation_charts.score_distribution_chart(view.scores, threshold), width="stretch")
+        draw.altair_chart(validation_charts.score_distribution_chart(view.scores, threshold), width="stretch")
         st.caption(
             f"Scores of {inert(names.get(model, model))} by actual outcome: the less the colours overlap, the better "
             "the separation; the dashed line is the threshold."
@@ -135,10 +135,10 @@ def render() -> None:
     st.subheader("Who to contact first")
     gains_col, lift_col = st.columns(2, gap="large")
     with gains_col:
-        st.altair_chart(validation_charts.gains_chart(view.gains, names), width="stretch")
+        draw.altair_chart(validation_charts.gains_chart(view.gains, names), width="stretch")
         st.caption("Cumulative gains: contacting the riskiest x% of customers reaches y% of all churners.")
     with lift_col:
-        st.altair_chart(validation_charts.lift_chart(view.gains, names), width="stretch")
+        draw.altair_chart(validation_charts.lift_chart(view.gains, names), width="stretch")
         st.caption("Lift: how many times more churners the riskiest x% holds than a random x% would.")
 
     st.subheader("Model comparison")

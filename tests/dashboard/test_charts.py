@@ -94,3 +94,24 @@ def test_charts_and_views_do_not_need_streamlit():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_servers_draw_charts_without_schema_validation_and_tests_keep_it(monkeypatch):
+    import altair as alt
+    import pandas as pd
+    from altair.utils.schemapi import SchemaValidationError
+
+    from dashboard import draw
+
+    def broken() -> alt.Chart:  # a spec Vega-Lite's schema refuses (a width is a number, "container" or a step)
+        chart = alt.Chart(pd.DataFrame({"a": [1]})).mark_point().encode(x=alt.X("a:Q"))
+        chart["width"] = "huge"
+        return chart
+
+    monkeypatch.setenv(draw.VALIDATE_ENV, "1")
+    with pytest.raises(SchemaValidationError):
+        draw.altair_chart(broken())
+    monkeypatch.delenv(draw.VALIDATE_ENV)
+    chart = broken()
+    draw.altair_chart(chart)  # a server: drawn as built, no validation pass
+    assert chart.to_dict()["width"] == "huge"

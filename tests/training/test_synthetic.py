@@ -33,7 +33,7 @@ def test_generation_is_deterministic_for_a_seed_and_follows_the_documented_log_o
 @pytest.fixture(scope="module")
 def synthetic_bundle(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
-    return run(spark, synthetic.spec(CUSTOMERS, seed=3), RunConfig(artifacts=root, seed=3, model_params=MODELS))
+    return run(spark, synthetic.spec(CUSTOMERS, seed=3), RunConfig(artifacts=root, seed=3, model_params=MODELS, tuning="off"))
 
 
 def test_true_drivers_rank_first_and_noise_last_for_every_model(synthetic_bundle):

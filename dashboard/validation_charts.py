@@ -22,7 +22,7 @@ def _named(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
 def _threshold_dots(points: pd.DataFrame, names: Mapping[str, str], x: tuple[str, str], y: tuple[str, str]) -> alt.Chart:
     """One dot per model where the current threshold puts it; `x`/`y` are (column, tooltip title)."""
     return alt.Chart(_named(points, names)).mark_point(size=110, filled=True, stroke="black", strokeWidth=1).encode(
-        x=f"{x[0]}:Q", y=f"{y[0]}:Q", color=alt.Color("Model:N"),
+        x=alt.X(f"{x[0]}:Q"), y=alt.Y(f"{y[0]}:Q"), color=alt.Color("Model:N"),
         tooltip=[alt.Tooltip("Model:N"), alt.Tooltip("threshold:Q", title="Threshold", format=".2f"),
                  alt.Tooltip(f"{x[0]}:Q", title=x[1], format=".3f"),
                  alt.Tooltip(f"{y[0]}:Q", title=y[1], format=".3f")],

@@ -44,8 +44,11 @@ chromium:
 train: $(VENV)/.runtime java
 	$(PY) -m training ensure --artifacts $(ARTIFACTS)
 
+# MALLOC_ARENA_MAX=2: each session runs its script in a thread of its own, and glibc gives busy
+# threads their own malloc arenas, which keep what a run freed (1M-customer bundle, 10 sessions:
+# server RSS 1,172 MB with glibc's default, 856 MB with two arenas).
 serve: $(VENV)/.runtime
-	CHURNLENS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+	CHURNLENS_ARTIFACTS=$(abspath $(ARTIFACTS)) MALLOC_ARENA_MAX=2 $(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
 
 demo: train serve
 

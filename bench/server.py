@@ -63,7 +63,8 @@ def dashboard_server(
     """Serve `artifacts`; yields (url, process). `env` adds variables (None removes one);
     the server's output goes to `log` (discarded when None). Stopped on exit."""
     port = free_port()
-    environment = {**os.environ, "CHURNLENS_ARTIFACTS": str(Path(artifacts).resolve())}
+    # MALLOC_ARENA_MAX as `make serve` and the deploy guide set it (see the Makefile).
+    environment = {"MALLOC_ARENA_MAX": "2", **os.environ, "CHURNLENS_ARTIFACTS": str(Path(artifacts).resolve())}
     for name, value in (env or {}).items():
         if value is None:
             environment.pop(name, None)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,10 @@ def read_parquet(bundle_dir: Path, relpath: str, label: str, columns: list[str] 
         raise BundleError(f"Bundle '{label}' is unreadable: {relpath} is not a valid Parquet table.") from exc
 
 
+# Hashing threads for verify_files: one per core, at most four (disk bandwidth runs out first).
+VERIFY_THREADS = min(4, os.cpu_count() or 1)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -109,13 +115,25 @@ def read_manifest(bundle_dir: Path, label: str | None = None) -> dict:
 
 
 def verify_files(bundle_dir: Path, manifest: dict, label: str | None = None) -> None:
-    """Every listed file exists with its recorded size and checksum."""
+    """Every listed file exists with its recorded size and checksum.
+
+    Files are hashed on a few threads: hashlib releases the GIL, so on a 2-core
+    machine a million-customer bundle (~400 MB) verifies in about half the time,
+    which is most of the first page after a restart. The first bad file in the
+    manifest's order is the one reported, however the threads finish."""
     label = label or bundle_dir.name
-    for relpath, entry in manifest["files"].items():
+    entries = list(manifest["files"].items())
+    for relpath, entry in entries:
         target = bundle_dir / relpath
         if not target.is_file():
             raise BundleError(f"Bundle '{label}' is incomplete: {relpath} is missing.")
-        if target.stat().st_size != entry["bytes"] or sha256_of(target) != entry["sha256"]:
+        if target.stat().st_size != entry["bytes"]:
+            raise BundleError(f"Bundle '{label}' is corrupt: {relpath} does not match its checksum.")
+    workers = max(1, min(VERIFY_THREADS, len(entries)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        digests = list(pool.map(lambda item: sha256_of(bundle_dir / item[0]), entries))
+    for (relpath, entry), digest in zip(entries, digests, strict=True):
+        if digest != entry["sha256"]:
             raise BundleError(f"Bundle '{label}' is corrupt: {relpath} does not match its checksum.")
 
 

@@ -36,6 +36,12 @@ LIME_SAMPLES_KEY, LIME_RUN_KEY, LIME_RESULT_KEY = "lime_samples", "lime_run", "l
 FIND_BAND_KEY, FIND_REASON_KEY, FIND_SORT_KEY, FIND_PAGE_KEY = "find_band", "find_reason", "find_sort", "find_page"
 FIND_OPEN_KEY, FIND_PICK_KEY = "find_open", "find_pick"
 LEVER_PICK_KEY, LEVER_APPLY_KEY = "lever_pick", "lever_apply"
+TAB_KEY = TAB_PARAM = "tab"  # the open tab: session state and URL parameter
+WHY_TAB, WHATIF_TAB, ICE_TAB, LEVERS_TAB = "Why", "What if", "Trend (ICE)", "Retention levers"
+SIMILAR_TAB, LIME_TAB, FIND_TAB, EXPORT_TAB = "Similar customers", "LIME check", "Find customers", "Export"
+TABS = (WHY_TAB, WHATIF_TAB, ICE_TAB, LEVERS_TAB, SIMILAR_TAB, LIME_TAB, FIND_TAB, EXPORT_TAB)
+# Run only while open (see the Customer page's docstring).
+LAZY_TABS = frozenset({ICE_TAB, LEVERS_TAB, SIMILAR_TAB, EXPORT_TAB})
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -81,6 +87,12 @@ def _reset_whatif(real: dict) -> None:
 
 def _apply_edits(real: dict, edits: dict) -> None:
     _set_whatif_widgets({**real, **edits})
+
+
+def _apply_lever(real: dict, edits: dict) -> None:
+    """Button callback: the lever's changes go into the what-if, and the What if tab opens on them."""
+    _apply_edits(real, edits)
+    st.session_state[TAB_KEY] = WHATIF_TAB
 
 
 def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
@@ -191,7 +203,7 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
         st.session_state[LEVER_PICK_KEY] = 0
     pick = st.selectbox("Try a lever in the What-if tab", picks, key=LEVER_PICK_KEY,
                         format_func=lambda i: levers.iloc[i]["Change"])
-    st.button("Apply to what-if", key=LEVER_APPLY_KEY, on_click=_apply_edits,
+    st.button("Apply to what-if", key=LEVER_APPLY_KEY, on_click=_apply_lever,
               args=(view.raw_features, levers.iloc[pick]["edits"]))
 
 

@@ -3,7 +3,12 @@
 Draws only: every number comes from `dashboard.views` (customer, whatif, levers,
 similar, lime_view, report), all of which run the bundle's models through the
 JVM-free runtime, so the page works for every model in the bundle.
-URL state: `?customer=`, `?model=`, `?whatif=` (JSON edits), `?ice=` (feature).
+URL state: `?customer=`, `?model=`, `?whatif=` (JSON edits), `?ice=` (feature), `?tab=` (open tab).
+
+Tabs whose work is heavy and whose state lives in the URL or is cheap to lose (ICE, levers,
+similar customers, export) run only while open: each rerun of the page (every widget change)
+then pays for one of them, not all. The others always run, so their widgets keep what the
+user set while another tab is open (Streamlit drops the state of widgets a run does not draw).
 """
 
 from __future__ import annotations
@@ -15,6 +20,15 @@ from bundle.reader import Bundle, BundleError
 from bundle.risk import describe_bands
 from dashboard import charts, data, draw
 from dashboard.customer_sections import (
+    ICE_PARAM,
+    ICE_TAB,
+    LAZY_TABS,
+    TAB_KEY,
+    TAB_PARAM,
+    TABS,
+    WHATIF_PARAM,
+    WHATIF_TAB,
+    WHY_TAB,
     draw_export,
     draw_find,
     draw_ice,
@@ -113,25 +127,46 @@ def _draw(bundle: Bundle, store: CustomerStore) -> None:
 
     _draw_reason_card(view)
     runtime = data.load_runtime(bundle, model)
-    tabs = st.tabs(["Why", "What if", "Trend (ICE)", "Retention levers", "Similar customers",
-                    "LIME check", "Find customers", "Export"])
-    with tabs[0]:
-        _draw_why(view)
-    with tabs[1]:
-        draw_whatif(bundle, store, runtime, view)
-    with tabs[2]:
-        draw_ice(bundle, store, runtime, view)
-    with tabs[3]:
-        draw_levers(bundle, store, runtime, view)
-    with tabs[4]:
-        draw_similar(bundle, store, view, open_customer)
-    with tabs[5]:
-        draw_lime(bundle, runtime, view)
-    with tabs[6]:
-        draw_find(bundle, store, model, open_customer)
-    with tabs[7]:
-        draw_export(bundle, view)
+    sections = {
+        TABS[0]: lambda: _draw_why(view),
+        TABS[1]: lambda: draw_whatif(bundle, store, runtime, view),
+        TABS[2]: lambda: draw_ice(bundle, store, runtime, view),
+        TABS[3]: lambda: draw_levers(bundle, store, runtime, view),
+        TABS[4]: lambda: draw_similar(bundle, store, view, open_customer),
+        TABS[5]: lambda: draw_lime(bundle, runtime, view),
+        TABS[6]: lambda: draw_find(bundle, store, model, open_customer),
+        TABS[7]: lambda: draw_export(bundle, view),
+    }
+    _init_tab()
+    for (label, draw_section), tab in zip(sections.items(), st.tabs(TABS, key=TAB_KEY, on_change="rerun"), strict=True):
+        if tab.open or label not in LAZY_TABS:
+            with tab:
+                draw_section()
+    _tab_in_url(st.session_state[TAB_KEY])
     draw_customer_items(bundle, view.customer_id)
+
+
+def _init_tab() -> None:
+    """The tab a link opens: `?tab=` if it names one, else the tab a what-if or ICE link is about."""
+    if TAB_KEY in st.session_state and st.session_state[TAB_KEY] in TABS:
+        return
+    requested = st.query_params.get(TAB_PARAM)
+    if requested in TABS:
+        st.session_state[TAB_KEY] = requested
+    elif WHATIF_PARAM in st.query_params:
+        st.session_state[TAB_KEY] = WHATIF_TAB
+    elif ICE_PARAM in st.query_params:
+        st.session_state[TAB_KEY] = ICE_TAB
+    else:
+        st.session_state[TAB_KEY] = WHY_TAB
+
+
+def _tab_in_url(label: str) -> None:
+    # By hand, like the customer: a bound parameter would be invisible to AppTest (see _follow_in_url).
+    if label == WHY_TAB:
+        st.query_params.pop(TAB_PARAM, None)
+    elif st.query_params.get(TAB_PARAM) != label:
+        st.query_params[TAB_PARAM] = label
 
 
 def _draw_reason_card(view) -> None:

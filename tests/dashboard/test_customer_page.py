@@ -140,7 +140,7 @@ def test_levers_suggest_actionable_changes_and_apply_to_whatif(artifacts):
     bundle = telco(artifacts)
     ids, p = champion_predictions(bundle)
     riskiest = int(np.argmax(p))
-    at = run_app(bundle="telco", customer=str(ids[riskiest]))
+    at = run_app(bundle="telco", customer=str(ids[riskiest]), tab="Retention levers")
     levers = next(d.value for d in at.dataframe if "Change" in d.value.columns)
     assert len(levers) > 0
     actionable = {f["label"].split(" (")[0] for f in bundle.manifest["features"] if f.get("actionable")}
@@ -150,12 +150,13 @@ def test_levers_suggest_actionable_changes_and_apply_to_whatif(artifacts):
     at.button(key="lever_apply").click().run()
     assert not at.exception
     assert "whatif" in at.query_params
+    assert at.session_state["tab"] == "What if" and at.query_params["tab"] == "What if"  # the lever's result is shown
     assert metrics(at)["Probability with these changes"] == levers.iloc[0]["New probability"]
 
 
 def test_similar_customer_button_opens_that_customer(artifacts):
     ids, _ = champion_predictions(telco(artifacts))
-    at = run_app(bundle="telco", customer=str(ids[2]))
+    at = run_app(bundle="telco", customer=str(ids[2]), tab="Similar customers")
     buttons = [b for b in at.button if b.key and b.key.startswith("similar_")]
     assert len(buttons) == 5
     target = buttons[0].key.removeprefix("similar_")
@@ -164,6 +165,7 @@ def test_similar_customer_button_opens_that_customer(artifacts):
     assert at.text_input(key="customer").value == target
     assert at.query_params["customer"] == target
     assert at.subheader[0].value.replace("\\", "") == f"Customer {target}"
+    assert at.query_params["tab"] == "Similar customers"  # the tab stays open for the next customer
 
 
 def test_find_filters_pages_and_opens(artifacts):
@@ -211,7 +213,7 @@ def test_downloads_hold_the_explanation(artifacts, monkeypatch):
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
-    run_app(bundle="telco", customer=str(ids[6]))
+    run_app(bundle="telco", customer=str(ids[6]), tab="Export")
     csvs = [(d, n) for d, n in saved if n and n.endswith(".csv")]
     assert csvs, "no CSV download on the page"
     content, name = csvs[-1]
@@ -225,3 +227,43 @@ def test_downloads_hold_the_explanation(artifacts, monkeypatch):
     view = build_customer_view(bundle, store, ids[6])
     page = build_report(bundle, view, None)
     assert "<svg" in page and view.raising[0].text.split(":")[0] in page if view.raising else "<svg" in page
+
+
+def _has_levers(at: AppTest) -> bool:
+    return any("Change" in d.value.columns for d in at.dataframe)
+
+
+def _has_ice(at: AppTest) -> bool:
+    return any('"band_low"' in c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_heavy_tabs_run_only_while_open_and_the_open_tab_travels_in_the_url(artifacts):
+    ids, _ = champion_predictions(telco(artifacts))
+    at = run_app(bundle="telco", customer=str(ids[3]))
+    assert at.session_state["tab"] == "Why" and "tab" not in at.query_params
+    assert not _has_levers(at) and not _has_ice(at)
+    assert not [b for b in at.button if b.key and b.key.startswith("similar_")]
+    assert "Probability with these changes" in metrics(at)  # What if always runs: its widgets keep their state
+    at.session_state["tab"] = "Retention levers"  # what a click on the tab sends
+    at.run()
+    assert _has_levers(at) and not _has_ice(at)
+    assert at.query_params["tab"] == "Retention levers"
+    shared = run_app(bundle="telco", customer=str(ids[3]), tab=at.query_params["tab"])
+    assert shared.session_state["tab"] == "Retention levers" and _has_levers(shared)
+    at.session_state["tab"] = "Why"
+    at.run()
+    assert "tab" not in at.query_params and not _has_levers(at)
+
+
+@pytest.mark.parametrize("raw", ["Nope", "", "[x](https://ev.il)", "why", "W" * 5000])
+def test_unknown_tab_in_url_opens_the_first_tab(artifacts, raw):
+    ids, _ = champion_predictions(telco(artifacts))
+    at = run_app(bundle="telco", customer=str(ids[0]), tab=raw)
+    assert not at.exception and not at.error
+    assert at.session_state["tab"] == "Why" and "tab" not in at.query_params
+
+
+def test_whatif_link_opens_the_whatif_tab(artifacts):
+    ids, _ = champion_predictions(telco(artifacts))
+    at = run_app(bundle="telco", customer=str(ids[1]), whatif=json.dumps({"contract": "Two year"}))
+    assert at.session_state["tab"] == "What if" and at.query_params["tab"] == "What if"

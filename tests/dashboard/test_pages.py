@@ -48,8 +48,8 @@ def test_deep_link_shows_probability_and_waterfall(artifacts):
     assert metrics["Actual outcome"] in {"Churned", "Stayed"}
     assert metrics["Rank"].startswith(("Riskier than", "Among the"))
     assert metrics["Risk band"] in {"High risk", "Medium risk", "Low risk"}
-    # Why (waterfall), What-if (new waterfall) and ICE.
-    assert len(charts_on(at)) == 3
+    # Why (waterfall) and What-if (new waterfall); ICE runs only once its tab is opened.
+    assert len(charts_on(at)) == 2
     assert '"mark": {"type": "bar"' in charts_on(at)[0].proto.spec
     assert "chance of churning" in texts(at.markdown)
     assert at.dataframe[0].value["Feature"].tolist() == [f["label"] for f in bundle.manifest["features"]]

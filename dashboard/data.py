@@ -19,6 +19,7 @@ from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
 from bundle.recent_items import RecentItemsFile, open_recent_items
 from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
+from bundle.xgboost_import import import_xgboost_without_sklearn
 from dashboard.views.global_explanations import ExplainData, load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores, load_test_scores as _load_test_scores
 
@@ -85,6 +86,8 @@ def load_runtime(bundle: Bundle, model: str) -> ModelRuntime:
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
 def _runtime(run_dir: str, run_id: str, model: str, _bundle: Bundle) -> ModelRuntime:
+    if _bundle.manifest["models"].get(model, {}).get("runtime", {}).get("kind") == "xgboost":
+        import_xgboost_without_sklearn()  # this process never fits models: ~1.7 s off the first page
     return _load_runtime(_bundle, model)
 
 

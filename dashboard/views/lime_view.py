@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from bundle.runtime import ModelRuntime, one_thread, sigmoid
 from dashboard.views.common import split_label
@@ -56,6 +55,10 @@ def agreement(shap: Mapping[str, float], lime: Mapping[str, float], k: int = TOP
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 2:
         return float("nan")
+    # Here, not at the top: scipy.stats costs ~1.5 s to import, and only LIME results (which import
+    # scikit-learn, and so scipy.stats, anyway) need it; the Customer page's first draw does not.
+    from scipy.stats import rankdata
+
     ra, rb = rankdata(a), rankdata(b)
     if ra.std() == 0 or rb.std() == 0:
         return float("nan")

@@ -1,0 +1,69 @@
+"""XGBoost imported for serving without scikit-learn: the model still runs exactly, scikit-learn
+stays importable, and the block never reaches another thread or a process that has scikit-learn."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bundle import xgboost_import
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Runs in a fresh interpreter: the suite's own process imported scikit-learn long ago.
+FRESH = """
+import json, sys
+import numpy as np, pyarrow.parquet as pq
+from bundle import layout
+from bundle.reader import open_bundle
+from bundle.xgboost_import import import_xgboost_without_sklearn
+from bundle.runtime import load_runtime
+
+xgboost = import_xgboost_without_sklearn()
+without = "sklearn" not in sys.modules and "scipy.stats" not in sys.modules
+bundle = open_bundle(sys.argv[1])
+runtime = load_runtime(bundle, "xgboost")
+rows = pq.read_table(bundle.file(layout.CUSTOMERS)).to_pandas()
+stored = pq.read_table(bundle.file(layout.predictions_path("xgboost"))).column(layout.MARGIN_COLUMN).to_numpy()
+gap = float(np.max(np.abs(runtime.margin(rows) - stored)))
+import sklearn.ensemble  # still importable afterwards, in full
+print(json.dumps({"without": without, "gap": gap, "compat": xgboost.compat.SKLEARN_INSTALLED,
+                  "sklearn_ok": hasattr(sklearn.ensemble, "HistGradientBoostingClassifier")}))
+"""
+
+
+def test_fresh_serving_process_runs_xgboost_exactly_without_sklearn(telco_bundle):
+    out = subprocess.run([sys.executable, "-c", FRESH, str(telco_bundle.path)], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["without"], "xgboost pulled scikit-learn or scipy.stats in"
+    assert result["compat"] is False  # XGBoost's own no-scikit-learn mode
+    assert result["gap"] < 1e-5  # the bundle's stored margins, every customer
+    assert result["sklearn_ok"]
+
+
+def test_block_applies_to_the_importing_thread_only():
+    finder = xgboost_import._NoSklearnHere(threading.get_ident())
+    with pytest.raises(ModuleNotFoundError):
+        finder.find_spec("sklearn")
+    with pytest.raises(ModuleNotFoundError):
+        finder.find_spec("sklearn.base")
+    assert finder.find_spec("numpy") is None and finder.find_spec("sklearnish") is None
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(finder.find_spec("sklearn")))
+    other.start()
+    other.join()
+    assert seen == [None]  # another session's thread imports scikit-learn as usual
+
+
+def test_process_with_sklearn_gets_the_usual_xgboost():
+    import sklearn  # noqa: F401  (the training side of the suite has it anyway)
+
+    xgboost = xgboost_import.import_xgboost_without_sklearn()
+    assert xgboost.compat.SKLEARN_INSTALLED is True
+    assert not any(isinstance(f, xgboost_import._NoSklearnHere) for f in sys.meta_path)

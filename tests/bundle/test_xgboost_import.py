@@ -30,9 +30,12 @@ bundle = open_bundle(sys.argv[1])
 runtime = load_runtime(bundle, "xgboost")
 rows = pq.read_table(bundle.file(layout.CUSTOMERS)).to_pandas()
 stored = pq.read_table(bundle.file(layout.predictions_path("xgboost"))).column(layout.MARGIN_COLUMN).to_numpy()
-gap = float(np.max(np.abs(runtime.margin(rows) - stored)))
+margin, phi = runtime.explain(rows)
+gap = float(np.max(np.abs(margin - stored)))
+shap = pq.read_table(bundle.file(layout.shap_path("xgboost"))).select(runtime.features).to_pandas().to_numpy()
+shap_gap = float(np.max(np.abs(phi - shap)))
 import sklearn.ensemble  # still importable afterwards, in full
-print(json.dumps({"without": without, "gap": gap, "compat": xgboost.compat.SKLEARN_INSTALLED,
+print(json.dumps({"without": without, "gap": gap, "shap_gap": shap_gap, "compat": xgboost.compat.SKLEARN_INSTALLED,
                   "sklearn_ok": hasattr(sklearn.ensemble, "HistGradientBoostingClassifier")}))
 """
 
@@ -44,6 +47,7 @@ def test_fresh_serving_process_runs_xgboost_exactly_without_sklearn(telco_bundle
     assert result["without"], "xgboost pulled scikit-learn or scipy.stats in"
     assert result["compat"] is False  # XGBoost's own no-scikit-learn mode
     assert result["gap"] < 1e-5  # the bundle's stored margins, every customer
+    assert result["shap_gap"] < 1e-5  # and its stored SHAP values
     assert result["sklearn_ok"]
 
 

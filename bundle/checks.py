@@ -20,7 +20,6 @@ does not reproduce.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +34,7 @@ from bundle import layout, streaming
 from bundle.feature_types import is_safe_name
 from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
-from bundle.reader import BundleError
+from bundle.reader import OPEN_THREADS, BundleError
 
 if TYPE_CHECKING:
     from bundle.reader import Bundle
@@ -43,10 +42,6 @@ if TYPE_CHECKING:
 _NUMBER_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_null)
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _FLOAT_TYPES = (pa.types.is_floating,)
-
-
-# Threads for the ID alignment check of open: one per core, at most four.
-ALIGN_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _is(kind: pa.DataType, tests: tuple) -> bool:
@@ -137,7 +132,7 @@ def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str
         problems.append(f"{layout.CUSTOMERS} has {rows} rows, the manifest says {manifest['dataset']['rows']}")
     if not ordered:
         problems.append(f"{layout.CUSTOMERS} is not sorted by unique {layout.ID_COLUMN}")
-    customer_ids = pa.chunked_array(reference, type=reference[0].type) if reference else None
+    customer_ids = pa.chunked_array(reference)  # rows > 0 here, so there is at least one chunk
 
     def aligned(relpath: str) -> bool:
         offset = 0
@@ -148,7 +143,7 @@ def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str
         return offset == rows
 
     others = list(tables)[1:]
-    with ThreadPoolExecutor(max_workers=max(1, min(ALIGN_THREADS, len(others)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(OPEN_THREADS, len(others)))) as pool:
         results = list(pool.map(aligned, others))
     problems += [
         f"{relpath} does not list the same customers in the same order as {layout.CUSTOMERS}"

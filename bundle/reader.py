@@ -67,8 +67,9 @@ def read_parquet(bundle_dir: Path, relpath: str, label: str, columns: list[str] 
         raise BundleError(f"Bundle '{label}' is unreadable: {relpath} is not a valid Parquet table.") from exc
 
 
-# Hashing threads for verify_files: one per core, at most four (disk bandwidth runs out first).
-VERIFY_THREADS = min(4, os.cpu_count() or 1)
+# Threads for the work of opening a bundle (hashing files, the ID alignment check in
+# bundle/checks.py): one per core, at most four (disk bandwidth runs out first).
+OPEN_THREADS = min(4, os.cpu_count() or 1)
 
 
 def sha256_of(path: Path) -> str:
@@ -129,7 +130,7 @@ def verify_files(bundle_dir: Path, manifest: dict, label: str | None = None) -> 
             raise BundleError(f"Bundle '{label}' is incomplete: {relpath} is missing.")
         if target.stat().st_size != entry["bytes"]:
             raise BundleError(f"Bundle '{label}' is corrupt: {relpath} does not match its checksum.")
-    workers = max(1, min(VERIFY_THREADS, len(entries)))
+    workers = max(1, min(OPEN_THREADS, len(entries)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         digests = list(pool.map(lambda item: sha256_of(bundle_dir / item[0]), entries))
     for (relpath, entry), digest in zip(entries, digests, strict=True):

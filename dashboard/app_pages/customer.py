@@ -20,9 +20,14 @@ from bundle.reader import Bundle, BundleError
 from bundle.risk import describe_bands
 from dashboard import charts, data, draw
 from dashboard.customer_sections import (
+    EXPORT_TAB,
+    FIND_TAB,
     ICE_PARAM,
     ICE_TAB,
     LAZY_TABS,
+    LEVERS_TAB,
+    LIME_TAB,
+    SIMILAR_TAB,
     TAB_KEY,
     TAB_PARAM,
     TABS,
@@ -128,20 +133,20 @@ def _draw(bundle: Bundle, store: CustomerStore) -> None:
     _draw_reason_card(view)
     runtime = data.load_runtime(bundle, model)
     sections = {
-        TABS[0]: lambda: _draw_why(view),
-        TABS[1]: lambda: draw_whatif(bundle, store, runtime, view),
-        TABS[2]: lambda: draw_ice(bundle, store, runtime, view),
-        TABS[3]: lambda: draw_levers(bundle, store, runtime, view),
-        TABS[4]: lambda: draw_similar(bundle, store, view, open_customer),
-        TABS[5]: lambda: draw_lime(bundle, runtime, view),
-        TABS[6]: lambda: draw_find(bundle, store, model, open_customer),
-        TABS[7]: lambda: draw_export(bundle, view),
+        WHY_TAB: lambda: _draw_why(view),
+        WHATIF_TAB: lambda: draw_whatif(bundle, store, runtime, view),
+        ICE_TAB: lambda: draw_ice(bundle, store, runtime, view),
+        LEVERS_TAB: lambda: draw_levers(bundle, store, runtime, view),
+        SIMILAR_TAB: lambda: draw_similar(bundle, store, view, open_customer),
+        LIME_TAB: lambda: draw_lime(bundle, runtime, view),
+        FIND_TAB: lambda: draw_find(bundle, store, model, open_customer),
+        EXPORT_TAB: lambda: draw_export(bundle, view),
     }
     _init_tab()
-    for (label, draw_section), tab in zip(sections.items(), st.tabs(TABS, key=TAB_KEY, on_change="rerun"), strict=True):
+    for label, tab in zip(TABS, st.tabs(TABS, key=TAB_KEY, on_change="rerun"), strict=True):
         if tab.open or label not in LAZY_TABS:
             with tab:
-                draw_section()
+                sections[label]()
     _tab_in_url(st.session_state[TAB_KEY])
     draw_customer_items(bundle, view.customer_id)
 

@@ -15,19 +15,23 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo train serve test bench bench-scale bench-ed java chromium clean
+.PHONY: help demo train serve test lint bench bench-scale bench-ed java chromium clean
 
 help:
 	@echo "make demo   set up, train missing built-in bundles, serve http://localhost:$(PORT)"
-	@echo "make test   set up and run the whole test suite (browser test included)"
+	@echo "make test   set up, lint (ruff), type-check (mypy) and run the whole test suite (browser test included)"
+	@echo "make lint   ruff lint + format check, mypy, import circles (part of make test)"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make bench-scale  1M customers: training time and memory per stage, serving store and sessions"
 	@echo "make bench-ed     this project's stages vs explainerdashboard (bench-only venv $(VENV_ED)), 10k and 100k customers"
 
-$(VENV)/.runtime: requirements.txt requirements-nodeps.txt constraints.txt scripts/find-python.sh
+# The project itself is installed editable (pyproject.toml declares its packages), so
+# `streamlit run`, `python -m training`, spark-submit and pytest import it without path edits.
+$(VENV)/.runtime: requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml scripts/find-python.sh
 	@if [ ! -x $(PY) ]; then python=$$(scripts/find-python.sh) && "$$python" -m venv $(VENV); fi
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -52,7 +56,13 @@ serve: $(VENV)/.runtime
 
 demo: train serve
 
-test: $(VENV)/.dev java chromium
+# Lint, format check and types first (seconds), then the suite.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint java chromium
 	$(PY) -m pytest
 
 bench: $(VENV)/.runtime java train

@@ -29,8 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20, help="concurrent websocket sessions (0: skip)")
     parser.add_argument("--session-seconds", type=float, default=60.0, help="how long the sessions load pages")
     parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")
-    parser.add_argument("--scale-bundle", type=Path, default=None,
-                        help="also run bench.scale_store on this bundle (ROOT/NAME, e.g. a tiled 1M one)")
+    parser.add_argument(
+        "--scale-bundle",
+        type=Path,
+        default=None,
+        help="also run bench.scale_store on this bundle (ROOT/NAME, e.g. a tiled 1M one)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -47,36 +51,50 @@ def main(argv: list[str] | None = None) -> int:
     stages = training_stages.measure(bundle)
     if stages:
         record(stages)
-        print(f"Training run (manifest timings): partial dependence stage {stages['pdp_stage_s']:.1f} s "
-              f"of {stages['training_run_s']:.1f} s ({stages['pdp_stage_share']:.0%})\n")
+        print(
+            f"Training run (manifest timings): partial dependence stage {stages['pdp_stage_s']:.1f} s "
+            f"of {stages['training_run_s']:.1f} s ({stages['pdp_stage_share']:.0%})\n"
+        )
     if not args.skip_spark:
         _spark_shap(bundle, args)
 
     page = customer_page.measure(bundle, args.lookups)
     verdict = "meets" if page["p95_ms"] <= PAGE_P95_TARGET_MS else "MISSES"
-    print(f"Customer lookup (store + waterfall), {page['lookups']:,} random IDs; store load once per process "
-          f"{page['store_load_s'] * 1000:.0f} ms:")
-    print(f"  median {page['median_ms']:.2f} ms, p95 {page['p95_ms']:.2f} ms, max {page['max_ms']:.2f} ms"
-          f"  ({verdict} target p95 ≤ {PAGE_P95_TARGET_MS:.0f} ms)\n")
-    record({
-        "customer_lookup_median_ms": page["median_ms"],
-        "customer_lookup_p95_ms": page["p95_ms"],
-        "store_load_ms": page["store_load_s"] * 1000,
-    })
+    print(
+        f"Customer lookup (store + waterfall), {page['lookups']:,} random IDs; store load once per process "
+        f"{page['store_load_s'] * 1000:.0f} ms:"
+    )
+    print(
+        f"  median {page['median_ms']:.2f} ms, p95 {page['p95_ms']:.2f} ms, max {page['max_ms']:.2f} ms"
+        f"  ({verdict} target p95 ≤ {PAGE_P95_TARGET_MS:.0f} ms)\n"
+    )
+    record(
+        {
+            "customer_lookup_median_ms": page["median_ms"],
+            "customer_lookup_p95_ms": page["p95_ms"],
+            "store_load_ms": page["store_load_s"] * 1000,
+        }
+    )
 
     live = customer_live.measure(bundle, args.customers)
-    print(f"Customer page, live parts ({live['customer_bench_customers']} random customers; champion "
-          f"{bundle.manifest['champion']}, slowest model {live['slowest_model']}):")
+    print(
+        f"Customer page, live parts ({live['customer_bench_customers']} random customers; champion "
+        f"{bundle.manifest['champion']}, slowest model {live['slowest_model']}):"
+    )
     for key, target in customer_live.TARGETS_MS.items():
         verdict = "meets" if live[f"{key}_p95_ms"] <= target else "MISSES"
-        print(f"  {key + '_p95_ms':16} {live[f'{key}_p95_ms']:8.1f}  (p50 {live[f'{key}_p50_ms']:.1f}; "
-              f"CPU p95 {live[f'{key}_cpu_p95_ms']:.1f}; {verdict} ≤ {target:.0f})")
+        print(
+            f"  {key + '_p95_ms':16} {live[f'{key}_p95_ms']:8.1f}  (p50 {live[f'{key}_p50_ms']:.1f}; "
+            f"CPU p95 {live[f'{key}_cpu_p95_ms']:.1f}; {verdict} ≤ {target:.0f})"
+        )
     print(f"  load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  runtime_parity_max_abs {live['runtime_parity_max_abs']:.2e}")
     record(live)
 
     pages = ds_pages.measure(bundle, args.repeats)
-    print(f"\nData-science page data (median of {args.repeats}; loading once per run {pages['ds_pages_load_ms']:.0f} ms):")
+    print(
+        f"\nData-science page data (median of {args.repeats}; loading once per run {pages['ds_pages_load_ms']:.0f} ms):"
+    )
     for key in ("validation_page_ms", "global_page_ms", "cohort_filter_ms"):
         print(f"  {key}: {pages[key]:.1f} ms")
     record(pages)
@@ -110,27 +128,33 @@ def _spark_shap(bundle, args) -> None:
     from bench.report import record
 
     shap = shap_throughput.measure(bundle, args.rows, args.cores, args.repeats)
-    print(f"Batch SHAP, XGBoost, {shap['rows']:,} rows on {shap['cores']} cores (median of {args.repeats} alternating runs):")
+    print(
+        f"Batch SHAP, XGBoost, {shap['rows']:,} rows on {shap['cores']} cores (median of {args.repeats} alternating runs):"
+    )
     print(f"  {'':32}{'seconds':>10}{'rows/s':>12}")
     print(f"  {'raw xgboost pred_contribs':32}{shap['baseline_s']:>10.2f}{shap['baseline_rows_per_s']:>12,.0f}")
     print(f"  {'Spark mapInArrow stage':32}{shap['spark_s']:>10.2f}{shap['spark_rows_per_s']:>12,.0f}")
     verdict = "meets" if shap["ratio"] <= SHAP_TARGET else "MISSES"
     low, high = shap["ratio_range"]
-    print(f"  ratio Spark / raw: {shap['ratio']:.2f}x, paired runs {low:.2f}-{high:.2f}x  ({verdict} target ≤ {SHAP_TARGET}x)\n")
-    record({
-        "shap_rows": shap["rows"],
-        "shap_raw_s": shap["baseline_s"],
-        "shap_spark_s": shap["spark_s"],
-        "shap_spark_over_raw": shap["ratio"],
-        "shap_spark_over_raw_min": low,
-        "shap_spark_over_raw_max": high,
-    })
+    print(
+        f"  ratio Spark / raw: {shap['ratio']:.2f}x, paired runs {low:.2f}-{high:.2f}x  ({verdict} target ≤ {SHAP_TARGET}x)\n"
+    )
+    record(
+        {
+            "shap_rows": shap["rows"],
+            "shap_raw_s": shap["baseline_s"],
+            "shap_spark_s": shap["spark_s"],
+            "shap_spark_over_raw": shap["ratio"],
+            "shap_spark_over_raw_min": low,
+            "shap_spark_over_raw_max": high,
+        }
+    )
 
 
 def _items(path: Path) -> None:
     from bench import items
     from bench.report import record
-    from bundle.items import has_items
+    from store.items import has_items
 
     try:
         bundle = open_bundle(path)
@@ -144,22 +168,31 @@ def _items(path: Path) -> None:
     record(figures)
     verdict = "meets" if figures["neighbour_query_ms_1m"] <= NEIGHBOUR_1M_TARGET_MS else "MISSES"
     print(f"\nItem neighbours (exact cosine top-10, NumPy float32), bundle {bundle.name}:")
-    print(f"  {figures['neighbour_items']:,} items: median {figures['neighbour_query_ms']:.3f} ms, p95 {figures['neighbour_query_p95_ms']:.3f} ms")
-    print(f"  1,000,000 × 64 random: median {figures['neighbour_query_ms_1m']:.1f} ms, p95 {figures['neighbour_query_p95_ms_1m']:.1f} ms"
-          f"  ({verdict} target ≤ {NEIGHBOUR_1M_TARGET_MS:.0f} ms)")
-    print(f"  map: {figures['item_map_points']:,} points, {figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec")
+    print(
+        f"  {figures['neighbour_items']:,} items: median {figures['neighbour_query_ms']:.3f} ms, p95 {figures['neighbour_query_p95_ms']:.3f} ms"
+    )
+    print(
+        f"  1,000,000 × 64 random: median {figures['neighbour_query_ms_1m']:.1f} ms, p95 {figures['neighbour_query_p95_ms_1m']:.1f} ms"
+        f"  ({verdict} target ≤ {NEIGHBOUR_1M_TARGET_MS:.0f} ms)"
+    )
+    print(
+        f"  map: {figures['item_map_points']:,} points, {figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec"
+    )
 
     from bench import customer_items
 
     recent = customer_items.measure(bundle)
     record(recent)
     print("\nOne customer's recent items (row groups found from the footer's ID ranges; pyarrow filters beside):")
-    print(f"  {recent['customer_items_rows']:,} rows: median {recent['customer_items_lookup_ms']:.2f} ms, "
-          f"p95 {recent['customer_items_lookup_p95_ms']:.2f} ms (filters {recent['customer_items_filters_ms']:.2f} ms)")
-    print(f"  1M customers × 20 (generated): median {recent['customer_items_lookup_ms_20m']:.2f} ms, "
-          f"p95 {recent['customer_items_lookup_p95_ms_20m']:.2f} ms (filters {recent['customer_items_filters_ms_20m']:.2f} ms); "
-          f"open {recent['customer_items_open_ms_20m']:.0f} ms, footer held {recent['customer_items_footer_kb_20m']:.0f} KB")
-
+    print(
+        f"  {recent['customer_items_rows']:,} rows: median {recent['customer_items_lookup_ms']:.2f} ms, "
+        f"p95 {recent['customer_items_lookup_p95_ms']:.2f} ms (filters {recent['customer_items_filters_ms']:.2f} ms)"
+    )
+    print(
+        f"  1M customers × 20 (generated): median {recent['customer_items_lookup_ms_20m']:.2f} ms, "
+        f"p95 {recent['customer_items_lookup_p95_ms_20m']:.2f} ms (filters {recent['customer_items_filters_ms_20m']:.2f} ms); "
+        f"open {recent['customer_items_open_ms_20m']:.0f} ms, footer held {recent['customer_items_footer_kb_20m']:.0f} KB"
+    )
 
 
 if __name__ == "__main__":

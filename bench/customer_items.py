@@ -1,5 +1,5 @@
 """One customer's recent items (CUSTOMER_ITEMS) as the Customer page reads them: by row-group
-range from the footer's statistics (`bundle.recent_items`), against pyarrow's own statistics
+range from the footer's statistics (`store.recent_items`), against pyarrow's own statistics
 pruning (`pq.read_table(filters=[(customer_id, '=', x)])`), at an items bundle's size and on a
 generated sorted file of 1M customers × 20 items (20M rows in the bundle's 16k-row groups,
 written by the bundle writer's `write_rebatched`).
@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 
 from bundle import layout
 from bundle.reader import Bundle
-from bundle.recent_items import ROW_GROUP_ROWS, RecentItemsFile
 from bundle.writer import write_rebatched
+from store.recent_items import ROW_GROUP_ROWS, RecentItemsFile
 
 PER_CUSTOMER = 20
 ITEMS = 3_500
@@ -81,7 +81,9 @@ def measure_file(path: Path, ids: np.ndarray) -> dict:
     open_ms = (time.perf_counter() - started) * 1000
     index = _lookups(lambda c: recent.rows(int(c)), ids)
     held = _rss_mb() - before
-    filters = _lookups(lambda c: pq.read_table(path, filters=[(layout.ID_COLUMN, "=", int(c))]), ids[: max(20, len(ids) // 4)])
+    filters = _lookups(
+        lambda c: pq.read_table(path, filters=[(layout.ID_COLUMN, "=", int(c))]), ids[: max(20, len(ids) // 4)]
+    )
     same = pq.read_table(path, filters=[(layout.ID_COLUMN, "=", int(ids[0]))])
     assert first.equals(same.select(first.column_names).cast(first.schema)), "index and filters disagree"
     return {
@@ -113,7 +115,9 @@ def whole_table(path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def measure(bundle: Bundle | None, customers: int = 1_000_000, lookups: int = 200, seed: int = 0, whole: bool = False) -> dict:
+def measure(
+    bundle: Bundle | None, customers: int = 1_000_000, lookups: int = 200, seed: int = 0, whole: bool = False
+) -> dict:
     """Flat bench keys: `customer_items_lookup_*` at the bundle's size (if it has recent items) and
     `*_20m` on the generated 1M × 20 file."""
     figures: dict[str, float | int] = {}

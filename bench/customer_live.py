@@ -15,15 +15,15 @@ import time
 import numpy as np
 
 from bundle.checks import runtime_parity
-from bundle.customers import CustomerStore
 from bundle.manifest import model_names
 from bundle.reader import Bundle
-from bundle.runtime import load_runtime
 from dashboard.views.customer import build_customer_view, probability_waterfall
 from dashboard.views.levers import build_levers
 from dashboard.views.lime_view import explain_lime
 from dashboard.views.similar import build_similar
 from dashboard.views.whatif import build_ice, build_whatif, feature_domains, load_background, population
+from runtime.core import load_runtime
+from store.customers import CustomerStore
 
 TARGETS_MS = {"page": 100.0, "lime": 150.0, "whatif": 50.0, "levers": 300.0, "similar": 50.0}
 
@@ -100,8 +100,10 @@ def measure(bundle: Bundle, customers: int = 200, lime_customers: int = 40, seed
             view = holder["view"]
             edit = _edit(manifest, domains, view.raw_features)
             timed("whatif", lambda: build_whatif(runtime, manifest, view.raw_features, edit, view.probability))
-            timed("levers", lambda: build_levers(runtime, manifest, store, model, view.raw_features,
-                                                 view.probability, domains))
+            timed(
+                "levers",
+                lambda: build_levers(runtime, manifest, store, model, view.raw_features, view.probability, domains),
+            )
             timed("similar", lambda: build_similar(store, model, view.position, labels))
             if n < lime_customers:
                 timed("lime", lambda: explain_lime(runtime, manifest, view.raw_features, background))

@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 
-from bundle.customers import CustomerStore
 from bundle.reader import Bundle
 from dashboard.views import build_customer_view
+from store.customers import CustomerStore
 
 
 def measure(bundle: Bundle, lookups: int, seed: int = 0) -> dict:
@@ -23,4 +23,10 @@ def measure(bundle: Bundle, lookups: int, seed: int = 0) -> dict:
         build_customer_view(bundle, store, str(customer_id))
         timings.append(time.perf_counter() - started)
     ms = np.array(timings) * 1000
-    return {"lookups": lookups, "store_load_s": load_s, "median_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max())}
+    return {
+        "lookups": lookups,
+        "store_load_s": load_s,
+        "median_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "max_ms": float(ms.max()),
+    }

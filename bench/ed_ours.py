@@ -28,8 +28,15 @@ def _spec(manifest: dict):
     from training.datasets import DatasetSpec, FeatureSpec
 
     features = tuple(FeatureSpec(name=f["name"], type=f["type"], label=f["name"]) for f in manifest["features"])
-    return DatasetSpec(name=manifest["dataset"]["name"], source="bench", id_column=None, label_column="label",
-                       positive_label="1", features=features, load=lambda spark: None)
+    return DatasetSpec(
+        name=manifest["dataset"]["name"],
+        source="bench",
+        id_column=None,
+        label_column="label",
+        positive_label="1",
+        features=features,
+        load=lambda spark: None,
+    )
 
 
 def mean_abs_shap(files: list[Path], columns: list[str]) -> np.ndarray:
@@ -49,10 +56,10 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     from pyspark.sql import functions as F
 
     from bundle import layout
-    from bundle.encoding import grouping_matrix
     from bundle.manifest import feature_names
     from bundle.reader import open_bundle
-    from bundle.runtime import build_kernel
+    from runtime.core import build_kernel
+    from runtime.encoding import grouping_matrix
     from training import explain, features, importance, partial_dependence, publish
     from training.scoring import model_from_bundle
     from training.spark import get_spark
@@ -70,7 +77,7 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     manifest = bundle.manifest
     names, slots = feature_names(manifest), manifest["encoding"]
     grouping = grouping_matrix(slots, names)
-    model = model_from_bundle(bundle, "xgboost")  # no Spark transformer: scored and explained by bundle.runtime
+    model = model_from_bundle(bundle, "xgboost")  # no Spark transformer: scored and explained by runtime.core
     spark = timed("spark_start", lambda: get_spark("churnlens-bench-ed", master))
 
     def read():
@@ -84,7 +91,9 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
 
     table, rows = timed("read", read)
     # The fitted feature pipeline as the bundle stores it (the pipeline's features stage fits it instead).
-    pipeline_model = timed("pipeline_load", lambda: PipelineModel.load(str(bundle.path / "features" / "spark_pipeline")))
+    pipeline_model = timed(
+        "pipeline_load", lambda: PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
+    )
     encoded = timed("encode", encode)
     with tempfile.TemporaryDirectory(prefix="ed-bench-ours-") as scratch:
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *names]
@@ -94,7 +103,9 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
             return publish.write_scored(explain.score_and_explain(by_id, [model], grouping, names, keep), Path(scratch))
 
         scored = timed("shap", score_and_shap)
-        importances = timed("mean_abs_shap", lambda: mean_abs_shap(scored, [explain.shap_column("xgboost", f) for f in names]))
+        importances = timed(
+            "mean_abs_shap", lambda: mean_abs_shap(scored, [explain.shap_column("xgboost", f) for f in names])
+        )
 
     spec = _spec(manifest)
 
@@ -107,8 +118,14 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     def permutation():
         test_rows = int(table.where(F.col(layout.SPLIT_COLUMN) == "test").count())
         sample = importance.test_sample(table, names, test_rows, seed)
-        return importance.permutation_importance({"xgboost": build_kernel(model.runtime, model.portable)}, sample[names],
-                                                 sample[layout.LABEL_COLUMN].to_numpy(), slots, names, seed)
+        return importance.permutation_importance(
+            {"xgboost": build_kernel(model.runtime, model.portable)},
+            sample[names],
+            sample[layout.LABEL_COLUMN].to_numpy(),
+            slots,
+            names,
+            seed,
+        )
 
     permutation_table = timed("permutation", permutation)
     for cached in (encoded, table):
@@ -128,8 +145,9 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.ed_ours", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ed_ours", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--customers", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 
-from bundle import items as im
 from bundle.reader import Bundle
-from dashboard import item_charts
-from dashboard.views_items import build_map_points, build_neighbours, catalog_from_bundle
+from dashboard.charts import items as item_charts
+from dashboard.views.items import build_map_points, build_neighbours, catalog_from_bundle
+from store import items as im
 
 
 def _query_ms(index: im.ItemIndex, queries: int, seed: int) -> np.ndarray:
@@ -28,7 +28,9 @@ def measure(bundle: Bundle, queries: int = 200, big_rows: int = 1_000_000, seed:
     catalog = catalog_from_bundle(bundle)
     small = _query_ms(catalog.index, queries, seed)
     rng = np.random.default_rng(seed)
-    big = im.ItemIndex.from_arrays(np.arange(big_rows).astype(str), rng.standard_normal((big_rows, 64), dtype=np.float32))
+    big = im.ItemIndex.from_arrays(
+        np.arange(big_rows).astype(str), rng.standard_normal((big_rows, 64), dtype=np.float32)
+    )
     large = _query_ms(big, max(20, queries // 4), seed)
     item = str(catalog.items.sort_values("users", ascending=False)["item_id"].iloc[0])
     neighbours = build_neighbours(catalog, item, 10)

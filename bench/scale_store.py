@@ -32,10 +32,10 @@ import numpy as np
 
 from bench import customer_page
 from bench.server import dashboard_server
-from bundle.customers import CustomerStore
 from bundle.reader import open_bundle
 from dashboard.views import build_customer_view
 from dashboard.views.similar import find_customers
+from store.customers import CustomerStore
 
 
 def suffix(customers: int) -> str:
@@ -126,8 +126,9 @@ def first_page_s(bundle_path: Path) -> float:
     _, path, template, marker = sessions.PAGES[0]
     started = time.perf_counter()
     with dashboard_server(Path(bundle_path).parent) as (url, _):
-        run = asyncio.run(sessions.open_page(url, path, template.format(bundle=bundle.name, customer=customer),
-                                             marker, timeout=120.0))
+        run = asyncio.run(
+            sessions.open_page(url, path, template.format(bundle=bundle.name, customer=customer), marker, timeout=120.0)
+        )
         if run.error is not None:
             raise RuntimeError(f"the first Customer page failed: {run.error} {run.exceptions or run.alerts}")
         return time.perf_counter() - started
@@ -157,8 +158,9 @@ def measure(bundle_path: Path | str, lookups: int = 1000, sessions_n: int = 10, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale_store", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale_store", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bundle", type=Path, required=True, help="a published bundle: ROOT/NAME")
     parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=10, help="concurrent websocket sessions (0: skip)")

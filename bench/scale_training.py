@@ -72,14 +72,30 @@ def figures(manifest: dict, wall_s: float, max_rss_mb: float, customers: int) ->
 
 def run(customers: int, events: int, master: str, driver_memory: str | None, tuning: str, artifacts: Path) -> dict:
     venv_bin = Path(sys.executable).parent
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
     command = [str(venv_bin / "spark-submit"), "--master", master]
     if driver_memory:
         command += ["--driver-memory", driver_memory]
     command += [
-        "training/__main__.py", "run", "--dataset", "synthetic", "--customers", str(customers),
-        "--events-per-customer", str(events), "--tuning", tuning, "--artifacts", str(artifacts),
-        "--bundle", f"scale-{size_label(customers)}",
+        "training/__main__.py",
+        "run",
+        "--dataset",
+        "synthetic",
+        "--customers",
+        str(customers),
+        "--events-per-customer",
+        str(events),
+        "--tuning",
+        tuning,
+        "--artifacts",
+        str(artifacts),
+        "--bundle",
+        f"scale-{size_label(customers)}",
     ]
     print("$", " ".join(command), flush=True)
     started = time.perf_counter()
@@ -93,13 +109,17 @@ def run(customers: int, events: int, master: str, driver_memory: str | None, tun
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale_training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale_training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--events-per-customer", type=int, default=20)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default=None, help="spark-submit --driver-memory (default: Spark's, 1g)")
     parser.add_argument("--tuning", default="off", choices=("off", "quick", "full"))
-    parser.add_argument("--artifacts", type=Path, default=None, help="where the bundle goes (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--artifacts", type=Path, default=None, help="where the bundle goes (default: a temporary folder, removed)"
+    )
     args = parser.parse_args(argv)
     from bench.report import record_and_print
 

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import math
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -42,8 +41,8 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.server import dashboard_server
 from bundle import layout
-from bundle.items import has_items
 from bundle.reader import Bundle, BundleError, open_bundle
+from store.items import has_items
 
 PAGE_TIMEOUT_S = 60.0
 
@@ -90,7 +89,9 @@ def read_message(run: PageRun, payload: bytes) -> bool:
     msg.ParseFromString(payload)
     kind = msg.WhichOneof("type")
     if kind == "delta" and msg.delta.WhichOneof("type") in ("new_element", "new_transient"):
-        elements = [msg.delta.new_element] if msg.delta.HasField("new_element") else list(msg.delta.new_transient.elements)
+        elements = (
+            [msg.delta.new_element] if msg.delta.HasField("new_element") else list(msg.delta.new_transient.elements)
+        )
         for element in elements:
             element_type = element.WhichOneof("type")
             run.elements[element_type] += 1
@@ -185,7 +186,7 @@ async def _session(
     pages = targets.pages()
     # Sessions start on different pages, so that every page is loaded even when each session
     # gets through only a few loads in the time given.
-    pages = pages[seed % len(pages):] + pages[: seed % len(pages)]
+    pages = pages[seed % len(pages) :] + pages[: seed % len(pages)]
     done = 0
     while time.monotonic() < until or done < rounds:
         done += 1
@@ -257,7 +258,11 @@ async def _run(url: str, targets: Targets, sessions: int, seconds: float, pid: i
 
 
 def measure(
-    bundle: Bundle, artifacts: Path, sessions: int = 20, seconds: float = 60.0, items_bundle: Bundle | None = None,
+    bundle: Bundle,
+    artifacts: Path,
+    sessions: int = 20,
+    seconds: float = 60.0,
+    items_bundle: Bundle | None = None,
     log: Path | None = None,
 ) -> dict:
     """Run the load for `seconds` and return the figures (server started and stopped here, its output
@@ -268,7 +273,11 @@ def measure(
         items = tuple(pq.read_table(items_bundle.file(layout.ITEMS), columns=["item_id"]).column(0).to_pylist()[:500])
     targets = Targets(bundle.name, ids, items_bundle.name if items else None, items)
     with dashboard_server(artifacts, log) as (url, proc):
-        return {"sessions": sessions, "seconds": seconds, **asyncio.run(_run(url, targets, sessions, seconds, proc.pid))}
+        return {
+            "sessions": sessions,
+            "seconds": seconds,
+            **asyncio.run(_run(url, targets, sessions, seconds, proc.pid)),
+        }
 
 
 def figures(load: dict) -> dict:
@@ -289,16 +298,26 @@ def figures(load: dict) -> dict:
 def print_load(load: dict) -> None:
     n = load["sessions"]
     print(f"\n{n} concurrent websocket sessions for {load['seconds']:.0f} s ({load['loads']} page loads):")
-    print(f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}")
-    print("  per page (loads, p50, p95): " + "; ".join(
-        f"{page} {count}, {p50:.0f} ms, {p95:.0f} ms" for page, (count, p50, p95) in load["per_page"].items()))
-    print("  server RSS (peak): " + ", ".join(f"{mb:.0f} MB with {k}" for k, mb in load["rss_mb"].items())
-          + f"; errors with fewer sessions: {load['earlier_errors']}")
+    print(
+        f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}"
+    )
+    print(
+        "  per page (loads, p50, p95): "
+        + "; ".join(
+            f"{page} {count}, {p50:.0f} ms, {p95:.0f} ms" for page, (count, p50, p95) in load["per_page"].items()
+        )
+    )
+    print(
+        "  server RSS (peak): "
+        + ", ".join(f"{mb:.0f} MB with {k}" for k, mb in load["rss_mb"].items())
+        + f"; errors with fewer sessions: {load['earlier_errors']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.sessions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sessions", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     parser.add_argument("--bundle", default="telco")
     parser.add_argument("--items-bundle", default="movielens", help="bundle with item vectors (skipped if missing)")

@@ -19,9 +19,9 @@ import pyarrow as pa
 import xgboost
 
 from bundle import layout
-from bundle.encoding import encode_rows, grouping_matrix
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
+from runtime.encoding import encode_rows, grouping_matrix
 
 
 def _rows(bundle: Bundle, count: int) -> np.ndarray:
@@ -46,14 +46,23 @@ def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
     spark = get_spark("churnlens-bench", f"local[{cores}]")
     names = feature_names(bundle.manifest)
     grouping = grouping_matrix(bundle.manifest["encoding"], names)
-    model = FittedModel(name="xgboost", family="xgboost", display_name="XGBoost", params={}, training_seconds=0.0,
-                        runtime="xgboost", portable={"model.ubj": raw})
+    model = FittedModel(
+        name="xgboost",
+        family="xgboost",
+        display_name="XGBoost",
+        params={},
+        training_seconds=0.0,
+        runtime="xgboost",
+        portable={"model.ubj": raw},
+    )
     # The encoded slots as one array<double> column, as `explain.with_slot_array` hands them over.
     offsets = pa.array(np.arange(0, x.size + 1, x.shape[1], dtype=np.int32))
-    table = pa.table({
-        layout.ID_COLUMN: pa.array(np.arange(len(x), dtype=np.int64)),
-        explain.SLOTS_COLUMN: pa.ListArray.from_arrays(offsets, pa.array(x.ravel())),
-    })
+    table = pa.table(
+        {
+            layout.ID_COLUMN: pa.array(np.arange(len(x), dtype=np.int64)),
+            explain.SLOTS_COLUMN: pa.ListArray.from_arrays(offsets, pa.array(x.ravel())),
+        }
+    )
     slotted = spark.createDataFrame(table).repartition(cores).cache()
     slotted.count()
 

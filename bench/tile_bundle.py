@@ -31,8 +31,10 @@ from bundle.writer import stage_bundle
 
 
 def per_customer_tables(manifest: dict) -> list[str]:
-    return [layout.CUSTOMERS, *(p for m in manifest["models"]
-                                for p in (layout.predictions_path(m), layout.shap_path(m)))]
+    return [
+        layout.CUSTOMERS,
+        *(p for m in manifest["models"] for p in (layout.predictions_path(m), layout.shap_path(m))),
+    ]
 
 
 def tiled_rows(source_ids: pa.Array, customers: int) -> tuple[np.ndarray, pa.Array]:
@@ -48,8 +50,11 @@ def tiled_rows(source_ids: pa.Array, customers: int) -> tuple[np.ndarray, pa.Arr
             raise ValueError("tiled IDs would not fit in int64")
         return rows, pa.array(values[rows] + copy * span, type=source_ids.type)  # copy-major: already sorted
     suffix = pc.binary_join_element_wise(pa.array(np.full(customers, ".")), pa.array(copy.astype(str)), "")
-    new = pc.if_else(pa.array(copy == 0), source_ids.take(pa.array(rows)),
-                     pc.binary_join_element_wise(source_ids.take(pa.array(rows)), suffix, ""))
+    new = pc.if_else(
+        pa.array(copy == 0),
+        source_ids.take(pa.array(rows)),
+        pc.binary_join_element_wise(source_ids.take(pa.array(rows)), suffix, ""),
+    )
     if pc.max(pc.utf8_length(new)).as_py() > layout.ID_MAX_LENGTH:
         raise ValueError(f"tiled IDs would be longer than {layout.ID_MAX_LENGTH} characters")
     order = pc.sort_indices(new).to_numpy()
@@ -66,8 +71,11 @@ def tile(source: Bundle, root: Path, name: str, customers: int) -> Bundle:
     take = pa.array(rows)
     splits = source.read_table(layout.CUSTOMERS, columns=[layout.SPLIT_COLUMN]).column(0).combine_chunks().take(take)
     test_rows = int(pc.sum(pc.equal(splits, "test")).as_py() or 0)
-    manifest["dataset"] = {**manifest["dataset"], "rows": customers,
-                           "tiled_from": {"bundle": source.name, "run_id": source.run_id, "rows": len(source_ids)}}
+    manifest["dataset"] = {
+        **manifest["dataset"],
+        "rows": customers,
+        "tiled_from": {"bundle": source.name, "run_id": source.run_id, "rows": len(source_ids)},
+    }
     manifest["split"] = {**manifest["split"], "train_rows": customers - test_rows, "test_rows": test_rows}
     run_id = time.strftime("tiled-%Y%m%dT%H%M%S")
     with stage_bundle(root, name, run_id) as staged:
@@ -83,8 +91,9 @@ def tile(source: Bundle, root: Path, name: str, customers: int) -> Bundle:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.tile_bundle", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tile_bundle", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--from", dest="source", type=Path, required=True, help="a published bundle (artifacts/NAME)")
     parser.add_argument("--to", type=Path, required=True, help="where to publish (ROOT/NAME)")
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -97,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"published {bundle.name} run {bundle.run_id}: {args.customers:,} customers "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(
+        f"published {bundle.name} run {bundle.run_id}: {args.customers:,} customers "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

@@ -14,4 +14,8 @@ def measure(bundle: Bundle) -> dict:
     seconds = timings.get(PDP_STAGE)
     if seconds is None:
         return {}
-    return {"pdp_stage_s": float(seconds), "pdp_stage_share": round(float(seconds) / total, 4) if total else None, "training_run_s": round(total, 3)}
+    return {
+        "pdp_stage_s": float(seconds),
+        "pdp_stage_share": round(float(seconds) / total, 4) if total else None,
+        "training_run_s": round(total, 3),
+    }

@@ -39,9 +39,9 @@ from bench import report
 from bench.scale_training import size_label
 from bench.tile_bundle import tiled_rows
 from bundle import layout
-from bundle.encoding import encode_rows
 from bundle.reader import Bundle, BundleError, open_bundle
-from bundle.runtime import portable_files
+from runtime.core import portable_files
+from runtime.encoding import encode_rows
 
 REPO = Path(__file__).resolve().parents[1]
 ED_PYTHON = REPO / ".venv-ed" / "bin" / "python"
@@ -49,7 +49,17 @@ SAMPLE_S = 0.05
 PSS_EVERY = 10  # ticks: smaps_rollup walks every page table, too costly to read every 50 ms
 ED_PARTS = ("imports", "load", "explainer", "shap", "mean_abs_shap", "permutation", "pdp", "dashboard")
 ED_COMPUTE = ("explainer", "shap", "mean_abs_shap", "permutation", "pdp")
-OURS_PARTS = ("imports", "spark_start", "read", "pipeline_load", "encode", "shap", "mean_abs_shap", "pdp", "permutation")
+OURS_PARTS = (
+    "imports",
+    "spark_start",
+    "read",
+    "pipeline_load",
+    "encode",
+    "shap",
+    "mean_abs_shap",
+    "pdp",
+    "permutation",
+)
 
 
 def tile_customers(customers: pd.DataFrame, count: int) -> pd.DataFrame:
@@ -79,7 +89,9 @@ def write_inputs(bundle: Bundle, count: int, folder: Path) -> Path:
     np.save(folder / "x.npy", encode_rows(customers, encoding), allow_pickle=False)
     np.save(folder / "y.npy", customers[layout.LABEL_COLUMN].to_numpy(dtype=np.int64), allow_pickle=False)
     ids = customers[layout.ID_COLUMN].to_numpy()
-    np.save(folder / "ids.npy", ids.astype(str) if ids.dtype == object else ids, allow_pickle=False)  # no pickled objects
+    np.save(
+        folder / "ids.npy", ids.astype(str) if ids.dtype == object else ids, allow_pickle=False
+    )  # no pickled objects
     (folder / "columns.json").write_text(json.dumps(slot_names(encoding)))
     _, files = portable_files(bundle, "xgboost")
     (folder / "model.ubj").write_bytes(files["model.ubj"])
@@ -145,8 +157,14 @@ def run_sampled(command: list[str], env: dict[str, str]) -> dict:
             peak_pss = max(peak_pss, sum(_status_kb(p, "smaps_rollup", "Pss:") for p in tree))
         tick += 1
         time.sleep(SAMPLE_S)
-    return {"rc": child.returncode, "wall_s": time.perf_counter() - started, "peak_rss_mb": peak_rss / 1024,
-            "peak_pss_mb": peak_pss / 1024, "peak_jvm_rss_mb": peak_jvm / 1024, "processes": most}
+    return {
+        "rc": child.returncode,
+        "wall_s": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss / 1024,
+        "peak_pss_mb": peak_pss / 1024,
+        "peak_jvm_rss_mb": peak_jvm / 1024,
+        "processes": most,
+    }
 
 
 def load_average() -> float:
@@ -158,7 +176,10 @@ def wait_for_load(threshold: float, minutes: float) -> tuple[float, float]:
     returns (seconds waited, the load average when done waiting)."""
     started = time.monotonic()
     while (load := load_average()) >= threshold and time.monotonic() - started < minutes * 60:
-        print(f"load average {load:.2f} ≥ {threshold}: waiting ({(time.monotonic() - started) / 60:.0f} min so far)", flush=True)
+        print(
+            f"load average {load:.2f} ≥ {threshold}: waiting ({(time.monotonic() - started) / 60:.0f} min so far)",
+            flush=True,
+        )
         time.sleep(60)
     return time.monotonic() - started, load
 
@@ -200,17 +221,42 @@ def compare(bundle: Bundle, count: int, dashboard: bool) -> dict[str, float | in
         folder = Path(tmp)
         print(f"\n{count:,} customers: writing inputs …", flush=True)
         raw = write_inputs(bundle, count, folder)
-        env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-               "PYSPARK_DRIVER_PYTHON": sys.executable, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         load_before = load_average()
         print(f"ours (Spark local[2]) …  load average {load_before:.2f}", flush=True)
-        ours_tree = run_sampled([sys.executable, "-m", "bench.ed_ours", "--bundle", str(bundle.path),
-                                 "--customers", str(raw), "--out", str(folder / "ours.json")], env)
+        ours_tree = run_sampled(
+            [
+                sys.executable,
+                "-m",
+                "bench.ed_ours",
+                "--bundle",
+                str(bundle.path),
+                "--customers",
+                str(raw),
+                "--out",
+                str(folder / "ours.json"),
+            ],
+            env,
+        )
         if ours_tree["rc"] != 0:
             raise RuntimeError(f"our side failed (exit {ours_tree['rc']})")
         print(f"explainerdashboard (defaults) …  load average {load_average():.2f}", flush=True)
-        ed_command = [str(ED_PYTHON), str(REPO / "bench" / "ed_side.py"), "--inputs", str(folder),
-                      "--model", str(folder / "model.ubj"), "--out", str(folder / "ed.json")]
+        ed_command = [
+            str(ED_PYTHON),
+            str(REPO / "bench" / "ed_side.py"),
+            "--inputs",
+            str(folder),
+            "--model",
+            str(folder / "model.ubj"),
+            "--out",
+            str(folder / "ed.json"),
+        ]
         ed_tree = run_sampled(ed_command + (["--dashboard"] if dashboard else []), env)
         if ed_tree["rc"] != 0:
             raise RuntimeError(f"explainerdashboard side failed (exit {ed_tree['rc']})")
@@ -225,8 +271,11 @@ def compare(bundle: Bundle, count: int, dashboard: bool) -> dict[str, float | in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.vs_explainerdashboard", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.vs_explainerdashboard",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--bundle", type=Path, default=Path("artifacts/telco"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--quick", action="store_true", help="2,000 customers, no waiting, nothing recorded")

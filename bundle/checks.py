@@ -14,7 +14,7 @@ Two levels:
   splits, curves and the background sample are what the contract says.
 
 Publishing also re-runs every model through the JVM-free runtime
-(`bundle/runtime.py`) and refuses a bundle whose margins or SHAP values it
+(`runtime/core.py`) and refuses a bundle whose margins or SHAP values it
 does not reproduce.
 """
 
@@ -66,18 +66,20 @@ def _column_problems(relpath: str, schema: pa.Schema, wanted: dict[str, tuple]) 
 def _per_customer_tables(manifest: dict) -> dict[str, dict[str, tuple]]:
     """Every per-customer table the manifest implies, with the columns and types it must hold."""
     id_types = (pa.types.is_integer,) if manifest["dataset"]["id_type"] == "int" else _TEXT_TYPES[:2]
-    features = {
-        f["name"]: _TEXT_TYPES if f["type"] == "categorical" else _NUMBER_TYPES for f in manifest["features"]
-    }
+    features = {f["name"]: _TEXT_TYPES if f["type"] == "categorical" else _NUMBER_TYPES for f in manifest["features"]}
     tables = {
         layout.CUSTOMERS: {
-            layout.ID_COLUMN: id_types, layout.LABEL_COLUMN: (pa.types.is_integer,),
-            layout.SPLIT_COLUMN: _TEXT_TYPES, **features,
+            layout.ID_COLUMN: id_types,
+            layout.LABEL_COLUMN: (pa.types.is_integer,),
+            layout.SPLIT_COLUMN: _TEXT_TYPES,
+            **features,
         },
     }
     for model in manifest["models"]:
         tables[layout.predictions_path(model)] = {
-            layout.ID_COLUMN: id_types, layout.PROBABILITY_COLUMN: _FLOAT_TYPES, layout.MARGIN_COLUMN: _FLOAT_TYPES,
+            layout.ID_COLUMN: id_types,
+            layout.PROBABILITY_COLUMN: _FLOAT_TYPES,
+            layout.MARGIN_COLUMN: _FLOAT_TYPES,
         }
         tables[layout.shap_path(model)] = {layout.ID_COLUMN: id_types, **{n: _FLOAT_TYPES for n in features}}
     return tables
@@ -147,7 +149,8 @@ def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str
         results = list(pool.map(aligned, others))
     problems += [
         f"{relpath} does not list the same customers in the same order as {layout.CUSTOMERS}"
-        for relpath, ok in zip(others, results, strict=True) if not ok
+        for relpath, ok in zip(others, results, strict=True)
+        if not ok
     ]
     return problems
 
@@ -187,7 +190,8 @@ def local_accuracy_error(bundle: Bundle, model: str) -> float:
     base = bundle.manifest["models"][model]["shap"]["base_value"]
     worst = 0.0
     for predictions, shap_values in streaming.lockstep(
-        _stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]), _stream(bundle, layout.shap_path(model), names)
+        _stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]),
+        _stream(bundle, layout.shap_path(model), names),
     ):
         worst = max(worst, _local_accuracy(shap_values, predictions.column(0).to_numpy(), base, names))
     return worst
@@ -202,7 +206,7 @@ def parity_rows(rows: int) -> np.ndarray:
 
 def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = None) -> tuple[float, float]:
     """Largest |runtime - stored| of (margin, SHAP value) over the given customers (default: `parity_rows`)."""
-    from bundle.runtime import load_runtime  # needs the model libraries; only parity checks pay for them
+    from runtime.core import load_runtime  # needs the model libraries; only parity checks pay for them
 
     names = feature_names(bundle.manifest)
     if positions is None:
@@ -212,7 +216,11 @@ def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = No
     rows = streaming.take_positions(_stream(bundle, layout.CUSTOMERS, names), positions).to_pandas()
     runtime = load_runtime(bundle, model)
     margin, shap_values = runtime.explain(rows)
-    stored_margin = streaming.take_positions(_stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]), positions).column(0).to_numpy()
+    stored_margin = (
+        streaming.take_positions(_stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]), positions)
+        .column(0)
+        .to_numpy()
+    )
     stored_shap = streaming.take_positions(_stream(bundle, layout.shap_path(model), names), positions)
     stored = np.column_stack([stored_shap.column(n).to_numpy() for n in names])
     margin_error = np.abs(margin - stored_margin)
@@ -231,9 +239,13 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
     tolerance = layout.RUNTIME_PARITY_TOLERANCE
     problems = []
     if not margin_error <= tolerance:
-        problems.append(f"model '{model}': the JVM-free runtime misses the stored log-odds by {margin_error:.2e} (tolerance {tolerance:g})")
+        problems.append(
+            f"model '{model}': the JVM-free runtime misses the stored log-odds by {margin_error:.2e} (tolerance {tolerance:g})"
+        )
     if not shap_error <= tolerance:
-        problems.append(f"model '{model}': the JVM-free runtime misses the stored SHAP values by {shap_error:.2e} (tolerance {tolerance:g})")
+        problems.append(
+            f"model '{model}': the JVM-free runtime misses the stored SHAP values by {shap_error:.2e} (tolerance {tolerance:g})"
+        )
     return problems
 
 
@@ -276,7 +288,8 @@ def _additive_key_problems(manifest: dict, id_chunks, names: list[str]) -> list[
     for model, entry in manifest["models"].items():
         bands = entry.get("risk_bands")
         if bands is not None and not (
-            isinstance(bands, dict) and all(isinstance(bands.get(k), float) for k in ("high", "medium"))
+            isinstance(bands, dict)
+            and all(isinstance(bands.get(k), float) for k in ("high", "medium"))
             and 0.0 <= bands["medium"] <= bands["high"] <= 1.0
         ):
             problems.append(f"model '{model}': risk_bands must hold cut-offs 0 ≤ medium ≤ high ≤ 1")
@@ -328,10 +341,16 @@ def bundle_problems(bundle: Bundle) -> list[str]:
 
 # Columns of each model-level table and which of them must lie in [0, 1].
 _TABLES = {
-    layout.CALIBRATION: (("model", "bin", "lower", "upper", "mean_predicted", "observed_rate", "count"), ("mean_predicted", "observed_rate", "lower", "upper")),
+    layout.CALIBRATION: (
+        ("model", "bin", "lower", "upper", "mean_predicted", "observed_rate", "count"),
+        ("mean_predicted", "observed_rate", "lower", "upper"),
+    ),
     layout.SCORE_DISTRIBUTION: (("model", "label", "lower", "upper", "count"), ("lower", "upper")),
     layout.PERMUTATION_IMPORTANCE: (("model", "feature", "mean_drop", "std_drop", "repeats"), ()),
-    layout.PDP: (("model", "feature", "grid_index", "value", "numeric_value", "average_probability", "customers"), ("average_probability",)),
+    layout.PDP: (
+        ("model", "feature", "grid_index", "value", "numeric_value", "average_probability", "customers"),
+        ("average_probability",),
+    ),
     layout.ICE: (("model", "feature", "grid_index", layout.ID_COLUMN, "probability"), ("probability",)),
 }
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bundle import layout, streaming
-from bundle.items import ItemLookupError, read_vectors
+from store.items import ItemLookupError, read_vectors
 
 RECENT = layout.CUSTOMER_ITEMS
 
@@ -26,7 +26,9 @@ def item_problems(bundle) -> list[str]:
     if not isinstance(entry, dict):
         return ["the manifest's 'items' entry should be an object"]
     listed = bundle.manifest["files"]
-    missing = [p for p in (layout.ITEMS, layout.ITEM_VECTORS, layout.ITEM_MAP, layout.CUSTOMER_ITEMS) if p not in listed]
+    missing = [
+        p for p in (layout.ITEMS, layout.ITEM_VECTORS, layout.ITEM_MAP, layout.CUSTOMER_ITEMS) if p not in listed
+    ]
     if not any(f.startswith(layout.WORD2VEC_DIR + "/data/") for f in listed):
         missing.append(layout.WORD2VEC_DIR)
     if missing:
@@ -54,11 +56,17 @@ def item_problems(bundle) -> list[str]:
     pca = np.column_stack([item_map.column(c).to_numpy() for c in ("pca_x", "pca_y")])
     tsne = np.column_stack([item_map.column(c).to_numpy() for c in ("tsne_x", "tsne_y")])
     # t-SNE may cover only the most-used items (NaN elsewhere), but a point has both coordinates or neither.
-    if not np.isfinite(pca).all() or not np.array_equal(np.isnan(tsne[:, 0]), np.isnan(tsne[:, 1])) or np.isinf(tsne).any():
+    if (
+        not np.isfinite(pca).all()
+        or not np.array_equal(np.isnan(tsne[:, 0]), np.isnan(tsne[:, 1]))
+        or np.isinf(tsne).any()
+    ):
         problems.append(f"{layout.ITEM_MAP} has non-finite coordinates")
     params = entry.get("params")
     limit = params.get("history_items") if isinstance(params, dict) else None
-    return problems + recent_items_problems(bundle, limit if isinstance(limit, int) and not isinstance(limit, bool) else None)
+    return problems + recent_items_problems(
+        bundle, limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+    )
 
 
 def recent_items_problems(bundle, history_items: int | None = None) -> list[str]:
@@ -89,7 +97,9 @@ def recent_items_problems(bundle, history_items: int | None = None) -> list[str]
         if (ranks < 0).any():
             return [f"{RECENT} has negative ranks"]
         if history_items is not None and (ranks >= history_items).any():
-            return [f"{RECENT} has ranks of {history_items} or more (the manifest keeps {history_items} items per customer)"]
+            return [
+                f"{RECENT} has ranks of {history_items} or more (the manifest keeps {history_items} items per customer)"
+            ]
         # Row i continues row i-1's customer with the next rank, or starts a later customer at rank 0.
         all_owners = owners if tail is None else np.concatenate([tail[0], owners])
         all_ranks = ranks if tail is None else np.concatenate([tail[1], ranks])
@@ -114,7 +124,7 @@ def recent_items_problems(bundle, history_items: int | None = None) -> list[str]
             found = window[np.minimum(np.searchsorted(window, head), len(window) - 1)] == head
             if not found.all():
                 return [f"{RECENT} names customers that are not in {layout.CUSTOMERS}"]
-            pending = pending[len(head):]
+            pending = pending[len(head) :]
     return []
 
 

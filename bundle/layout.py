@@ -7,7 +7,7 @@ single source of truth for code on both sides (training writes, dashboard reads)
 
 from __future__ import annotations
 
-# 2: every model entry names its portable runtime (`bundle/runtime.py`) and the
+# 2: every model entry names its portable runtime (`runtime/core.py`) and the
 #    bundle guarantees the runtime reproduces the stored margins and SHAP values.
 SCHEMA_VERSION = 2
 
@@ -81,6 +81,7 @@ def shap_path(model: str) -> str:
 
 def model_dir(model: str) -> str:
     return f"models/{model}"
+
 
 # Item vectors (bundles trained from an event log; see artifacts/README.md).
 # ITEMS, ITEM_VECTORS and ITEM_MAP hold one row per item, sorted by item_id

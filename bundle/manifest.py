@@ -25,7 +25,7 @@ Shape (schema version 2)::
                      files: {role: relative path},
                      runtime: {kind, files: {file name: relative path}},
                      risk_bands?: {high, medium, method}}}   # see bundle/risk.py
-                    # runtime: what `bundle.runtime` loads to run the model without a JVM
+                    # runtime: what `runtime.core` loads to run the model without a JVM
     champion        str     key of `models`
     champion_metric str
     versions        {library: version}
@@ -64,9 +64,19 @@ REQUIRED_KEYS = (
 
 
 _SHAPES = {
-    "dataset": dict, "split": dict, "features": list, "encoding": list, "models": dict,
-    "versions": dict, "timings": dict, "files": dict, "run_id": str, "champion": str,
-    "created_at": str, "champion_metric": str, "bundle": str,
+    "dataset": dict,
+    "split": dict,
+    "features": list,
+    "encoding": list,
+    "models": dict,
+    "versions": dict,
+    "timings": dict,
+    "files": dict,
+    "run_id": str,
+    "champion": str,
+    "created_at": str,
+    "champion_metric": str,
+    "bundle": str,
 }
 _NUMBER = (int, float)
 ENCODING_KINDS = ("numeric", "onehot")

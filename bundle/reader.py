@@ -168,7 +168,5 @@ def list_bundles(root: Path | str) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(
-        entry.name
-        for entry in root.iterdir()
-        if not entry.name.startswith(".") and (entry / layout.MANIFEST).is_file()
+        entry.name for entry in root.iterdir() if not entry.name.startswith(".") and (entry / layout.MANIFEST).is_file()
     )

@@ -253,7 +253,9 @@ def _remove_stale_staging(staging: Path) -> None:
             record.unlink(missing_ok=True)
 
 
-def write_rebatched(path: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows_per_group: int = ROW_GROUP_ROWS) -> int:
+def write_rebatched(
+    path: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows_per_group: int = ROW_GROUP_ROWS
+) -> int:
     """Stream `batches` into one Parquet file with row groups of exactly `rows_per_group` rows
     (the last one smaller), whatever sizes the batches come in; holds at most one group in memory."""
     pending: list[pa.RecordBatch] = []
@@ -319,4 +321,3 @@ def stage_bundle(root: Path | str, name: str, run_id: str) -> Iterator[StagedBun
     finally:
         shutil.rmtree(path, ignore_errors=True)
         record.unlink(missing_ok=True)
-

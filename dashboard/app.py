@@ -6,26 +6,20 @@ Run with `streamlit run dashboard/app.py`. The chosen bundle travels in the
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-# `streamlit run` puts only dashboard/ on sys.path; the `bundle` contract lives beside it.
-_REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from bundle.reader import BundleError  # noqa: E402
-from dashboard import auth, data  # noqa: E402
-from dashboard.plain import inert  # noqa: E402
+from bundle.reader import BundleError
+from dashboard.shell import auth, data
+from dashboard.shell.plain import inert
 
 # An emoji icon becomes a data: URL favicon; a ":material/…:" one would be fetched from fonts.gstatic.com,
 # and the app must make no request beyond its own origin.
 st.set_page_config(page_title="churnlens", page_icon="📉", layout="wide")
 auth.gate()  # renders nothing else until the viewer is allowed in (no-op unless configured)
 
-_PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+_PAGES_DIR = Path(__file__).resolve().parent / "pages"
 navigation = st.navigation(
     [
         st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),

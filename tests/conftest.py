@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 # Before any JVM starts: loopback only, workers in this interpreter.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

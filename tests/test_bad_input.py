@@ -16,9 +16,9 @@ from pyspark.sql import functions as F
 from streamlit.testing.v1 import AppTest
 
 from bundle import layout
-from bundle.customers import CustomerLookupError, CustomerStore
 from bundle.reader import BundleError, open_bundle
-from dashboard import data
+from dashboard.shell import data
+from store.customers import CustomerLookupError, CustomerStore
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import APP
 from tests.training.test_validate import problems_of
@@ -67,7 +67,9 @@ URL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("params", "message"), URL_CASES, ids=[f"{k}={v[:20]!r}" for (p, _) in URL_CASES for k, v in p.items()])
+@pytest.mark.parametrize(
+    ("params", "message"), URL_CASES, ids=[f"{k}={v[:20]!r}" for (p, _) in URL_CASES for k, v in p.items()]
+)
 def test_url_parameters(artifacts, params, message):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params.update({"bundle": "telco", **params})
@@ -89,11 +91,20 @@ def test_unknown_extra_parameters_are_ignored(artifacts):
 
 # --- every file of a bundle, and its manifest -------------------------------------------------
 
-TINY_FILES = [layout.CUSTOMERS, layout.predictions_path("lin"), layout.shap_path("lin"), layout.CURVES, layout.BACKGROUND]
+TINY_FILES = [
+    layout.CUSTOMERS,
+    layout.predictions_path("lin"),
+    layout.shap_path("lin"),
+    layout.CURVES,
+    layout.BACKGROUND,
+]
 FILE_DAMAGE = {
     "deleted": (lambda f: f.unlink(), "is incomplete: {relpath} is missing"),
     "truncated": (lambda f: f.write_bytes(f.read_bytes()[:10]), "is corrupt: {relpath} does not match its checksum"),
-    "one bit flipped": (lambda f: f.write_bytes(_flip(f.read_bytes())), "is corrupt: {relpath} does not match its checksum"),
+    "one bit flipped": (
+        lambda f: f.write_bytes(_flip(f.read_bytes())),
+        "is corrupt: {relpath} does not match its checksum",
+    ),
     "replaced by a directory": (lambda f: (f.unlink(), f.mkdir()), "is incomplete: {relpath} is missing"),
 }
 
@@ -125,9 +136,17 @@ MANIFEST_DAMAGE = [
     ("no schema version", '{"bundle": "tiny"}', "has no valid schema version"),
     ("schema version as text", '{"schema_version": "1"}', "has no valid schema version"),
     ("schema version true", '{"schema_version": true}', "has no valid schema version"),
-    ("newer schema", '{"schema_version": 999}', f"was made by a newer churnlens (schema version 999); this dashboard reads version {layout.SCHEMA_VERSION} and needs updating"),
+    (
+        "newer schema",
+        '{"schema_version": 999}',
+        f"was made by a newer churnlens (schema version 999); this dashboard reads version {layout.SCHEMA_VERSION} and needs updating",
+    ),
     ("older schema", '{"schema_version": 0}', "has the old schema version 0"),
-    ("only the version", f'{{"schema_version": {layout.SCHEMA_VERSION}}}', "its manifest is invalid: the manifest has no 'bundle'"),
+    (
+        "only the version",
+        f'{{"schema_version": {layout.SCHEMA_VERSION}}}',
+        "its manifest is invalid: the manifest has no 'bundle'",
+    ),
 ]
 
 
@@ -186,27 +205,66 @@ def test_a_file_damaged_after_the_bundle_was_opened_is_a_message(tmp_path, monke
 
 # --- training input ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def rows(spark, telco_spec):
     return telco_spec.load(spark).orderBy("rownames").limit(12).cache()
 
 
 TRAINING_CASES = [
-    ("missing column", lambda t: t.drop("contract"), "column 'contract': required by dataset 'telco' but not in the input table"),
-    ("renamed column", lambda t: t.withColumnRenamed("tenure", "Tenure_Months"), "column 'tenure': required by dataset 'telco'"),
+    (
+        "missing column",
+        lambda t: t.drop("contract"),
+        "column 'contract': required by dataset 'telco' but not in the input table",
+    ),
+    (
+        "renamed column",
+        lambda t: t.withColumnRenamed("tenure", "Tenure_Months"),
+        "column 'tenure': required by dataset 'telco'",
+    ),
     ("renamed label", lambda t: t.withColumnRenamed("churn", "Churned"), "column 'churn': required by dataset 'telco'"),
-    ("one-class label", lambda t: t.withColumn("churn", F.lit("No")), "the label must have exactly two classes, found 1"),
-    ("positive class absent", lambda t: t.withColumn("churn", F.when(F.col("churn") == "Yes", "Y").otherwise("No")),
-     "the positive class 'Yes' never occurs"),
+    (
+        "one-class label",
+        lambda t: t.withColumn("churn", F.lit("No")),
+        "the label must have exactly two classes, found 1",
+    ),
+    (
+        "positive class absent",
+        lambda t: t.withColumn("churn", F.when(F.col("churn") == "Yes", "Y").otherwise("No")),
+        "the positive class 'Yes' never occurs",
+    ),
     ("duplicate IDs", lambda t: t.withColumn("rownames", F.lit(1)), "11 rows repeat a customer ID"),
-    ("missing IDs", lambda t: t.withColumn("rownames", F.when(F.col("rownames") < 3, None).otherwise(F.col("rownames"))),
-     "rows have no customer ID"),
-    ("all-null numeric column", lambda t: t.withColumn("tenure", F.lit(None).cast("double")), "column 'tenure': all 12 rows are empty"),
-    ("all-null categorical column", lambda t: t.withColumn("contract", F.lit(None).cast("string")), "column 'contract': all 12 rows are empty"),
+    (
+        "missing IDs",
+        lambda t: t.withColumn("rownames", F.when(F.col("rownames") < 3, None).otherwise(F.col("rownames"))),
+        "rows have no customer ID",
+    ),
+    (
+        "all-null numeric column",
+        lambda t: t.withColumn("tenure", F.lit(None).cast("double")),
+        "column 'tenure': all 12 rows are empty",
+    ),
+    (
+        "all-null categorical column",
+        lambda t: t.withColumn("contract", F.lit(None).cast("string")),
+        "column 'contract': all 12 rows are empty",
+    ),
     ("empty table", lambda t: t.limit(0), "the input table has no rows"),
-    ("text in a numeric column", lambda t: t.withColumn("monthly_charges", F.lit("lots")), "column 'monthly_charges': 12 rows are not numeric"),
-    ("2 in a 0/1 column", lambda t: t.withColumn("senior_citizen", F.lit(2)), "column 'senior_citizen': 12 rows are not 0 or 1"),
-    ("untypable string IDs", lambda t: t.withColumn("rownames", F.concat(F.lit("id "), F.col("rownames"))), "use characters other than"),
+    (
+        "text in a numeric column",
+        lambda t: t.withColumn("monthly_charges", F.lit("lots")),
+        "column 'monthly_charges': 12 rows are not numeric",
+    ),
+    (
+        "2 in a 0/1 column",
+        lambda t: t.withColumn("senior_citizen", F.lit(2)),
+        "column 'senior_citizen': 12 rows are not 0 or 1",
+    ),
+    (
+        "untypable string IDs",
+        lambda t: t.withColumn("rownames", F.concat(F.lit("id "), F.col("rownames"))),
+        "use characters other than",
+    ),
 ]
 
 
@@ -221,15 +279,23 @@ def test_a_categorical_with_100k_levels_is_refused_before_training(spark, rows, 
     """One distinct `contract` per row over 100,000 rows: refused with the count and the cap,
     in the same single validation pass (no encoder ever sees 100k one-hot slots)."""
     template = rows.drop("rownames", "contract").limit(1)
-    wide = spark.range(100_000).crossJoin(template).select(
-        F.col("id").alias("rownames"), F.concat(F.lit("plan-"), F.col("id").cast("string")).alias("contract"),
-        *template.columns,
+    wide = (
+        spark.range(100_000)
+        .crossJoin(template)
+        .select(
+            F.col("id").alias("rownames"),
+            F.concat(F.lit("plan-"), F.col("id").cast("string")).alias("contract"),
+            *template.columns,
+        )
     )
     problems = problems_of(wide, telco_spec)
     capped = [p for p in problems if p.startswith("column 'contract'")]
     assert len(capped) == 1, problems
     assert f"more than the cap of {telco_spec.max_categories}" in capped[0] and "distinct categories" in capped[0]
-    assert re.search(r"about (\d+) distinct", capped[0]) and int(re.search(r"about (\d+) distinct", capped[0]).group(1)) > 90_000
+    assert (
+        re.search(r"about (\d+) distinct", capped[0])
+        and int(re.search(r"about (\d+) distinct", capped[0]).group(1)) > 90_000
+    )
 
 
 @pytest.mark.parametrize(
@@ -252,4 +318,3 @@ def test_cli_refuses_with_an_exit_code_and_no_traceback(argv, code, message, cap
     err = capsys.readouterr().err
     assert result == code
     assert message in err and "Traceback" not in err
-

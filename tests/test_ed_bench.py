@@ -56,14 +56,42 @@ def test_descendants_follow_the_whole_tree_and_nothing_else():
 
 
 def _sides(ed_total: float, ours_total: float, ed_rss: float, ours_rss: float) -> tuple[dict, dict, dict, dict]:
-    ed = {"total_s": ed_total, "peak_rss_mb": ed_rss, "columns": 40,
-          "seconds": {"imports": 5.0, "load": 1.0, "explainer": 1.0, "shap": 80.0, "mean_abs_shap": 0.0,
-                      "permutation": 10.0, "pdp": 9.0, "dashboard": 60.0}}
-    ours = {"total_s": ours_total,
-            "seconds": {"imports": 2.0, "spark_start": 8.0, "read": 3.0, "pipeline_load": 2.0, "encode": 1.0,
-                        "shap": 10.0, "mean_abs_shap": 0.1, "pdp": 6.0, "permutation": 2.0}}
+    ed = {
+        "total_s": ed_total,
+        "peak_rss_mb": ed_rss,
+        "columns": 40,
+        "seconds": {
+            "imports": 5.0,
+            "load": 1.0,
+            "explainer": 1.0,
+            "shap": 80.0,
+            "mean_abs_shap": 0.0,
+            "permutation": 10.0,
+            "pdp": 9.0,
+            "dashboard": 60.0,
+        },
+    }
+    ours = {
+        "total_s": ours_total,
+        "seconds": {
+            "imports": 2.0,
+            "spark_start": 8.0,
+            "read": 3.0,
+            "pipeline_load": 2.0,
+            "encode": 1.0,
+            "shap": 10.0,
+            "mean_abs_shap": 0.1,
+            "pdp": 6.0,
+            "permutation": 2.0,
+        },
+    }
     ed_tree = {"peak_rss_mb": ed_rss + 30.0, "processes": 1}
-    ours_tree = {"peak_rss_mb": ours_rss, "peak_pss_mb": ours_rss * 0.8, "peak_jvm_rss_mb": ours_rss * 0.7, "processes": 6}
+    ours_tree = {
+        "peak_rss_mb": ours_rss,
+        "peak_pss_mb": ours_rss * 0.8,
+        "peak_jvm_rss_mb": ours_rss * 0.7,
+        "processes": 6,
+    }
     return ed, ours, ed_tree, ours_tree
 
 

@@ -15,8 +15,16 @@ def test_figures_are_flat_per_stage_keys():
         "spark": {"master": "local[2]"},
         "timings": {"score + SHAP": 30.0, "evaluate": 2.5},
         "memory": {
-            "score + SHAP": {"driver_python_peak_mb": 210.0, "driver_python_peak_scope": "stage", "driver_jvm_heap_peak_mb": 700.0},
-            "evaluate": {"driver_python_peak_mb": 260.0, "driver_python_peak_scope": "stage", "driver_jvm_heap_peak_mb": 300.0},
+            "score + SHAP": {
+                "driver_python_peak_mb": 210.0,
+                "driver_python_peak_scope": "stage",
+                "driver_jvm_heap_peak_mb": 700.0,
+            },
+            "evaluate": {
+                "driver_python_peak_mb": 260.0,
+                "driver_python_peak_scope": "stage",
+                "driver_jvm_heap_peak_mb": 300.0,
+            },
         },
     }
     found = figures(manifest, wall_s=61.23, max_rss_mb=1500.0, customers=100_000)

@@ -77,5 +77,11 @@ def test_concurrent_sessions_load_pages_without_errors_and_report_flat_keys(serv
     assert load["loads"] >= 2 and load["p95_ms"] >= load["p50_ms"] > 0
     assert set(load["rss_mb"]) == {1, 2} and all(mb > 50 for mb in load["rss_mb"].values())
     keys = sessions.figures(load)
-    assert {"sessions2_p95_ms", "sessions2_errors", "sessions2_page_loads", "rss_mb_1_session", "rss_mb_2_sessions"} <= keys.keys()
+    assert {
+        "sessions2_p95_ms",
+        "sessions2_errors",
+        "sessions2_page_loads",
+        "rss_mb_1_session",
+        "rss_mb_2_sessions",
+    } <= keys.keys()
     assert all(not isinstance(v, (dict, list, tuple)) for v in keys.values())

@@ -26,17 +26,13 @@ import logging
 import sys
 from pathlib import Path
 
-if not __package__:
-    # Run as a script (`spark-submit training/__main__.py`): import the package
-    # from the repository root, not modules from inside training/.
-    _root = str(Path(__file__).resolve().parents[1])
-    sys.path[:] = [_root] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 ENSURED_DATASETS = ("telco", "movielens")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train, explain and publish a bundle")
     source = run.add_mutually_exclusive_group()
@@ -47,13 +43,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="default 42 (or the config's training.seed)")
     run.add_argument("--test-fraction", type=float, default=None, help="default 0.2 (or the config's)")
     run.add_argument("--customers", type=int, help="synthetic: number of customers (default 20000)")
-    run.add_argument("--events-per-customer", type=int, default=0, help="synthetic: also generate this many events per customer (item vectors; the label stays the known-driver one)")
     run.add_argument(
-        "--tuning", choices=("off", "quick", "full"), default="quick",
+        "--events-per-customer",
+        type=int,
+        default=0,
+        help="synthetic: also generate this many events per customer (item vectors; the label stays the known-driver one)",
+    )
+    run.add_argument(
+        "--tuning",
+        choices=("off", "quick", "full"),
+        default="quick",
         help="hyperparameter search on validation rows carved from train: off, quick (default, small grids) or full (wider)",
     )
     ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
-    neighbours = commands.add_parser("word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)")
+    neighbours = commands.add_parser(
+        "word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)"
+    )
     neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")
     neighbours.add_argument("item", help="the item (word) to find neighbours of")
     neighbours.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
@@ -63,20 +68,28 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--format", choices=("csv", "parquet"), help="default: from the file's extension")
     init.add_argument("--delimiter", default=",")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
-    score = commands.add_parser("score", help="score a new table with a published bundle; writes a drift report beside it")
+    score = commands.add_parser(
+        "score", help="score a new table with a published bundle; writes a drift report beside it"
+    )
     score.add_argument("--bundle", required=True, help="name of a published bundle")
     score.add_argument("--input", required=True, help="the new customers table (CSV or Parquet path or URI)")
     score.add_argument("--output", required=True, type=Path, help="where the scores go")
-    score.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="output format (default parquet)")
+    score.add_argument(
+        "--format", choices=("parquet", "csv"), default="parquet", help="output format (default parquet)"
+    )
     score.add_argument("--input-format", choices=("csv", "parquet"), help="default: from the input's extension")
     score.add_argument("--model", help="default: the bundle's champion")
     export = commands.add_parser("export-telco-csv", help="write the built-in Telco table as CSV")
     export.add_argument("path", type=Path)
-    export_events = commands.add_parser("export-movielens-events", help="write MovieLens ratings.csv and movies.csv into a folder")
+    export_events = commands.add_parser(
+        "export-movielens-events", help="write MovieLens ratings.csv and movies.csv into a folder"
+    )
     export_events.add_argument("path", type=Path, help="folder for ratings.csv and movies.csv")
     export_events.add_argument("--users", type=int, help="keep only the first N users (smaller files)")
     for sub in (run, ensure, score):
-        sub.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="where bundles live (default: artifacts)")
+        sub.add_argument(
+            "--artifacts", type=Path, default=Path("artifacts"), help="where bundles live (default: artifacts)"
+        )
     for sub in (run, ensure, init, score):
         sub.add_argument("--master", help="Spark master; default: spark-submit's or spark-defaults', else local[*]")
     return parser
@@ -97,7 +110,7 @@ def _missing_bundles(artifacts: Path) -> list[str]:
 
 def _word2vec_neighbours(path: Path, item: str, k: int) -> int:
     """Pure NumPy/pyarrow: starts no JVM and imports no pyspark."""
-    from bundle.items import ItemLookupError, neighbours, read_word2vec_dir
+    from store.items import ItemLookupError, neighbours, read_word2vec_dir
 
     try:
         index = read_word2vec_dir(path)
@@ -129,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets.movielens import export_csv as export_events
 
         ratings, movies = export_events(args.path, args.users)
-        print(f"Wrote {ratings} ratings to {args.path / 'ratings.csv'} and {movies} movies to {args.path / 'movies.csv'}")
+        print(
+            f"Wrote {ratings} ratings to {args.path / 'ratings.csv'} and {movies} movies to {args.path / 'movies.csv'}"
+        )
         return 0
     if args.command == "init-config":
         from training.commands import init_config

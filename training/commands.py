@@ -101,7 +101,9 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
                 elif dataset == "synthetic":
                     from training.datasets import synthetic
 
-                    spec = synthetic.spec(args.customers or synthetic.DEFAULT_CUSTOMERS, config.seed, args.events_per_customer)
+                    spec = synthetic.spec(
+                        args.customers or synthetic.DEFAULT_CUSTOMERS, config.seed, args.events_per_customer
+                    )
                 else:
                     spec = builtin(dataset)
                 bundle = pipeline.run(spark, spec, config)
@@ -150,8 +152,11 @@ def init_config(args: argparse.Namespace) -> int:
         except errors as exc:
             return _report(f"table '{args.customers}'", exc)
     print(text)
-    print(f"Wrote {args.path}: check the label and the decisions above, then run "
-          f"`python -m training run --config {args.path}`", file=sys.stderr)
+    print(
+        f"Wrote {args.path}: check the label and the decisions above, then run "
+        f"`python -m training run --config {args.path}`",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -47,9 +47,9 @@ def curves(model: str, y_true: np.ndarray, probability: np.ndarray) -> pd.DataFr
     # sklearn's first ROC threshold is +inf and PR has one more point than thresholds.
     roc = pd.DataFrame({"x": fpr, "y": tpr, "threshold": np.minimum(roc_thresholds, 1.0)})
     pr = pd.DataFrame({"x": recall, "y": precision, "threshold": np.append(pr_thresholds, 1.0)})
-    return pd.concat(
-        [_thin(roc).assign(curve="roc"), _thin(pr).assign(curve="pr")], ignore_index=True
-    ).assign(model=model)[["model", "curve", "x", "y", "threshold"]]
+    return pd.concat([_thin(roc).assign(curve="roc"), _thin(pr).assign(curve="pr")], ignore_index=True).assign(
+        model=model
+    )[["model", "curve", "x", "y", "threshold"]]
 
 
 CALIBRATION_BINS = 10
@@ -91,7 +91,13 @@ def score_distribution(model: str, y_true: np.ndarray, probability: np.ndarray, 
         counts, _ = np.histogram(probability[y_true == label], bins=edges)
         frames.append(
             pd.DataFrame(
-                {"model": model, "label": np.int32(label), "lower": edges[:-1], "upper": edges[1:], "count": counts.astype(np.int64)}
+                {
+                    "model": model,
+                    "label": np.int32(label),
+                    "lower": edges[:-1],
+                    "upper": edges[1:],
+                    "count": counts.astype(np.int64),
+                }
             )
         )
     return pd.concat(frames, ignore_index=True)

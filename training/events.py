@@ -53,7 +53,9 @@ class ChurnWindow:
         if self.cutoff is None:
             where = f"{self.observe_days} days after each user's first event"
         else:
-            where = f"{self.cutoff.isoformat()}" + (f" (users active in the {self.lookback_days} days before)" if self.lookback_days else "")
+            where = f"{self.cutoff.isoformat()}" + (
+                f" (users active in the {self.lookback_days} days before)" if self.lookback_days else ""
+            )
         return f"cutoff {where}; churned = no activity in the {self.horizon_days} days after the cutoff"
 
 

@@ -2,7 +2,7 @@
 
 Spark-native models score with their own transformers. Each model's portable
 files (coefficients, trees, an XGBoost booster as UBJSON) are broadcast once;
-`mapInArrow` explains whole Arrow batches with `bundle.runtime`, the same code
+`mapInArrow` explains whole Arrow batches with `runtime.core`, the same code
 the dashboard runs on single rows, and each Python worker builds a kernel once
 per broadcast and reuses it. SHAP values of one-hot slots are summed back to the
 feature they encode, so every model's explanations are in the features a user
@@ -68,8 +68,8 @@ def explain_batches(
     feature_names: list[str],
     passthrough: list[str],
 ) -> Iterator[pa.RecordBatch]:
-    """Worker side: SHAP (and, for models Spark does not score, margins) through `bundle.runtime`."""
-    from bundle.runtime import build_kernel, sigmoid
+    """Worker side: SHAP (and, for models Spark does not score, margins) through `runtime.core`."""
+    from runtime.core import build_kernel, sigmoid
 
     for batch in batches:
         x = slot_matrix(batch.column(SLOTS_COLUMN), grouping.shape[0])

@@ -22,7 +22,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from bundle.feature_types import FEATURE_TYPES, imputed_column, index_column, onehot_column
+from bundle.feature_types import imputed_column, index_column, onehot_column
 
 DEFAULT_MAX_CATEGORIES = 50
 TRUE_WORDS = ("1", "y", "yes", "true", "t")
@@ -113,7 +113,9 @@ def spark_stages(features: list) -> list[Transformer]:
         )
         # dropLast drops the "unseen category" slot that handleInvalid="keep" adds.
         stages.append(
-            OneHotEncoder(inputCols=[index_column(c) for c in categorical], outputCols=[onehot_column(c) for c in categorical])
+            OneHotEncoder(
+                inputCols=[index_column(c) for c in categorical], outputCols=[onehot_column(c) for c in categorical]
+            )
         )
     return stages
 
@@ -136,9 +138,6 @@ def slot_entries(features: list, fills: dict[str, float], levels: dict[str, list
         if feature.type == "categorical":
             slots.extend({"feature": feature.name, "kind": "onehot", "category": c} for c in levels[feature.name])
     return slots
-
-
-
 
 
 def manifest_entry(feature, categories: dict) -> dict:

@@ -1,7 +1,7 @@
 """Permutation importance on the test split: how much ROC AUC drops when one
 feature's values are shuffled across test customers.
 
-Runs on the driver through `bundle.runtime` (the same kernels the explain stage
+Runs on the driver through `runtime.core` (the same kernels the explain stage
 and the dashboard use), on every test row (collected from Spark by `test_sample`)
 or on a deterministic sample of `MAX_ROWS` of them when the test split is larger
 (driver memory: at most `MAX_ROWS` rows × features). The
@@ -16,8 +16,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from bundle import layout
-from bundle.encoding import encode_rows
-from bundle.runtime import Kernel
+from runtime.core import Kernel
+from runtime.encoding import encode_rows
 
 REPEATS = 5
 MAX_ROWS = 20_000
@@ -74,7 +74,13 @@ def permutation_importance(
         # Same permutations for every model, so their importances compare like for like.
         for feature, drops in permutation_drops(kernel, x, y, slots_of, repeats, seed).items():
             records.append(
-                {"model": model, "feature": feature, "mean_drop": float(drops.mean()), "std_drop": float(drops.std(ddof=1) if repeats > 1 else 0.0), "repeats": repeats}
+                {
+                    "model": model,
+                    "feature": feature,
+                    "mean_drop": float(drops.mean()),
+                    "std_drop": float(drops.std(ddof=1) if repeats > 1 else 0.0),
+                    "repeats": repeats,
+                }
             )
     frame = pd.DataFrame.from_records(records)
     return frame.astype({"repeats": np.int32})

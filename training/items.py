@@ -21,8 +21,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from bundle import items as item_math
 from bundle import layout
+from store import items as item_math
 from training import events as ev
 from training.publish import write_sorted
 
@@ -98,10 +98,7 @@ def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame
     )
     ranked = observed.withColumn(
         "rank",
-        F.row_number().over(
-            Window.partitionBy(ev.USER).orderBy(F.col(ev.TS).desc(), F.col(ev.ITEM))
-        )
-        - 1,
+        F.row_number().over(Window.partitionBy(ev.USER).orderBy(F.col(ev.TS).desc(), F.col(ev.ITEM))) - 1,
     ).where(F.col("rank") < k)
     return ranked.select(
         F.col(ev.USER).alias(layout.ID_COLUMN),
@@ -160,13 +157,20 @@ def build(
     # when the label comes from a customer table (no cutoff).
     observed = events if source.window is None else ev.observed_events(events, source.window)
     recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
-    log.info("recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent))
+    log.info(
+        "recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent)
+    )
     events.unpersist()
 
     index = item_math.ItemIndex.from_arrays(ids, matrix)
     genres = item_table.column("genres").to_pylist()
     quality = item_math.genre_overlap(index, genres, item_table.column("users").to_numpy(), seed=seed)
-    log.info("item neighbours: genre overlap %.3f vs random %.3f (ratio %.2f)", quality["neighbour_jaccard"], quality["random_jaccard"], quality["ratio"])
+    log.info(
+        "item neighbours: genre overlap %.3f vs random %.3f (ratio %.2f)",
+        quality["neighbour_jaccard"],
+        quality["random_jaccard"],
+        quality["ratio"],
+    )
     manifest = {
         "method": "word2vec",
         "params": asdict(settings) | {"seed": seed},

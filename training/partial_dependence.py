@@ -8,7 +8,7 @@ customers (up to `MAX_CUSTOMERS`, ordered by xxhash64(seed, customer_id)) is
 spread over Spark partitions and cross-joined with the broadcast grid, so the
 work (customers × grid points × models) is distributed over both. Each worker
 sets the feature to the grid value on raw rows, encodes them with
-`bundle.encoding.encode_rows` and scores them with `bundle.runtime` kernels
+`runtime.encoding.encode_rows` and scores them with `runtime.core` kernels
 (broadcast once, built once per worker). Spark averages per (feature, grid
 point); ICE lines are the first `ICE_CUSTOMERS` of the same sample.
 """
@@ -56,9 +56,15 @@ def feature_grid(customers: pd.DataFrame, spec: DatasetSpec, encoding: list[dict
         if feature.type == "binary":
             points = np.unique(observed)
         else:
-            points = np.unique(np.concatenate([[observed.min(), observed.max()], np.quantile(observed, QUANTILES, method="inverted_cdf")]))
+            points = np.unique(
+                np.concatenate(
+                    [[observed.min(), observed.max()], np.quantile(observed, QUANTILES, method="inverted_cdf")]
+                )
+            )
         rows += [(feature.name, i, _label(v), float(v)) for i, v in enumerate(points)]
-    return pd.DataFrame(rows, columns=["feature", "grid_index", "value", "numeric_value"]).astype({"grid_index": np.int32})
+    return pd.DataFrame(rows, columns=["feature", "grid_index", "value", "numeric_value"]).astype(
+        {"grid_index": np.int32}
+    )
 
 
 def grid_rows(table: DataFrame, feature_names: list[str], rows: int, seed: int, limit: int = GRID_ROWS) -> pd.DataFrame:
@@ -90,8 +96,8 @@ def _probability_column(model: str) -> str:
 def _score_batches(
     batches: Iterator[pd.DataFrame], specs: dict, encoding: list[dict], feature_types: dict[str, str], keep: list[str]
 ) -> Iterator[pd.DataFrame]:
-    from bundle.encoding import encode_rows
-    from bundle.runtime import build_kernel, sigmoid
+    from runtime.core import build_kernel, sigmoid
+    from runtime.encoding import encode_rows
 
     features = list(feature_types)
     for batch in batches:
@@ -147,7 +153,10 @@ def compute(
     try:
         averages = (
             scored.groupBy("feature", "grid_index")
-            .agg(F.count(F.lit(1)).alias("customers"), *(F.avg(_probability_column(m.name)).alias(m.name) for m in models))
+            .agg(
+                F.count(F.lit(1)).alias("customers"),
+                *(F.avg(_probability_column(m.name)).alias(m.name) for m in models),
+            )
             .toPandas()
         )
         ice_wide = scored.where(F.col("_rank") < ice_customers).drop("_rank").toPandas()
@@ -161,8 +170,9 @@ def compute(
 def _pdp_table(averages: pd.DataFrame, grid: pd.DataFrame, models: list[FittedModel]) -> pd.DataFrame:
     merged = grid.merge(averages, on=["feature", "grid_index"], how="inner")
     frames = [
-        merged[["feature", "grid_index", "value", "numeric_value", "customers"]]
-        .assign(model=m.name, average_probability=merged[m.name].to_numpy())
+        merged[["feature", "grid_index", "value", "numeric_value", "customers"]].assign(
+            model=m.name, average_probability=merged[m.name].to_numpy()
+        )
         for m in models
     ]
     out = pd.concat(frames, ignore_index=True)
@@ -174,8 +184,14 @@ def _pdp_table(averages: pd.DataFrame, grid: pd.DataFrame, models: list[FittedMo
 
 def _ice_table(wide: pd.DataFrame, models: list[FittedModel]) -> pd.DataFrame:
     frames = [
-        wide[["feature", "grid_index", layout.ID_COLUMN]].assign(model=m.name, probability=wide[_probability_column(m.name)].to_numpy())
+        wide[["feature", "grid_index", layout.ID_COLUMN]].assign(
+            model=m.name, probability=wide[_probability_column(m.name)].to_numpy()
+        )
         for m in models
     ]
     out = pd.concat(frames, ignore_index=True)[["model", "feature", "grid_index", layout.ID_COLUMN, "probability"]]
-    return out.sort_values(["model", "feature", layout.ID_COLUMN, "grid_index"]).astype({"grid_index": np.int32}).reset_index(drop=True)
+    return (
+        out.sort_values(["model", "feature", layout.ID_COLUMN, "grid_index"])
+        .astype({"grid_index": np.int32})
+        .reset_index(drop=True)
+    )

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +22,27 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from bundle import layout, risk
-from bundle.encoding import grouping_matrix
+from analytics import risk
+from bundle import layout
 from bundle.reader import Bundle
-from bundle.runtime import build_kernel
 from bundle.writer import check_bundle_name, scratch_dir, stage_bundle
-from training import evaluate, explain, feature_types, features, hashing, importance, items, partial_dependence, publish, tuning
-from training.memory import StageMemory, jvm_heap_max_mb
+from runtime.core import build_kernel
+from runtime.encoding import grouping_matrix
+from training import (
+    evaluate,
+    explain,
+    feature_types,
+    features,
+    hashing,
+    importance,
+    items,
+    partial_dependence,
+    publish,
+    tuning,
+)
 from training.datasets import DatasetSpec
 from training.explain import probability_column
+from training.memory import StageMemory, jvm_heap_max_mb
 from training.models import FittedModel, families
 from training.split import assign_split
 from training.validate import id_type, validate
@@ -71,7 +83,9 @@ class _Timings(dict):
         yield
         self[name] = round(time.perf_counter() - started, 3)
         self.memory[name] = self._meter.peaks()
-        log.info("%s done in %.1f s (driver peak %.0f MB)", name, self[name], self.memory[name]["driver_python_peak_mb"])
+        log.info(
+            "%s done in %.1f s (driver peak %.0f MB)", name, self[name], self.memory[name]["driver_python_peak_mb"]
+        )
 
 
 def fingerprint(table: DataFrame) -> str:
@@ -119,7 +133,7 @@ def _sample(table: DataFrame, rows: int | None, seed: int) -> DataFrame:
 def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFrame | None = None) -> Bundle:
     """Train, explain and publish one bundle; returns the published bundle."""
     timings = _Timings(spark)
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     name = config.bundle_name or spec.name
     check_bundle_name(name)  # fail before training, not after
     tuning.check_mode(config.tuning)
@@ -129,8 +143,14 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
 
 
 def _run(
-    spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFrame | None, timings: _Timings,
-    run_id: str, name: str, scratch: Path,
+    spark: SparkSession,
+    spec: DatasetSpec,
+    config: RunConfig,
+    raw: DataFrame | None,
+    timings: _Timings,
+    run_id: str,
+    name: str,
+    scratch: Path,
 ) -> Bundle:
     with timings.stage("ingest"):
         raw = raw if raw is not None else spec.load(spark)
@@ -154,22 +174,30 @@ def _run(
     fits = families()
     for model_name in config.models:
         with timings.stage(f"train {model_name}"):
-            fitted.append(fits[model_name](train, config.seed, config.model_params.get(model_name), tuning_mode=config.tuning))
+            fitted.append(
+                fits[model_name](train, config.seed, config.model_params.get(model_name), tuning_mode=config.tuning)
+            )
 
     with timings.stage("score + SHAP"):
         # Sorted before scoring (mapInArrow keeps row order), so the SHAP pass runs once and
         # Spark writes the part files in ID order; nothing per customer reaches the driver.
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
         by_id = encoded.orderBy(layout.ID_COLUMN)
-        scored = publish.write_scored(explain.score_and_explain(by_id, fitted, grouping, spec.feature_names, keep), scratch)
-        log.info("scored and explained every customer with %d models into %d sorted part files", len(fitted), len(scored))
+        scored = publish.write_scored(
+            explain.score_and_explain(by_id, fitted, grouping, spec.feature_names, keep), scratch
+        )
+        log.info(
+            "scored and explained every customer with %d models into %d sorted part files", len(fitted), len(scored)
+        )
 
     with timings.stage("evaluate"):
         model_entries, curve_frames, calibration_frames, score_frames = {}, [], [], []
         tables: dict[str, pd.DataFrame] = {}
         # Driver memory: label, split and one probability per model for every customer
         # (≈ 10 + 8 × models bytes per customer; 42 MB at 1M customers with four models).
-        outcome = publish.read_columns(scored, [layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *(probability_column(m.name) for m in fitted)])
+        outcome = publish.read_columns(
+            scored, [layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *(probability_column(m.name) for m in fitted)]
+        )
         test = pc.equal(outcome.column(layout.SPLIT_COLUMN), "test").to_numpy(zero_copy_only=False)
         labels = outcome.column(layout.LABEL_COLUMN).to_numpy()
         y_test = labels[test]
@@ -187,30 +215,40 @@ def _run(
         tables[layout.CALIBRATION] = pd.concat(calibration_frames, ignore_index=True)
         tables[layout.SCORE_DISTRIBUTION] = pd.concat(score_frames, ignore_index=True)
         train_mask = pc.equal(outcome.column(layout.SPLIT_COLUMN), "train").to_numpy(zero_copy_only=False)
-        tables[layout.BACKGROUND] = publish.background_sample(scored, train_mask, spec.feature_names, config.background_rows, config.seed)
+        tables[layout.BACKGROUND] = publish.background_sample(
+            scored, train_mask, spec.feature_names, config.background_rows, config.seed
+        )
         rows, label_rate = len(labels), float(labels.mean())
         del outcome, labels
         log.info("champion: %s", champion)
 
     with timings.stage("partial dependence"):
         grid_rows = partial_dependence.grid_rows(table, spec.feature_names, rows, config.seed)
-        tables[layout.PDP], tables[layout.ICE] = partial_dependence.compute(table, grid_rows, spec, slots, fitted, config.seed)
+        tables[layout.PDP], tables[layout.ICE] = partial_dependence.compute(
+            table, grid_rows, spec, slots, fitted, config.seed
+        )
         del grid_rows
     with timings.stage("permutation importance"):
         test_rows = importance.test_sample(table, spec.feature_names, int(test.sum()), config.seed)
         tables[layout.PERMUTATION_IMPORTANCE] = importance.permutation_importance(
             {m.name: build_kernel(m.runtime, m.portable) for m in fitted},
-            test_rows[spec.feature_names], test_rows[layout.LABEL_COLUMN].to_numpy(), slots, spec.feature_names, config.seed,
+            test_rows[spec.feature_names],
+            test_rows[layout.LABEL_COLUMN].to_numpy(),
+            slots,
+            spec.feature_names,
+            config.seed,
         )
 
     item_stage = None
     if spec.events is not None:
         with timings.stage("item vectors"):
-            item_stage = items.build(spark, spec.events, config.item_params, config.seed, table.select(layout.ID_COLUMN), scratch)
+            item_stage = items.build(
+                spark, spec.events, config.item_params, config.seed, table.select(layout.ID_COLUMN), scratch
+            )
 
     with timings.stage("publish"):
         manifest = {
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "dataset": {
                 "name": spec.name,
                 "source": spec.source,
@@ -238,7 +276,14 @@ def _run(
         }
         with stage_bundle(config.artifacts, name, run_id) as staged:
             bundle = publish.write_bundle(
-                staged, tables, fitted, pipeline_model, manifest, item_stage, scored=scored, feature_names=spec.feature_names
+                staged,
+                tables,
+                fitted,
+                pipeline_model,
+                manifest,
+                item_stage,
+                scored=scored,
+                feature_names=spec.feature_names,
             )
     log.info("published %s (run %s) in %.0f s", bundle.path, run_id, sum(timings.values()))
     for cached in (train, encoded, table, typed):
@@ -248,7 +293,11 @@ def _run(
 
 def _spark_entry(spark: SparkSession) -> dict:
     conf = spark.sparkContext.getConf()
-    settings = {key: conf.get(key) for key in ("spark.driver.memory", "spark.executor.memory", "spark.driver.maxResultSize") if conf.contains(key)}
+    settings = {
+        key: conf.get(key)
+        for key in ("spark.driver.memory", "spark.executor.memory", "spark.driver.maxResultSize")
+        if conf.contains(key)
+    }
     return {
         "master": spark.sparkContext.master,
         "default_parallelism": spark.sparkContext.defaultParallelism,
@@ -271,7 +320,9 @@ def _base_value(model: FittedModel, n_slots: int) -> float:
     return float(base[0])
 
 
-def _model_entry(model: FittedModel, y_test: np.ndarray, probability: np.ndarray, threshold: float, n_slots: int) -> dict:
+def _model_entry(
+    model: FittedModel, y_test: np.ndarray, probability: np.ndarray, threshold: float, n_slots: int
+) -> dict:
     return {
         "family": model.family,
         "display_name": model.display_name,

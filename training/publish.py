@@ -22,8 +22,8 @@ from pyspark.sql import DataFrame
 
 from bundle import layout
 from bundle.reader import Bundle
-from bundle import recent_items
 from bundle.writer import StagedBundle, write_rebatched
+from store import recent_items
 from training.explain import margin_column, probability_column, shap_column
 from training.models import FittedModel
 
@@ -81,11 +81,16 @@ def per_customer_columns(models: list[str], feature_names: list[str]) -> dict[st
             layout.PROBABILITY_COLUMN: probability_column(model),
             layout.MARGIN_COLUMN: margin_column(model),
         }
-        tables[layout.shap_path(model)] = {layout.ID_COLUMN: layout.ID_COLUMN, **{f: shap_column(model, f) for f in feature_names}}
+        tables[layout.shap_path(model)] = {
+            layout.ID_COLUMN: layout.ID_COLUMN,
+            **{f: shap_column(model, f) for f in feature_names},
+        }
     return tables
 
 
-def write_per_customer_tables(staged: StagedBundle, files: list[Path], models: list[str], feature_names: list[str]) -> int:
+def write_per_customer_tables(
+    staged: StagedBundle, files: list[Path], models: list[str], feature_names: list[str]
+) -> int:
     """Stream the sorted wide result into the bundle's aligned per-customer tables, one table
     at a time, one batch at a time (memory: one 64k-row group of one table)."""
     rows = None
@@ -121,7 +126,9 @@ def write_recent_items(staged: StagedBundle, files: list[Path], id_field: pa.Fie
         for batch in iter_batches(files, schema.names)
         if batch.num_rows
     )
-    return write_rebatched(staged.target(layout.CUSTOMER_ITEMS), schema, batches, rows_per_group=recent_items.ROW_GROUP_ROWS)
+    return write_rebatched(
+        staged.target(layout.CUSTOMER_ITEMS), schema, batches, rows_per_group=recent_items.ROW_GROUP_ROWS
+    )
 
 
 def take_rows(files: list[Path], positions: np.ndarray, columns: list[str]) -> pa.Table:
@@ -136,7 +143,9 @@ def take_rows(files: list[Path], positions: np.ndarray, columns: list[str]) -> p
     return pa.Table.from_batches(picked, schema=_schema(files, columns))
 
 
-def background_sample(files: list[Path], train_mask: np.ndarray, feature_names: list[str], rows: int, seed: int) -> pa.Table:
+def background_sample(
+    files: list[Path], train_mask: np.ndarray, feature_names: list[str], rows: int, seed: int
+) -> pa.Table:
     """`rows` training customers picked with `seed` (positions from the split column alone; rows streamed)."""
     train = np.flatnonzero(train_mask)
     picks = np.random.default_rng(seed).choice(len(train), size=min(rows, len(train)), replace=False)

@@ -3,13 +3,13 @@
     python -m training score --bundle telco --input new.csv --output scored.parquet
 
 The bundle's own fitted feature pipeline (`features/spark_pipeline/`) encodes
-the rows; each model's portable runtime files (`bundle.runtime`, the code that
+the rows; each model's portable runtime files (`runtime.core`, the code that
 scored and explained it in training) are broadcast, and
 `training.explain.shap_frame` (the training explain stage) computes log-odds,
 probabilities and SHAP values in one pass.
 
 Output, one row per input row: customer_id, model, probability, margin,
-risk_band (bundle.risk), reason_1..3 (feature label), reason_k_value,
+risk_band (analytics.risk), reason_1..3 (feature label), reason_k_value,
 reason_k_shap (ranked by |SHAP| like the dashboard's waterfall; positive pushes
 towards churn). Missing values are imputed as in training; values that are not
 valid for their feature become missing; categories never seen in training
@@ -29,16 +29,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from bundle import drift, layout, risk
+from analytics import drift, risk
+from bundle import layout
 from bundle.feature_types import display_value
-from bundle.encoding import grouping_matrix
 from bundle.reader import Bundle, BundleError
-from bundle.runtime import portable_files
-from training import explain, feature_types as ft, features
-from training.models import FittedModel
+from runtime.core import portable_files
+from runtime.encoding import grouping_matrix
+from training import explain, features
+from training import feature_types as ft
 from training.datasets import FeatureSpec
 from training.datasets.config import TableSource
 from training.datasets.infer import read_table, with_integer_ids
+from training.models import FittedModel
 from training.validate import ROW_ID, with_row_numbers
 
 log = logging.getLogger("training")
@@ -52,21 +54,28 @@ class ScoringError(Exception):
 def choose_model(bundle: Bundle, model: str | None) -> str:
     chosen = model or bundle.manifest["champion"]
     if chosen not in bundle.manifest["models"]:
-        raise ScoringError(f"bundle '{bundle.name}' has no model '{chosen}' (models: {', '.join(bundle.manifest['models'])})")
+        raise ScoringError(
+            f"bundle '{bundle.name}' has no model '{chosen}' (models: {', '.join(bundle.manifest['models'])})"
+        )
     return chosen
 
 
 def model_from_bundle(bundle: Bundle, model: str) -> FittedModel:
     """A published model as the explain stage runs it: its portable runtime files, no Spark transformer
-    (so the stage scores it with `bundle.runtime`, the code that scored and explained it in training)."""
+    (so the stage scores it with `runtime.core`, the code that scored and explained it in training)."""
     entry = bundle.manifest["models"][model]
     try:
         kind, files = portable_files(bundle, model)
     except BundleError as exc:
         raise ScoringError(f"model '{model}' of bundle '{bundle.name}' cannot be loaded: {exc}") from exc
     return FittedModel(
-        name=model, family=entry["family"], display_name=entry["display_name"], params=entry.get("params", {}),
-        training_seconds=0.0, runtime=kind, portable=files,
+        name=model,
+        family=entry["family"],
+        display_name=entry["display_name"],
+        params=entry.get("params", {}),
+        training_seconds=0.0,
+        runtime=kind,
+        portable=files,
     )
 
 
@@ -76,8 +85,12 @@ def bundle_features(manifest: dict) -> list[FeatureSpec]:
         values = entry.get("values") or {}
         specs.append(
             FeatureSpec(
-                name=entry["name"], type=entry["type"], label=entry.get("label", entry["name"]),
-                source=entry.get("source"), positive=values.get("1"), negative=values.get("0"),
+                name=entry["name"],
+                type=entry["type"],
+                label=entry.get("label", entry["name"]),
+                source=entry.get("source"),
+                positive=values.get("1"),
+                negative=values.get("0"),
             )
         )
     return specs
@@ -112,7 +125,13 @@ def _quality(table: DataFrame, specs: list[FeatureSpec], manifest: dict) -> tupl
 
 
 def score_table(
-    spark: SparkSession, bundle: Bundle, model: str, input_path: str, input_format: str | None, output: Path, out_format: str
+    spark: SparkSession,
+    bundle: Bundle,
+    model: str,
+    input_path: str,
+    input_format: str | None,
+    output: Path,
+    out_format: str,
 ) -> str:
     manifest = bundle.manifest
     specs = bundle_features(manifest)
@@ -122,8 +141,7 @@ def score_table(
         missing.insert(0, id_column)
     if missing:
         raise ScoringError(
-            f"the input lacks {len(missing)} column(s) the bundle's models need: "
-            + ", ".join(repr(c) for c in missing)
+            f"the input lacks {len(missing)} column(s) the bundle's models need: " + ", ".join(repr(c) for c in missing)
         )
     typed_columns, stats = _quality(table, specs, manifest)
     typed = table.select(ft.raw_col(id_column).alias(layout.ID_COLUMN), *typed_columns).cache()
@@ -160,11 +178,19 @@ def score_table(
     report = _drift(spark, bundle, model, typed, specs, quality, input_path, counts)
     json_path, md_path = drift.write_report(report, output)
     typed.unpersist()
-    flagged = [f"{f['label']} ({f['status']}, PSI {f['psi']:.2f})" for f in report["features"] if f["status"] != "stable"]
+    flagged = [
+        f"{f['label']} ({f['status']}, PSI {f['psi']:.2f})" for f in report["features"] if f["status"] != "stable"
+    ]
     problems = {k: v for k, v in quality.items() if v["invalid"] or v["unseen"]}
     lines = [f"Scored {counts:,} customers with '{model}' of bundle '{bundle.name}' → {output} ({out_format})"]
-    lines += [f"  {k}: {v['invalid']} invalid (treated as missing), {v['unseen']} unseen categories, e.g. {v['example']!r}" for k, v in problems.items()]
-    lines.append(f"Drift report: {json_path} and {md_path}" + (f"; flagged: {', '.join(flagged)}" if flagged else "; no feature drifted"))
+    lines += [
+        f"  {k}: {v['invalid']} invalid (treated as missing), {v['unseen']} unseen categories, e.g. {v['example']!r}"
+        for k, v in problems.items()
+    ]
+    lines.append(
+        f"Drift report: {json_path} and {md_path}"
+        + (f"; flagged: {', '.join(flagged)}" if flagged else "; no feature drifted")
+    )
     return "\n".join(lines)
 
 
@@ -185,7 +211,9 @@ def _output_schema(id_type: T.DataType) -> T.StructType:
     return T.StructType(fields)
 
 
-def _reasons(batches: Iterator[pd.DataFrame], model: str, entry: dict, cuts: dict, feature_entries: list[dict]) -> Iterator[pd.DataFrame]:
+def _reasons(
+    batches: Iterator[pd.DataFrame], model: str, entry: dict, cuts: dict, feature_entries: list[dict]
+) -> Iterator[pd.DataFrame]:
     names = [f["name"] for f in feature_entries]
     labels = [f.get("label", f["name"]) for f in feature_entries]
     for batch in batches:
@@ -217,7 +245,9 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _drift(spark, bundle: Bundle, model: str, typed: DataFrame, specs, quality: dict, input_path: str, rows: int) -> dict:
+def _drift(
+    spark, bundle: Bundle, model: str, typed: DataFrame, specs, quality: dict, input_path: str, rows: int
+) -> dict:
     customers = bundle.read_table(layout.CUSTOMERS).to_pandas()
     train = customers[customers[layout.SPLIT_COLUMN] == "train"]
     entries = {f["name"]: f for f in bundle.manifest["features"]}
@@ -244,7 +274,11 @@ def _drift(spark, bundle: Bundle, model: str, typed: DataFrame, specs, quality: 
     for spec in specs:
         counts, missing, edges = references[spec.name]
         new_counts = np.array([new[f"bin:{spec.name}:{b}"] or 0 for b in range(len(counts))])
-        reports.append(drift.feature_report(entries[spec.name], counts, missing, new_counts, int(new[f"missing:{spec.name}"] or 0), edges))
+        reports.append(
+            drift.feature_report(
+                entries[spec.name], counts, missing, new_counts, int(new[f"missing:{spec.name}"] or 0), edges
+            )
+        )
     return {
         "bundle": bundle.name,
         "run_id": bundle.run_id,

@@ -6,6 +6,7 @@ spark-defaults.conf set, then `local[*]` as a fallback for a laptop run.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -51,20 +52,30 @@ def get_spark(app_name: str = "churnlens", master: str | None = None) -> SparkSe
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     _ship_code(spark)
-    log.info("Spark %s on %s (%d cores)", spark.version, spark.sparkContext.master, spark.sparkContext.defaultParallelism)
+    log.info(
+        "Spark %s on %s (%d cores)", spark.version, spark.sparkContext.master, spark.sparkContext.defaultParallelism
+    )
     return spark
 
 
-def _ship_code(spark: SparkSession) -> None:
-    """Send `training` and `bundle` to every executor's Python path.
+# The installed packages Spark's Python workers import (the explain, PDP and scoring passes).
+EXECUTOR_PACKAGES = ("training", "runtime", "analytics", "bundle", "store")
 
-    Batch SHAP runs our functions inside Python workers; on a cluster (or from
-    another working directory) they cannot import this package otherwise.
+
+def _ship_code(spark: SparkSession) -> None:
+    """Send the installed churnlens packages (pyproject.toml) to every executor's Python path.
+
+    Batch SHAP runs our functions inside Python workers; on a cluster whose executors
+    lack this install they could not import them otherwise. The sources come from where
+    the driver imports them (the editable install of `make`), never from a path guess.
     """
-    root = Path(__file__).resolve().parents[1]
     archive = Path(tempfile.mkdtemp(prefix="churnlens-")) / "churnlens_code.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
-        for package in ("training", "bundle"):
-            for source in (root / package).rglob("*.py"):
-                zipped.write(source, source.relative_to(root).as_posix())
+        for package in EXECUTOR_PACKAGES:
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise RuntimeError(f"package {package!r} is not installed; run `make` (pip install -e .)")
+            folder = Path(next(iter(spec.submodule_search_locations)))
+            for source in folder.rglob("*.py"):
+                zipped.write(source, (Path(package) / source.relative_to(folder)).as_posix())
     spark.sparkContext.addPyFile(str(archive))

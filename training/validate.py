@@ -86,7 +86,9 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     }
     if id_type(raw, spec) == "string" and not spec.hash_ids:
         as_text = ident.cast("string")
-        bad = as_text.isNotNull() & (~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH))
+        bad = as_text.isNotNull() & (
+            ~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH)
+        )
         checks["bad_ids"], checks["bad_id_example"] = _count(bad), _example(bad, as_text)
     row_checks = {}
     for feature in spec.features:
@@ -202,6 +204,8 @@ def _typed(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
         customer_id = ident.cast(T.LongType() if id_type(raw, spec) == "int" else T.StringType())
     return raw.select(
         customer_id.alias(layout.ID_COLUMN),
-        (ft.raw_col(spec.label_column).cast("string") == F.lit(spec.positive_label)).cast("int").alias(layout.LABEL_COLUMN),
+        (ft.raw_col(spec.label_column).cast("string") == F.lit(spec.positive_label))
+        .cast("int")
+        .alias(layout.LABEL_COLUMN),
         *(ft.cast(f, ft.raw_col(f.column)).alias(f.name) for f in spec.features),
     )

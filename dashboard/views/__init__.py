@@ -17,7 +17,20 @@ from dashboard.views.customer import (
 from dashboard.views.models import METRIC_COLUMNS, TRAINING_TIME, build_metrics_table, model_display_names
 
 __all__ = [
-    "DECREASES", "DEFAULT_TOP_N", "INCREASES", "METRIC_COLUMNS", "MISSING", "OTHER", "TRAINING_TIME",
-    "WATERFALL_COLUMNS", "CustomerView", "build_customer_view", "build_metrics_table", "display_value",
-    "is_missing", "model_display_names", "ordinal", "sigmoid",
+    "DECREASES",
+    "DEFAULT_TOP_N",
+    "INCREASES",
+    "METRIC_COLUMNS",
+    "MISSING",
+    "OTHER",
+    "TRAINING_TIME",
+    "WATERFALL_COLUMNS",
+    "CustomerView",
+    "build_customer_view",
+    "build_metrics_table",
+    "display_value",
+    "is_missing",
+    "model_display_names",
+    "ordinal",
+    "sigmoid",
 ]

@@ -11,7 +11,7 @@
 
 Example: ``contract:Month-to-month;tenure<12``. Conditions are combined with AND.
 Everything about a cohort string is user data: error messages quote it only
-through `dashboard.plain.inert` on the page.
+through `dashboard.shell.plain.inert` on the page.
 """
 
 from __future__ import annotations
@@ -117,8 +117,13 @@ def cohort_mask(frame: pd.DataFrame, conditions: list[Condition]) -> np.ndarray:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
         with np.errstate(invalid="ignore"):
             hit = {
-                ":": values == c.value, "=": values == c.value, "!=": values != c.value,
-                "<": values < c.value, "<=": values <= c.value, ">": values > c.value, ">=": values >= c.value,
+                ":": values == c.value,
+                "=": values == c.value,
+                "!=": values != c.value,
+                "<": values < c.value,
+                "<=": values <= c.value,
+                ">": values > c.value,
+                ">=": values >= c.value,
             }[c.op]
         mask &= hit & ~np.isnan(values)
     return mask

@@ -48,7 +48,7 @@ def format_points(delta: float) -> str:
 
 
 def with_article(number_text: str) -> str:
-    """"a 3.7%" / "an 8.0%" / "an 11%" / "an 18.2%": the article follows how the number is spoken."""
+    """ "a 3.7%" / "an 8.0%" / "an 11%" / "an 18.2%": the article follows how the number is spoken."""
     digits = re.match(r"\$?([\d,]*)", number_text).group(1).replace(",", "")
     spoken_an = digits.startswith("8") or (digits[:2] in ("11", "18") and len(digits) % 3 == 2)
     return f"{'an' if spoken_an else 'a'} {number_text}"
@@ -66,7 +66,7 @@ def rank_phrase(percentile: float) -> str:
 
 
 def split_label(label: str) -> tuple[str, str]:
-    """"Tenure (months)" → ("Tenure", "months"); "Contract" → ("Contract", "")."""
+    """ "Tenure (months)" → ("Tenure", "months"); "Contract" → ("Contract", "")."""
     if label.endswith(")") and " (" in label:
         name, unit = label[:-1].rsplit(" (", 1)
         return name, unit
@@ -89,6 +89,6 @@ def value_in_units(feature: Mapping, value: object) -> str:
 
 
 def reason_text(feature: Mapping, value: object) -> str:
-    """"Tenure: 2 months", "Contract: Month-to-month"."""
+    """ "Tenure: 2 months", "Contract: Month-to-month"."""
     name, _ = split_label(feature.get("label") or feature["name"])
     return f"{name}: {value_in_units(feature, value)}"

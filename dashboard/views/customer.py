@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bundle.customers import CustomerStore
+from analytics.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
 from bundle.manifest import model_names
 from bundle.reader import Bundle
-from bundle.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
 from dashboard.views.common import (
     display_value,
     format_points,
@@ -25,6 +24,7 @@ from dashboard.views.common import (
     sigmoid,
     with_article,
 )
+from store.customers import CustomerStore
 
 DEFAULT_TOP_N = 10
 OTHER = "__other__"
@@ -102,7 +102,9 @@ def resolve_model(manifest: Mapping, requested: object) -> str:
         return manifest["champion"]
     if requested not in manifest["models"]:
         shown = str(requested)[:40]
-        raise UnknownModel(f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}.")
+        raise UnknownModel(
+            f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}."
+        )
     return str(requested)
 
 

@@ -16,10 +16,10 @@ import pyarrow.compute as pc
 
 from bundle import layout
 from bundle.manifest import feature_names, model_names
-from bundle.rows import read_rows, table_rows
 from bundle.reader import Bundle
 from dashboard.views.cohort import Condition, cohort_mask
 from dashboard.views.common import MISSING
+from store.rows import read_rows, table_rows
 
 # Above this many customers the page works on a fixed random sample of them (plus the ICE
 # customers): mean |SHAP| of 100,000 customers is within ~1% of all of them, and the
@@ -66,14 +66,16 @@ def load_explain_data(bundle: Bundle, max_rows: int = EXPLAIN_SAMPLE_ROWS) -> Ex
     frame = read_rows(bundle, layout.CUSTOMERS, positions).to_pandas()
     probability, shap = {}, {}
     for model in model_names(bundle.manifest):
-        probability[model] = read_rows(
-            bundle, layout.predictions_path(model), positions, [layout.PROBABILITY_COLUMN]).column(0).to_numpy()
+        probability[model] = (
+            read_rows(bundle, layout.predictions_path(model), positions, [layout.PROBABILITY_COLUMN])
+            .column(0)
+            .to_numpy()
+        )
         table = read_rows(bundle, layout.shap_path(model), positions, names)
         shap[model] = np.column_stack([table.column(n).to_numpy() for n in names])
     features = list(bundle.manifest["features"])
     encoded = {f["name"]: encoded_values(f, frame[f["name"]]) for f in features}
-    return ExplainData(features=features, frame=frame, probability=probability, shap=shap, encoded=encoded,
-                       total=total)
+    return ExplainData(features=features, frame=frame, probability=probability, shap=shap, encoded=encoded, total=total)
 
 
 def _sample_positions(bundle: Bundle, total: int, size: int) -> np.ndarray:
@@ -120,10 +122,17 @@ def importance_table(data: ExplainData, model: str, mask: np.ndarray) -> pd.Data
     """Mean |SHAP| per feature over the cohort, largest first."""
     shap = data.shap[model][mask]
     mean_abs = np.abs(shap).mean(axis=0) if len(shap) else np.zeros(len(data.features))
-    return pd.DataFrame(
-        {"feature": [f["name"] for f in data.features], "label": [f["label"] for f in data.features],
-         "mean_abs_shap": mean_abs}
-    ).sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "feature": [f["name"] for f in data.features],
+                "label": [f["label"] for f in data.features],
+                "mean_abs_shap": mean_abs,
+            }
+        )
+        .sort_values("mean_abs_shap", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def sample_rows(mask: np.ndarray, limit: int, seed: int = SAMPLE_SEED) -> np.ndarray:
@@ -148,15 +157,17 @@ def beeswarm_points(
     texts: list[str] = []
     for name in order:
         texts += value_texts(data.features[index[name]], data.frame[name].to_numpy()[rows])
-    return pd.DataFrame({
-        "feature": np.repeat(np.asarray(order, dtype=object), n),
-        "label": np.repeat(np.asarray([data.features[i]["label"] for i in columns], dtype=object), n),
-        "rank": np.repeat(np.arange(len(order)), n),
-        "shap": data.shap[model][np.ix_(rows, columns)].T.reshape(-1) if columns else np.array([]),
-        # Colour by the value's place among all customers, so a cohort keeps the global colour scale.
-        "colour": np.concatenate([normalised(data.values(name))[rows] for name in order]) if order else [],
-        "value": texts,
-    })
+    return pd.DataFrame(
+        {
+            "feature": np.repeat(np.asarray(order, dtype=object), n),
+            "label": np.repeat(np.asarray([data.features[i]["label"] for i in columns], dtype=object), n),
+            "rank": np.repeat(np.arange(len(order)), n),
+            "shap": data.shap[model][np.ix_(rows, columns)].T.reshape(-1) if columns else np.array([]),
+            # Colour by the value's place among all customers, so a cohort keeps the global colour scale.
+            "colour": np.concatenate([normalised(data.values(name))[rows] for name in order]) if order else [],
+            "value": texts,
+        }
+    )
 
 
 def interaction_feature(data: ExplainData, model: str, feature: str, mask: np.ndarray) -> tuple[str | None, float]:
@@ -175,8 +186,11 @@ def interaction_feature(data: ExplainData, model: str, feature: str, mask: np.nd
         return None, 0.0
     own = data.values(feature)[rows]
     if main["type"] == "numeric":
-        edges = np.unique(np.nanquantile(own, np.linspace(0, 1, INTERACTION_BINS + 1))) if np.isfinite(own).any() \
+        edges = (
+            np.unique(np.nanquantile(own, np.linspace(0, 1, INTERACTION_BINS + 1)))
+            if np.isfinite(own).any()
             else np.array([0.0])
+        )
         bins = np.searchsorted(edges[1:-1], own, side="right")
     else:
         bins = np.nan_to_num(own, nan=-1.0)
@@ -200,7 +214,11 @@ def interaction_feature(data: ExplainData, model: str, feature: str, mask: np.nd
 
 
 def dependence_points(
-    data: ExplainData, model: str, feature: str, colour_by: str | None, mask: np.ndarray,
+    data: ExplainData,
+    model: str,
+    feature: str,
+    colour_by: str | None,
+    mask: np.ndarray,
     max_points: int = DEPENDENCE_MAX_POINTS,
 ) -> pd.DataFrame:
     """Sampled cohort customers: `feature`'s value (number or category), its SHAP value, the
@@ -209,12 +227,13 @@ def dependence_points(
     main = data.features[index[feature]]
     rows = sample_rows(mask, max_points)
     column = data.frame[feature].to_numpy()[rows]
-    out = pd.DataFrame({
-        "x": data.values(feature)[rows] if main["type"] == "numeric"
-        else value_texts(main, column),
-        "value": value_texts(main, column),
-        "shap": data.shap[model][rows, index[feature]],
-    })
+    out = pd.DataFrame(
+        {
+            "x": data.values(feature)[rows] if main["type"] == "numeric" else value_texts(main, column),
+            "value": value_texts(main, column),
+            "shap": data.shap[model][rows, index[feature]],
+        }
+    )
     if colour_by is not None:
         other = data.features[index[colour_by]]
         out["colour"] = normalised(data.values(colour_by))[rows]
@@ -239,8 +258,11 @@ def pdp_ice(
             avg = avg.rename(columns={"probability": "average_probability"})
             avg["curve"] = "Cohort (mean of its ICE lines)"
             line = pd.concat([line, avg], ignore_index=True)
-    lines = lines.merge(line[line["curve"] == "All customers (PDP)"][["grid_index", "value", "numeric_value"]],
-                        on="grid_index", how="left")
+    lines = lines.merge(
+        line[line["curve"] == "All customers (PDP)"][["grid_index", "value", "numeric_value"]],
+        on="grid_index",
+        how="left",
+    )
     return line.reset_index(drop=True), lines.reset_index(drop=True)
 
 

@@ -16,19 +16,18 @@ for it; the dataset's meaning stays in its data and spec.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import weakref
+from collections.abc import Mapping
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
-from bundle.customers import CustomerStore
-from bundle.risk import band_cutoffs, risk_band
-from bundle.runtime import ModelRuntime
+from analytics.risk import band_cutoffs, risk_band
 from dashboard.views.common import format_points, format_probability, is_missing, reason_text
-from bundle.runtime import sigmoid
 from dashboard.views.whatif import Domain, customer_frame, feature_slots
+from runtime.core import ModelRuntime, sigmoid
+from store.customers import CustomerStore
 
 LEVER_COLUMNS = ["Change", "New probability", "Change in probability", "Similar-risk customers with it", "edits"]
 TOP_LEVERS = 8
@@ -77,7 +76,7 @@ def build_levers(
     x = np.repeat(base[np.newaxis], len(options), axis=0)
     encoded = {}
     for name in names:
-        candidates = [v for (n, v), in singles if n == name]
+        candidates = [v for ((n, v),) in singles if n == name]
         if candidates:
             slots, values = feature_slots(runtime, name, candidates)
             encoded.update({(name, _key(v)): (slots, row) for v, row in zip(candidates, values, strict=True)})
@@ -128,14 +127,16 @@ def _key(value: object) -> object:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
-def seen_together(store: CustomerStore, manifest: Mapping) -> "Cooccurrence":
+def seen_together(store: CustomerStore, manifest: Mapping) -> Cooccurrence:
     """Which values of category / yes-no features some customer has together; computed once per
     store (shared by every session) on an even sample of customers."""
     cached = _SEEN.get(store)
     if cached is None:
         names = [f["name"] for f in manifest["features"] if f.get("type") in ("categorical", "binary")]
         rows = np.unique(np.linspace(0, len(store) - 1, num=min(len(store), COOCCURRENCE_ROWS), dtype=np.int64))
-        cached = _SEEN[store] = Cooccurrence.build({n: np.asarray(store.feature_column(n)[rows], dtype=object) for n in names})
+        cached = _SEEN[store] = Cooccurrence.build(
+            {n: np.asarray(store.feature_column(n)[rows], dtype=object) for n in names}
+        )
     return cached
 
 
@@ -147,7 +148,7 @@ class Cooccurrence:
         self.pairs = pairs
 
     @classmethod
-    def build(cls, columns: Mapping[str, np.ndarray]) -> "Cooccurrence":
+    def build(cls, columns: Mapping[str, np.ndarray]) -> Cooccurrence:
         codes, coded = {}, {}
         for name, column in columns.items():
             values, uniques = pd.factorize(np.array([_value_key(v) for v in column], dtype=object))

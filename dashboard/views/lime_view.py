@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bundle.runtime import ModelRuntime, one_thread, sigmoid
 from dashboard.views.common import split_label
+from runtime.core import ModelRuntime, one_thread, sigmoid
 
 DEFAULT_SAMPLES = 5000
 MIN_SAMPLES, MAX_SAMPLES = 500, 20000
@@ -99,7 +99,9 @@ def _coder(manifest: Mapping, background: pd.DataFrame) -> tuple[list[str], dict
     return names, categorical, fills
 
 
-def _encode(rows: pd.DataFrame, names: list[str], categorical: Mapping[int, list], fills: Mapping[str, float]) -> np.ndarray:
+def _encode(
+    rows: pd.DataFrame, names: list[str], categorical: Mapping[int, list], fills: Mapping[str, float]
+) -> np.ndarray:
     out = np.zeros((len(rows), len(names)))
     for i, name in enumerate(names):
         column = rows[name]
@@ -181,9 +183,7 @@ def _explain(runtime, manifest, features, background, samples, seed, started) ->
         return np.column_stack([1.0 - p, p])
 
     row = _encode(pd.DataFrame({n: [features.get(n)] for n in names}), names, categorical, fills)[0]
-    explanation = explainer.explain_instance(
-        row, predict, labels=(1,), num_features=len(names), num_samples=samples
-    )
+    explanation = explainer.explain_instance(row, predict, labels=(1,), num_features=len(names), num_samples=samples)
     weights = {names[i]: float(w) for i, w in explanation.as_map()[1]}
     return LimeResult(
         weights={n: weights.get(n, 0.0) for n in names},
@@ -194,7 +194,9 @@ def _explain(runtime, manifest, features, background, samples, seed, started) ->
     )
 
 
-def comparison_table(shap: Mapping[str, float], lime: Mapping[str, float], labels: Mapping[str, str], k: int = TOP_K) -> pd.DataFrame:
+def comparison_table(
+    shap: Mapping[str, float], lime: Mapping[str, float], labels: Mapping[str, str], k: int = TOP_K
+) -> pd.DataFrame:
     top = sorted(shap, key=lambda n: abs(shap[n]), reverse=True)[:k]
     return pd.DataFrame(
         {

@@ -70,61 +70,96 @@ def _tuning(entry: Mapping) -> tuple[pd.DataFrame | None, str]:
     tuning = entry.get("tuning")
     if not isinstance(tuning, Mapping):
         return None, "No tuning results: this bundle was trained without a search; retrain with this version."
-    note = ", ".join(f"{k}: {_plain(tuning[k])}" for k in ("method", "metric", "validation") if tuning.get(k) is not None)
+    note = ", ".join(
+        f"{k}: {_plain(tuning[k])}" for k in ("method", "metric", "validation") if tuning.get(k) is not None
+    )
     best = tuning.get("best_params") or {}
     rows = []
     for trial in tuning.get("grid") or []:
         if not isinstance(trial, Mapping):
             continue
         params = trial.get("params") or {}
-        rows.append({**{k: _plain(v) for k, v in params.items()}, "score": trial.get("score"),
-                     "best": "★" if params == best else ""})
+        rows.append(
+            {
+                **{k: _plain(v) for k, v in params.items()},
+                "score": trial.get("score"),
+                "best": "★" if params == best else "",
+            }
+        )
     return (pd.DataFrame(rows) if rows else None), note
 
 
 def build_model_card(manifest: Mapping) -> ModelCard:
     dataset, split = manifest["dataset"], manifest["split"]
     encoding = manifest["encoding"]
-    features = pd.DataFrame([
-        {"Feature": f["name"], "Label": f["label"], "Type": f["type"], "Preprocessing": _preprocessing(f, encoding)}
-        for f in manifest["features"]
-    ], columns=["Feature", "Label", "Type", "Preprocessing"])
+    features = pd.DataFrame(
+        [
+            {"Feature": f["name"], "Label": f["label"], "Type": f["type"], "Preprocessing": _preprocessing(f, encoding)}
+            for f in manifest["features"]
+        ],
+        columns=["Feature", "Label", "Type", "Preprocessing"],
+    )
     models, tuning, notes = [], {}, {}
     for name in model_names(manifest):
         entry = manifest["models"][name]
-        models.append({
-            "Model": entry.get("display_name", name), "Key": name, "Family": entry.get("family", ""),
-            "Champion": "★" if name == manifest["champion"] else "",
-            "Threshold": entry.get("threshold"),
-            "Hyperparameters": _plain(entry.get("params") or {}),
-            "Training time (s)": entry.get("training_seconds"),
-        })
+        models.append(
+            {
+                "Model": entry.get("display_name", name),
+                "Key": name,
+                "Family": entry.get("family", ""),
+                "Champion": "★" if name == manifest["champion"] else "",
+                "Threshold": entry.get("threshold"),
+                "Hyperparameters": _plain(entry.get("params") or {}),
+                "Training time (s)": entry.get("training_seconds"),
+            }
+        )
         table, note = _tuning(entry)
         if table is not None:
             tuning[name] = table
         notes[name] = note
     created = {"created_at": manifest["created_at"], "run_id": manifest["run_id"], "bundle": manifest["bundle"]}
     return ModelCard(
-        data=_pairs({**dataset, **created}, [
-            ("bundle", "Bundle"), ("run_id", "Run"), ("created_at", "Trained at (UTC)"), ("name", "Dataset"),
-            ("source", "Source"), ("fingerprint", "Fingerprint"), ("rows", "Rows"), ("label_rate", "Churn rate"),
-            ("label_name", "Label column"), ("positive_label", "Positive label"), ("sample", "Sampled rows"),
-        ]),
-        split=_pairs(split, [
-            ("method", "Method"), ("seed", "Seed"), ("test_fraction", "Test fraction"), ("train_rows", "Train rows"),
-            ("test_rows", "Test rows"), ("train_label_rate", "Train churn rate"),
-            ("test_label_rate", "Test churn rate"),
-        ]),
+        data=_pairs(
+            {**dataset, **created},
+            [
+                ("bundle", "Bundle"),
+                ("run_id", "Run"),
+                ("created_at", "Trained at (UTC)"),
+                ("name", "Dataset"),
+                ("source", "Source"),
+                ("fingerprint", "Fingerprint"),
+                ("rows", "Rows"),
+                ("label_rate", "Churn rate"),
+                ("label_name", "Label column"),
+                ("positive_label", "Positive label"),
+                ("sample", "Sampled rows"),
+            ],
+        ),
+        split=_pairs(
+            split,
+            [
+                ("method", "Method"),
+                ("seed", "Seed"),
+                ("test_fraction", "Test fraction"),
+                ("train_rows", "Train rows"),
+                ("test_rows", "Test rows"),
+                ("train_label_rate", "Train churn rate"),
+                ("test_label_rate", "Test churn rate"),
+            ],
+        ),
         features=features,
         models=pd.DataFrame(models),
         tuning=tuning,
         tuning_notes=notes,
-        timings=pd.DataFrame([{"Stage": k, "Seconds": float(v)} for k, v in manifest["timings"].items()],
-                             columns=["Stage", "Seconds"]),
-        versions=pd.DataFrame([{"Library": k, "Version": str(v)} for k, v in manifest["versions"].items()],
-                              columns=["Library", "Version"]),
-        spark=_pairs(manifest.get("spark") or {}, [("master", "Spark master"),
-                                                   ("default_parallelism", "Default parallelism")]),
+        timings=pd.DataFrame(
+            [{"Stage": k, "Seconds": float(v)} for k, v in manifest["timings"].items()], columns=["Stage", "Seconds"]
+        ),
+        versions=pd.DataFrame(
+            [{"Library": k, "Version": str(v)} for k, v in manifest["versions"].items()], columns=["Library", "Version"]
+        ),
+        spark=_pairs(
+            manifest.get("spark") or {}, [("master", "Spark master"), ("default_parallelism", "Default parallelism")]
+        ),
     )
 
 
@@ -134,9 +169,10 @@ def _table(frame: pd.DataFrame) -> list[str]:
     header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)
     # GFM splits cells on "|" even inside code spans unless it is escaped.
-    rows = ["| " + " | ".join(code(_plain(v)).replace("|", "\\|") if v is not None and v == v else "" for v in row)
-            + " |"
-            for row in frame.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join(code(_plain(v)).replace("|", "\\|") if v is not None and v == v else "" for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
     return [header, rule, *rows]
 
 
@@ -144,8 +180,12 @@ def model_card_markdown(manifest: Mapping, card: ModelCard | None = None) -> str
     """The whole card as Markdown; every data value sits in a code span."""
     card = card or build_model_card(manifest)
     out = [f"# Model card: {code(manifest['bundle'])}", ""]
-    for title, frame in (("Data", card.data), ("Split", card.split), ("Features", card.features),
-                         ("Models", card.models)):
+    for title, frame in (
+        ("Data", card.data),
+        ("Split", card.split),
+        ("Features", card.features),
+        ("Models", card.models),
+    ):
         out += [f"## {title}", "", *_table(frame), ""]
     out += ["## Tuning", ""]
     names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
@@ -153,7 +193,10 @@ def model_card_markdown(manifest: Mapping, card: ModelCard | None = None) -> str
         out += [f"### {code(names[model])}", "", code(note), ""]
         if model in card.tuning:
             out += [*_table(card.tuning[model]), ""]
-    for title, frame in (("Training time per stage", card.timings), ("Library versions", card.versions),
-                         ("Spark", card.spark)):
+    for title, frame in (
+        ("Training time per stage", card.timings),
+        ("Library versions", card.versions),
+        ("Spark", card.spark),
+    ):
         out += [f"## {title}", "", *_table(frame), ""]
     return "\n".join(out)

@@ -21,7 +21,7 @@ CSV_COLUMNS = ["feature", "label", "value", "shap", "lime"]
 
 
 def export_name(bundle: str, run_id: str, customer_id: object, suffix: str) -> str:
-    """"churnlens-telco-<run>-customer-42.html"; anything unsafe in a file name becomes '_'."""
+    """ "churnlens-telco-<run>-customer-42.html"; anything unsafe in a file name becomes '_'."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"churnlens-{bundle}-{run_id}-customer-{customer_id}")
     return f"{safe[:150]}.{suffix}"
 
@@ -80,6 +80,7 @@ def html_report(
 ) -> str:
     """A standalone HTML page. `charts` maps a heading to an SVG string made by `chart_svg`
     (trusted: generated here from numbers); everything else is data and is escaped."""
+
     def reasons(items: list[tuple[str, str]]) -> str:
         if not items:
             return "<p>None.</p>"

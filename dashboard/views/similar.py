@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bundle.customers import CustomerStore
-from bundle.risk import BANDS, HIGH, LOW, MEDIUM, band_cutoffs
+from analytics.risk import BANDS, HIGH, LOW, MEDIUM, band_cutoffs
 from dashboard.views.common import format_probability
+from store.customers import CustomerStore
 
 SIMILAR_K = 5
 PAGE_SIZE = 25

@@ -111,10 +111,21 @@ def rates_frame(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, positives
         recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
         f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
         fpr = np.where(fp + tn > 0, fp / (fp + tn), 0.0)
-    return pd.DataFrame({
-        "threshold": threshold, "tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision,
-        "recall": recall, "f1": f1, "fpr": fpr, "flagged": tp + fp, "flagged_share": (tp + fp) / n if n else 0.0,
-    })
+    return pd.DataFrame(
+        {
+            "threshold": threshold,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "fpr": fpr,
+            "flagged": tp + fp,
+            "flagged_share": (tp + fp) / n if n else 0.0,
+        }
+    )
 
 
 def at_threshold(sweep: pd.DataFrame, threshold: float) -> dict[str, float]:
@@ -130,8 +141,10 @@ def at_threshold(sweep: pd.DataFrame, threshold: float) -> dict[str, float]:
 def confusion_frame(point: Mapping[str, float]) -> pd.DataFrame:
     """2x2 table: rows = what happened, columns = what the model said."""
     return pd.DataFrame(
-        {"Flagged (predicted churn)": [int(point["tp"]), int(point["fp"])],
-         "Not flagged": [int(point["fn"]), int(point["tn"])]},
+        {
+            "Flagged (predicted churn)": [int(point["tp"]), int(point["fp"])],
+            "Not flagged": [int(point["fn"]), int(point["tn"])],
+        },
         index=pd.Index(["Churned", "Stayed"], name="Actual"),
     )
 
@@ -147,8 +160,11 @@ def profit_curve(sweep: pd.DataFrame, costs: Costs) -> pd.DataFrame:
 def best_threshold(curve: pd.DataFrame) -> dict[str, float]:
     """The threshold with the highest expected benefit (ties: the higher threshold, fewer offers)."""
     best = curve.iloc[int(np.argmax(curve["profit"].to_numpy()))]
-    return {"threshold": float(min(best["threshold"], 1.0)), "profit": float(best["profit"]),
-            "flagged_share": float(best["flagged_share"])}
+    return {
+        "threshold": float(min(best["threshold"], 1.0)),
+        "profit": float(best["profit"]),
+        "flagged_share": float(best["flagged_share"]),
+    }
 
 
 def calibration_table(labels: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
@@ -206,7 +222,8 @@ def champion_reason(manifest: Mapping) -> str:
     champion = manifest["champion"]
     names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
     values = {
-        m: float(v) for m in manifest["models"]
+        m: float(v)
+        for m in manifest["models"]
         if isinstance(v := (manifest["models"][m].get("metrics") or {}).get(metric), (int, float))
     }
     if champion not in values:
@@ -263,9 +280,7 @@ def build_validation_view(
             sweeps[m] = threshold_sweep(scores.labels, p)
     point = at_threshold(sweeps[model], threshold)
     profit = profit_curve(sweeps[model], costs)
-    points = pd.DataFrame(
-        [{"model": m, **at_threshold(sweeps[m], threshold)} for m in scores.probability]
-    )
+    points = pd.DataFrame([{"model": m, **at_threshold(sweeps[m], threshold)} for m in scores.probability])
     if calibration is None:
         calibration = pd.concat(
             [calibration_table(scores.labels, p).assign(model=m) for m, p in scores.probability.items()],

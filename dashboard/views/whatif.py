@@ -1,6 +1,6 @@
 """What-if and ICE: the customer's row with edited values, re-scored and re-explained live.
 
-Everything runs through the bundle's JVM-free runtime (`bundle.runtime`), so it
+Everything runs through the bundle's JVM-free runtime (`runtime.core`), so it
 works the same for every model family. Edits travel in the URL as JSON
 (`?whatif={"contract":"Two year","tenure":24}`) and are validated strictly:
 a bad scenario becomes a `WhatIfError` with a message meant for the user.
@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from bundle import layout
-from bundle.customers import CustomerStore
-from bundle.encoding import encode_rows
 from bundle.reader import Bundle
-from bundle.runtime import ModelRuntime
-from bundle.runtime import sigmoid as sigmoid_array
 from dashboard.views.common import display_value, format_points, format_probability, is_missing, sigmoid
 from dashboard.views.customer import DEFAULT_TOP_N, _waterfall_rows
+from runtime.core import ModelRuntime
+from runtime.core import sigmoid as sigmoid_array
+from runtime.encoding import encode_rows
+from store.customers import CustomerStore
 
 MAX_WHATIF_CHARS = 2000
 ICE_POINTS = 25
@@ -70,7 +70,9 @@ def parse_whatif(raw: object, domains: Mapping[str, Domain], labels: Mapping[str
     try:
         edits = json.loads(text)
     except ValueError:
-        raise WhatIfError("The what-if scenario in the link is not readable (expected JSON like {\"tenure\": 12}).") from None
+        raise WhatIfError(
+            'The what-if scenario in the link is not readable (expected JSON like {"tenure": 12}).'
+        ) from None
     if not isinstance(edits, dict):
         raise WhatIfError("The what-if scenario must map feature names to values.")
     return {name: validate_value(name, value, domains, labels) for name, value in edits.items()}

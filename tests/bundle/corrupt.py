@@ -16,8 +16,12 @@ from bundle.reader import sha256_of
 TableChange = Callable[[pd.DataFrame], pd.DataFrame]
 
 
-def rewrite(bundle_dir: Path, tables: dict[str, TableChange] | None = None, manifest_change=None,
-            raw: dict[str, bytes] | None = None) -> None:
+def rewrite(
+    bundle_dir: Path,
+    tables: dict[str, TableChange] | None = None,
+    manifest_change=None,
+    raw: dict[str, bytes] | None = None,
+) -> None:
     """Change tables (and/or the manifest) of the run at `bundle_dir`, then re-checksum every file,
     as someone who knows the format would: only the content checks can catch it."""
     for relpath, change in (tables or {}).items():
@@ -29,7 +33,10 @@ def rewrite(bundle_dir: Path, tables: dict[str, TableChange] | None = None, mani
     manifest = json.loads(manifest_file.read_text())
     for relpath in manifest["files"]:
         if (bundle_dir / relpath).is_file():
-            manifest["files"][relpath] = {"sha256": sha256_of(bundle_dir / relpath), "bytes": (bundle_dir / relpath).stat().st_size}
+            manifest["files"][relpath] = {
+                "sha256": sha256_of(bundle_dir / relpath),
+                "bytes": (bundle_dir / relpath).stat().st_size,
+            }
     if manifest_change is not None:
         manifest_change(manifest)
     manifest_file.write_text(json.dumps(manifest))  # NaN is written as NaN, which JSON readers accept

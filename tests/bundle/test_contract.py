@@ -7,9 +7,9 @@ import json
 import pytest
 
 from bundle import layout
-from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer, parse_customer_id
 from bundle.reader import BundleError, list_bundles, open_bundle
 from bundle.writer import RUNS_DIR, STAGING_DIR
+from store.customers import CustomerStore, MalformedCustomerId, UnknownCustomer, parse_customer_id
 from tests.bundle.tiny import write_tiny_bundle
 
 
@@ -113,7 +113,6 @@ def test_impossible_probabilities_are_never_published(tmp_path, bad):
     with pytest.raises(BundleError, match="probabilities outside"):
         write_tiny_bundle(tmp_path, run_id="bad", probability_of_first=bad)
     assert open_bundle(tmp_path / "tiny").run_id == "good"
-
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from bundle import ids, layout
-from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
-from bundle.rows import read_rows
+from store.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
+from store.rows import read_rows
 from tests.bundle.tiny import write_tiny_bundle
 
 
@@ -41,7 +41,13 @@ def test_categorical_features_are_codes_and_shared_arrays_are_read_only(tmp_path
     tenure = store.feature_column("tenure")
     assert tenure.dtype == np.float64 and np.isnan(tenure[2]) and tenure[:2].tolist() == [1.0, 30.0]
     assert store.labels().tolist() == [1, 0, 0] and store.labels().dtype == np.int8
-    for array in (tenure, store.labels(), store.probabilities("lin"), store.main_reasons("lin"), store.shap_matrix("lin")):
+    for array in (
+        tenure,
+        store.labels(),
+        store.probabilities("lin"),
+        store.main_reasons("lin"),
+        store.shap_matrix("lin"),
+    ):
         with pytest.raises(ValueError):
             array[0] = 0
     with pytest.raises(KeyError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bundle import items as im
+from store import items as im
 
 VECTORS = {
     "king": [1.0, 1.0, 0.0],
@@ -29,7 +29,9 @@ def _cos(a, b) -> float:
 
 def test_neighbours_are_cosine_ranked_without_the_item(index):
     found = im.neighbours(index, "king", 3)
-    expected = sorted(((w, _cos(VECTORS["king"], v)) for w, v in VECTORS.items() if w not in {"king", "zero"}), key=lambda t: -t[1])
+    expected = sorted(
+        ((w, _cos(VECTORS["king"], v)) for w, v in VECTORS.items() if w not in {"king", "zero"}), key=lambda t: -t[1]
+    )
     assert [w for w, _ in found] == [w for w, _ in expected[:3]]
     assert [s for _, s in found] == pytest.approx([s for _, s in expected[:3]], abs=1e-6)
     assert "king" not in dict(im.neighbours(index, "king", 10))
@@ -39,7 +41,14 @@ def test_analogy_is_gensim_most_similar(index):
     # king − man + woman: mean of unit vectors (negative weighted −1), inputs excluded.
     unit = {w: np.asarray(v) / (np.linalg.norm(v) or 1) for w, v in VECTORS.items()}
     target = (unit["king"] - unit["man"] + unit["woman"]) / 3
-    expected = sorted(((w, _cos(target, v) if np.linalg.norm(v) else 0.0) for w, v in VECTORS.items() if w not in {"king", "man", "woman"}), key=lambda t: -t[1])
+    expected = sorted(
+        (
+            (w, _cos(target, v) if np.linalg.norm(v) else 0.0)
+            for w, v in VECTORS.items()
+            if w not in {"king", "man", "woman"}
+        ),
+        key=lambda t: -t[1],
+    )
     found = im.analogy(index, ["king", "woman"], ["man"], k=2)
     assert found[0][0] == "queen"
     assert [w for w, _ in found] == [w for w, _ in expected[:2]]

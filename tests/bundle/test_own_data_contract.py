@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bundle import ids, risk
+from analytics import risk
+from bundle import ids
 from bundle.reader import BundleError
 from tests.bundle import tiny
 

@@ -55,7 +55,9 @@ def test_two_threads_publishing_one_name_never_delete_the_live_run(tmp_path):
 
 
 def test_many_concurrent_publishes_end_with_one_complete_live_bundle(tmp_path):
-    threads = [threading.Thread(target=write_tiny_bundle, args=(tmp_path,), kwargs={"run_id": f"r{i}"}) for i in range(6)]
+    threads = [
+        threading.Thread(target=write_tiny_bundle, args=(tmp_path,), kwargs={"run_id": f"r{i}"}) for i in range(6)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -120,7 +122,6 @@ def open_run_id(root: Path) -> str:
 
 CHILD = """
 import os, signal, sys
-sys.path.insert(0, {repo!r})
 from bundle import writer
 from tests.bundle.tiny import write_tiny_bundle
 target, line = writer.__file__, {line}
@@ -172,7 +173,7 @@ def test_kill_9_during_publish_loses_nothing_and_the_next_run_cleans_up(tmp_path
     write_tiny_bundle(root, run_id="older")  # kept for rollback: the killed run's prune has work to do
     write_tiny_bundle(root, run_id="before")
     code = CHILD.format(repo=str(REPO), line=_line_of(point), root=str(root))
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     assert "published" not in child.stdout
 

@@ -18,8 +18,8 @@ from bundle import layout, streaming
 from bundle.checks import bundle_problems
 from bundle.item_checks import recent_items_problems
 from bundle.reader import BundleError, open_bundle
-from bundle.recent_items import open_recent_items
 from bundle.writer import stage_bundle
+from store.recent_items import open_recent_items
 from tests.bundle.corrupt import rewrite
 from tests.bundle.tiny import write_tiny_bundle
 
@@ -64,17 +64,38 @@ def _swap(i, j):
 BROKEN = [
     ("rows out of customer order", _swap(2, 3), f"{RECENT} is not sorted by customer_id then rank"),
     ("ranks out of order within a customer", _swap(0, 1), "each customer's ranks must run 0, 1, 2"),
-    ("an unknown customer", lambda f: f.assign(customer_id=[3, 3, 3, 12, 12]), f"{RECENT} names customers that are not in customers.parquet"),
-    ("an owner before every customer", lambda f: f.assign(customer_id=[1, 3, 3, 11, 11], rank=[0, 0, 1, 0, 1]),
-     f"{RECENT} names customers that are not in customers.parquet"),
-    ("a gap in the ranks", lambda f: f.assign(customer_id=[3, 3, 11, 11, 11], rank=[0, 2, 0, 1, 2]), "each customer's ranks must run 0, 1, 2"),
-    ("a customer's ranks not from 0", lambda f: f.assign(rank=[0, 1, 2, 1, 2]), "each customer's ranks must run 0, 1, 2"),
+    (
+        "an unknown customer",
+        lambda f: f.assign(customer_id=[3, 3, 3, 12, 12]),
+        f"{RECENT} names customers that are not in customers.parquet",
+    ),
+    (
+        "an owner before every customer",
+        lambda f: f.assign(customer_id=[1, 3, 3, 11, 11], rank=[0, 0, 1, 0, 1]),
+        f"{RECENT} names customers that are not in customers.parquet",
+    ),
+    (
+        "a gap in the ranks",
+        lambda f: f.assign(customer_id=[3, 3, 11, 11, 11], rank=[0, 2, 0, 1, 2]),
+        "each customer's ranks must run 0, 1, 2",
+    ),
+    (
+        "a customer's ranks not from 0",
+        lambda f: f.assign(rank=[0, 1, 2, 1, 2]),
+        "each customer's ranks must run 0, 1, 2",
+    ),
     ("a repeated rank", lambda f: f.assign(rank=[0, 1, 1, 0, 1]), "each customer's ranks must run 0, 1, 2"),
     ("a negative rank", lambda f: f.assign(rank=[-1, 0, 1, 0, 1]), f"{RECENT} has negative ranks"),
-    ("more ranks than history_items", lambda f: f.assign(customer_id=[3, 3, 3, 3, 11], rank=[0, 1, 2, 3, 0]),
-     f"{RECENT} has ranks of 3 or more"),
-    ("IDs typed unlike customers.parquet", lambda f: f.assign(customer_id=f["customer_id"].astype("int32")),
-     f"{RECENT} stores customer_id as int32, customers.parquet as int64"),
+    (
+        "more ranks than history_items",
+        lambda f: f.assign(customer_id=[3, 3, 3, 3, 11], rank=[0, 1, 2, 3, 0]),
+        f"{RECENT} has ranks of 3 or more",
+    ),
+    (
+        "IDs typed unlike customers.parquet",
+        lambda f: f.assign(customer_id=f["customer_id"].astype("int32")),
+        f"{RECENT} stores customer_id as int32, customers.parquet as int64",
+    ),
     ("no rank column", lambda f: f.drop(columns=["rank"]), f"{RECENT} lacks the column(s) rank"),
 ]
 
@@ -96,7 +117,9 @@ def test_unreadable_recent_items_are_refused_at_publish(tmp_path):
     shutil.copytree(good.path, scratch)
     rewrite(scratch, raw={RECENT: b"PAR1 not parquet PAR1"})
     manifest = json.loads((scratch / layout.MANIFEST).read_text())
-    with pytest.raises(BundleError, match=f"^Bundle 'tiny' is unreadable: {re.escape(RECENT)} is not a valid Parquet table"):
+    with pytest.raises(
+        BundleError, match=f"^Bundle 'tiny' is unreadable: {re.escape(RECENT)} is not a valid Parquet table"
+    ):
         with stage_bundle(root, "tiny", "faulty") as staged:
             for relpath in manifest["files"]:
                 shutil.copyfile(scratch / relpath, staged.target(relpath))
@@ -132,7 +155,9 @@ def test_recent_items_without_any_row_are_sound(tmp_path):
 
 def _file_with_groups(tmp_path, frame: pd.DataFrame, rows_per_group: int, ids=None):
     bundle = write_tiny_bundle(tmp_path, ids=ids, recent_items=frame)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), bundle.path / RECENT, row_group_size=rows_per_group)
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False), bundle.path / RECENT, row_group_size=rows_per_group
+    )
     return bundle
 
 
@@ -154,7 +179,9 @@ def test_text_ids_are_read_by_row_group_range(tmp_path):
     bundle = _file_with_groups(tmp_path, frame, 2, ids=["A-1", "b.2", "c/3"])
     assert bundle_problems(bundle) == []
     recent = open_recent_items(bundle)
-    assert recent.rows("c/3").column(layout.ITEM_ID_COLUMN).to_pylist() == frame[layout.ITEM_ID_COLUMN].iloc[3:].tolist()
+    assert (
+        recent.rows("c/3").column(layout.ITEM_ID_COLUMN).to_pylist() == frame[layout.ITEM_ID_COLUMN].iloc[3:].tolist()
+    )
     assert recent.rows("b.2").column("rank").to_pylist() == [0]
     assert recent.rows("B.2").num_rows == 0 and recent.rows(3).num_rows == 0
 
@@ -162,6 +189,8 @@ def test_text_ids_are_read_by_row_group_range(tmp_path):
 def test_a_damaged_file_raises_a_readable_bundle_error(tmp_path):
     bundle = write_tiny_bundle(tmp_path, recent_items=SOUND)
     (bundle.path / RECENT).write_bytes(b"PAR1 not parquet PAR1")
-    with pytest.raises(BundleError, match=f"^Bundle 'tiny' is unreadable: {re.escape(RECENT)} is not a valid Parquet table.$") as caught:
+    with pytest.raises(
+        BundleError, match=f"^Bundle 'tiny' is unreadable: {re.escape(RECENT)} is not a valid Parquet table.$"
+    ) as caught:
         open_recent_items(bundle).rows(3)
     assert str(tmp_path) not in str(caught.value)

@@ -7,7 +7,7 @@ import pytest
 
 from bench.tile_bundle import tile
 from bundle import layout
-from bundle.customers import CustomerStore
+from store.customers import CustomerStore
 from tests.bundle.tiny import write_tiny_bundle
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bundle import xgboost_import
+from runtime import xgboost_import
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,8 +21,8 @@ import json, sys
 import numpy as np, pyarrow.parquet as pq
 from bundle import layout
 from bundle.reader import open_bundle
-from bundle.xgboost_import import import_xgboost_without_sklearn
-from bundle.runtime import load_runtime
+from runtime.xgboost_import import import_xgboost_without_sklearn
+from runtime.core import load_runtime
 
 xgboost = import_xgboost_without_sklearn()
 without = "sklearn" not in sys.modules and "scipy.stats" not in sys.modules
@@ -41,8 +41,14 @@ print(json.dumps({"without": without, "gap": gap, "shap_gap": shap_gap, "compat"
 
 
 def test_fresh_serving_process_runs_xgboost_exactly_without_sklearn(telco_bundle):
-    out = subprocess.run([sys.executable, "-c", FRESH, str(telco_bundle.path)], cwd=REPO,
-                         capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH, str(telco_bundle.path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["without"], "xgboost pulled scikit-learn or scipy.stats in"
     assert result["compat"] is False  # XGBoost's own no-scikit-learn mode

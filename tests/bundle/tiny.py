@@ -31,18 +31,36 @@ LINEAR = {"coefficients": [0.05, -1.0, 1.0], "intercept": -1.5, "feature_means":
 def tiny_manifest(id_type: str = "int") -> dict:
     return {
         "created_at": "2026-11-22T00:00:00+00:00",
-        "dataset": {"name": "tiny", "source": "tests", "fingerprint": "x", "rows": 3, "label_rate": 1 / 3,
-                    "label_name": "churn", "positive_label": "Yes", "id_type": id_type},
+        "dataset": {
+            "name": "tiny",
+            "source": "tests",
+            "fingerprint": "x",
+            "rows": 3,
+            "label_rate": 1 / 3,
+            "label_name": "churn",
+            "positive_label": "Yes",
+            "id_type": id_type,
+        },
         "split": {"method": "fixed", "seed": 0, "test_fraction": 0.34, "train_rows": 2, "test_rows": 1},
         "features": FEATURES,
-        "encoding": [{"feature": "tenure", "kind": "numeric", "fill": 10.0},
-                     {"feature": "contract", "kind": "onehot", "category": "Monthly"},
-                     {"feature": "contract", "kind": "onehot", "category": "Yearly"}],
-        "models": {"lin": {"family": "test", "display_name": "Linear", "params": {}, "metrics": {"roc_auc": 1.0},
-                           "threshold": 0.5, "training_seconds": 0.0,
-                           "shap": {"base_value": -1.0, "output": "log_odds", "method": "exact"},
-                           "files": {"linear": "models/lin/linear.json"},
-                           "runtime": {"kind": "linear", "files": {"linear.json": "models/lin/linear.json"}}}},
+        "encoding": [
+            {"feature": "tenure", "kind": "numeric", "fill": 10.0},
+            {"feature": "contract", "kind": "onehot", "category": "Monthly"},
+            {"feature": "contract", "kind": "onehot", "category": "Yearly"},
+        ],
+        "models": {
+            "lin": {
+                "family": "test",
+                "display_name": "Linear",
+                "params": {},
+                "metrics": {"roc_auc": 1.0},
+                "threshold": 0.5,
+                "training_seconds": 0.0,
+                "shap": {"base_value": -1.0, "output": "log_odds", "method": "exact"},
+                "files": {"linear": "models/lin/linear.json"},
+                "runtime": {"kind": "linear", "files": {"linear.json": "models/lin/linear.json"}},
+            }
+        },
         "champion": "lin",
         "champion_metric": "roc_auc",
         "versions": {},
@@ -66,18 +84,35 @@ def write_tiny_bundle(
     shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [-0.45, 1.0, 0.0], "contract": [-1.0, 1.0, -1.0]})
     margin = -1.0 + shap["tenure"] + shap["contract"]
     with stage_bundle(root, name, run_id) as staged:
-        staged.write_table(layout.CUSTOMERS, pd.DataFrame({
-            layout.ID_COLUMN: ids, layout.LABEL_COLUMN: [1, 0, 0], layout.SPLIT_COLUMN: ["train", "train", "test"],
-            "tenure": [1.0, 30.0, np.nan], "contract": ["Monthly", "Yearly", "Monthly"]}))
+        staged.write_table(
+            layout.CUSTOMERS,
+            pd.DataFrame(
+                {
+                    layout.ID_COLUMN: ids,
+                    layout.LABEL_COLUMN: [1, 0, 0],
+                    layout.SPLIT_COLUMN: ["train", "train", "test"],
+                    "tenure": [1.0, 30.0, np.nan],
+                    "contract": ["Monthly", "Yearly", "Monthly"],
+                }
+            ),
+        )
         probability = 1 / (1 + np.exp(-margin))
         if probability_of_first is not None:
             probability[0] = probability_of_first
-        staged.write_table(layout.predictions_path("lin"), pd.DataFrame({
-            layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: probability, layout.MARGIN_COLUMN: margin}))
+        staged.write_table(
+            layout.predictions_path("lin"),
+            pd.DataFrame({layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: probability, layout.MARGIN_COLUMN: margin}),
+        )
         staged.write_table(layout.shap_path("lin"), shap.assign(tenure=shap["tenure"] + shap_offset))
-        staged.write_table(layout.BACKGROUND, pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}))
+        staged.write_table(
+            layout.BACKGROUND,
+            pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}),
+        )
         staged.target("models/lin/linear.json").write_text(json.dumps(LINEAR))
-        staged.write_table(layout.CURVES, pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}))
+        staged.write_table(
+            layout.CURVES,
+            pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}),
+        )
         write_tiny_model_tables(staged, ids)
         manifest = tiny_manifest("int" if ids.dtype.kind in "iu" else "string")
         if recent_items is not None:
@@ -95,13 +130,39 @@ def write_tiny_item_tables(staged, recent_items: pd.DataFrame, rows_per_group: i
     import pyarrow.parquet as pq
 
     vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [-1, 0]], dtype=np.float32)
-    staged.write_table(layout.ITEMS, pd.DataFrame({layout.ITEM_ID_COLUMN: TINY_ITEMS, "title": ["A", "B", "C", "D"],
-                                                   "year": [2001.0, np.nan, 2003.0, 2004.0], "genres": ["X", "X|Y", "Y", ""],
-                                                   "users": [3, 2, 2, 1]}))
-    staged.write_table(layout.ITEM_VECTORS, pa.table({layout.ITEM_ID_COLUMN: TINY_ITEMS,
-                                                      "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 2)}))
-    staged.write_table(layout.ITEM_MAP, pd.DataFrame({layout.ITEM_ID_COLUMN: TINY_ITEMS, "pca_x": vectors[:, 0].astype(float),
-                                                      "pca_y": vectors[:, 1].astype(float), "tsne_x": np.nan, "tsne_y": np.nan}))
+    staged.write_table(
+        layout.ITEMS,
+        pd.DataFrame(
+            {
+                layout.ITEM_ID_COLUMN: TINY_ITEMS,
+                "title": ["A", "B", "C", "D"],
+                "year": [2001.0, np.nan, 2003.0, 2004.0],
+                "genres": ["X", "X|Y", "Y", ""],
+                "users": [3, 2, 2, 1],
+            }
+        ),
+    )
+    staged.write_table(
+        layout.ITEM_VECTORS,
+        pa.table(
+            {
+                layout.ITEM_ID_COLUMN: TINY_ITEMS,
+                "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 2),
+            }
+        ),
+    )
+    staged.write_table(
+        layout.ITEM_MAP,
+        pd.DataFrame(
+            {
+                layout.ITEM_ID_COLUMN: TINY_ITEMS,
+                "pca_x": vectors[:, 0].astype(float),
+                "pca_y": vectors[:, 1].astype(float),
+                "tsne_x": np.nan,
+                "tsne_y": np.nan,
+            }
+        ),
+    )
     staged.target(f"{layout.WORD2VEC_DIR}/data/part-0.parquet").write_bytes(b"stand-in: the checks only need it listed")
     table = pa.Table.from_pandas(recent_items, preserve_index=False)
     pq.write_table(table, staged.target(layout.CUSTOMER_ITEMS), row_group_size=rows_per_group or max(1, len(table)))
@@ -111,16 +172,67 @@ def write_tiny_item_tables(staged, recent_items: pd.DataFrame, rows_per_group: i
 def write_tiny_model_tables(staged, ids: np.ndarray) -> None:
     """Calibration, score distribution, permutation importance, PDP and ICE for model `lin`."""
     edges = np.linspace(0, 1, 21)
-    staged.write_table(layout.CALIBRATION, pd.DataFrame({
-        "model": ["lin"], "bin": [1], "lower": [0.1], "upper": [0.2], "mean_predicted": [0.15], "observed_rate": [0.0], "count": [1]}))
-    staged.write_table(layout.SCORE_DISTRIBUTION, pd.DataFrame({
-        "model": "lin", "label": np.repeat([0, 1], 20), "lower": np.tile(edges[:-1], 2), "upper": np.tile(edges[1:], 2),
-        "count": np.zeros(40, dtype=int)}))
-    staged.write_table(layout.PERMUTATION_IMPORTANCE, pd.DataFrame({
-        "model": "lin", "feature": ["tenure", "contract"], "mean_drop": [0.0, 0.5], "std_drop": [0.0, 0.1], "repeats": 5}))
-    staged.write_table(layout.PDP, pd.DataFrame({
-        "model": "lin", "feature": ["tenure", "tenure", "contract", "contract"], "grid_index": [0, 1, 0, 1],
-        "value": ["1", "30", "Monthly", "Yearly"], "numeric_value": [1.0, 30.0, None, None],
-        "average_probability": [0.2, 0.5, 0.1, 0.6], "customers": 3}))
-    staged.write_table(layout.ICE, pd.DataFrame({
-        "model": "lin", "feature": "tenure", "grid_index": [0, 1], layout.ID_COLUMN: ids[0], "probability": [0.2, 0.4]}))
+    staged.write_table(
+        layout.CALIBRATION,
+        pd.DataFrame(
+            {
+                "model": ["lin"],
+                "bin": [1],
+                "lower": [0.1],
+                "upper": [0.2],
+                "mean_predicted": [0.15],
+                "observed_rate": [0.0],
+                "count": [1],
+            }
+        ),
+    )
+    staged.write_table(
+        layout.SCORE_DISTRIBUTION,
+        pd.DataFrame(
+            {
+                "model": "lin",
+                "label": np.repeat([0, 1], 20),
+                "lower": np.tile(edges[:-1], 2),
+                "upper": np.tile(edges[1:], 2),
+                "count": np.zeros(40, dtype=int),
+            }
+        ),
+    )
+    staged.write_table(
+        layout.PERMUTATION_IMPORTANCE,
+        pd.DataFrame(
+            {
+                "model": "lin",
+                "feature": ["tenure", "contract"],
+                "mean_drop": [0.0, 0.5],
+                "std_drop": [0.0, 0.1],
+                "repeats": 5,
+            }
+        ),
+    )
+    staged.write_table(
+        layout.PDP,
+        pd.DataFrame(
+            {
+                "model": "lin",
+                "feature": ["tenure", "tenure", "contract", "contract"],
+                "grid_index": [0, 1, 0, 1],
+                "value": ["1", "30", "Monthly", "Yearly"],
+                "numeric_value": [1.0, 30.0, None, None],
+                "average_probability": [0.2, 0.5, 0.1, 0.6],
+                "customers": 3,
+            }
+        ),
+    )
+    staged.write_table(
+        layout.ICE,
+        pd.DataFrame(
+            {
+                "model": "lin",
+                "feature": "tenure",
+                "grid_index": [0, 1],
+                layout.ID_COLUMN: ids[0],
+                "probability": [0.2, 0.4],
+            }
+        ),
+    )

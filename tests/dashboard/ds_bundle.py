@@ -18,10 +18,10 @@ from sklearn.metrics import roc_auc_score
 
 from bundle import layout
 from bundle.reader import Bundle, open_bundle
-from bundle.runtime import load_runtime
 from bundle.writer import stage_bundle
 from dashboard.views.global_explanations import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE
 from dashboard.views.validation import CALIBRATION_TABLE, SCORE_DISTRIBUTION_TABLE
+from runtime.core import load_runtime
 
 ICE_CUSTOMERS = 60
 GRID_POINTS = 8
@@ -51,11 +51,28 @@ def compute_pdp_ice(bundle: Bundle, features: list[str]) -> tuple[pd.DataFrame, 
                 rows[name] = value
                 probability = runtime.probability(rows)
                 numeric = float(value) if spec[name]["type"] != "categorical" else None
-                pdp_rows.append({"model": model, "feature": name, "grid_index": i, "value": str(value),
-                                 "numeric_value": numeric, "average_probability": float(probability.mean()),
-                                 "customers": len(rows)})
-                ice_frames.append(pd.DataFrame({"model": model, "feature": name, "grid_index": i,
-                                                "customer_id": sample[layout.ID_COLUMN], "probability": probability}))
+                pdp_rows.append(
+                    {
+                        "model": model,
+                        "feature": name,
+                        "grid_index": i,
+                        "value": str(value),
+                        "numeric_value": numeric,
+                        "average_probability": float(probability.mean()),
+                        "customers": len(rows),
+                    }
+                )
+                ice_frames.append(
+                    pd.DataFrame(
+                        {
+                            "model": model,
+                            "feature": name,
+                            "grid_index": i,
+                            "customer_id": sample[layout.ID_COLUMN],
+                            "probability": probability,
+                        }
+                    )
+                )
     return pd.DataFrame(pdp_rows), pd.concat(ice_frames, ignore_index=True)
 
 
@@ -74,8 +91,15 @@ def compute_permutation(bundle: Bundle, seed: int = 0) -> pd.DataFrame:
                 shuffled = test.copy()
                 shuffled[feature["name"]] = rng.permutation(shuffled[feature["name"]].to_numpy())
                 drops.append(base - roc_auc_score(labels, runtime.probability(shuffled)))
-            rows.append({"model": model, "feature": feature["name"], "mean_drop": float(np.mean(drops)),
-                         "std_drop": float(np.std(drops)), "repeats": REPEATS})
+            rows.append(
+                {
+                    "model": model,
+                    "feature": feature["name"],
+                    "mean_drop": float(np.mean(drops)),
+                    "std_drop": float(np.std(drops)),
+                    "repeats": REPEATS,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -88,15 +112,25 @@ def compute_calibration_tables(bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFra
         p = bundle.read_table(layout.predictions_path(model)).column(layout.PROBABILITY_COLUMN).to_numpy()[test]
         observed, predicted = calibration_curve(labels, p, n_bins=10, strategy="uniform")
         bins = np.minimum((predicted * 10).astype(int), 9)
-        calibration.append(pd.DataFrame({"model": model, "bin": bins, "lower": bins / 10, "upper": (bins + 1) / 10,
-                                         "mean_predicted": predicted, "observed_rate": observed,
-                                         "count": np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], p),
-                                                              minlength=10)[bins]}))
+        calibration.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "bin": bins,
+                    "lower": bins / 10,
+                    "upper": (bins + 1) / 10,
+                    "mean_predicted": predicted,
+                    "observed_rate": observed,
+                    "count": np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], p), minlength=10)[bins],
+                }
+            )
+        )
         edges = np.linspace(0, 1, 21)
         for label in (0, 1):
             count, _ = np.histogram(p[labels == label], bins=edges)
-            distribution.append(pd.DataFrame({"model": model, "label": label, "lower": edges[:-1],
-                                              "upper": edges[1:], "count": count}))
+            distribution.append(
+                pd.DataFrame({"model": model, "label": label, "lower": edges[:-1], "upper": edges[1:], "count": count})
+            )
     return pd.concat(calibration, ignore_index=True), pd.concat(distribution, ignore_index=True)
 
 
@@ -104,8 +138,13 @@ def compute_calibration_tables(bundle: Bundle) -> tuple[pd.DataFrame, pd.DataFra
 def ds_tables(telco_bundle) -> dict[str, pd.DataFrame]:
     pdp, ice = compute_pdp_ice(telco_bundle, [f["name"] for f in telco_bundle.manifest["features"]])
     calibration, distribution = compute_calibration_tables(telco_bundle)
-    return {PDP_TABLE: pdp, ICE_TABLE: ice, PERMUTATION_TABLE: compute_permutation(telco_bundle),
-            CALIBRATION_TABLE: calibration, SCORE_DISTRIBUTION_TABLE: distribution}
+    return {
+        PDP_TABLE: pdp,
+        ICE_TABLE: ice,
+        PERMUTATION_TABLE: compute_permutation(telco_bundle),
+        CALIBRATION_TABLE: calibration,
+        SCORE_DISTRIBUTION_TABLE: distribution,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth, data
+from dashboard.shell import auth, data
 from tests.dashboard.dashboard_helpers import APP
 
 TIMEOUT = 60
@@ -34,7 +34,9 @@ def test_pbkdf2_hashes_are_accepted():
     assert auth.verify_password("s3cret", stored) and not auth.verify_password("s3cret!", stored)
 
 
-@pytest.mark.parametrize("stored", ["", "plaintext", "scrypt$1$2", "scrypt$x$8$1$AA==$AA==", "md5$abc$def", "scrypt$1024$8$1$***$AA=="])
+@pytest.mark.parametrize(
+    "stored", ["", "plaintext", "scrypt$1$2", "scrypt$x$8$1$AA==$AA==", "md5$abc$def", "scrypt$1024$8$1$***$AA=="]
+)
 def test_malformed_hashes_never_verify(stored):
     assert not auth.verify_password("anything", stored)
 

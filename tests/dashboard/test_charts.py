@@ -7,11 +7,13 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
-from tests.dashboard.dashboard_helpers import REPO_ROOT, champion_predictions, telco
 
 from bundle import layout
-from bundle.customers import CustomerStore
-from dashboard import charts, views
+from dashboard import views
+from dashboard.charts import customer as charts
+from dashboard.charts import models as model_charts
+from store.customers import CustomerStore
+from tests.dashboard.dashboard_helpers import REPO_ROOT, champion_predictions, telco
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def test_waterfall_marks_average_and_this_customer(view):
 
 def test_roc_chart_has_a_line_per_model_and_a_diagonal(bundle, curves):
     names = views.model_display_names(bundle.manifest)
-    spec = charts.roc_chart(curves, names).to_dict()
+    spec = model_charts.roc_chart(curves, names).to_dict()
     lines = [layer for layer in spec["layer"] if layer["mark"]["type"] == "line"]
     assert len(lines) == 2
     datasets = list(spec["datasets"].values())
@@ -81,7 +83,7 @@ def test_roc_chart_has_a_line_per_model_and_a_diagonal(bundle, curves):
 
 
 def test_pr_chart_plots_only_pr_points(bundle, curves):
-    spec = charts.pr_chart(curves, views.model_display_names(bundle.manifest)).to_dict()
+    spec = model_charts.pr_chart(curves, views.model_display_names(bundle.manifest)).to_dict()
     rows = next(rows for rows in spec["datasets"].values() if rows and "Model" in rows[0])
     assert {r["curve"] for r in rows} == {"pr"}
     assert len(rows) == int((curves["curve"] == "pr").sum())
@@ -89,7 +91,7 @@ def test_pr_chart_plots_only_pr_points(bundle, curves):
 
 def test_charts_and_views_do_not_need_streamlit():
     code = (
-        "import sys; import dashboard.charts, dashboard.views; "
+        "import sys; import dashboard.charts.customer, dashboard.views; "
         "assert 'streamlit' not in sys.modules, 'streamlit imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -101,7 +103,7 @@ def test_servers_draw_charts_without_schema_validation_and_tests_keep_it(monkeyp
     import pandas as pd
     from altair.utils.schemapi import SchemaValidationError
 
-    from dashboard import draw
+    from dashboard.shell import draw
 
     def broken() -> alt.Chart:  # a spec Vega-Lite's schema refuses (a width is a number, "container" or a step)
         chart = alt.Chart(pd.DataFrame({"a": [1]})).mark_point().encode(x=alt.X("a:Q"))

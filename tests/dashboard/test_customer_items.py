@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bundle import items as im
 from bundle import layout
 from bundle.reader import open_bundle
-from dashboard.views_items import build_customer_items, catalog_from_bundle
+from dashboard.views.items import build_customer_items, catalog_from_bundle
+from store import items as im
 
 SECTION_APP = Path(__file__).with_name("customer_items_app.py")
 
@@ -35,7 +35,11 @@ def test_recommendations_are_unseen_neighbours_of_recent_items(setting):
     for row in view.recommendations.itertuples():
         assert row.because_of_id in set(view.recent["item_id"])
         assert row.similarity == pytest.approx(
-            float(catalog.index.unit[catalog.index.position(row.item_id)] @ catalog.index.unit[catalog.index.position(row.because_of_id)]), abs=1e-5
+            float(
+                catalog.index.unit[catalog.index.position(row.item_id)]
+                @ catalog.index.unit[catalog.index.position(row.because_of_id)]
+            ),
+            abs=1e-5,
         )
     assert view.recommendations["similarity"].is_monotonic_decreasing
 
@@ -56,7 +60,7 @@ def test_section_links_each_item_to_the_items_page(setting, movielens_bundle_roo
 
 
 def test_section_draws_nothing_for_bundles_without_items(telco_bundle):
-    from dashboard.sections.customer_items import draw_customer_items
+    from dashboard.pages.customer_items import draw_customer_items
 
     # No Streamlit context needed: it returns before drawing anything.
     assert not im.has_items(telco_bundle.manifest)
@@ -74,7 +78,9 @@ def test_section_reports_an_unreadable_recent_items_file_without_a_traceback(tmp
     at.run()
     assert not at.exception and not at.warning
     # Customer 3's three items, latest first, then unseen neighbours of them (d: the one item left).
-    assert [link.proto.query_string for link in at.get("page_link")] == [f"bundle=tiny&item={i}" for i in ("a", "b", "c", "d")]
+    assert [link.proto.query_string for link in at.get("page_link")] == [
+        f"bundle=tiny&item={i}" for i in ("a", "b", "c", "d")
+    ]
 
     # Damaged after publish, checksums updated: only the on-demand read can notice. (Another run
     # directory: the process keeps the first one's open file and last row group.)
@@ -91,7 +97,7 @@ def test_section_reports_an_unreadable_recent_items_file_without_a_traceback(tmp
 
 
 def test_one_customers_rows_read_on_demand_equal_their_rows_of_the_whole_table(setting):
-    from bundle.recent_items import open_recent_items
+    from store.recent_items import open_recent_items
 
     bundle, _, history = setting
     recent = open_recent_items(bundle)

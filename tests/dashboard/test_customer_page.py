@@ -10,15 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
-from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 
 from bundle import layout
-from bundle.customers import CustomerStore
-from bundle.runtime import load_runtime
-from dashboard import data
-from dashboard.customer_sections import build_report
+from dashboard.pages.customer_sections import build_report
+from dashboard.shell import data
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
+from runtime.core import load_runtime
+from store.customers import CustomerStore
+from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 
 TIMEOUT = 120
 
@@ -112,8 +112,12 @@ def test_whatif_change_reset_and_url_round_trip(artifacts):
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [('{"tenure": 99999}', "between"), ('{"contract": "Forever"}', "no category"), ("{{", "not readable"),
-     ('{"ghost": 1}', "unknown feature")],
+    [
+        ('{"tenure": 99999}', "between"),
+        ('{"contract": "Forever"}', "no category"),
+        ("{{", "not readable"),
+        ('{"ghost": 1}', "unknown feature"),
+    ],
 )
 def test_bad_whatif_link_is_a_message(artifacts, raw, message):
     ids, p = champion_predictions(telco(artifacts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard.views.common import format_probability, rank_phrase, reason_text, value_in_units, with_article
@@ -12,13 +13,20 @@ from dashboard.views.lime_view import agreement, agreement_note
 from dashboard.views.report import export_name, html_report
 from dashboard.views.whatif import Domain, WhatIfError, encode_whatif, parse_whatif
 
-import pandas as pd
-
 
 @pytest.mark.parametrize(
     ("number", "expected"),
-    [("8.0%", "an 8.0%"), ("11.2%", "an 11.2%"), ("18%", "an 18%"), ("80.5%", "an 80.5%"), ("3.7%", "a 3.7%"),
-     ("1.0%", "a 1.0%"), ("110%", "a 110%"), ("26.8%", "a 26.8%"), ("0.4%", "a 0.4%")],
+    [
+        ("8.0%", "an 8.0%"),
+        ("11.2%", "an 11.2%"),
+        ("18%", "an 18%"),
+        ("80.5%", "an 80.5%"),
+        ("3.7%", "a 3.7%"),
+        ("1.0%", "a 1.0%"),
+        ("110%", "a 110%"),
+        ("26.8%", "a 26.8%"),
+        ("0.4%", "a 0.4%"),
+    ],
 )
 def test_articles_follow_the_spoken_number(number, expected):
     assert with_article(number) == expected
@@ -26,9 +34,14 @@ def test_articles_follow_the_spoken_number(number, expected):
 
 @pytest.mark.parametrize(
     ("percentile", "expected"),
-    [(96.4, "riskier than 96% of customers"), (99.95, "among the riskiest 0.1% of customers"),
-     (100.0, "among the riskiest 0.1% of customers"), (99.2, "among the riskiest 0.8% of customers"),
-     (0.0, "among the least risky 1% of customers"), (50.0, "riskier than 50% of customers")],
+    [
+        (96.4, "riskier than 96% of customers"),
+        (99.95, "among the riskiest 0.1% of customers"),
+        (100.0, "among the riskiest 0.1% of customers"),
+        (99.2, "among the riskiest 0.8% of customers"),
+        (0.0, "among the least risky 1% of customers"),
+        (50.0, "riskier than 50% of customers"),
+    ],
 )
 def test_rank_never_reads_100_or_0(percentile, expected):
     text = rank_phrase(percentile)
@@ -108,9 +121,19 @@ def test_agreement_on_hand_made_cases():
 def test_report_escapes_every_piece_of_data():
     evil = '<script>alert("x")</script>'
     page = html_report(
-        title=f"Customer {evil}", customer_id=evil, bundle="telco", run_id="r1", model_name=evil,
-        probability=0.42, band="high", rank_text="riskier than 96% of customers", summary=evil,
-        raising=[(f"Contract: {evil}", "+12.0 pts")], lowering=[], baseline="b", effect_note="e",
+        title=f"Customer {evil}",
+        customer_id=evil,
+        bundle="telco",
+        run_id="r1",
+        model_name=evil,
+        probability=0.42,
+        band="high",
+        rank_text="riskier than 96% of customers",
+        summary=evil,
+        raising=[(f"Contract: {evil}", "+12.0 pts")],
+        lowering=[],
+        baseline="b",
+        effect_note="e",
         charts={"Reasons": "<svg><rect/></svg>"},
         details=pd.DataFrame({"Feature": ["Contract"], "Value": [evil], "Effect (log-odds)": [1.0]}),
         lime_note=evil,

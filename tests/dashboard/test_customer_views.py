@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bundle.customers import CustomerStore
 from bundle.manifest import model_names
-from bundle.runtime import load_runtime, sigmoid
 from dashboard.views import build_customer_view
 from dashboard.views.levers import actionable_features, build_levers
 from dashboard.views.lime_view import explain_lime
 from dashboard.views.similar import ANY, find_customers
 from dashboard.views.whatif import build_ice, build_whatif, customer_frame, feature_domains, load_background, population
+from runtime.core import load_runtime, sigmoid
+from store.customers import CustomerStore
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,14 @@ def test_levers_only_make_customers_that_exist(telco_bundle, store):
     riskiest_offline = int(offline[np.argmax(store.probabilities(model)[offline])])
     view = build_customer_view(telco_bundle, store, store.customer_id(riskiest_offline))
     suggested = build_levers(runtime, manifest, store, model, view.raw_features, view.probability, domains, top=50)
-    add_ons = {"online_security", "tech_support", "online_backup", "device_protection", "streaming_tv", "streaming_movies"}
+    add_ons = {
+        "online_security",
+        "tech_support",
+        "online_backup",
+        "device_protection",
+        "streaming_tv",
+        "streaming_movies",
+    }
     for edits in suggested["edits"]:
         assert all(edits[f] == "No internet service" for f in add_ons & set(edits)), edits
         after = {**view.raw_features, **edits}
@@ -164,7 +171,9 @@ def test_manifest_carries_the_specs_actionable_flags(telco_bundle, telco_spec):
     from bundle.manifest import manifest_problems
 
     manifest = telco_bundle.manifest
-    assert {f["name"]: f["actionable"] for f in manifest["features"]} == {f.name: f.actionable for f in telco_spec.features}
+    assert {f["name"]: f["actionable"] for f in manifest["features"]} == {
+        f.name: f.actionable for f in telco_spec.features
+    }
     broken = copy.deepcopy(manifest)
     broken["features"][0]["actionable"] = "yes"
     assert any("non-boolean 'actionable'" in p for p in manifest_problems(broken))

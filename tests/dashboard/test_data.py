@@ -11,7 +11,7 @@ import pytest
 from bundle import layout
 from bundle.reader import BundleError
 from bundle.writer import stage_bundle
-from dashboard import data
+from dashboard.shell import data
 
 
 def publish_copy(source: Path, root: Path, name: str, run_id: str) -> None:

@@ -82,8 +82,10 @@ def test_best_threshold_moves_with_costs(scored):
     assert cheap["threshold"] < dear["threshold"]
     # Brute force over every candidate threshold agrees with the cumulative-sum sweep.
     costs = Costs(offer_cost=30, saved_value=100, success_rate=0.5)
-    brute = {t: ((probability >= t) & (labels == 1)).sum() * 50 - (probability >= t).sum() * 30
-             for t in np.unique(probability)}
+    brute = {
+        t: ((probability >= t) & (labels == 1)).sum() * 50 - (probability >= t).sum() * 30
+        for t in np.unique(probability)
+    }
     assert dear["profit"] == pytest.approx(max(brute.values()))
 
 
@@ -102,19 +104,25 @@ def test_bad_thresholds_are_refused(raw):
 
 
 FEATURES = [
-    {"name": "contract", "type": "categorical", "label": "Contract",
-     "categories": ["Month-to-month", "One year", "Two year"]},
+    {
+        "name": "contract",
+        "type": "categorical",
+        "label": "Contract",
+        "categories": ["Month-to-month", "One year", "Two year"],
+    },
     {"name": "tenure", "type": "numeric", "label": "Tenure"},
     {"name": "senior", "type": "binary", "label": "Senior"},
 ]
 
 
 def test_cohort_grammar_filters_rows():
-    frame = pd.DataFrame({
-        "contract": ["Month-to-month", "One year", "Month-to-month", None],
-        "tenure": [3.0, 5.0, 40.0, 2.0],
-        "senior": [1, 0, 0, 1],
-    })
+    frame = pd.DataFrame(
+        {
+            "contract": ["Month-to-month", "One year", "Month-to-month", None],
+            "tenure": [3.0, 5.0, 40.0, 2.0],
+            "senior": [1, 0, 0, 1],
+        }
+    )
     conditions = parse_cohort("contract:month-to-month; tenure<12", FEATURES)
     assert cohort_mask(frame, conditions).tolist() == [True, False, False, False]
     assert cohort_text(conditions) == "contract:Month-to-month;tenure<12"

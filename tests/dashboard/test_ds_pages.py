@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
-from tests.dashboard.dashboard_helpers import open_app
-from tests.dashboard.ds_bundle import ds_root, ds_tables  # noqa: F401  (fixtures)
 
 from bundle import layout
-from dashboard import data
+from dashboard.shell import data
 from dashboard.views.cohort import parse_cohort
 from dashboard.views.global_explanations import (
     ICE_TABLE,
@@ -25,11 +23,13 @@ from dashboard.views.global_explanations import (
 )
 from dashboard.views.model_card import build_model_card, model_card_markdown
 from dashboard.views.validation import Costs, build_validation_view, load_test_scores
+from tests.dashboard.dashboard_helpers import open_app
+from tests.dashboard.ds_bundle import ds_root, ds_tables  # noqa: F401  (fixtures)
 
 TIMEOUT = 90
-VALIDATION = "app_pages/validation.py"
-GLOBAL = "app_pages/global_explanations.py"
-CARD = "app_pages/model_card.py"
+VALIDATION = "pages/validation.py"
+GLOBAL = "pages/global_explanations.py"
+CARD = "pages/model_card.py"
 COHORT = "contract:Month-to-month;tenure<12"
 # Small enough that its beeswarm shows every member (under the ~5,000-point cap).
 SMALL_COHORT = "contract:Month-to-month;tenure<4"
@@ -72,10 +72,12 @@ def test_cohort_recomputes_from_stored_shap(telco_bundle, ds_tables):
     explain = load_explain_data(telco_bundle)
     model = telco_bundle.manifest["champion"]
     conditions = parse_cohort(COHORT, telco_bundle.manifest["features"])
-    everyone = build_global_view(explain, model, [], "tenure", ds_tables[PERMUTATION_TABLE],
-                                 ds_tables[PDP_TABLE], ds_tables[ICE_TABLE])
-    cohort = build_global_view(explain, model, conditions, "tenure", ds_tables[PERMUTATION_TABLE],
-                               ds_tables[PDP_TABLE], ds_tables[ICE_TABLE])
+    everyone = build_global_view(
+        explain, model, [], "tenure", ds_tables[PERMUTATION_TABLE], ds_tables[PDP_TABLE], ds_tables[ICE_TABLE]
+    )
+    cohort = build_global_view(
+        explain, model, conditions, "tenure", ds_tables[PERMUTATION_TABLE], ds_tables[PDP_TABLE], ds_tables[ICE_TABLE]
+    )
     frame = explain.frame
     expected = (frame["contract"] == "Month-to-month") & (frame["tenure"] < 12)
     assert cohort.cohort_size == expected.sum() < everyone.cohort_size == len(frame)
@@ -105,8 +107,7 @@ def test_interaction_pick_finds_a_planted_interaction(telco_bundle):
     planted = explain.shap[model].copy()
     planted[:, names.index("tenure")] = 0.02 * explain.frame["tenure"].to_numpy(dtype=float) + 0.5 * senior
     shap = {**explain.shap, model: planted}
-    altered = type(explain)(features=explain.features, frame=explain.frame, probability=explain.probability,
-                            shap=shap)
+    altered = type(explain)(features=explain.features, frame=explain.frame, probability=explain.probability, shap=shap)
     picked, score = interaction_feature(altered, model, "tenure", np.ones(len(explain.frame), dtype=bool))
     assert picked == "senior_citizen" and score > 0.9
 
@@ -116,12 +117,23 @@ def test_model_card_answers_which_data_features_parameters(telco_bundle):
     model = manifest["champion"]
     # Tuning results as the training side records them (input to the card, not a result of it).
     # Only the champion keeps a search; the others show how a model without one reads.
-    manifest["models"] = {**{m: {k: v for k, v in e.items() if k != "tuning"} for m, e in manifest["models"].items()}, model: {**manifest["models"][model], "tuning": {
-        "method": "grid", "metric": "roc_auc", "validation": "3-fold CV",
-        "grid": [{"params": {"depth": 3}, "score": 0.81}, {"params": {"depth": 5}, "score": 0.84}],
-        "best_params": {"depth": 5}}}}
-    manifest["features"] = [{**manifest["features"][0], "label": "Tenure | [x](http://evil) `tick`"},
-                            *manifest["features"][1:]]
+    manifest["models"] = {
+        **{m: {k: v for k, v in e.items() if k != "tuning"} for m, e in manifest["models"].items()},
+        model: {
+            **manifest["models"][model],
+            "tuning": {
+                "method": "grid",
+                "metric": "roc_auc",
+                "validation": "3-fold CV",
+                "grid": [{"params": {"depth": 3}, "score": 0.81}, {"params": {"depth": 5}, "score": 0.84}],
+                "best_params": {"depth": 5},
+            },
+        },
+    }
+    manifest["features"] = [
+        {**manifest["features"][0], "label": "Tenure | [x](http://evil) `tick`"},
+        *manifest["features"][1:],
+    ]
     card = build_model_card(manifest)
     assert len(card.features) == len(manifest["features"])
     assert card.tuning[model]["best"].tolist() == ["", "★"]

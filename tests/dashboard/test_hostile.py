@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from bundle import layout
-from dashboard import data
+from dashboard.shell import data
 from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 
 TIMEOUT = 60
@@ -77,7 +77,7 @@ def test_url_parameters_are_shown_as_inert_text(artifacts, param, payload):
     assert not at.exception
     shown = rendered_markdown(at)
     assert shown, "expected a message about the bad parameter"
-    assert (at.error if param == "bundle" else at.warning), "expected an error/warning box"
+    assert at.error if param == "bundle" else at.warning, "expected an error/warning box"
     for text in shown:
         assert links_and_images(text) == [], text
 

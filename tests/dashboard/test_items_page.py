@@ -12,17 +12,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from bundle.reader import open_bundle
+from dashboard.shell import data
+from dashboard.shell.plain import inert
+from dashboard.views.items import catalog_from_bundle, normalise
+from store import items as im
 from tests.dashboard.dashboard_helpers import open_app
 
-from bundle import items as im
-from bundle import layout
-from bundle.reader import open_bundle
-from dashboard.plain import inert
-from dashboard import data
-from dashboard.views_items import catalog_from_bundle, normalise
-
 TIMEOUT = 90
-PAGE = "app_pages/items.py"
+PAGE = "pages/items.py"
 
 
 @pytest.fixture
@@ -178,7 +177,7 @@ def test_configured_word2vec_folder_with_hostile_ids(artifacts, tmp_path, monkey
     at.text_input(key="item_query").input(words[0]).run()
     assert not at.exception
     heading = at.subheader[0].value
-    assert heading == inert(words[0])  # escaped, and the URL's autolink broken (dashboard.plain)
+    assert heading == inert(words[0])  # escaped, and the URL's autolink broken (dashboard.shell.plain)
     assert heading.startswith(r"\[click\]\(https\:")
     index = im.read_word2vec_dir(folder)
     assert at.dataframe[0].value["ID"].tolist() == [w for w, _ in im.neighbours(index, words[0], 4)]

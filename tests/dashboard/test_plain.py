@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bundle.customers import parse_customer_id
-from dashboard.plain import WORD_JOINER, inert
+from dashboard.shell.plain import WORD_JOINER, inert
+from store.customers import parse_customer_id
 from tests.dashboard.test_hostile import HOSTILE, links_and_images
 
 

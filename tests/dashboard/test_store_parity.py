@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bundle import layout
-from bundle.customers import CustomerStore
 from bundle.manifest import feature_names
+from store.customers import CustomerStore
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,9 @@ def test_whole_columns_equal_the_full_load(telco_bundle, full):
         expected = customers.column(name).to_numpy(zero_copy_only=False)
         got = store.feature_column(name)
         assert len(got) == len(expected)
-        assert all(_same(g, e) or (g != g and e is None) for g, e in zip(np.asarray(got, dtype=object), expected, strict=True))
+        assert all(
+            _same(g, e) or (g != g and e is None) for g, e in zip(np.asarray(got, dtype=object), expected, strict=True)
+        )
     for model, want in full["models"].items():
         assert np.array_equal(store.probabilities(model), want["p"])
         assert np.array_equal(store.main_reasons(model), np.argmax(want["shap"], axis=1))

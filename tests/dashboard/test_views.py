@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bundle import layout
-from bundle.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
 from bundle.manifest import model_names
 from dashboard import views
+from store.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import champion_predictions, telco
 
@@ -165,5 +165,3 @@ def test_metrics_table_tolerates_a_missing_metric(bundle):
     }
     table = views.build_metrics_table(manifest)
     assert math.isnan(table["Brier"].iloc[0])
-
-

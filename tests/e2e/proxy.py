@@ -76,7 +76,8 @@ def build_app(upstream: str, extra: dict[str, str]) -> Starlette:
                         await client.send_text(message)
 
             done, pending = await asyncio.wait(
-                [asyncio.create_task(to_server()), asyncio.create_task(to_client())], return_when=asyncio.FIRST_COMPLETED
+                [asyncio.create_task(to_server()), asyncio.create_task(to_client())],
+                return_when=asyncio.FIRST_COMPLETED,
             )
             for task in pending:
                 task.cancel()
@@ -89,7 +90,9 @@ def build_app(upstream: str, extra: dict[str, str]) -> Starlette:
 
 @contextmanager
 def serving(upstream: str, port: int, extra: dict[str, str]) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(build_app(upstream, extra), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(upstream, extra), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

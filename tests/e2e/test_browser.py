@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bundle import layout
-from bundle.customers import CustomerStore
 from bundle.reader import open_bundle
 from dashboard.views import build_customer_view
+from store.customers import CustomerStore
 from tests.e2e.conftest import champion_scores, settle
 
 pytestmark = pytest.mark.slow
@@ -77,15 +77,19 @@ def test_models_page_shows_table_and_roc(server, page, bundle_root, screenshots)
 
 
 def _metric(page, label: str):
-    return page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']").first
+    return (
+        page.locator("[data-testid='stMetric']").filter(has_text=label).locator("[data-testid='stMetricValue']").first
+    )
 
 
 def _choose(page, label: str, option: str) -> None:
     """Pick `option` in the visible selectbox whose label is exactly `label`."""
     exact = re.compile(f"^{re.escape(label)}$")
-    box = page.locator("[data-testid='stSelectbox']:visible").filter(
-        has=page.locator("[data-testid='stWidgetLabel']", has_text=exact)
-    ).first
+    box = (
+        page.locator("[data-testid='stSelectbox']:visible")
+        .filter(has=page.locator("[data-testid='stWidgetLabel']", has_text=exact))
+        .first
+    )
     choice = page.get_by_role("option", name=option, exact=True)
     # A rerun that lands while the list is open closes it again: open it until the option shows.
     for _ in range(5):
@@ -120,15 +124,18 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
     expect_text = f"{p[customer]:.1%}"
     page.wait_for_function(
         "t => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText === t)",
-        arg=expect_text, timeout=30_000,
+        arg=expect_text,
+        timeout=30_000,
     )
 
     settle(page)
     page.get_by_role("tab", name="What if").click()
     before = _metric(page, "Probability with these changes").inner_text()
-    current = page.locator("[data-testid='stSelectbox']:visible").filter(
-        has=page.locator("[data-testid='stWidgetLabel']", has_text=re.compile("^Contract$"))
-    ).first.inner_text()
+    current = (
+        page.locator("[data-testid='stSelectbox']:visible")
+        .filter(has=page.locator("[data-testid='stWidgetLabel']", has_text=re.compile("^Contract$")))
+        .first.inner_text()
+    )
     _choose(page, "Contract", "Two year" if "Two year" not in current else "Month-to-month")
     page.wait_for_url("**whatif=**", timeout=30_000)
     # The metric changes once the rerun that re-scores the edited row has finished.
@@ -136,7 +143,8 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
         """b => [...document.querySelectorAll("[data-testid='stMetric']")]
                  .filter(m => m.innerText.includes('Probability with these changes'))
                  .some(m => m.querySelector("[data-testid='stMetricValue']").innerText !== b)""",
-        arg=before, timeout=60_000,
+        arg=before,
+        timeout=60_000,
     )
     after = _metric(page, "Probability with these changes").inner_text()
     assert after != before

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from tests.e2e.conftest import settle
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,8 @@ def test_threshold_change_updates_confusion_matrix(server, page, screenshots):
     page.wait_for_url(re.compile(r".*threshold=0\.(?!30).*"), timeout=WAIT_MS)
     _settle(page)
     page.wait_for_function(
-        "(before) => document.querySelector(\"[data-testid='stTable']\").innerText !== before", arg=before,
+        "(before) => document.querySelector(\"[data-testid='stTable']\").innerText !== before",
+        arg=before,
         timeout=WAIT_MS,
     )
     assert _confusion(page) != before
@@ -72,7 +74,8 @@ def test_cohort_filter_changes_beeswarm_and_size(server, page, screenshots):
     page.wait_for_function(
         "(before) => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
         ".some(e => e.innerText.startsWith('Beeswarm of') && e.innerText !== before)",
-        arg=before, timeout=WAIT_MS,
+        arg=before,
+        timeout=WAIT_MS,
     )
     assert size.inner_text() != everyone
     assert caption.inner_text() != before

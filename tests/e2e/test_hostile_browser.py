@@ -45,7 +45,8 @@ def recorded(browser):
 def _outside(requests: list[str], base: str) -> list[str]:
     origin = urlsplit(base)
     return [
-        url for url in requests
+        url
+        for url in requests
         if not url.startswith(("data:", "blob:", "about:"))
         and (urlsplit(url).hostname, urlsplit(url).port) != (origin.hostname, origin.port)
     ]
@@ -53,8 +54,10 @@ def _outside(requests: list[str], base: str) -> list[str]:
 
 def _targets(page) -> list[str]:
     """Absolute URLs of every link and image on the page (resolved by the browser)."""
-    return page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
-                         ".concat([...document.querySelectorAll('img[src]')].map(i => i.src))")
+    return page.evaluate(
+        "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+        ".concat([...document.querySelectorAll('img[src]')].map(i => i.src))"
+    )
 
 
 HOSTILE_LINKS = [
@@ -102,7 +105,9 @@ def test_a_customer_page_with_charts_requests_nothing_outside(two_bundles, recor
     page.goto(f"{two_bundles}/?bundle=telco&customer={ids[3]}")
     settle(page)
     page.get_by_text(f"{probabilities[3]:.1%}", exact=True).first.wait_for(timeout=30_000)
-    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.locator("canvas, svg").first.wait_for(
+        timeout=30_000
+    )
     page.goto(f"{two_bundles}/models?bundle=telco")
     settle(page)
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bundle import items as im
 from bundle import layout
 from bundle.reader import open_bundle
+from store import items as im
 from tests.e2e.conftest import serve_dashboard, settle
 
 pytestmark = pytest.mark.slow

@@ -11,10 +11,10 @@ import xgboost
 
 from bundle import layout
 from bundle.checks import bundle_problems, local_accuracy_error, runtime_parity
-from bundle.reader import open_bundle
-from bundle.runtime import load_runtime
-from bundle.encoding import encode_rows
 from bundle.manifest import feature_names
+from bundle.reader import open_bundle
+from runtime.core import load_runtime
+from runtime.encoding import encode_rows
 from tests.conftest import SAMPLE_ROWS
 
 
@@ -35,8 +35,18 @@ def test_bundle_is_sound_and_complete(telco_bundle):
     assert manifest["dataset"]["rows"] == SAMPLE_ROWS
     assert manifest["split"]["train_rows"] + manifest["split"]["test_rows"] == SAMPLE_ROWS
     assert len(manifest["features"]) == 19 and all(f["label"] for f in manifest["features"])
-    stages = ("ingest", "validate", "split", "features", "train gbt", "train sklearn", "score + SHAP", "evaluate",
-              "partial dependence", "permutation importance")
+    stages = (
+        "ingest",
+        "validate",
+        "split",
+        "features",
+        "train gbt",
+        "train sklearn",
+        "score + SHAP",
+        "evaluate",
+        "partial dependence",
+        "permutation importance",
+    )
     assert set(stages) <= set(manifest["timings"])
     assert manifest["timings"]["score + SHAP"] > 0 and manifest["timings"]["train gbt"] > 0  # measured, not defaulted
     assert {"pyspark", "xgboost", "shap", "python"} <= set(manifest["versions"])
@@ -52,13 +62,17 @@ def test_shap_is_locally_accurate_on_every_customer(telco_bundle, model):
 def test_xgboost_margins_are_the_saved_models_own(telco_bundle, encoded):
     """Independent of the runtime: XGBoost itself, on rows encoded from the raw table."""
     booster = xgboost.Booster()
-    booster.load_model(str(telco_bundle.path / telco_bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"]))
+    booster.load_model(
+        str(telco_bundle.path / telco_bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"])
+    )
     own = booster.predict(xgboost.DMatrix(encoded), output_margin=True)
     assert np.max(np.abs(own - margins(telco_bundle, "xgboost"))) < 1e-4
 
 
 def test_logistic_margins_match_the_saved_coefficients(telco_bundle, encoded):
-    linear = json.loads((telco_bundle.path / telco_bundle.manifest["models"]["logistic"]["files"]["linear"]).read_text())
+    linear = json.loads(
+        (telco_bundle.path / telco_bundle.manifest["models"]["logistic"]["files"]["linear"]).read_text()
+    )
     own = encoded @ np.array(linear["coefficients"]) + linear["intercept"]
     assert np.max(np.abs(own - margins(telco_bundle, "logistic"))) < 1e-6
 
@@ -84,7 +98,9 @@ def test_runtime_reproduces_spark_on_every_customer(telco_bundle, model):
 def test_runtime_explains_edited_rows_consistently(telco_bundle):
     """Rows training never saw (a what-if edit, an unseen category) still add up."""
     customers = telco_bundle.read_table(layout.CUSTOMERS).to_pandas().head(5)
-    edited = customers.assign(tenure=[0.0, 1.0, 24.0, 72.0, None], contract=["Two year", "Month-to-month", "nonsense", None, "One year"])
+    edited = customers.assign(
+        tenure=[0.0, 1.0, 24.0, 72.0, None], contract=["Two year", "Month-to-month", "nonsense", None, "One year"]
+    )
     for model in telco_bundle.manifest["models"]:
         runtime = load_runtime(telco_bundle, model)
         margin, values = runtime.explain(edited)
@@ -123,13 +139,17 @@ def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def test_metrics_and_champion_agree_with_the_published_predictions(telco_bundle):
     """Recomputed from the bundle's own test-split predictions, not from the pipeline's numbers."""
-    customers = telco_bundle.read_table(layout.CUSTOMERS, columns=[layout.LABEL_COLUMN, layout.SPLIT_COLUMN]).to_pandas()
+    customers = telco_bundle.read_table(
+        layout.CUSTOMERS, columns=[layout.LABEL_COLUMN, layout.SPLIT_COLUMN]
+    ).to_pandas()
     test = (customers[layout.SPLIT_COLUMN] == "test").to_numpy()
     labels = customers[layout.LABEL_COLUMN].to_numpy()[test]
     models = telco_bundle.manifest["models"]
     recomputed = {}
     for model, entry in models.items():
-        probability = telco_bundle.read_table(layout.predictions_path(model)).column(layout.PROBABILITY_COLUMN).to_numpy()[test]
+        probability = (
+            telco_bundle.read_table(layout.predictions_path(model)).column(layout.PROBABILITY_COLUMN).to_numpy()[test]
+        )
         recomputed[model] = _roc_auc(labels, probability)
         assert entry["metrics"]["roc_auc"] == pytest.approx(recomputed[model], abs=1e-9), model
         predicted = probability >= entry["threshold"]

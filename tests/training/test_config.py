@@ -43,48 +43,119 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"customers": GOOD["customers"]}, "name: required (a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit)"),
-        ({**GOOD, "name": "my data"}, "name: expected a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit, got 'my data'"),
+        (
+            {"customers": GOOD["customers"]},
+            "name: required (a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit)",
+        ),
+        (
+            {**GOOD, "name": "my data"},
+            "name: expected a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit, got 'my data'",
+        ),
         ({"name": "acme"}, "customers: required (a table)"),
-        (with_("customers", path=None) | {"customers": {"label": "Churn", "positive": "Yes"}}, "customers.path: required (a file path or a URI Spark can read)"),
-        (with_("customers", path="churn.xlsx"), "customers.format: required when the path does not end in .csv or .parquet (expected one of 'csv', 'parquet')"),
+        (
+            with_("customers", path=None) | {"customers": {"label": "Churn", "positive": "Yes"}},
+            "customers.path: required (a file path or a URI Spark can read)",
+        ),
+        (
+            with_("customers", path="churn.xlsx"),
+            "customers.format: required when the path does not end in .csv or .parquet (expected one of 'csv', 'parquet')",
+        ),
         (with_("customers", format="excel"), "customers.format: expected one of 'csv', 'parquet', got 'excel'"),
-        (with_("customers", lable="Churn"), "customers.lable: unknown key (expected one of path, format, csv, id, label, positive, hash_ids)"),
-        ({"name": "acme", "customers": {"path": "c.csv", "label": "Churn"}}, "customers.positive: required with customers.label (the label value meaning 'churned', e.g. \"Yes\" or 1)"),
-        ({"name": "acme", "customers": {"path": "c.csv"}}, "customers.label: required (the column saying whether a customer churned), unless events.churn_after_days derives the label from events"),
+        (
+            with_("customers", lable="Churn"),
+            "customers.lable: unknown key (expected one of path, format, csv, id, label, positive, hash_ids)",
+        ),
+        (
+            {"name": "acme", "customers": {"path": "c.csv", "label": "Churn"}},
+            "customers.positive: required with customers.label (the label value meaning 'churned', e.g. \"Yes\" or 1)",
+        ),
+        (
+            {"name": "acme", "customers": {"path": "c.csv"}},
+            "customers.label: required (the column saying whether a customer churned), unless events.churn_after_days derives the label from events",
+        ),
         (with_("customers", hash_ids="yes"), "customers.hash_ids: expected true or false, got 'yes'"),
         (with_("customers", csv={"delimiter": ";;"}), "customers.csv.delimiter: expected a single character, got ';;'"),
-        (with_("customers", csv={"null_values": ["NA", 0]}), "customers.csv.null_values: expected a list of strings, got ['NA', 0]"),
-        (with_("features", max_categories=1), "features.max_categories: expected a whole number from 2 to 10000, got 1"),
-        (with_("features", columns={"Plan type": {"type": "text"}}), "features.columns.\"Plan type\".type: expected one of 'numeric', 'binary', 'categorical', got 'text'"),
-        (with_("features", columns={"Plan": {"labl": "x"}}), "features.columns.Plan.labl: unknown key (expected one of type, label, categories, ignore, actionable, positive)"),
-        (with_("features", columns={"Churn": {"label": "x"}}), "features.columns.Churn: the label column (customers.label) cannot be a feature"),
-        (with_("features", columns={"Plan": {"type": "numeric", "positive": "Y"}}), "features.columns.Plan.positive: only a binary column has a positive value"),
-        (with_("models", use=["logistic", "svm"]), "models.use: unknown model 'svm' (expected some of logistic, gbt, xgboost, sklearn)"),
+        (
+            with_("customers", csv={"null_values": ["NA", 0]}),
+            "customers.csv.null_values: expected a list of strings, got ['NA', 0]",
+        ),
+        (
+            with_("features", max_categories=1),
+            "features.max_categories: expected a whole number from 2 to 10000, got 1",
+        ),
+        (
+            with_("features", columns={"Plan type": {"type": "text"}}),
+            "features.columns.\"Plan type\".type: expected one of 'numeric', 'binary', 'categorical', got 'text'",
+        ),
+        (
+            with_("features", columns={"Plan": {"labl": "x"}}),
+            "features.columns.Plan.labl: unknown key (expected one of type, label, categories, ignore, actionable, positive)",
+        ),
+        (
+            with_("features", columns={"Churn": {"label": "x"}}),
+            "features.columns.Churn: the label column (customers.label) cannot be a feature",
+        ),
+        (
+            with_("features", columns={"Plan": {"type": "numeric", "positive": "Y"}}),
+            "features.columns.Plan.positive: only a binary column has a positive value",
+        ),
+        (
+            with_("models", use=["logistic", "svm"]),
+            "models.use: unknown model 'svm' (expected some of logistic, gbt, xgboost, sklearn)",
+        ),
         (with_("models", use=[]), "models.use: expected at least one model"),
-        (with_("models", params={"forest": {"trees": 3}}), "models.params.forest: unknown model (expected one of logistic, gbt, xgboost, sklearn)"),
-        (with_("models", params={"xgboost": {"max_depth": [3]}}), "models.params.xgboost: expected a table of parameter = number, string or boolean"),
-        (with_("training", test_fraction=1.0), "training.test_fraction: expected a number between 0 and 1 (exclusive), got 1.0"),
+        (
+            with_("models", params={"forest": {"trees": 3}}),
+            "models.params.forest: unknown model (expected one of logistic, gbt, xgboost, sklearn)",
+        ),
+        (
+            with_("models", params={"xgboost": {"max_depth": [3]}}),
+            "models.params.xgboost: expected a table of parameter = number, string or boolean",
+        ),
+        (
+            with_("training", test_fraction=1.0),
+            "training.test_fraction: expected a number between 0 and 1 (exclusive), got 1.0",
+        ),
         (with_("training", seed="42"), "training.seed: expected a whole number from 0 to 2147483647, got '42'"),
         (with_("training", seed=True), "training.seed: expected a whole number from 0 to 2147483647, got True"),
         (with_("training", sample=5), "training.sample: expected a whole number of at least 10, got 5"),
-        (with_("items", path="items.csv", id="item"), "items: needs an [events] section (items describe what events refer to)"),
-        (with_("events", path="events.csv", user="u", item="i"), "events.timestamp: required (the name of a column in the events table)"),
+        (
+            with_("items", path="items.csv", id="item"),
+            "items: needs an [events] section (items describe what events refer to)",
+        ),
+        (
+            with_("events", path="events.csv", user="u", item="i"),
+            "events.timestamp: required (the name of a column in the events table)",
+        ),
         (
             with_("events", path="e.csv", user="u", item="i", timestamp="t", churn_after_days=30),
             "events.churn_after_days: give either customers.label or a behavioural label from events, not both",
         ),
         (
-            {"name": "acme", "customers": {"path": "c.csv", "id": "u"}, "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 30}},
+            {
+                "name": "acme",
+                "customers": {"path": "c.csv", "id": "u"},
+                "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 30},
+            },
             "customers: with a behavioural label (events.churn_after_days) the features come from events only; "
             "leave out [customers], or drop churn_after_days and give customers.label",
         ),
         (
-            with_("customers", hash_ids=True) | {"events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t"}},
+            with_("customers", hash_ids=True)
+            | {"events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t"}},
             "customers.hash_ids: not supported together with [events] yet (event user IDs would not match the hashed customer IDs)",
         ),
-        ({"name": "acme", "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 0}}, "events.churn_after_days: expected a positive whole number of days, got 0"),
-        ({**GOOD, "extra": 1}, "extra: unknown key (expected one of name, customers, features, events, items, models, training)"),
+        (
+            {
+                "name": "acme",
+                "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 0},
+            },
+            "events.churn_after_days: expected a positive whole number of days, got 0",
+        ),
+        (
+            {**GOOD, "extra": 1},
+            "extra: unknown key (expected one of name, customers, features, events, items, models, training)",
+        ),
     ],
 )
 def test_each_mistake_names_its_key_and_what_was_expected(data, expected):
@@ -92,7 +163,13 @@ def test_each_mistake_names_its_key_and_what_was_expected(data, expected):
 
 
 def test_all_mistakes_are_reported_at_once():
-    found = problems({"name": "acme", "customers": {"path": "c.csv", "label": "y", "positive": 1}, "training": {"seed": -1, "test_fraction": 2}})
+    found = problems(
+        {
+            "name": "acme",
+            "customers": {"path": "c.csv", "label": "y", "positive": 1},
+            "training": {"seed": -1, "test_fraction": 2},
+        }
+    )
     assert found == [
         "training.seed: expected a whole number from 0 to 2147483647, got -1",
         "training.test_fraction: expected a number between 0 and 1 (exclusive), got 2",
@@ -112,7 +189,9 @@ def test_file_level_errors(tmp_path):
     assert config.customers.path == str(tmp_path / "sub" / "c.parquet") and config.positive_label == "true"
 
 
-@pytest.mark.parametrize("example", sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "example", sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml")), ids=lambda p: p.name
+)
 def test_every_example_config_is_valid(example):
     config = load_config(example)
     source = config.customers or config.events["source"]  # a behavioural example has no customers table
@@ -120,8 +199,18 @@ def test_every_example_config_is_valid(example):
 
 
 def test_a_behavioural_config_needs_no_customers_table():
-    config = parse_config({"name": "acme", "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 30}}, Path("/data"))
-    assert config.customers is None and config.events["source"].path == "/data/e.csv" and config.events["churn_after_days"] == 30
+    config = parse_config(
+        {
+            "name": "acme",
+            "events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t", "churn_after_days": 30},
+        },
+        Path("/data"),
+    )
+    assert (
+        config.customers is None
+        and config.events["source"].path == "/data/e.csv"
+        and config.events["churn_after_days"] == 30
+    )
 
 
 def test_the_events_example_checks_its_events_and_items():

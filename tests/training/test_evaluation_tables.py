@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.calibration import calibration_curve
 
-from bundle.runtime import build_kernel
+from runtime.core import build_kernel
 from training import evaluate, importance
 
 
@@ -59,7 +59,10 @@ def test_permutation_importance_ranks_a_feature_that_matters_above_noise():
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    encoding = [{"feature": "signal", "kind": "numeric", "fill": 0.0}, {"feature": "noise", "kind": "numeric", "fill": 0.0}]
+    encoding = [
+        {"feature": "signal", "kind": "numeric", "fill": 0.0},
+        {"feature": "noise", "kind": "numeric", "fill": 0.0},
+    ]
     linear = {"coefficients": [2.5, 0.0], "intercept": 0.0, "feature_means": [0.0, 0.0]}
     kernel = build_kernel("linear", {"linear.json": json.dumps(linear).encode()})
     table = importance.permutation_importance({"m": kernel}, frame, y, encoding, ["signal", "noise"], seed=1)

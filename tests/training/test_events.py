@@ -13,10 +13,16 @@ T0 = datetime(2020, 1, 1, 12, 0, 0)
 
 def _frames(spark, rows):
     events = spark.createDataFrame(
-        [(u, i, T0 + timedelta(days=d), v) for u, i, d, v in rows], f"{ev.USER} long, {ev.ITEM} string, {ev.TS} timestamp, {ev.VALUE} double"
+        [(u, i, T0 + timedelta(days=d), v) for u, i, d, v in rows],
+        f"{ev.USER} long, {ev.ITEM} string, {ev.TS} timestamp, {ev.VALUE} double",
     )
     items = spark.createDataFrame(
-        [("a", "A", 1990.0, "Drama"), ("b", "B", 2000.0, "Comedy|Drama"), ("c", "C", 2010.0, "Action"), ("z", "Z", 2020.0, "Drama")],
+        [
+            ("a", "A", 1990.0, "Drama"),
+            ("b", "B", 2000.0, "Comedy|Drama"),
+            ("c", "C", 2010.0, "Action"),
+            ("z", "Z", 2020.0, "Drama"),
+        ],
         f"{ev.ITEM} string, {ev.TITLE} string, {ev.YEAR} double, {ev.GENRES} string",
     )
     return events, items

@@ -20,11 +20,31 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_spark_submit_trains_full_telco_to_a_good_champion(tmp_path):
     spark_submit = Path(sys.executable).parent / "spark-submit"
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
     done = subprocess.run(
-        [str(spark_submit), "--master", "local[2]", "training/__main__.py", "run", "--dataset", "telco",
-         "--tuning", "off", "--artifacts", str(tmp_path)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1200,
+        [
+            str(spark_submit),
+            "--master",
+            "local[2]",
+            "training/__main__.py",
+            "run",
+            "--dataset",
+            "telco",
+            "--tuning",
+            "off",
+            "--artifacts",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     assert "Published bundle 'telco'" in done.stdout

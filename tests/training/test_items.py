@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from bundle import layout
-from bundle import items as im
 from bundle.checks import bundle_problems
+from store import items as im
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,9 @@ def test_movielens_bundle_holds_sound_item_tables(movielens_bundle):
     recent = movielens_bundle.read_table(layout.CUSTOMER_ITEMS).to_pandas()
     ranks = recent.groupby(layout.ID_COLUMN)["rank"]
     assert (ranks.min() == 0).all() and ranks.max().max() < manifest["items"]["params"]["history_items"]
-    assert set(recent[layout.ID_COLUMN]) <= set(movielens_bundle.read_table(layout.CUSTOMERS).column(layout.ID_COLUMN).to_pylist())
+    assert set(recent[layout.ID_COLUMN]) <= set(
+        movielens_bundle.read_table(layout.CUSTOMERS).column(layout.ID_COLUMN).to_pylist()
+    )
 
 
 def test_numpy_neighbours_equal_spark_find_synonyms(spark, movielens_bundle):
@@ -90,7 +92,11 @@ def test_reads_a_model_spark_saved_in_this_test(spark, tmp_path):
         im.neighbours(index, "g0_0", 5), [(r[0], float(r[1])) for r in model.findSynonymsArray("g0_0", 5)]
     )
     bad = subprocess.run(
-        [sys.executable, "-m", "training", "word2vec-neighbours", str(tmp_path), "g0_0"], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "training", "word2vec-neighbours", str(tmp_path), "g0_0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 2 and "not a saved Spark Word2Vec model" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -136,7 +142,10 @@ def test_recent_items_are_ranked_sorted_and_typed_like_the_customers(spark, tmp_
     assert table.schema.field(layout.ID_COLUMN).type == id_field.type == "string" and rows == 4
     got = table.to_pandas()
     assert got[[layout.ID_COLUMN, "rank", layout.ITEM_ID_COLUMN]].values.tolist() == [
-        ["1", 0, "b"], ["1", 1, "c"], ["2", 0, "b"], ["2", 1, "a"],  # latest first, ties by item; at most k
+        ["1", 0, "b"],
+        ["1", 1, "c"],
+        ["2", 0, "b"],
+        ["2", 1, "a"],  # latest first, ties by item; at most k
     ]
     assert got["ts"].iloc[0] == expected_ts and str(table.schema.field("ts").type) == "timestamp[ns]"
     assert got["value"].iloc[2] != got["value"].iloc[2]  # a missing value stays missing
@@ -145,7 +154,9 @@ def test_recent_items_are_ranked_sorted_and_typed_like_the_customers(spark, tmp_
 def test_recent_items_of_customers_without_events_are_an_empty_table(spark, tmp_path):
     from datetime import datetime
 
-    events = spark.createDataFrame([(9, "a", datetime(2026, 1, 1), 1.0)], "user_id long, item_id string, ts timestamp, value double")
+    events = spark.createDataFrame(
+        [(9, "a", datetime(2026, 1, 1), 1.0)], "user_id long, item_id string, ts timestamp, value double"
+    )
     customers = spark.createDataFrame([(1,), (2,)], "customer_id long")
     table, rows, _ = _recent_file(spark, tmp_path, events, customers, k=5)
     assert rows == 0 and table.num_rows == 0

@@ -66,19 +66,42 @@ def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
     synthetic.generate(spark, CUSTOMERS, SEED).write.parquet(str(tmp_path / "customers.parquet"))
     config_path = tmp_path / "synthetic.toml"
     config_path.write_text(CONFIG)
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
     # The cluster run spends most of its time starting JVMs and Python workers and waiting on
     # task round trips, so the local-mode run goes on in this process meanwhile.
     log = (tmp_path / "cluster.log").open("w+")
     cluster = subprocess.Popen(
-        [sys.executable, "-m", "training", "run", "--config", str(config_path), "--tuning", "off",
-         "--master", "local-cluster[2,1,2048]", "--artifacts", str(tmp_path / "cluster")],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
+        [
+            sys.executable,
+            "-m",
+            "training",
+            "run",
+            "--config",
+            str(config_path),
+            "--tuning",
+            "off",
+            "--master",
+            "local-cluster[2,1,2048]",
+            "--artifacts",
+            str(tmp_path / "cluster"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
     )
     try:
         config_file = load_config(config_path)
         spec, _ = build_spec(spark, config_file)
-        options = argparse.Namespace(artifacts=tmp_path / "local", bundle_name=None, sample=None, seed=None, test_fraction=None, tuning="off")
+        options = argparse.Namespace(
+            artifacts=tmp_path / "local", bundle_name=None, sample=None, seed=None, test_fraction=None, tuning="off"
+        )
         local = run(spark, spec, _run_config(options, config_file))
         returncode = cluster.wait(timeout=2400)
     finally:

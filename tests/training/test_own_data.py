@@ -63,10 +63,16 @@ def awkward_config(csv, **customers) -> dict:
     return {
         "name": "awkward",
         "customers": {
-            "path": str(csv), "id": "Customer ID", "label": "Churned?", "positive": "Y",
-            "csv": {"null_values": ["", "NA"]}, **customers,
+            "path": str(csv),
+            "id": "Customer ID",
+            "label": "Churned?",
+            "positive": "Y",
+            "csv": {"null_values": ["", "NA"]},
+            **customers,
         },
-        "features": {"columns": {"Plan type": {"label": "Plan", "categories": {"pro": "Professional"}, "actionable": True}}},
+        "features": {
+            "columns": {"Plan type": {"label": "Plan", "categories": {"pro": "Professional"}, "actionable": True}}
+        },
         "models": {"use": ["logistic"], "params": {"logistic": {"maxIter": 50}}},
         "training": {"test_fraction": 0.25},
     }
@@ -119,8 +125,16 @@ def test_ids_with_spaces_are_refused_unless_hashed(spark, awkward_csv):
 
 def small_spec(frame: pd.DataFrame, features: tuple[FeatureSpec, ...], spark, **extra) -> tuple[DatasetSpec, object]:
     table = spark.createDataFrame(frame)
-    spec = DatasetSpec(name="t", source="test", id_column="id", label_column="y", positive_label="1",
-                       features=features, load=lambda _s: table, **extra)
+    spec = DatasetSpec(
+        name="t",
+        source="test",
+        id_column="id",
+        label_column="y",
+        positive_label="1",
+        features=features,
+        load=lambda _s: table,
+        **extra,
+    )
     return spec, table
 
 
@@ -156,8 +170,16 @@ def test_numeric_trouble_is_reported_with_counts_and_examples(spark):
     ]
     # The same table, trouble removed, validates and keeps the dotted column under its safe name.
     clean = table.drop("blank", "flat").withColumn("amount", F.col("ok"))
-    spec2 = DatasetSpec(name="t", source="test", id_column="id", label_column="y", positive_label="1",
-                        features=(features[0], features[3], features[4]), load=lambda _s: clean, max_categories=50)
+    spec2 = DatasetSpec(
+        name="t",
+        source="test",
+        id_column="id",
+        label_column="y",
+        positive_label="1",
+        features=(features[0], features[3], features[4]),
+        load=lambda _s: clean,
+        max_categories=50,
+    )
     assert validate(clean, spec2).columns == ["customer_id", "label", "amount", "city_name", "ok"]
 
 
@@ -166,12 +188,33 @@ def test_feature_names_the_bundle_uses_itself_are_renamed():
 
     taken: set[str] = set()
     names = []
-    for source in ("label", "split", "customer_id", "probability", "x__onehot", "_slot3", "Größe", "größe", "a.b", "a b"):
+    for source in (
+        "label",
+        "split",
+        "customer_id",
+        "probability",
+        "x__onehot",
+        "_slot3",
+        "Größe",
+        "größe",
+        "a.b",
+        "a b",
+    ):
         names.append(safe_name(source, taken))
         taken.add(names[-1])
     assert all(is_safe_name(n) for n in names) and len(set(names)) == len(names)
-    assert names == ["label_feature", "split_feature", "customer_id_feature", "probability_feature", "x_onehot",
-                     "slot3", "grosse", "grosse_2", "a_b", "a_b_2"]
+    assert names == [
+        "label_feature",
+        "split_feature",
+        "customer_id_feature",
+        "probability_feature",
+        "x_onehot",
+        "slot3",
+        "grosse",
+        "grosse_2",
+        "a_b",
+        "a_b_2",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +225,16 @@ def hashed_root(spark, awkward_csv, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ids.KEY_ENV, KEY)
         spec, _ = build_spec(spark, config)
-        run(spark, spec, RunConfig(artifacts=root, models=config.models, model_params=config.model_params,
-                                  test_fraction=config.test_fraction))
+        run(
+            spark,
+            spec,
+            RunConfig(
+                artifacts=root,
+                models=config.models,
+                model_params=config.model_params,
+                test_fraction=config.test_fraction,
+            ),
+        )
     return root
 
 
@@ -201,7 +252,9 @@ def test_a_config_run_publishes_hashed_ids_and_original_names(hashed_root):
     assert features["is_senior"]["values"] == {"1": "Y", "0": "N"}
     assert features["plan_type"]["category_labels"] == {"pro": "Professional"}
     assert features["plan_type"]["actionable"] is True
-    assert manifest["models"]["logistic"]["risk_bands"]["high"] >= manifest["models"]["logistic"]["risk_bands"]["medium"]
+    assert (
+        manifest["models"]["logistic"]["risk_bands"]["high"] >= manifest["models"]["logistic"]["risk_bands"]["medium"]
+    )
 
 
 def test_cli_config_mistakes_and_bad_tables_publish_nothing(hashed_root, awkward_csv, tmp_path, capsys):
@@ -229,7 +282,11 @@ def test_init_config_writes_a_config_that_parses(spark, awkward_csv, tmp_path):
     assert main(["init-config", str(target), "--customers", str(awkward_csv)]) == 0
     text = target.read_text()
     data = tomllib.loads(text)
-    assert (data["customers"]["id"], data["customers"]["label"], data["customers"]["positive"]) == ("Customer ID", "Churned?", "Y")
+    assert (data["customers"]["id"], data["customers"]["label"], data["customers"]["positive"]) == (
+        "Customer ID",
+        "Churned?",
+        "Y",
+    )
     assert "Churned?" not in data["features"]["columns"] and "Customer ID" not in data["features"]["columns"]
     assert data["features"]["columns"]["empty"] == {"ignore": True}
     assert data["features"]["columns"]["Päid (€)"]["label"] == "Päid (€)"
@@ -250,9 +307,18 @@ def test_telco_from_csv_matches_the_built_in_run(spark, telco_bundle, tmp_path):
     assert [(f.name, f.type, f.label) for f in spec.features] == [
         (f["name"], f["type"], f["label"]) for f in telco_bundle.manifest["features"]
     ]
-    bundle = run(spark, spec, RunConfig(artifacts=tmp_path / "artifacts", sample=SAMPLE_ROWS, seed=config.seed,
-                                        test_fraction=config.test_fraction, models=config.models,
-                                        model_params=config.model_params))
+    bundle = run(
+        spark,
+        spec,
+        RunConfig(
+            artifacts=tmp_path / "artifacts",
+            sample=SAMPLE_ROWS,
+            seed=config.seed,
+            test_fraction=config.test_fraction,
+            models=config.models,
+            model_params=config.model_params,
+        ),
+    )
     built_in = telco_bundle.manifest
     assert bundle.manifest["split"] == built_in["split"]
     for model, entry in built_in["models"].items():
@@ -266,7 +332,7 @@ def test_telco_from_csv_matches_the_built_in_run(spark, telco_bundle, tmp_path):
 def _customer_page(root, monkeypatch, key: str | None, typed: str):
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import data
+    from dashboard.shell import data
     from tests.dashboard.dashboard_helpers import APP
 
     monkeypatch.setenv(data.ARTIFACTS_ENV, str(root))

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from bundle import items as im
 from bundle import layout
 from bundle.checks import bundle_problems
+from store import items as im
 from tests.conftest import FAST_ITEMS, FAST_MODELS
 from training import events as ev
 from training.__main__ import main
@@ -39,8 +39,15 @@ def event_files(tmp_path_factory):
 def config(folder, **events) -> dict:
     return {
         "name": "own-events",
-        "events": {"path": "ratings.csv", "user": "user", "item": "movie", "timestamp": "rated_at", "value": "rating",
-                   "churn_after_days": 180, **events},
+        "events": {
+            "path": "ratings.csv",
+            "user": "user",
+            "item": "movie",
+            "timestamp": "rated_at",
+            "value": "rating",
+            "churn_after_days": 180,
+            **events,
+        },
         "items": {"path": "movies.csv", "id": "movie_id", "name": "title", "attributes": ["genres"]},
         "models": {"use": ["logistic", "xgboost"]},
     }
@@ -55,12 +62,25 @@ def test_an_event_log_config_publishes_behavioural_churn_with_item_vectors(spark
     # The same users' labels as the built-in loader gives (ISO and epoch timestamps read alike).
     built_in, movies = movielens.load_events(spark)
     mine = built_in.where(F.col(ev.USER) <= USERS)
-    expected = ev.churn_table(mine, movies, spec.events.window, ()).select(ev.USER, ev.CHURN_COLUMN, "events").toPandas()
+    expected = (
+        ev.churn_table(mine, movies, spec.events.window, ()).select(ev.USER, ev.CHURN_COLUMN, "events").toPandas()
+    )
     got = spec.load(spark).select(ev.USER, ev.CHURN_COLUMN, "events").toPandas()
-    pd.testing.assert_frame_equal(got.sort_values(ev.USER, ignore_index=True), expected.sort_values(ev.USER, ignore_index=True))
+    pd.testing.assert_frame_equal(
+        got.sort_values(ev.USER, ignore_index=True), expected.sort_values(ev.USER, ignore_index=True)
+    )
 
-    bundle = run(spark, spec, RunConfig(artifacts=tmp_path, bundle_name="own-events", models=("logistic", "xgboost"),
-                                        model_params=FAST_MODELS, item_params=FAST_ITEMS))
+    bundle = run(
+        spark,
+        spec,
+        RunConfig(
+            artifacts=tmp_path,
+            bundle_name="own-events",
+            models=("logistic", "xgboost"),
+            model_params=FAST_MODELS,
+            item_params=FAST_ITEMS,
+        ),
+    )
     assert bundle_problems(bundle) == []
     customers = bundle.read_table(layout.CUSTOMERS).to_pandas()
     assert set(customers[layout.LABEL_COLUMN]) == {0, 1} and len(customers) == len(expected)
@@ -81,7 +101,10 @@ def test_an_event_log_config_publishes_behavioural_churn_with_item_vectors(spark
 @pytest.mark.parametrize(
     ("events", "expected"),
     [
-        ({"item": "film"}, "events.item: no column 'film' in the events table (columns: 'user', 'movie', 'rated_at', 'rating')"),
+        (
+            {"item": "film"},
+            "events.item: no column 'film' in the events table (columns: 'user', 'movie', 'rated_at', 'rating')",
+        ),
         ({"value": "movie_title"}, "events.value: no column 'movie_title' in the events table"),
         ({"value": "rated_at"}, "events.value: "),
         # Ratings read as epoch seconds put every event in the first seconds of 1970: nothing to label.
@@ -104,7 +127,10 @@ def test_unreadable_timestamps_and_missing_users_are_counted(spark, tmp_path):
     (tmp_path / "events.csv").write_text(
         "who,what,when\n1,a,2026-01-05\n1,b,yesterday\n,c,1767225600\n2,a,2026-02-01T10:00:00\n", encoding="utf-8"
     )
-    data = {"name": "tiny", "events": {"path": "events.csv", "user": "who", "item": "what", "timestamp": "when", "churn_after_days": 30}}
+    data = {
+        "name": "tiny",
+        "events": {"path": "events.csv", "user": "who", "item": "what", "timestamp": "when", "churn_after_days": 30},
+    }
     with pytest.raises(ValidationError) as caught:
         build_spec(spark, parse_config(data, tmp_path))
     assert caught.value.problems == [
@@ -117,8 +143,11 @@ def test_unreadable_timestamps_and_missing_users_are_counted(spark, tmp_path):
 def test_synthetic_events_add_item_vectors_and_keep_the_known_label(spark, tmp_path):
     spec = synthetic.spec(400, seed=5, events_per_customer=12)
     assert spec.events is not None and spec.events.window is None and spec.label_column == "churned"
-    bundle = run(spark, spec, RunConfig(artifacts=tmp_path, seed=5, models=("logistic",), model_params=FAST_MODELS,
-                                        item_params=FAST_ITEMS))
+    bundle = run(
+        spark,
+        spec,
+        RunConfig(artifacts=tmp_path, seed=5, models=("logistic",), model_params=FAST_MODELS, item_params=FAST_ITEMS),
+    )
     assert bundle_problems(bundle) == []
     assert [f["name"] for f in bundle.manifest["features"]] == [f.name for f in synthetic.FEATURES]
     items = bundle.read_table(layout.ITEMS).to_pandas().set_index(layout.ITEM_ID_COLUMN)
@@ -132,12 +161,19 @@ def test_synthetic_events_add_item_vectors_and_keep_the_known_label(spark, tmp_p
 
 def test_a_labelled_customers_table_with_events_gets_an_item_source_checked_up_front(spark, event_files):
     rng = np.random.default_rng(3)
-    pd.DataFrame({"user": range(1, USERS + 1), "spend": rng.uniform(10, 90, USERS).round(2), "left": rng.choice(["Y", "N"], USERS)}).to_csv(
-        event_files / "customers.csv", index=False
-    )
-    data = {"name": "labelled", "customers": {"path": "customers.csv", "id": "user", "label": "left", "positive": "Y"},
-            "events": {k: v for k, v in config(event_files)["events"].items() if k != "churn_after_days"},
-            "items": config(event_files)["items"]}
+    pd.DataFrame(
+        {
+            "user": range(1, USERS + 1),
+            "spend": rng.uniform(10, 90, USERS).round(2),
+            "left": rng.choice(["Y", "N"], USERS),
+        }
+    ).to_csv(event_files / "customers.csv", index=False)
+    data = {
+        "name": "labelled",
+        "customers": {"path": "customers.csv", "id": "user", "label": "left", "positive": "Y"},
+        "events": {k: v for k, v in config(event_files)["events"].items() if k != "churn_after_days"},
+        "items": config(event_files)["items"],
+    }
     spec, _ = build_spec(spark, parse_config(data, event_files))
     assert spec.label_column == "left" and spec.feature_names == ["spend"] and spec.events.window is None
     events, items = spec.events.load(spark)

@@ -9,7 +9,7 @@ import pytest
 
 from bundle import layout
 from bundle.manifest import feature_names
-from bundle.runtime import load_runtime
+from runtime.core import load_runtime
 from training import tuning
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from bundle import drift, layout, risk
+from analytics import drift, risk
+from bundle import layout
 from training.__main__ import main
 from training.datasets.telco import export_csv
 from training.scoring import score_table
@@ -37,7 +38,9 @@ def damaged(telco_rows, tmp_path_factory) -> tuple:
     return path, frame
 
 
-def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted(spark, telco_bundle, damaged, tmp_path):
+def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted(
+    spark, telco_bundle, damaged, tmp_path
+):
     path, frame = damaged
     changed = set(range(10))
     for model in telco_bundle.manifest["models"]:
@@ -48,7 +51,9 @@ def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted
         stored = pq.read_table(telco_bundle.file(layout.predictions_path(model))).to_pandas()
         same = ~scored.index.isin(changed)
         # No retraining: unchanged customers get the probability the bundle holds (SHAP sums round differently from the models' own margins).
-        gap = np.abs(scored[layout.PROBABILITY_COLUMN][same].to_numpy() - stored[layout.PROBABILITY_COLUMN][same].to_numpy())
+        gap = np.abs(
+            scored[layout.PROBABILITY_COLUMN][same].to_numpy() - stored[layout.PROBABILITY_COLUMN][same].to_numpy()
+        )
         assert gap.max() < 1e-6, (model, gap.max())
         assert np.isfinite(scored[layout.PROBABILITY_COLUMN]).all()
         cuts = risk.cutoffs(telco_bundle, model)
@@ -63,7 +68,11 @@ def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted
     assert "tenure: 0 invalid" not in summary
     report = json.loads((tmp_path / f"scored-{model}.drift.json").read_text())
     quality = report["input_quality"]
-    assert (quality["tenure"]["missing"], quality["contract"]["unseen"], quality["monthly_charges"]["invalid"]) == (5, 3, 2)
+    assert (quality["tenure"]["missing"], quality["contract"]["unseen"], quality["monthly_charges"]["invalid"]) == (
+        5,
+        3,
+        2,
+    )
     assert quality["contract"]["example"] == "Quarterly" and quality["monthly_charges"]["example"] == "n/a"
     assert "contract: 0 invalid (treated as missing), 3 unseen categories, e.g. 'Quarterly'" in summary
 
@@ -87,16 +96,32 @@ def test_drift_report_flags_the_shifted_feature_only(spark, telco_bundle, telco_
 def test_psi_and_status_thresholds():
     assert drift.psi([50, 50], [50, 50]) == 0.0
     assert drift.psi([50, 50], [90, 10]) == pytest.approx(0.4 * np.log(0.9 / 0.5) - 0.4 * np.log(0.1 / 0.5))
-    assert drift.status(0.05, 0.0) == "stable" and drift.status(0.12, 0.0) == "watch" and drift.status(0.3, 0.0) == "act"
+    assert (
+        drift.status(0.05, 0.0) == "stable" and drift.status(0.12, 0.0) == "watch" and drift.status(0.3, 0.0) == "act"
+    )
     assert drift.status(0.0, -0.06) == "watch" and drift.status(0.0, 0.25) == "act"
 
 
 def test_missing_columns_are_named_before_any_scoring(bundle_root, telco_rows, tmp_path, capsys):
     path = tmp_path / "partial.csv"
     telco_rows.drop(columns=["tenure", "contract"]).to_csv(path, index=False)
-    code = main(["score", "--bundle", "telco", "--artifacts", str(bundle_root), "--input", str(path), "--output", str(tmp_path / "o")])
+    code = main(
+        [
+            "score",
+            "--bundle",
+            "telco",
+            "--artifacts",
+            str(bundle_root),
+            "--input",
+            str(path),
+            "--output",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "the input lacks 2 column(s) the bundle's models need: 'tenure', 'contract'" in err
     assert "Traceback" not in err and not (tmp_path / "o").exists()
-    assert main(["score", "--bundle", "nope", "--artifacts", str(bundle_root), "--input", str(path), "--output", "x"]) == 2
+    assert (
+        main(["score", "--bundle", "nope", "--artifacts", str(bundle_root), "--input", str(path), "--output", "x"]) == 2
+    )
     assert "There is no bundle named 'nope'" in capsys.readouterr().err

@@ -16,8 +16,8 @@ import shap
 import xgboost
 
 from bundle import layout
-from bundle.encoding import encode_rows
 from bundle.manifest import feature_names
+from runtime.encoding import encode_rows
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,9 @@ def test_logistic_shap_is_weight_times_distance_from_the_mean(telco_bundle, enco
 
 def test_xgboost_shap_matches_the_boosters_own_contributions(telco_bundle, encoded, grouping):
     booster = xgboost.Booster()
-    booster.load_model(str(telco_bundle.file(telco_bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"])))
+    booster.load_model(
+        str(telco_bundle.file(telco_bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"]))
+    )
     contributions = booster.predict(xgboost.DMatrix(encoded), pred_contribs=True)
     assert_same_per_feature(telco_bundle, "xgboost", contributions[:, :-1] @ grouping, tolerance=1e-4)
     assert telco_bundle.manifest["models"]["xgboost"]["shap"]["base_value"] == pytest.approx(

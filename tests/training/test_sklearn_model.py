@@ -10,9 +10,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from bundle import layout
-from bundle.encoding import encode_rows
 from bundle.reader import BundleError
-from bundle.runtime import build_kernel, load_sklearn_hgb
+from runtime.core import build_kernel, load_sklearn_hgb
+from runtime.encoding import encode_rows
 
 
 class Smuggled:
@@ -64,7 +64,9 @@ def test_bundle_margins_equal_sklearns_own_decision_function(telco_bundle):
     names = [f["name"] for f in manifest["features"]]
     customers = telco_bundle.read_table(layout.CUSTOMERS, columns=names).to_pandas()
     stored = telco_bundle.read_table(layout.predictions_path("sklearn")).column(layout.MARGIN_COLUMN).to_numpy()
-    np.testing.assert_allclose(stored, model.decision_function(encode_rows(customers, manifest["encoding"])), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        stored, model.decision_function(encode_rows(customers, manifest["encoding"])), rtol=0, atol=1e-9
+    )
 
 
 def test_sklearn_model_takes_part_in_the_comparison(telco_bundle):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from bundle.encoding import grouping_matrix
+from runtime.encoding import grouping_matrix
 from training import features
 from training.split import assign_split
 from training.validate import validate

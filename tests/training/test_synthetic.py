@@ -33,7 +33,9 @@ def test_generation_is_deterministic_for_a_seed_and_follows_the_documented_log_o
 @pytest.fixture(scope="module")
 def synthetic_bundle(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
-    return run(spark, synthetic.spec(CUSTOMERS, seed=3), RunConfig(artifacts=root, seed=3, model_params=MODELS, tuning="off"))
+    return run(
+        spark, synthetic.spec(CUSTOMERS, seed=3), RunConfig(artifacts=root, seed=3, model_params=MODELS, tuning="off")
+    )
 
 
 def test_true_drivers_rank_first_and_noise_last_for_every_model(synthetic_bundle):
@@ -42,5 +44,5 @@ def test_true_drivers_rank_first_and_noise_last_for_every_model(synthetic_bundle
         shap = pq.read_table(synthetic_bundle.file(layout.shap_path(model)), columns=names).to_pandas()
         ranking = shap.abs().mean().sort_values(ascending=False).index.tolist()
         assert set(ranking[: len(synthetic.DRIVERS)]) == set(synthetic.DRIVERS), (model, ranking)
-        assert set(ranking[-len(synthetic.NOISE):]) == set(synthetic.NOISE), (model, ranking)
+        assert set(ranking[-len(synthetic.NOISE) :]) == set(synthetic.NOISE), (model, ranking)
         assert synthetic_bundle.manifest["models"][model]["metrics"]["roc_auc"] > 0.75

@@ -90,6 +90,7 @@ class Config:
 
 # --- a small typed reader that collects every problem ------------------------------------------
 
+
 class _Reader:
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -100,8 +101,19 @@ class _Reader:
                 self.problems.append(f"{_join(where, key)}: unknown key (expected one of {', '.join(allowed)})")
         return data
 
-    def get(self, data: dict, where: str, key: str, kind: str, *, required: bool = False, default: Any = None,
-            choices: tuple | None = None, check=None, expected: str | None = None) -> Any:
+    def get(
+        self,
+        data: dict,
+        where: str,
+        key: str,
+        kind: str,
+        *,
+        required: bool = False,
+        default: Any = None,
+        choices: tuple | None = None,
+        check=None,
+        expected: str | None = None,
+    ) -> Any:
         name = _join(where, key)
         if key not in data:
             if required:
@@ -152,15 +164,26 @@ def _source(reader: _Reader, data: dict, where: str, base: Path, extra: tuple[st
         suffix = Path(path.rstrip("/")).suffix.lower().lstrip(".")
         fmt = {"csv": "csv", "txt": "csv", "tsv": "csv", "parquet": "parquet", "pq": "parquet"}.get(suffix)
         if fmt is None:
-            reader.problems.append(f"{_join(where, 'format')}: required when the path does not end in .csv or .parquet (expected one of 'csv', 'parquet')")
+            reader.problems.append(
+                f"{_join(where, 'format')}: required when the path does not end in .csv or .parquet (expected one of 'csv', 'parquet')"
+            )
             return None
     csv = reader.get(data, where, "csv", "table", default={})
     reader.table(csv, _join(where, "csv"), ("header", "delimiter", "null_values"))
     header = reader.get(csv, _join(where, "csv"), "header", "bool", default=True)
-    delimiter = reader.get(csv, _join(where, "csv"), "delimiter", "str", default=",", check=lambda v: len(v) == 1,
-                           expected="a single character")
+    delimiter = reader.get(
+        csv,
+        _join(where, "csv"),
+        "delimiter",
+        "str",
+        default=",",
+        check=lambda v: len(v) == 1,
+        expected="a single character",
+    )
     nulls = reader.get(csv, _join(where, "csv"), "null_values", "list[str]", default=[""])
-    return TableSource(path=_resolve(path, base), format=fmt, header=header, delimiter=delimiter, null_values=tuple(nulls))
+    return TableSource(
+        path=_resolve(path, base), format=fmt, header=header, delimiter=delimiter, null_values=tuple(nulls)
+    )
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -188,8 +211,15 @@ def load_config(path: Path | str) -> Config:
 def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     r = _Reader()
     r.table(data, "", ("name", "customers", "features", "events", "items", "models", "training"))
-    name = r.get(data, "", "name", "str", required=True, check=lambda v: re.fullmatch(layout.BUNDLE_NAME_PATTERN, v),
-                 expected="a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit")
+    name = r.get(
+        data,
+        "",
+        "name",
+        "str",
+        required=True,
+        check=lambda v: re.fullmatch(layout.BUNDLE_NAME_PATTERN, v),
+        expected="a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit",
+    )
 
     # A behavioural label (events.churn_after_days) builds the customer table from events.
     behavioural = isinstance(data.get("events"), dict) and "churn_after_days" in data["events"]
@@ -203,19 +233,28 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
 
     features = r.get(data, "", "features", "table", default={})
     r.table(features, "features", ("max_categories", "infer", "columns"))
-    max_categories = r.get(features, "features", "max_categories", "int", default=50, check=lambda v: 2 <= v <= 10_000,
-                           expected="a whole number from 2 to 10000")
+    max_categories = r.get(
+        features,
+        "features",
+        "max_categories",
+        "int",
+        default=50,
+        check=lambda v: 2 <= v <= 10_000,
+        expected="a whole number from 2 to 10000",
+    )
     infer = r.get(features, "features", "infer", "bool", default=True)
     columns = {}
     for column, entry in r.get(features, "features", "columns", "table", default={}).items():
         where = _join("features.columns", column)
         if not isinstance(entry, dict):
-            r.problems.append(f"{where}: expected a table of overrides (type, label, categories, ignore, actionable, positive)")
+            r.problems.append(
+                f"{where}: expected a table of overrides (type, label, categories, ignore, actionable, positive)"
+            )
             continue
         r.table(entry, where, ("type", "label", "categories", "ignore", "actionable", "positive"))
         categories = r.get(entry, where, "categories", "table", default={})
         if any(not isinstance(v, str) for v in categories.values()):
-            r.problems.append(f"{_join(where, 'categories')}: expected a table of category = \"display label\" strings")
+            r.problems.append(f'{_join(where, "categories")}: expected a table of category = "display label" strings')
             categories = {}
         columns[column] = ColumnOverride(
             type=r.get(entry, where, "type", "str", choices=TYPES),
@@ -230,7 +269,9 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     if id_column is not None and id_column in columns:
         r.problems.append(f"{_join('features.columns', id_column)}: the ID column (customers.id) cannot be a feature")
     if label_column is not None and label_column in columns:
-        r.problems.append(f"{_join('features.columns', label_column)}: the label column (customers.label) cannot be a feature")
+        r.problems.append(
+            f"{_join('features.columns', label_column)}: the label column (customers.label) cannot be a feature"
+        )
 
     events = _events(r, data.get("events"), base) if "events" in data else None
     items = _items(r, data.get("items"), base) if "items" in data else None
@@ -239,18 +280,28 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     behavioural = events is not None and events.get("churn_after_days") is not None
     if behavioural and customers and label_column is None:
         # Joining a customer table onto the behavioural one is not built yet; say so before Spark starts.
-        r.problems.append("customers: with a behavioural label (events.churn_after_days) the features come from "
-                          "events only; leave out [customers], or drop churn_after_days and give customers.label")
+        r.problems.append(
+            "customers: with a behavioural label (events.churn_after_days) the features come from "
+            "events only; leave out [customers], or drop churn_after_days and give customers.label"
+        )
     if hash_ids and events is not None:
-        r.problems.append("customers.hash_ids: not supported together with [events] yet (event user IDs would not "
-                          "match the hashed customer IDs)")
+        r.problems.append(
+            "customers.hash_ids: not supported together with [events] yet (event user IDs would not "
+            "match the hashed customer IDs)"
+        )
     if label_column is None and not behavioural:
-        r.problems.append("customers.label: required (the column saying whether a customer churned), "
-                          "unless events.churn_after_days derives the label from events")
+        r.problems.append(
+            "customers.label: required (the column saying whether a customer churned), "
+            "unless events.churn_after_days derives the label from events"
+        )
     if label_column is not None and positive is None:
-        r.problems.append("customers.positive: required with customers.label (the label value meaning 'churned', e.g. \"Yes\" or 1)")
+        r.problems.append(
+            "customers.positive: required with customers.label (the label value meaning 'churned', e.g. \"Yes\" or 1)"
+        )
     if label_column is not None and behavioural:
-        r.problems.append("events.churn_after_days: give either customers.label or a behavioural label from events, not both")
+        r.problems.append(
+            "events.churn_after_days: give either customers.label or a behavioural label from events, not both"
+        )
     if id_column is not None and id_column == label_column:
         r.problems.append("customers.label: must differ from customers.id")
 
@@ -274,21 +325,58 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
 
     training = r.get(data, "", "training", "table", default={})
     r.table(training, "training", ("seed", "test_fraction", "sample", "threshold"))
-    seed = r.get(training, "training", "seed", "int", default=42, check=lambda v: 0 <= v < 2**31,
-                 expected="a whole number from 0 to 2147483647")
-    fraction = r.get(training, "training", "test_fraction", "number", default=0.2, check=lambda v: 0 < v < 1,
-                     expected="a number between 0 and 1 (exclusive)")
-    sample = r.get(training, "training", "sample", "int", check=lambda v: v >= 10, expected="a whole number of at least 10")
-    threshold = r.get(training, "training", "threshold", "number", default=0.5, check=lambda v: 0 < v < 1,
-                      expected="a number between 0 and 1 (exclusive)")
+    seed = r.get(
+        training,
+        "training",
+        "seed",
+        "int",
+        default=42,
+        check=lambda v: 0 <= v < 2**31,
+        expected="a whole number from 0 to 2147483647",
+    )
+    fraction = r.get(
+        training,
+        "training",
+        "test_fraction",
+        "number",
+        default=0.2,
+        check=lambda v: 0 < v < 1,
+        expected="a number between 0 and 1 (exclusive)",
+    )
+    sample = r.get(
+        training, "training", "sample", "int", check=lambda v: v >= 10, expected="a whole number of at least 10"
+    )
+    threshold = r.get(
+        training,
+        "training",
+        "threshold",
+        "number",
+        default=0.5,
+        check=lambda v: 0 < v < 1,
+        expected="a number between 0 and 1 (exclusive)",
+    )
 
     if r.problems:
         raise ConfigError(label, r.problems)
     return Config(
-        path=label, name=name, customers=source, id_column=id_column, label_column=label_column,
-        positive_label=_text(positive), hash_ids=hash_ids, max_categories=max_categories, infer=infer,
-        columns=columns, events=events, items=items, models=tuple(dict.fromkeys(use)), model_params=params,
-        seed=seed, test_fraction=float(fraction), sample=sample, threshold=float(threshold),
+        path=label,
+        name=name,
+        customers=source,
+        id_column=id_column,
+        label_column=label_column,
+        positive_label=_text(positive),
+        hash_ids=hash_ids,
+        max_categories=max_categories,
+        infer=infer,
+        columns=columns,
+        events=events,
+        items=items,
+        models=tuple(dict.fromkeys(use)),
+        model_params=params,
+        seed=seed,
+        test_fraction=float(fraction),
+        sample=sample,
+        threshold=float(threshold),
     )
 
 
@@ -308,10 +396,13 @@ def _events(r: _Reader, data: object, base: Path) -> dict | None:
     source = _source(r, data, "events", base, ())
     entry = {"source": source}
     for key in ("user", "item", "timestamp"):
-        entry[key] = r.get(data, "events", key, "str", required=True, expected="the name of a column in the events table")
+        entry[key] = r.get(
+            data, "events", key, "str", required=True, expected="the name of a column in the events table"
+        )
     entry["value"] = r.get(data, "events", "value", "str")
-    entry["churn_after_days"] = r.get(data, "events", "churn_after_days", "int", check=lambda v: v > 0,
-                                      expected="a positive whole number of days")
+    entry["churn_after_days"] = r.get(
+        data, "events", "churn_after_days", "int", check=lambda v: v > 0, expected="a positive whole number of days"
+    )
     return entry
 
 

@@ -69,10 +69,16 @@ def read_table(spark: SparkSession, source: TableSource) -> DataFrame:
 
 def with_integer_ids(table: DataFrame, id_column: str | None) -> DataFrame:
     """Text IDs that are all plain whole numbers become integers (as a CSV would have meant them)."""
-    if id_column is None or id_column not in table.columns or not isinstance(table.schema[id_column].dataType, T.StringType):
+    if (
+        id_column is None
+        or id_column not in table.columns
+        or not isinstance(table.schema[id_column].dataType, T.StringType)
+    ):
         return table
     column = ft.raw_col(id_column)
-    bad = table.agg(F.sum(F.when(column.isNotNull() & ~column.rlike(_INTEGER_ID), 1).otherwise(0)).alias("n")).first()["n"]
+    bad = table.agg(F.sum(F.when(column.isNotNull() & ~column.rlike(_INTEGER_ID), 1).otherwise(0)).alias("n")).first()[
+        "n"
+    ]
     if bad:
         return table
     return table.withColumn(id_column, column.cast("long"))
@@ -107,12 +113,20 @@ def _decide(kind: T.DataType, name: str, i: int, row: dict, cap: int) -> Decisio
     if isinstance(kind, T.BooleanType):
         return Decision(name, "binary", "true/false", positive="true", negative="false")
     if isinstance(kind, _NUMERIC_TYPES) or (isinstance(kind, T.StringType) and row.get(f"num{i}") == present):
-        integral = isinstance(kind, _INTEGRAL_TYPES) or (isinstance(kind, T.StringType) and re.fullmatch(_INTEGER_ID, low or "") and re.fullmatch(_INTEGER_ID, high or ""))
+        integral = isinstance(kind, _INTEGRAL_TYPES) or (
+            isinstance(kind, T.StringType)
+            and re.fullmatch(_INTEGER_ID, low or "")
+            and re.fullmatch(_INTEGER_ID, high or "")
+        )
         if integral and all_distinct and _ID_NAME.search(name):
-            return Decision(name, None, "left out: looks like an identifier (whole numbers, all different, named like an ID)")
+            return Decision(
+                name, None, "left out: looks like an identifier (whole numbers, all different, named like an ID)"
+            )
         if distinct == 2 and {float(low), float(high)} == {0.0, 1.0}:
             return Decision(name, "binary", "only 0 and 1")
-        return Decision(name, "numeric", "numbers" if isinstance(kind, _NUMERIC_TYPES) else "text that is always a number")
+        return Decision(
+            name, "numeric", "numbers" if isinstance(kind, _NUMERIC_TYPES) else "text that is always a number"
+        )
     if isinstance(kind, T.StringType):
         if distinct == 2 and frozenset((low.strip().lower(), high.strip().lower())) in _YES_NO:
             positive = low if low.strip().lower() in ("y", "yes", "true", "t", "1") else high
@@ -121,7 +135,9 @@ def _decide(kind: T.DataType, name: str, i: int, row: dict, cap: int) -> Decisio
         if all_distinct:
             return Decision(name, None, "left out: looks like an identifier (nearly every row differs)")
         if distinct > cap:
-            return Decision(name, None, f"left out: about {distinct} categories, more than features.max_categories = {cap}")
+            return Decision(
+                name, None, f"left out: about {distinct} categories, more than features.max_categories = {cap}"
+            )
         return Decision(name, "categorical", f"text, about {distinct} categories")
     return Decision(name, None, f"left out: unsupported column type {kind.simpleString()}")
 
@@ -151,7 +167,9 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
     exclude = {c for c in (config.id_column, config.label_column) if c}
     exclude |= {c for c, o in config.columns.items() if o.ignore or o.type}
     decisions = infer(table, exclude, config.max_categories) if config.infer else []
-    decisions += [Decision(c, o.type, "type set in the config") for c, o in config.columns.items() if o.type and not o.ignore]
+    decisions += [
+        Decision(c, o.type, "type set in the config") for c, o in config.columns.items() if o.type and not o.ignore
+    ]
     order = {c: i for i, c in enumerate(table.columns)}
     decisions.sort(key=lambda d: order[d.column])
     features, taken = [], set()

@@ -82,7 +82,9 @@ def _raw_events(spark: SparkSession, config: Config) -> DataFrame:
         _timestamp(ft.raw_col(spec["timestamp"]), table.schema[spec["timestamp"]].dataType).alias(ev.TS),
         value.alias(ev.VALUE),
         ft.raw_col(spec["timestamp"]).cast("string").alias("_ts_text"),
-        (ft.raw_col(spec["value"]).cast("string") if spec["value"] else F.lit(None).cast("string")).alias("_value_text"),
+        (ft.raw_col(spec["value"]).cast("string") if spec["value"] else F.lit(None).cast("string")).alias(
+            "_value_text"
+        ),
     )
     return with_integer_ids(canonical, ev.USER)
 
@@ -128,21 +130,38 @@ def _problems(raw: DataFrame, config: Config) -> list[str]:
 def _items(spark: SparkSession, config: Config, events: DataFrame) -> DataFrame:
     entry = config.items
     if entry is None:
-        return events.select(ev.ITEM).distinct().select(
-            ev.ITEM, F.col(ev.ITEM).alias(ev.TITLE), F.lit(None).cast("double").alias(ev.YEAR), F.lit("").alias(ev.GENRES)
+        return (
+            events.select(ev.ITEM)
+            .distinct()
+            .select(
+                ev.ITEM,
+                F.col(ev.ITEM).alias(ev.TITLE),
+                F.lit(None).cast("double").alias(ev.YEAR),
+                F.lit("").alias(ev.GENRES),
+            )
         )
     table = read_table(spark, entry["source"])
-    wanted = {"id": entry["id"], "name": entry["name"]} | {f"attributes[{i}]": a for i, a in enumerate(entry["attributes"])}
+    wanted = {"id": entry["id"], "name": entry["name"]} | {
+        f"attributes[{i}]": a for i, a in enumerate(entry["attributes"])
+    }
     _require_columns(table, "items", wanted)
     item_id = ft.raw_col(entry["id"]).cast("string")
-    genres = F.concat_ws(ev.GENRE_SEPARATOR, *(ft.raw_col(a).cast("string") for a in entry["attributes"])) if entry["attributes"] else F.lit("")
+    genres = (
+        F.concat_ws(ev.GENRE_SEPARATOR, *(ft.raw_col(a).cast("string") for a in entry["attributes"]))
+        if entry["attributes"]
+        else F.lit("")
+    )
     year = ft.as_double(ft.raw_col("year")) if "year" in table.columns else F.lit(None).cast("double")
-    return table.where(item_id.isNotNull()).select(
-        item_id.alias(ev.ITEM),
-        (ft.raw_col(entry["name"]).cast("string") if entry["name"] else item_id).alias(ev.TITLE),
-        year.alias(ev.YEAR),
-        genres.alias(ev.GENRES),
-    ).dropDuplicates([ev.ITEM])
+    return (
+        table.where(item_id.isNotNull())
+        .select(
+            item_id.alias(ev.ITEM),
+            (ft.raw_col(entry["name"]).cast("string") if entry["name"] else item_id).alias(ev.TITLE),
+            year.alias(ev.YEAR),
+            genres.alias(ev.GENRES),
+        )
+        .dropDuplicates([ev.ITEM])
+    )
 
 
 def load_events(spark: SparkSession, config: Config) -> tuple[DataFrame, DataFrame]:
@@ -160,7 +179,15 @@ def load_events(spark: SparkSession, config: Config) -> tuple[DataFrame, DataFra
 def _common_genres(events: DataFrame, items: DataFrame) -> tuple[str, ...]:
     used = events.select(ev.ITEM).distinct().join(items, ev.ITEM)
     genre = F.explode(F.split(F.col(ev.GENRES), "\\" + ev.GENRE_SEPARATOR)).alias("g")
-    rows = used.select(genre).where(F.col("g") != "").groupBy("g").count().orderBy(F.desc("count"), "g").limit(MAX_GENRES).collect()
+    rows = (
+        used.select(genre)
+        .where(F.col("g") != "")
+        .groupBy("g")
+        .count()
+        .orderBy(F.desc("count"), "g")
+        .limit(MAX_GENRES)
+        .collect()
+    )
     return tuple(r["g"] for r in rows)
 
 
@@ -178,8 +205,12 @@ def events_spec(spark: SparkSession, config: Config) -> DatasetSpec:
     from training.validate import ValidationError
 
     if config.columns:
-        raise ValidationError(["features.columns: with a behavioural label the features are built from events; "
-                               "per-column overrides apply to a customers table only"])
+        raise ValidationError(
+            [
+                "features.columns: with a behavioural label the features are built from events; "
+                "per-column overrides apply to a customers table only"
+            ]
+        )
     events, items = load_events(spark, config)
     events, items = events.cache(), items.cache()
     window = ev.ChurnWindow(horizon_days=config.events["churn_after_days"])
@@ -193,10 +224,12 @@ def events_spec(spark: SparkSession, config: Config) -> DatasetSpec:
         *(F.max(n).alias(f"hi:{n}") for n in names),
     ).first()
     if stats["rows"] == 0:
-        raise ValidationError([
-            f"events.churn_after_days: no user can be labelled — {window.describe()}, and for every user that "
-            "horizon ends after the last event in the table (a longer event history or a shorter churn_after_days helps)"
-        ])
+        raise ValidationError(
+            [
+                f"events.churn_after_days: no user can be labelled — {window.describe()}, and for every user that "
+                "horizon ends after the last event in the table (a longer event history or a shorter churn_after_days helps)"
+            ]
+        )
     # Features with one value (no values given, every item without a year, one event each) explain nothing.
     labels = _LABELS | {ev.genre_feature(g): f"Share of events on {g}" for g in genres}
     features = tuple(FeatureSpec(n, "numeric", labels[n]) for n in names if stats[f"lo:{n}"] != stats[f"hi:{n}"])

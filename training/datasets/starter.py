@@ -43,9 +43,14 @@ def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: s
         "[customers]",
         f"path = {_q(customers)}   # a path (relative to this file) or any URI Spark reads: hdfs://, s3a://",
         f"format = {_q(fmt)}",
-        (f"id = {_q(id_column)}" if id_column else "# id = \"customer_id\"   # no ID column: customers are numbered by row")
+        (
+            f"id = {_q(id_column)}"
+            if id_column
+            else '# id = "customer_id"   # no ID column: customers are numbered by row'
+        )
         + "   # customer IDs (letters, digits and . - _ : @ / +, at most 64 characters)",
-        (f"label = {_q(label.column)}" if label else "label = \"CHANGE ME\"") + "   # the column saying whether a customer churned",
+        (f"label = {_q(label.column)}" if label else 'label = "CHANGE ME"')
+        + "   # the column saying whether a customer churned",
         f"positive = {_q(positive or 'Yes')}   # the label value that means 'churned'",
         "hash_ids = false   # true: store HMAC-SHA256(CHURNLENS_ID_KEY, ID) instead of raw IDs",
     ]

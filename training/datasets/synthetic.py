@@ -80,11 +80,17 @@ def generate(spark: SparkSession, customers: int, seed: int) -> DataFrame:
         F.floor(1 + 71 * _uniform(seed, 1)).cast("double").alias("tenure_months"),
         F.greatest(F.lit(10.0), F.round(70 + 25 * _normal(seed, 2), 2)).alias("monthly_spend"),
         F.floor(-F.log(1.0 - _uniform(seed, 4)) * 1.5).cast("double").alias("support_calls"),
-        F.when(_uniform(seed, 5) < 0.5, "month-to-month").when(_uniform(seed, 5) < 0.8, "one-year").otherwise("two-year").alias("contract"),
+        F.when(_uniform(seed, 5) < 0.5, "month-to-month")
+        .when(_uniform(seed, 5) < 0.8, "one-year")
+        .otherwise("two-year")
+        .alias("contract"),
         (_uniform(seed, 6) < 0.3).cast("int").alias("has_discount"),
         F.round(_normal(seed, 7), 4).alias("noise_score"),
         F.round(100 * _uniform(seed, 9), 2).alias("noise_percent"),
-        F.element_at(F.array(*(F.lit(r) for r in ("north", "south", "east", "west"))), (F.floor(4 * _uniform(seed, 10)) + 1).cast("int")).alias("noise_region"),
+        F.element_at(
+            F.array(*(F.lit(r) for r in ("north", "south", "east", "west"))),
+            (F.floor(4 * _uniform(seed, 10)) + 1).cast("int"),
+        ).alias("noise_region"),
     )
     churned = _uniform(seed, 11) < 1.0 / (1.0 + F.exp(-log_odds()))
     return base.select(
@@ -99,14 +105,17 @@ def generate_events(spark: SparkSession, customers: int, per_customer: int, seed
 
     Support-heavy customers browse the help pages (items 900–909) more; the rest pick from 200 items.
     """
-    events = spark.range(0, customers * per_customer).select(
-        (F.col("id") % customers + 1).alias("user"), F.col("id")
-    )
+    events = spark.range(0, customers * per_customer).select((F.col("id") % customers + 1).alias("user"), F.col("id"))
     help_page = _uniform(seed, 21) < 0.1
     return events.select(
         F.col("user"),
-        F.when(help_page, 900 + F.floor(10 * _uniform(seed, 22))).otherwise(F.floor(200 * _uniform(seed, 23))).cast("long").alias("item"),
-        F.timestamp_seconds(F.lit(1_767_225_600) + F.floor(365 * 86_400 * _uniform(seed, 24)).cast("long")).alias("timestamp"),
+        F.when(help_page, 900 + F.floor(10 * _uniform(seed, 22)))
+        .otherwise(F.floor(200 * _uniform(seed, 23)))
+        .cast("long")
+        .alias("item"),
+        F.timestamp_seconds(F.lit(1_767_225_600) + F.floor(365 * 86_400 * _uniform(seed, 24)).cast("long")).alias(
+            "timestamp"
+        ),
         F.round(1 + 4 * _uniform(seed, 25)).alias("value"),
     )
 
@@ -124,13 +133,17 @@ def event_source(customers: int, per_customer: int, seed: int) -> EventSource:
             F.col("value").cast("double").alias(ev.VALUE),
         )
         help_page = F.col("id") >= 900
-        items = spark.range(0, 910).where((F.col("id") < 200) | help_page).select(
-            F.col("id").cast("string").alias(ev.ITEM),
-            F.when(help_page, F.concat(F.lit("Help page "), (F.col("id") - 899).cast("string")))
-            .otherwise(F.concat(F.lit("Product "), F.col("id").cast("string")))
-            .alias(ev.TITLE),
-            F.lit(None).cast("double").alias(ev.YEAR),
-            F.when(help_page, "Help").otherwise("Catalogue").alias(ev.GENRES),
+        items = (
+            spark.range(0, 910)
+            .where((F.col("id") < 200) | help_page)
+            .select(
+                F.col("id").cast("string").alias(ev.ITEM),
+                F.when(help_page, F.concat(F.lit("Help page "), (F.col("id") - 899).cast("string")))
+                .otherwise(F.concat(F.lit("Product "), F.col("id").cast("string")))
+                .alias(ev.TITLE),
+                F.lit(None).cast("double").alias(ev.YEAR),
+                F.when(help_page, "Help").otherwise("Catalogue").alias(ev.GENRES),
+            )
         )
         return events, items
 

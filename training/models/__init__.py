@@ -6,7 +6,7 @@ touches only this registry and its own module:
 
 - how it scores on Spark (`transformer`, the family's own code; `None` lets the
   shared runtime score it inside the explain stage);
-- its portable form (`runtime` kind + `portable` files), which `bundle.runtime`
+- its portable form (`runtime` kind + `portable` files), which `runtime.core`
   loads without a JVM — in Spark's explain workers and in the dashboard alike;
 - how to save anything else worth keeping (`save_native`, e.g. Spark ML's own format).
 """
@@ -28,8 +28,8 @@ class FittedModel:
     display_name: str
     params: dict
     training_seconds: float
-    runtime: str  # a `bundle.runtime.KINDS` key
-    # Portable model files ({file name: bytes}) for `bundle.runtime`: written
+    runtime: str  # a `runtime.core.KINDS` key
+    # Portable model files ({file name: bytes}) for `runtime.core`: written
     # under models/<name>/ and broadcast once to the explain stage's workers.
     portable: dict[str, bytes] = field(repr=False)
     transformer: Transformer | None = field(default=None, repr=False)

@@ -5,7 +5,7 @@ the training split. They are collected to the driver once, which costs
 rows × slots × 8 bytes (float64) of driver memory — Telco: 5,634 × 30 × 8 ≈ 1.4 MB;
 a million customers with 50 slots ≈ 400 MB — so set `spark.driver.memory`
 accordingly for large data. The fitted model is saved with skops (no pickle) and
-broadcast once to the explain stage, where `bundle.runtime`'s "sklearn_hgb"
+broadcast once to the explain stage, where `runtime.core`'s "sklearn_hgb"
 kind scores and explains every customer inside the same `mapInPandas` pass as
 the other models (`transformer=None`).
 """
@@ -71,7 +71,9 @@ def _fit(x: np.ndarray, y: np.ndarray, params: dict, seed: int) -> HistGradientB
         return HistGradientBoostingClassifier(random_state=seed, **params).fit(x, y)
 
 
-def _search(x: np.ndarray, y: np.ndarray, valid: np.ndarray, base: dict, seed: int, mode: str, fixed: dict) -> tuple[dict, dict]:
+def _search(
+    x: np.ndarray, y: np.ndarray, valid: np.ndarray, base: dict, seed: int, mode: str, fixed: dict
+) -> tuple[dict, dict]:
     scored = []
     for point in tuning.grid_points("sklearn", mode, fixed):
         model = _fit(x[~valid], y[~valid], {**base, **point}, seed)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.ml.stat import Summarizer
+from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -67,7 +67,10 @@ def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict)
         seed=seed,
         parallelism=2,
     ).fit(train)
-    scored = [({p.name: v for p, v in point.items()}, float(s)) for point, s in zip(grid, search.validationMetrics, strict=True)]
+    scored = [
+        ({p.name: v for p, v in point.items()}, float(s))
+        for point, s in zip(grid, search.validationMetrics, strict=True)
+    ]
     best = {**params, **tuning.best_of(scored)}
     record = tuning.record(
         "Spark ML TrainValidationSplit over a ParamGridBuilder grid; the best point refitted on all training rows",
@@ -96,7 +99,15 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_m
     trees = [
         {
             key: getattr(tree, key)
-            for key in ("children_left", "children_right", "children_default", "features", "thresholds", "values", "node_sample_weight")
+            for key in (
+                "children_left",
+                "children_right",
+                "children_default",
+                "features",
+                "thresholds",
+                "values",
+                "node_sample_weight",
+            )
         }
         for tree in ensemble.trees
     ]

@@ -3,7 +3,7 @@
 With tuning on, every grid point trains on the training rows minus a hashed
 validation slice (`training.tuning`) and stops early on that slice's ROC AUC;
 the best point's booster, cut at its best iteration, is the model. Its margins
-then come from `bundle.runtime` in the explain stage (`transformer=None`), so the
+then come from `runtime.core` in the explain stage (`transformer=None`), so the
 trees scored are exactly the trees saved.
 """
 
@@ -65,7 +65,11 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
         boosters.append(booster[: best_iteration + 1])
     best = tuning.best_of(scored)
     chosen = boosters[[p for p, _ in scored].index(best)]
-    best_params = {**params, **{k: v for k, v in best.items() if k != "best_iteration"}, "n_estimators": best["best_iteration"] + 1}
+    best_params = {
+        **params,
+        **{k: v for k, v in best.items() if k != "best_iteration"},
+        "n_estimators": best["best_iteration"] + 1,
+    }
     record = tuning.record(
         f"grid search; each point trained on the training rows minus the validation rows with early stopping "
         f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); the best point's trees up to its best iteration are the model",

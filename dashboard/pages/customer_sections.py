@@ -1,6 +1,6 @@
 """The Customer page's sections (what-if, ICE, levers, similar, LIME, find, export): drawing only.
 
-Split from `app_pages/customer.py` to keep each file readable; every number comes
+Split from `pages/customer.py` to keep each file readable; every number comes
 from `dashboard.views.*`. Widget keys are module constants so tests can drive them.
 """
 
@@ -11,20 +11,34 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
+from analytics.risk import BANDS
 from bundle.reader import Bundle
-from bundle.risk import BANDS
-from dashboard import charts, draw
-from dashboard.plain import inert
+from dashboard.charts import customer as charts
+from dashboard.shell import draw
+from dashboard.shell.plain import inert
 from dashboard.views.common import display_value, format_probability, is_missing
 from dashboard.views.customer import EFFECT_CAPTION
 from dashboard.views.levers import LEVER_COLUMNS, actionable_features, build_levers
 from dashboard.views.lime_view import (
-    DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES, agreement, agreement_note, comparison_table, explain_lime,
+    DEFAULT_SAMPLES,
+    MAX_SAMPLES,
+    MIN_SAMPLES,
+    agreement,
+    agreement_note,
+    comparison_table,
+    explain_lime,
 )
 from dashboard.views.report import chart_svg, explanation_csv, export_name, html_report
 from dashboard.views.similar import ANY, SORTS, build_similar, find_customers
 from dashboard.views.whatif import (
-    WhatIfError, build_ice, build_whatif, encode_whatif, feature_domains, load_background, parse_whatif, population,
+    WhatIfError,
+    build_ice,
+    build_whatif,
+    encode_whatif,
+    feature_domains,
+    load_background,
+    parse_whatif,
+    population,
 )
 
 WHATIF_PARAM, ICE_PARAM = "whatif", "ice"
@@ -75,6 +89,7 @@ def _shap_of(bundle: Bundle, view) -> dict[str, float]:
 
 # --- what-if -------------------------------------------------------------------------------
 
+
 def _set_whatif_widgets(values: dict) -> None:
     for name, value in values.items():
         st.session_state[WHATIF_PREFIX + name] = None if is_missing(value) else value
@@ -110,8 +125,10 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
         st.session_state[WHATIF_FOR_KEY] = str(view.customer_id)
         _apply_edits(real, edits)
 
-    st.markdown("Change any value to see how this customer's risk would move. Numbers stay within the range seen "
-                "among customers; categories are the known ones.")
+    st.markdown(
+        "Change any value to see how this customer's risk would move. Numbers stay within the range seen "
+        "among customers; categories are the known ones."
+    )
     columns = st.columns(3)
     chosen = {}
     for i, spec in enumerate(bundle.manifest["features"]):
@@ -120,14 +137,21 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
         with columns[i % 3]:
             if domain.type == "numeric":
                 step = 1.0 if float(domain.low).is_integer() and float(domain.high).is_integer() else 0.01
-                chosen[name] = st.number_input(labels[name], min_value=domain.low, max_value=domain.high,
-                                               step=step, key=key, format="%.0f" if step == 1.0 else "%.2f")
+                chosen[name] = st.number_input(
+                    labels[name],
+                    min_value=domain.low,
+                    max_value=domain.high,
+                    step=step,
+                    key=key,
+                    format="%.0f" if step == 1.0 else "%.2f",
+                )
             else:
                 options = list(domain.choices)
                 if st.session_state.get(key) not in options:
                     options = [st.session_state.get(key), *options]
-                chosen[name] = st.selectbox(labels[name], options, key=key,
-                                            format_func=lambda v, s=spec: display_value(s, v))
+                chosen[name] = st.selectbox(
+                    labels[name], options, key=key, format_func=lambda v, s=spec: display_value(s, v)
+                )
     edits = {n: v for n, v in chosen.items() if not _unchanged(v, real.get(n))}
     if edits:
         encoded = encode_whatif(edits)
@@ -135,12 +159,17 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
             st.query_params[WHATIF_PARAM] = encoded
     else:
         st.query_params.pop(WHATIF_PARAM, None)
-    st.button("Reset to the real values", key=WHATIF_RESET_KEY, on_click=_reset_whatif, args=(real,),
-              disabled=not edits)
+    st.button(
+        "Reset to the real values", key=WHATIF_RESET_KEY, on_click=_reset_whatif, args=(real,), disabled=not edits
+    )
     result = build_whatif(runtime, bundle.manifest, real, edits, view.probability)
     col_new, col_real = st.columns(2)
-    col_new.metric("Probability with these changes", format_probability(result.probability),
-                   delta=result.change_text if edits else None, delta_color="inverse")
+    col_new.metric(
+        "Probability with these changes",
+        format_probability(result.probability),
+        delta=result.change_text if edits else None,
+        delta_color="inverse",
+    )
     col_real.metric("Real probability", format_probability(view.probability))
     if edits:
         changed = ", ".join(labels[n] for n in edits)
@@ -161,6 +190,7 @@ def _unchanged(value: object, real: object) -> bool:
 
 # --- ICE ----------------------------------------------------------------------------------
 
+
 def draw_ice(bundle: Bundle, store, runtime, view) -> None:
     labels = _labels(bundle)
     names = list(labels)
@@ -170,29 +200,43 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
         if requested is not None and requested not in names:
             st.warning(inert(f"There is no feature '{requested[:40]}'; showing {labels[default]} instead.", None))
         st.session_state[ICE_KEY] = requested if requested in names else default
-    feature = st.selectbox("Feature", names, key=ICE_KEY, format_func=labels.get,
-                           help="How this customer's risk would change with this one value, all else equal.")
+    feature = st.selectbox(
+        "Feature",
+        names,
+        key=ICE_KEY,
+        format_func=labels.get,
+        help="How this customer's risk would change with this one value, all else equal.",
+    )
     if st.query_params.get(ICE_PARAM) != feature:
         st.query_params[ICE_PARAM] = feature
-    ice = build_ice(runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store)[feature],
-                    population_of(bundle))
-    draw.altair_chart(charts.ice_chart(ice.curves, ice.label, ice.current_x, ice.current_probability, ice.categorical),
-                    width="stretch")
-    st.caption("Dark line: this customer with only this value changed. Shaded: where 80% of customers' own curves "
-               "lie (10th–90th percentile of 500 sample customers); dashed: their average, the partial dependence. "
-               "Red dot: the customer's current value.")
+    ice = build_ice(
+        runtime, bundle.manifest, view.raw_features, feature, domains_of(bundle, store)[feature], population_of(bundle)
+    )
+    draw.altair_chart(
+        charts.ice_chart(ice.curves, ice.label, ice.current_x, ice.current_probability, ice.categorical),
+        width="stretch",
+    )
+    st.caption(
+        "Dark line: this customer with only this value changed. Shaded: where 80% of customers' own curves "
+        "lie (10th–90th percentile of 500 sample customers); dashed: their average, the partial dependence. "
+        "Red dot: the customer's current value."
+    )
 
 
 # --- levers -------------------------------------------------------------------------------
+
 
 def draw_levers(bundle: Bundle, store, runtime, view) -> None:
     if not actionable_features(bundle.manifest):
         st.info("This bundle's dataset declares no actionable features, so there are no levers to suggest.")
         return
-    levers = build_levers(runtime, bundle.manifest, store, view.model, view.raw_features, view.probability,
-                          domains_of(bundle, store))
-    st.markdown("What would it take to keep this customer? Single changes and pairs of changes the business can "
-                "make, best first, scored live by the model.")
+    levers = build_levers(
+        runtime, bundle.manifest, store, view.model, view.raw_features, view.probability, domains_of(bundle, store)
+    )
+    st.markdown(
+        "What would it take to keep this customer? Single changes and pairs of changes the business can "
+        "make, best first, scored live by the model."
+    )
     if levers.empty:
         st.info("No change of an actionable feature lowers this customer's churn probability.")
         return
@@ -201,29 +245,40 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
     picks = list(range(len(levers)))
     if st.session_state.get(LEVER_PICK_KEY) not in picks:  # another customer, fewer levers
         st.session_state[LEVER_PICK_KEY] = 0
-    pick = st.selectbox("Try a lever in the What-if tab", picks, key=LEVER_PICK_KEY,
-                        format_func=lambda i: levers.iloc[i]["Change"])
-    st.button("Apply to what-if", key=LEVER_APPLY_KEY, on_click=_apply_lever,
-              args=(view.raw_features, levers.iloc[pick]["edits"]))
+    pick = st.selectbox(
+        "Try a lever in the What-if tab", picks, key=LEVER_PICK_KEY, format_func=lambda i: levers.iloc[i]["Change"]
+    )
+    st.button(
+        "Apply to what-if",
+        key=LEVER_APPLY_KEY,
+        on_click=_apply_lever,
+        args=(view.raw_features, levers.iloc[pick]["edits"]),
+    )
 
 
 # --- similar & find -----------------------------------------------------------------------
+
 
 def draw_similar(bundle: Bundle, store, view, open_customer: Callable[[str], None]) -> None:
     similar = build_similar(store, view.model, view.position, _labels(bundle))
     st.markdown("Customers at risk for the same reasons (closest explanations under this model).")
     st.dataframe(similar, hide_index=True, width="stretch")
     for customer_id in similar["Customer"]:
-        st.button(f"Open customer {customer_id}", key=f"similar_{customer_id}", on_click=open_customer,
-                  args=(customer_id,))
+        st.button(
+            f"Open customer {customer_id}", key=f"similar_{customer_id}", on_click=open_customer, args=(customer_id,)
+        )
 
 
 def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], None]) -> None:
     labels = _labels(bundle)
     st.markdown("**Find customers** by risk band and main reason (the reason that raises their risk most).")
     c1, c2, c3, c4 = st.columns(4)
-    band = c1.selectbox("Risk band", [*BANDS, ANY], key=FIND_BAND_KEY, format_func=lambda b: f"{b} risk" if b != ANY else "any")
-    reason = c2.selectbox("Main reason", [ANY, *labels], key=FIND_REASON_KEY, format_func=lambda n: labels.get(n, "any"))
+    band = c1.selectbox(
+        "Risk band", [*BANDS, ANY], key=FIND_BAND_KEY, format_func=lambda b: f"{b} risk" if b != ANY else "any"
+    )
+    reason = c2.selectbox(
+        "Main reason", [ANY, *labels], key=FIND_REASON_KEY, format_func=lambda n: labels.get(n, "any")
+    )
     sort = c3.selectbox("Order", list(SORTS), key=FIND_SORT_KEY)
     page = c4.number_input("Page", min_value=1, value=1, step=1, key=FIND_PAGE_KEY)
     found = find_customers(store, bundle.manifest, model, band, reason, sort, int(page))
@@ -239,11 +294,15 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
 
 # --- LIME ---------------------------------------------------------------------------------
 
+
 def draw_lime(bundle: Bundle, runtime, view) -> None:
-    st.markdown("A second opinion: LIME explains the customer by trying thousands of variations of their row and "
-                "fitting a simple local model. Where it agrees with SHAP, the reasons are robust.")
-    samples = st.number_input("Samples", min_value=MIN_SAMPLES, max_value=MAX_SAMPLES, value=DEFAULT_SAMPLES,
-                              step=500, key=LIME_SAMPLES_KEY)
+    st.markdown(
+        "A second opinion: LIME explains the customer by trying thousands of variations of their row and "
+        "fitting a simple local model. Where it agrees with SHAP, the reasons are robust."
+    )
+    samples = st.number_input(
+        "Samples", min_value=MIN_SAMPLES, max_value=MAX_SAMPLES, value=DEFAULT_SAMPLES, step=500, key=LIME_SAMPLES_KEY
+    )
     wanted = (str(view.customer_id), view.model, int(samples))
     if st.button("Run LIME", key=LIME_RUN_KEY):
         result = explain_lime(runtime, bundle.manifest, view.raw_features, population_of(bundle).rows, int(samples))
@@ -257,10 +316,16 @@ def draw_lime(bundle: Bundle, runtime, view) -> None:
     shap = _shap_of(bundle, view)
     check = agreement(shap, result.weights)
     c1, c2, c3 = st.columns(3)
-    c1.metric("Same direction", f"{check.sign_agreement:.0%}", help=f"Share of the top {check.k} SHAP reasons "
-              "whose LIME weight points the same way.")
-    c2.metric("Rank agreement", "n/a" if np.isnan(check.rank_correlation) else f"{check.rank_correlation:+.2f}",
-              help="Spearman rank correlation of how strongly each method weighs those reasons (1 = same order of importance).")
+    c1.metric(
+        "Same direction",
+        f"{check.sign_agreement:.0%}",
+        help=f"Share of the top {check.k} SHAP reasons whose LIME weight points the same way.",
+    )
+    c2.metric(
+        "Rank agreement",
+        "n/a" if np.isnan(check.rank_correlation) else f"{check.rank_correlation:+.2f}",
+        help="Spearman rank correlation of how strongly each method weighs those reasons (1 = same order of importance).",
+    )
     c3.metric("LIME took", f"{result.seconds * 1000:,.0f} ms", help=f"{result.samples:,} samples, seed 0.")
     note = agreement_note(check, labels)
     (st.warning if check.disagreeing else st.success)(inert(note, None))
@@ -270,28 +335,39 @@ def draw_lime(bundle: Bundle, runtime, view) -> None:
 
 # --- export -------------------------------------------------------------------------------
 
+
 def draw_export(bundle: Bundle, view) -> None:
     shap = _shap_of(bundle, view)
     stored = st.session_state.get(LIME_RESULT_KEY)
     lime = stored[1].weights if stored and stored[0][:2] == (str(view.customer_id), view.model) else None
     st.download_button(
-        "Download explanation (CSV)", explanation_csv(bundle.manifest, view.raw_features, shap, lime),
-        file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "csv"), mime="text/csv",
-        key="download_csv", on_click="ignore",
+        "Download explanation (CSV)",
+        explanation_csv(bundle.manifest, view.raw_features, shap, lime),
+        file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "csv"),
+        mime="text/csv",
+        key="download_csv",
+        on_click="ignore",
     )
     st.download_button(
-        "Download report (HTML)", lambda: build_report(bundle, view, lime),
-        file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "html"), mime="text/html",
-        key="download_html", on_click="ignore",
+        "Download report (HTML)",
+        lambda: build_report(bundle, view, lime),
+        file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "html"),
+        mime="text/html",
+        key="download_html",
+        on_click="ignore",
     )
-    st.caption("The report opens offline: charts are embedded as pictures. The CSV's LIME column fills once LIME has run.")
+    st.caption(
+        "The report opens offline: charts are embedded as pictures. The CSV's LIME column fills once LIME has run."
+    )
 
 
 def build_report(bundle: Bundle, view, lime: dict | None) -> str:
     from dashboard.views.customer import probability_waterfall
 
     svgs = {
-        "Reasons (probability points)": chart_svg(charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True)),
+        "Reasons (probability points)": chart_svg(
+            charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True)
+        ),
     }
     lime_note = None
     if lime is not None:
@@ -299,9 +375,19 @@ def build_report(bundle: Bundle, view, lime: dict | None) -> str:
         lime_note = agreement_note(agreement(shap, lime), _labels(bundle))
     return html_report(
         title=f"Customer {view.customer_id}: churn risk",
-        customer_id=view.customer_id, bundle=bundle.name, run_id=bundle.run_id, model_name=view.model_name,
-        probability=view.probability, band=view.band, rank_text=view.rank_text, summary=view.caption,
-        raising=[(r.text, r.effect) for r in view.raising], lowering=[(r.text, r.effect) for r in view.lowering],
-        baseline=view.baseline_text, effect_note=EFFECT_CAPTION, charts=svgs, details=view.features,
+        customer_id=view.customer_id,
+        bundle=bundle.name,
+        run_id=bundle.run_id,
+        model_name=view.model_name,
+        probability=view.probability,
+        band=view.band,
+        rank_text=view.rank_text,
+        summary=view.caption,
+        raising=[(r.text, r.effect) for r in view.raising],
+        lowering=[(r.text, r.effect) for r in view.lowering],
+        baseline=view.baseline_text,
+        effect_note=EFFECT_CAPTION,
+        charts=svgs,
+        details=view.features,
         lime_note=lime_note,
     )

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bundle.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
+from analytics.risk import describe_bands
 from bundle.reader import Bundle, BundleError
-from bundle.risk import describe_bands
-from dashboard import charts, data, draw
-from dashboard.customer_sections import (
+from dashboard.charts import customer as charts
+from dashboard.pages.customer_items import draw_customer_items
+from dashboard.pages.customer_sections import (
     EXPORT_TAB,
     FIND_TAB,
     ICE_PARAM,
@@ -42,12 +42,13 @@ from dashboard.customer_sections import (
     draw_similar,
     draw_whatif,
 )
-from dashboard.model_pick import pick_model
-from dashboard.plain import inert
-from dashboard.sections.customer_items import draw_customer_items
+from dashboard.shell import data, draw
+from dashboard.shell.model_pick import pick_model
+from dashboard.shell.plain import inert
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
 from dashboard.views.customer import EFFECT_CAPTION, probability_waterfall
+from store.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
 LAST_CUSTOMER_KEY = "last_customer"
@@ -95,7 +96,8 @@ def render() -> None:
 def _draw(bundle: Bundle, store: CustomerStore) -> None:
     examples = ", ".join(str(i) for i in store.example_ids(3))
     model = pick_model(
-        bundle.manifest, MODEL_KEY,
+        bundle.manifest,
+        MODEL_KEY,
         help="The same customer under each model of the bundle; the champion scored best on the test set.",
     )
 
@@ -105,9 +107,11 @@ def _draw(bundle: Bundle, store: CustomerStore) -> None:
     # The key alone identifies the widget, so a changing `value` never resets what the user typed.
     # Once the box has state (typed, or set by an "Open customer" button), the state alone drives it:
     # passing `value` as well would make Streamlit warn about a value set two ways.
-    initial = {} if CUSTOMER_PARAM in st.session_state else {
-        "value": st.query_params.get(CUSTOMER_PARAM, st.session_state.get(LAST_CUSTOMER_KEY, ""))
-    }
+    initial = (
+        {}
+        if CUSTOMER_PARAM in st.session_state
+        else {"value": st.query_params.get(CUSTOMER_PARAM, st.session_state.get(LAST_CUSTOMER_KEY, ""))}
+    )
     raw_id = st.text_input(
         "Customer ID",
         **initial,
@@ -181,7 +185,9 @@ def _draw_reason_card(view) -> None:
     col_p.metric(
         "Churn probability",
         format_probability(view.probability),
-        help=inert(f"{view.model_name}{champion}. Average customer: {format_probability(view.average_probability)}.", None),
+        help=inert(
+            f"{view.model_name}{champion}. Average customer: {format_probability(view.average_probability)}.", None
+        ),
     )
     col_band.metric("Risk band", f"{view.band.capitalize()} risk", help=describe_bands())
     col_pct.metric("Rank", view.rank_text.capitalize(), help="Among all customers in the bundle, under this model.")
@@ -211,7 +217,9 @@ def _draw_why(view) -> None:
         units = st.radio("Show effects in", [POINTS, LOGODDS], key=UNITS_KEY, horizontal=True)
         st.markdown(inert(f"Top reasons · SHAP contributions, {view.model_name}", None))
         if units == POINTS:
-            draw.altair_chart(charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True), width="stretch")
+            draw.altair_chart(
+                charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True), width="stretch"
+            )
             st.caption("Each bar is the change in probability it makes at its place in the walk from the baseline.")
         else:
             draw.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
@@ -228,7 +236,9 @@ def _draw_why(view) -> None:
                 "Feature": st.column_config.TextColumn(width=170),
                 "Value": st.column_config.TextColumn(width=140),
                 "Effect (log-odds)": st.column_config.NumberColumn(
-                    "Effect", width=80, format="%+.2f",
+                    "Effect",
+                    width=80,
+                    format="%+.2f",
                     help="SHAP value: how much this feature moves the log-odds of churning",
                 ),
             },

@@ -43,7 +43,9 @@ def cutoffs(bundle, model: str) -> dict:
     stored = bundle.manifest["models"][model].get("risk_bands")
     if isinstance(stored, dict) and isinstance(stored.get(HIGH), float) and isinstance(stored.get(MEDIUM), float):
         return stored
-    customers = bundle.read_table(layout.CUSTOMERS, columns=[layout.SPLIT_COLUMN]).column(0).to_numpy(zero_copy_only=False)
+    customers = (
+        bundle.read_table(layout.CUSTOMERS, columns=[layout.SPLIT_COLUMN]).column(0).to_numpy(zero_copy_only=False)
+    )
     scores = bundle.read_table(layout.predictions_path(model), columns=[layout.PROBABILITY_COLUMN]).column(0).to_numpy()
     return cutoffs_from_scores(scores[customers == "train"])
 

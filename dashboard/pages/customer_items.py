@@ -8,14 +8,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from bundle.items import ItemLookupError, has_items
 from bundle.reader import Bundle, BundleError
-from dashboard import data
-from dashboard.plain import inert
-from dashboard.views_items import build_customer_items
+from dashboard.shell import data
+from dashboard.shell.plain import inert
+from dashboard.views.items import build_customer_items
+from store.items import ItemLookupError, has_items
 
 # Absolute, so the link resolves whichever script is the app's entry point.
-ITEMS_PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "items.py"
+ITEMS_PAGE = Path(__file__).resolve().parents[1] / "pages" / "items.py"
 
 
 def _links(bundle: Bundle, rows, prefix: str, label) -> None:
@@ -44,7 +44,12 @@ def draw_customer_items(bundle: Bundle, customer_id: object, recent: int = 10, k
     latest, suggested = st.columns(2)
     with latest:
         st.markdown("**Most recent items** (before the cutoff, latest first)")
-        _links(bundle, view.recent, "recent", lambda r: f"{r.title}" + (f" · rated {r.rating:g}" if r.rating == r.rating else ""))
+        _links(
+            bundle,
+            view.recent,
+            "recent",
+            lambda r: f"{r.title}" + (f" · rated {r.rating:g}" if r.rating == r.rating else ""),
+        )
     with suggested:
         st.markdown("**Recommended** (similar items not yet rated)")
         if view.recommendations.empty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.plain import inert
+from dashboard.shell.plain import inert
 from dashboard.views.customer import UnknownModel, model_choices, resolve_model
 
 MODEL_PARAM = "model"

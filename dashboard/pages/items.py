@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from bundle.items import ItemLookupError, has_items
 from bundle.reader import BundleError
-from dashboard import data, draw, item_charts
-from dashboard import views_items as views
-from dashboard.plain import inert
+from dashboard.charts import items as item_charts
+from dashboard.shell import data, draw
+from dashboard.shell.plain import inert
+from dashboard.views import items as views
+from store.items import ItemLookupError, has_items
 
 ITEM_PARAM = "item"
 QUERY_KEY = "item_query"
@@ -91,7 +92,9 @@ def _neighbours_tab(catalog, item_id: str) -> None:
 
 def _analogy_tab(catalog, item_id: str, options: list[str]) -> None:
     st.caption("Items like the positive ones and unlike the negative ones (gensim most_similar: mean of unit vectors).")
-    positive = st.multiselect("Positive", options, default=[item_id], format_func=catalog.label, key=f"analogy_pos_{item_id}")
+    positive = st.multiselect(
+        "Positive", options, default=[item_id], format_func=catalog.label, key=f"analogy_pos_{item_id}"
+    )
     negative = st.multiselect("Negative", options, format_func=catalog.label, key=f"analogy_neg_{item_id}")
     if not positive and not negative:
         st.info("Pick at least one item.")
@@ -108,7 +111,9 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
     st.caption("Which of these items doesn't belong? (gensim doesnt_match: least similar to the group's mean.)")
     near = views.build_neighbours(catalog, item_id, 3)["item_id"].tolist()
     far = _far_item(catalog, item_id)
-    chosen = st.multiselect("Items", options, default=[item_id, *near, far], format_func=catalog.label, key=f"odd_{item_id}")
+    chosen = st.multiselect(
+        "Items", options, default=[item_id, *near, far], format_func=catalog.label, key=f"odd_{item_id}"
+    )
     try:
         odd, scored = views.build_odd_one_out(catalog, chosen)
     except ItemLookupError as exc:
@@ -146,7 +151,9 @@ def render() -> None:
     _follow_in_url(resolution.item_id)
     if resolution.item_id is None:
         if not query.strip():
-            st.info(f"Search {len(catalog.index):,} items from {inert(catalog.source)} by title or ID, for example {inert(example)}.")
+            st.info(
+                f"Search {len(catalog.index):,} items from {inert(catalog.source)} by title or ID, for example {inert(example)}."
+            )
         else:
             st.warning(inert(resolution.message, limit=400))
             if not resolution.candidates.empty:
@@ -157,7 +164,11 @@ def render() -> None:
     item_id = resolution.item_id
     row = catalog.row(item_id)
     st.subheader(inert(catalog.label(item_id)), anchor=False)
-    st.caption(inert(f"ID {item_id} · {row['genres'] or 'no genres'} · {int(row['users']) if row['users'] == row['users'] else '?'} users"))
+    st.caption(
+        inert(
+            f"ID {item_id} · {row['genres'] or 'no genres'} · {int(row['users']) if row['users'] == row['users'] else '?'} users"
+        )
+    )
     options = catalog.items["item_id"].tolist()
     neighbours, analogy, odd = st.tabs(["Neighbours", "Analogy", "Doesn't belong"])
     with neighbours:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard import data, draw, global_charts
-from dashboard.model_pick import pick_model
-from dashboard.plain import inert
+from dashboard.charts import global_explanations as global_charts
+from dashboard.shell import data, draw
+from dashboard.shell.model_pick import pick_model
+from dashboard.shell.plain import inert
 from dashboard.views.cohort import MAX_LENGTH, CohortError, cohort_text, parse_cohort
 from dashboard.views.global_explanations import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE, build_global_view
 
@@ -18,7 +19,6 @@ MODEL_KEY = "global_model"
 FEATURE_KEY = "global_feature"
 COHORT_KEY = "global_cohort"
 RETRAIN = "retrain it with this version of churnlens to see it."
-
 
 
 def render() -> None:
@@ -44,9 +44,11 @@ def render() -> None:
         if COHORT_KEY not in st.session_state:
             st.session_state[COHORT_KEY] = str(st.query_params.get("cohort", ""))[: MAX_LENGTH + 1]
         raw = st.text_input(
-            "Cohort (optional)", key=COHORT_KEY, placeholder="contract:Month-to-month;tenure<12",
+            "Cohort (optional)",
+            key=COHORT_KEY,
+            placeholder="contract:Month-to-month;tenure<12",
             help="Conditions joined by ';' — feature:value, feature!=value, or feature<, <=, >, >= number. "
-                 "Feature names: " + ", ".join(f["name"] for f in features),
+            "Feature names: " + ", ".join(f["name"] for f in features),
         )
     try:
         conditions = parse_cohort(raw, features)
@@ -70,8 +72,10 @@ def render() -> None:
     prob_col.metric("Mean predicted churn", f"{view.cohort_mean_probability:.1%}")
     st.caption(f"Cohort: {inert(cohort_label)}. Every view below is restricted to it, from stored SHAP values.")
     if explain.sampled:
-        st.caption(f"This bundle has {explain.total:,} customers: the figures on this page come from a fixed random "
-                   f"sample of {len(explain.frame):,} of them (cohort counts are counts within the sample).")
+        st.caption(
+            f"This bundle has {explain.total:,} customers: the figures on this page come from a fixed random "
+            f"sample of {len(explain.frame):,} of them (cohort counts are counts within the sample)."
+        )
 
     st.subheader("Which features matter")
     shap_col, perm_col = st.columns(2, gap="large")
@@ -117,7 +121,9 @@ def render() -> None:
         how = (
             f"coloured by {inert(colour_label)}, the feature whose values best explain the remaining spread "
             f"(mean |correlation| {view.interaction_score:.2f} with this feature's SHAP values within bins of its "
-            "value)" if colour_label else "no other feature explains the remaining spread"
+            "value)"
+            if colour_label
+            else "no other feature explains the remaining spread"
         )
         st.caption(f"SHAP dependence: each dot is a customer; {how}.")
     with pdp_col:

@@ -138,7 +138,13 @@ def markdown(report: dict) -> str:
         )
     quality = report.get("input_quality", {})
     if quality:
-        lines += ["", "## Input quality", "", "| feature | missing | invalid | unseen categories | example |", "|---|---:|---:|---:|---|"]
+        lines += [
+            "",
+            "## Input quality",
+            "",
+            "| feature | missing | invalid | unseen categories | example |",
+            "|---|---:|---:|---:|---|",
+        ]
         for name, q in quality.items():
             lines.append(
                 f"| {_cell(name)} | {q['missing']:,} | {q['invalid']:,} | {q['unseen']:,} | {_cell(q.get('example') or '')} |"

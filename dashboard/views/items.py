@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bundle import items as im
 from bundle import layout
 from bundle.reader import Bundle
+from store import items as im
 
 MAX_QUERY_LENGTH = 200
 NO_GENRE = "(none)"
@@ -78,7 +78,9 @@ def catalog_from_word2vec_dir(path: Path) -> ItemCatalog:
     _, _, components = np.linalg.svd(centred, full_matrices=False)
     pca = centred @ components[:2].T
     points = pd.DataFrame({"item_id": ids, "pca_x": pca[:, 0], "pca_y": pca[:, 1], "tsne_x": np.nan, "tsne_y": np.nan})
-    return ItemCatalog(index=index, items=_with_search_columns(items), points=points, source=f"Word2Vec folder '{path.name}'")
+    return ItemCatalog(
+        index=index, items=_with_search_columns(items), points=points, source=f"Word2Vec folder '{path.name}'"
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ def resolve(catalog: ItemCatalog, query: str) -> Resolution:
     if not text:
         return Resolution(None, catalog.items.iloc[:0], "")
     if len(text) > MAX_QUERY_LENGTH:
-        return Resolution(None, catalog.items.iloc[:0], f"That search is too long (over {MAX_QUERY_LENGTH} characters).")
+        return Resolution(
+            None, catalog.items.iloc[:0], f"That search is too long (over {MAX_QUERY_LENGTH} characters)."
+        )
     if text in catalog.index.positions:
         return Resolution(text, catalog.items.iloc[:0], "")
     hits = search(catalog, text)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
-from dashboard.plain import inert
+from dashboard.shell import data
+from dashboard.shell.plain import inert
 from dashboard.views.model_card import build_model_card, model_card_markdown
 
 
@@ -15,10 +15,14 @@ def render() -> None:
     card = build_model_card(manifest)
     names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
     st.title("Model card")
-    st.caption(f"Bundle '{inert(bundle.name)}', run {inert(bundle.run_id)}: everything below is read from its manifest.")
+    st.caption(
+        f"Bundle '{inert(bundle.name)}', run {inert(bundle.run_id)}: everything below is read from its manifest."
+    )
     st.download_button(
-        "Download the card as Markdown", model_card_markdown(manifest, card),
-        file_name=f"model-card-{bundle.name}-{bundle.run_id}.md", mime="text/markdown",
+        "Download the card as Markdown",
+        model_card_markdown(manifest, card),
+        file_name=f"model-card-{bundle.name}-{bundle.run_id}.md",
+        mime="text/markdown",
     )
     data_col, split_col = st.columns(2, gap="large")
     with data_col:
@@ -39,8 +43,12 @@ def render() -> None:
     time_col, version_col, spark_col = st.columns(3, gap="large")
     with time_col:
         st.subheader("Training time per stage")
-        st.dataframe(card.timings, hide_index=True, width="stretch",
-                     column_config={"Seconds": st.column_config.NumberColumn(format="%.1f")})
+        st.dataframe(
+            card.timings,
+            hide_index=True,
+            width="stretch",
+            column_config={"Seconds": st.column_config.NumberColumn(format="%.1f")},
+        )
     with version_col:
         st.subheader("Library versions")
         st.dataframe(card.versions, hide_index=True, width="stretch")

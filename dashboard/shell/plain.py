@@ -16,7 +16,7 @@ Two layers, both needed (checked in real Chromium by tests/e2e/test_hostile_brow
 - GFM's autolink literals are found *after* parsing, in the text itself, so
   escapes don't stop them: an invisible WORD JOINER (U+2060) goes after every
   ':' before a '/', inside every 'www.' and after every '@'. Text a viewer
-  copies may carry it; `bundle.customers.parse_customer_id` drops it.
+  copies may carry it; `store.customers.parse_customer_id` drops it.
 """
 
 from __future__ import annotations

@@ -96,7 +96,9 @@ class RecentItemsFile:
 
     def _error(self, exc: Exception) -> BundleError:
         log.warning("bundle %s: cannot read %s: %s", self._label, self._path, exc)
-        return BundleError(f"Bundle '{self._label}' is unreadable: {layout.CUSTOMER_ITEMS} is not a valid Parquet table.")
+        return BundleError(
+            f"Bundle '{self._label}' is unreadable: {layout.CUSTOMER_ITEMS} is not a valid Parquet table."
+        )
 
 
 def _ranges(handle: pq.ParquetFile) -> tuple[list[int], list, list]:

@@ -7,8 +7,6 @@ which was most of a page's drawing time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import altair as alt
 import pandas as pd
 
@@ -19,9 +17,7 @@ ROW_HEIGHT = 30
 
 # Vega expression turning a log-odds tick into "1.0 (73%)", so the axis stays linear in
 # what SHAP adds up (log-odds) while still reading as a probability.
-_LOGODDS_WITH_PROBABILITY = (
-    "format(datum.value, '.1f') + ' (' + format(1 / (1 + exp(-datum.value)), '.0%') + ')'"
-)
+_LOGODDS_WITH_PROBABILITY = "format(datum.value, '.1f') + ' (' + format(1 / (1 + exp(-datum.value)), '.0%') + ')'"
 
 
 def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerChart:
@@ -41,13 +37,18 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
     final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
 
-    y = alt.Y("reason:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None,
-              axis=alt.Axis(labelLimit=320, labelFontSize=12))
+    y = alt.Y(
+        "reason:N",
+        sort=alt.EncodingSortField("rank", order="ascending"),
+        title=None,
+        axis=alt.Axis(labelLimit=320, labelFontSize=12),
+    )
     if probability:
         x_axis = alt.Axis(format=".0%", title="Probability of churning", tickCount=6, grid=True)
     else:
-        x_axis = alt.Axis(labelExpr=_LOGODDS_WITH_PROBABILITY, title="Log-odds of churning (probability)",
-                          tickCount=6, grid=True)
+        x_axis = alt.Axis(
+            labelExpr=_LOGODDS_WITH_PROBABILITY, title="Log-odds of churning (probability)", tickCount=6, grid=True
+        )
     base = alt.Chart(data)
     bars = base.mark_bar(cornerRadius=2).encode(
         y=y,
@@ -84,81 +85,55 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     )
 
 
-def roc_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart:
-    """ROC curve of every model (x = false positive rate, y = true positive rate) plus chance."""
-    return _curve_chart(
-        curves_df, "roc", names, "False positive rate", "True positive rate", diagonal=True, legend="bottom-right"
-    )
-
-
-def pr_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart:
-    """Precision against recall for every model."""
-    return _curve_chart(curves_df, "pr", names, "Recall", "Precision", diagonal=False, legend="bottom-left")
-
-
-def _curve_chart(
-    curves_df: pd.DataFrame,
-    kind: str,
-    names: Mapping[str, str] | None,
-    x_title: str,
-    y_title: str,
-    diagonal: bool,
-    legend: str,
+def ice_chart(
+    curves: pd.DataFrame, label: str, current_x: object, current_p: float, categorical: bool
 ) -> alt.LayerChart:
-    data = curves_df[curves_df["curve"] == kind].copy()
-    data["Model"] = data["model"].map(lambda m: (names or {}).get(m, m))
-    # Keep the stored point order: ROC/PR curves have ties in x, so sorting by x would zig-zag.
-    data["step"] = data.groupby("model").cumcount()
-    scale = alt.Scale(domain=[0, 1])
-    lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
-        x=alt.X("x:Q", title=x_title, scale=scale),
-        y=alt.Y("y:Q", title=y_title, scale=scale),
-        # Inside the plot, in its empty corner, so long model names are never cut off.
-        color=alt.Color(
-            "Model:N",
-            legend=alt.Legend(orient=legend, title=None, labelLimit=400, fillColor="white", padding=6),
-        ),
-        order=alt.Order("step:Q"),
-        tooltip=[
-            alt.Tooltip("Model:N"),
-            alt.Tooltip("x:Q", title=x_title, format=".3f"),
-            alt.Tooltip("y:Q", title=y_title, format=".3f"),
-            alt.Tooltip("threshold:Q", title="Threshold", format=".3f"),
-        ],
-    )
-    layers = [lines]
-    if diagonal:
-        chance = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
-        layers.insert(0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x=alt.X("x:Q"), y=alt.Y("y:Q")))
-    return alt.layer(*layers).properties(height=360, width="container")
-
-
-
-def ice_chart(curves: pd.DataFrame, label: str, current_x: object, current_p: float, categorical: bool) -> alt.LayerChart:
     """This customer's ICE curve (dark line) over the population band (10th–90th percentile of the
     background customers' curves, shaded) and their mean, the partial dependence (dashed);
     the customer's current value marked with a dot."""
     kind = "N" if categorical else "Q"
     x = alt.X(f"x:{kind}", title=label, sort=None)
     y_scale = alt.Scale(domain=[0, 1])
-    band = alt.Chart(curves).mark_area(opacity=0.25, color="#1f77b4").encode(
-        x=x, y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
-        y2=alt.Y2("band_high:Q"),
-    )
-    if categorical:
-        band = alt.Chart(curves).mark_bar(opacity=0.25, color="#1f77b4", width=30).encode(
-            x=x, y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
+    band = (
+        alt.Chart(curves)
+        .mark_area(opacity=0.25, color="#1f77b4")
+        .encode(
+            x=x,
+            y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
             y2=alt.Y2("band_high:Q"),
         )
+    )
+    if categorical:
+        band = (
+            alt.Chart(curves)
+            .mark_bar(opacity=0.25, color="#1f77b4", width=30)
+            .encode(
+                x=x,
+                y=alt.Y("band_low:Q", title="Probability of churning", axis=alt.Axis(format=".0%"), scale=y_scale),
+                y2=alt.Y2("band_high:Q"),
+            )
+        )
     mean = alt.Chart(curves).mark_line(strokeDash=[5, 4], color="#1f77b4").encode(x=x, y=alt.Y("band_mid:Q"))
-    own = alt.Chart(curves).mark_line(point=True, color="#222", strokeWidth=2).encode(
-        x=x, y=alt.Y("customer:Q"),
-        tooltip=[alt.Tooltip("x:" + kind, title=label), alt.Tooltip("customer:Q", title="This customer", format=".1%"),
-                 alt.Tooltip("band_mid:Q", title="Average customer", format=".1%")],
+    own = (
+        alt.Chart(curves)
+        .mark_line(point=True, color="#222", strokeWidth=2)
+        .encode(
+            x=x,
+            y=alt.Y("customer:Q"),
+            tooltip=[
+                alt.Tooltip("x:" + kind, title=label),
+                alt.Tooltip("customer:Q", title="This customer", format=".1%"),
+                alt.Tooltip("band_mid:Q", title="Average customer", format=".1%"),
+            ],
+        )
     )
     marker = pd.DataFrame({"x": [current_x], "customer": [current_p], "text": ["now"]})
     dot = alt.Chart(marker).mark_point(size=160, filled=True, color="#d62728").encode(x=x, y=alt.Y("customer:Q"))
-    text = alt.Chart(marker).mark_text(dy=-14, color="#d62728", fontWeight="bold").encode(x=x, y=alt.Y("customer:Q"), text=alt.Text("text:N"))
+    text = (
+        alt.Chart(marker)
+        .mark_text(dy=-14, color="#d62728", fontWeight="bold")
+        .encode(x=x, y=alt.Y("customer:Q"), text=alt.Text("text:N"))
+    )
     layers = [band, mean, own]
     if categorical or not isinstance(current_x, str):  # a missing number has no place on the axis
         layers += [dot, text]

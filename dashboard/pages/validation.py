@@ -8,9 +8,10 @@ from __future__ import annotations
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard import data, draw, validation_charts
-from dashboard.model_pick import pick_model
-from dashboard.plain import inert
+from dashboard.charts import validation as validation_charts
+from dashboard.shell import data, draw
+from dashboard.shell.model_pick import pick_model
+from dashboard.shell.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME
 from dashboard.views.validation import (
     CALIBRATION_TABLE,
@@ -25,7 +26,6 @@ MODEL_KEY = "validation_model"
 THRESHOLD_KEY = "validation_threshold"
 
 
-
 def _chosen_threshold(default: float) -> float:
     requested = st.query_params.get("threshold")
     if THRESHOLD_KEY not in st.session_state:
@@ -38,7 +38,10 @@ def _chosen_threshold(default: float) -> float:
         st.session_state[THRESHOLD_KEY] = round(value, 2)
     threshold = st.slider(
         "Threshold: flag customers whose churn probability is at or above it",
-        min_value=0.0, max_value=1.0, step=0.01, key=THRESHOLD_KEY,
+        min_value=0.0,
+        max_value=1.0,
+        step=0.01,
+        key=THRESHOLD_KEY,
     )
     st.query_params["threshold"] = f"{threshold:.2f}"
     return float(threshold)
@@ -74,12 +77,18 @@ def render() -> None:
         threshold = _chosen_threshold(float(manifest["models"][model]["threshold"]))
         st.markdown("**Cost of acting on the flags**")
         offer_cost = st.number_input("Cost of one retention offer", min_value=0.0, value=10.0, step=5.0)
-        saved_value = st.number_input("Value of keeping a customer who would have churned", min_value=0.0,
-                                      value=200.0, step=10.0)
+        saved_value = st.number_input(
+            "Value of keeping a customer who would have churned", min_value=0.0, value=200.0, step=10.0
+        )
         success = st.slider("Share of contacted churners the offer keeps", 0.0, 1.0, 0.3, 0.05)
     view = build_validation_view(
-        manifest, scores, model, threshold, Costs(offer_cost, saved_value, success),
-        calibration=calibration, score_distribution=distribution,
+        manifest,
+        scores,
+        model,
+        threshold,
+        Costs(offer_cost, saved_value, success),
+        calibration=calibration,
+        score_distribution=distribution,
     )
     point = view.point
     with right:
@@ -95,10 +104,17 @@ def render() -> None:
         best = view.best
         cols = st.columns(2)
         cols[0].metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
-        cols[1].metric("Best threshold", f"{best['threshold']:.2f}", help=(
-            f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"))
-        st.button(f"Move the slider to the best threshold ({best['threshold']:.2f})", on_click=_use_threshold,
-                  args=(best["threshold"],), disabled=round(best["threshold"], 2) == round(threshold, 2))
+        cols[1].metric(
+            "Best threshold",
+            f"{best['threshold']:.2f}",
+            help=(f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"),
+        )
+        st.button(
+            f"Move the slider to the best threshold ({best['threshold']:.2f})",
+            on_click=_use_threshold,
+            args=(best["threshold"],),
+            disabled=round(best["threshold"], 2) == round(threshold, 2),
+        )
         draw.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
         st.caption(
             "Expected benefit = churners flagged × offer success rate × value saved − customers flagged × offer "

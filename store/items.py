@@ -100,7 +100,9 @@ def top_k(scores: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ())
     return ranked[:k]
 
 
-def nearest(index: ItemIndex, query: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ()) -> list[tuple[str, float]]:
+def nearest(
+    index: ItemIndex, query: np.ndarray, k: int, exclude: list[int] | tuple[int, ...] = ()
+) -> list[tuple[str, float]]:
     """The k items most cosine-similar to `query` (any vector), best first."""
     query = np.asarray(query, dtype=np.float32)
     norm = float(np.linalg.norm(query))
@@ -146,7 +148,10 @@ def doesnt_match(index: ItemIndex, item_ids: list[str]) -> tuple[str, list[tuple
 
 
 def genre_sets(genres: list[str]) -> list[frozenset[str]]:
-    return [frozenset(g for g in (text or "").split(layout.GENRE_SEPARATOR) if g and g != "(no genres listed)") for text in genres]
+    return [
+        frozenset(g for g in (text or "").split(layout.GENRE_SEPARATOR) if g and g != "(no genres listed)")
+        for text in genres
+    ]
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -195,9 +200,16 @@ def read_word2vec_dir(path: Path | str) -> ItemIndex:
     path = Path(path)
     metadata_dir, data_dir = path / "metadata", path / "data"
     if not metadata_dir.is_dir() or not data_dir.is_dir():
-        raise ItemLookupError(f"'{path.name}' is not a saved Spark Word2Vec model (it needs metadata/ and data/ folders).")
+        raise ItemLookupError(
+            f"'{path.name}' is not a saved Spark Word2Vec model (it needs metadata/ and data/ folders)."
+        )
     try:
-        lines = [line for part in sorted(metadata_dir.glob("part-*")) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [
+            line
+            for part in sorted(metadata_dir.glob("part-*"))
+            for line in part.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         metadata = json.loads(lines[0])
     except (OSError, UnicodeDecodeError, IndexError, json.JSONDecodeError) as exc:
         raise ItemLookupError(f"The metadata of '{path.name}' can't be read ({exc}).") from exc

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard import charts, data, draw
-from dashboard.plain import inert
+from dashboard.charts import models as charts
+from dashboard.shell import data, draw
+from dashboard.shell.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME, build_metrics_table, model_display_names
 
 

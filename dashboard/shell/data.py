@@ -15,13 +15,16 @@ import pandas as pd
 import streamlit as st
 
 from bundle import layout
-from bundle.customers import CustomerStore
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
-from bundle.recent_items import RecentItemsFile, open_recent_items
-from bundle.runtime import ModelRuntime, load_runtime as _load_runtime
-from bundle.xgboost_import import import_xgboost_without_sklearn
-from dashboard.views.global_explanations import ExplainData, load_explain_data as _load_explain_data
-from dashboard.views.validation import TestScores, load_test_scores as _load_test_scores
+from dashboard.views.global_explanations import ExplainData
+from dashboard.views.global_explanations import load_explain_data as _load_explain_data
+from dashboard.views.validation import TestScores
+from dashboard.views.validation import load_test_scores as _load_test_scores
+from runtime.core import ModelRuntime
+from runtime.core import load_runtime as _load_runtime
+from runtime.xgboost_import import import_xgboost_without_sklearn
+from store.customers import CustomerStore
+from store.recent_items import RecentItemsFile, open_recent_items
 
 log = logging.getLogger("churnlens.dashboard")
 
@@ -126,14 +129,14 @@ def load_item_catalog(bundle: Bundle):
 
 @st.cache_resource(show_spinner="Loading item vectors…", max_entries=8)
 def _item_catalog(run_dir: str, run_id: str, _bundle: Bundle):
-    from dashboard.views_items import catalog_from_bundle
+    from dashboard.views.items import catalog_from_bundle
 
     return catalog_from_bundle(_bundle)
 
 
 def load_external_catalog(name: str):
     """A configured Spark Word2Vec folder (by its configured name); raises ItemLookupError."""
-    from bundle.items import ItemLookupError
+    from store.items import ItemLookupError
 
     folders = word2vec_dirs()
     if name not in folders:
@@ -145,7 +148,7 @@ def load_external_catalog(name: str):
 
 @st.cache_resource(show_spinner="Reading the Word2Vec model…", max_entries=4)
 def _external_catalog(folder: str, stamp: int):
-    from dashboard.views_items import catalog_from_word2vec_dir
+    from dashboard.views.items import catalog_from_word2vec_dir
 
     return catalog_from_word2vec_dir(Path(folder))
 

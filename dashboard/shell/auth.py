@@ -8,7 +8,7 @@
    `[auth]` section (see `.streamlit/secrets.example.toml`).
 3. **Shared password** for teams without an identity provider: a hash in
    `CHURNLENS_PASSWORD_HASH` (or `password_hash` under `[churnlens]` in secrets),
-   made with `python -m dashboard.auth hash`. Compared in constant time; every
+   made with `python -m dashboard.shell.auth hash`. Compared in constant time; every
    failure from one client doubles a delay (up to 8 s); the password never goes
    into a log, a URL or a query parameter.
 
@@ -61,7 +61,9 @@ def auth_config(env: Mapping[str, str], secrets_: Mapping) -> AuthConfig:
         str(section.get("password_hash", "")).strip() if isinstance(section, Mapping) else ""
     )
     if stored:
-        problem = "" if _parse(stored) else f"{PASSWORD_HASH_ENV} is not a hash made by `python -m dashboard.auth hash`"
+        problem = (
+            "" if _parse(stored) else f"{PASSWORD_HASH_ENV} is not a hash made by `python -m dashboard.shell.auth hash`"
+        )
         return AuthConfig("password", password_hash=stored, problem=problem)
     return AuthConfig("none")
 
@@ -95,9 +97,21 @@ def _parse(stored: str) -> tuple | None:
     try:
         if parts[0] == "scrypt" and len(parts) == 6:
             n, r, p = (int(x) for x in parts[1:4])
-            return ("scrypt", n, r, p, base64.b64decode(parts[4], validate=True), base64.b64decode(parts[5], validate=True))
+            return (
+                "scrypt",
+                n,
+                r,
+                p,
+                base64.b64decode(parts[4], validate=True),
+                base64.b64decode(parts[5], validate=True),
+            )
         if parts[0] == "pbkdf2_sha256" and len(parts) == 4:
-            return ("pbkdf2_sha256", int(parts[1]), base64.b64decode(parts[2], validate=True), base64.b64decode(parts[3], validate=True))
+            return (
+                "pbkdf2_sha256",
+                int(parts[1]),
+                base64.b64decode(parts[2], validate=True),
+                base64.b64decode(parts[3], validate=True),
+            )
     except ValueError:
         return None
     return None
@@ -111,7 +125,9 @@ def verify_password(password: str, stored: str) -> bool:
     if parsed[0] == "scrypt":
         _, n, r, p, salt, expected = parsed
         try:
-            actual = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=len(expected))
+            actual = hashlib.scrypt(
+                password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=len(expected)
+            )
         except ValueError:
             return False
     else:
@@ -158,7 +174,7 @@ def gate() -> None:
     """Stop the script here unless the viewer may see the dashboard."""
     import streamlit as st
 
-    from dashboard.plain import inert
+    from dashboard.shell.plain import inert
 
     config = auth_config(os.environ, _secrets())
     if config.mode == "none":
@@ -216,10 +232,10 @@ def _password_gate(stored: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m dashboard.auth hash`: print a hash for CHURNLENS_PASSWORD_HASH (the password is read without echo)."""
+    """`python -m dashboard.shell.auth hash`: print a hash for CHURNLENS_PASSWORD_HASH (the password is read without echo)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv != ["hash"]:
-        print("usage: python -m dashboard.auth hash", file=sys.stderr)
+        print("usage: python -m dashboard.shell.auth hash", file=sys.stderr)
         return 2
     password = getpass.getpass("Password: ")
     if not password or password != getpass.getpass("Again: "):

@@ -21,7 +21,7 @@ import pyarrow as pa
 from bundle import ids, layout
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
-from bundle.rows import RowFile, SortedIds
+from store.rows import RowFile, SortedIds
 
 MAX_ID_LENGTH = layout.ID_MAX_LENGTH
 _STRING_ID = re.compile(layout.STRING_ID_PATTERN)
@@ -187,8 +187,12 @@ class CustomerStore:
                 self._records.move_to_end(pos)
                 return self._records[pos]
         row = self._files[layout.CUSTOMERS].row(pos, self._customer_columns)
-        predictions = _PerModel(self.models, lambda m: self._files[layout.predictions_path(m)].row(
-            pos, [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]))
+        predictions = _PerModel(
+            self.models,
+            lambda m: self._files[layout.predictions_path(m)].row(
+                pos, [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]
+            ),
+        )
         probability = _PerModel(self.models, lambda m: float(predictions[m][layout.PROBABILITY_COLUMN]))
         record = CustomerRecord(
             customer_id=_plain(row[layout.ID_COLUMN]),
@@ -212,8 +216,9 @@ class CustomerStore:
     def probabilities(self, model: str) -> np.ndarray:
         """Every customer's churn probability under `model`, in row order (read-only float64:
         band cut-offs are customers' own probabilities, so rounding would move customers across bands)."""
-        return self._lazy(("probability", model), lambda: self._read_column(layout.predictions_path(model),
-                                                                             layout.PROBABILITY_COLUMN))
+        return self._lazy(
+            ("probability", model), lambda: self._read_column(layout.predictions_path(model), layout.PROBABILITY_COLUMN)
+        )
 
     def labels(self) -> np.ndarray:
         return self._lazy(("label",), lambda: _compact_int(self._read_column(layout.CUSTOMERS, layout.LABEL_COLUMN)))
@@ -329,8 +334,11 @@ class CustomerStore:
         # Column-major: the search's matrix-vector product runs ~10x faster than on row-major rows of 20.
         matrix = np.empty((n, width), dtype=np.float32, order="F") if keep_matrix else None
         for start, block in file.blocks(self.features):
-            values = np.column_stack([block.column(c).to_numpy() for c in self.features]) if width else \
-                np.empty((block.num_rows, 0))
+            values = (
+                np.column_stack([block.column(c).to_numpy() for c in self.features])
+                if width
+                else np.empty((block.num_rows, 0))
+            )
             reasons[start : start + len(values)] = np.argmax(values, axis=1) if width else 0
             if matrix is not None:
                 matrix[start : start + len(values)] = values

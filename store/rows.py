@@ -87,8 +87,11 @@ class RowFile:
             try:
                 handle = pq.ParquetFile(self._path)
                 if self._dictionary:
-                    text = [f.name for f in handle.schema_arrow
-                            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+                    text = [
+                        f.name
+                        for f in handle.schema_arrow
+                        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                    ]
                     handle = pq.ParquetFile(self._path, read_dictionary=text) if text else handle
                 self._handle = handle
             except (OSError, pa.ArrowException, ValueError) as exc:
@@ -126,8 +129,9 @@ class RowFile:
         out = {}
         for name in one.column_names:
             column = one.column(name)
-            out[name] = column[0].as_py() if pa.types.is_dictionary(column.type) else \
-                column.to_numpy(zero_copy_only=False)[0]
+            out[name] = (
+                column[0].as_py() if pa.types.is_dictionary(column.type) else column.to_numpy(zero_copy_only=False)[0]
+            )
         return out
 
     def read_column(self, name: str) -> pa.ChunkedArray:

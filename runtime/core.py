@@ -5,7 +5,7 @@ dashboard (what-if, ICE, LIME, retention levers) both call this module on the
 same portable model files, so batch and live explanations cannot drift apart.
 
 A *runtime kind* says how to turn a model's portable files into a kernel with
-two methods on encoded input slots (see `bundle/encoding.py`):
+two methods on encoded input slots (see `runtime/encoding.py`):
 
 - `margin(x)`: the model's log-odds for each row;
 - `contributions(x)`: per-slot SHAP values in log-odds and each row's base value
@@ -29,9 +29,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from bundle.encoding import encode_rows, grouping_matrix
 from bundle.manifest import feature_names
 from bundle.reader import Bundle, BundleError
+from runtime.encoding import encode_rows, grouping_matrix
 
 
 class Kernel(Protocol):

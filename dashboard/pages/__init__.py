@@ -1,0 +1,1 @@
+"""One file per page: draws, does not compute."""

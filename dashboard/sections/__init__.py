@@ -1,1 +1,0 @@
-"""Page sections: drawing functions a page can call (draw only; data from the views modules)."""

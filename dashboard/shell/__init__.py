@@ -1,0 +1,1 @@
+"""The app's shell: sign-in gate, cached bundle access, drawing helpers, model picker."""

@@ -1,0 +1,1 @@
+"""JVM-free models: one encoder, one sigmoid, margin and SHAP per runtime kind."""

@@ -1,0 +1,1 @@
+"""Read-only serving access to published bundles: customers, rows, recent items, item index."""

@@ -16,7 +16,7 @@ PAGE_P95_TARGET_MS = 100.0
 NEIGHBOUR_1M_TARGET_MS = 20.0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     parser.add_argument("--bundle", default="telco")
@@ -35,19 +35,40 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also run bench.scale_store on this bundle (ROOT/NAME, e.g. a tiled 1M one)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
         bundle = open_bundle(args.artifacts / args.bundle)
     except BundleError as exc:
         print(f"{exc} Run `make train` first.", file=sys.stderr)
         return 1
-
-    from bench import customer_live, customer_page, ds_pages, training_stages
     from bench.report import BENCH_JSON, record
 
     print(f"bundle {bundle.name} run {bundle.run_id} ({bundle.manifest['dataset']['rows']} customers)\n")
     record({"bundle_run": bundle.run_id})
+    _training_stages(bundle)
+    if not args.skip_spark:
+        _spark_shap(bundle, args)
+    _lookups(bundle, args.lookups)
+    _live(bundle, args.customers)
+    _ds_pages(bundle, args.repeats)
+    _items(args.artifacts / args.items_bundle)
+    if args.sessions > 0:
+        _sessions(bundle, args)
+    if args.scale_bundle is not None:
+        _scale(args.scale_bundle, args.sessions)
+    print(f"\nFigures written to {BENCH_JSON}")
+    return 0
+
+
+def _training_stages(bundle) -> None:
+    from bench import training_stages
+    from bench.report import record
+
     stages = training_stages.measure(bundle)
     if stages:
         record(stages)
@@ -55,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
             f"Training run (manifest timings): partial dependence stage {stages['pdp_stage_s']:.1f} s "
             f"of {stages['training_run_s']:.1f} s ({stages['pdp_stage_share']:.0%})\n"
         )
-    if not args.skip_spark:
-        _spark_shap(bundle, args)
 
-    page = customer_page.measure(bundle, args.lookups)
+
+def _lookups(bundle, lookups: int) -> None:
+    from bench import customer_page
+    from bench.report import record
+
+    page = customer_page.measure(bundle, lookups)
     verdict = "meets" if page["p95_ms"] <= PAGE_P95_TARGET_MS else "MISSES"
     print(
         f"Customer lookup (store + waterfall), {page['lookups']:,} random IDs; store load once per process "
@@ -76,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
 
-    live = customer_live.measure(bundle, args.customers)
+
+def _live(bundle, customers: int) -> None:
+    from bench import customer_live
+    from bench.report import record
+
+    live = customer_live.measure(bundle, customers)
     print(
         f"Customer page, live parts ({live['customer_bench_customers']} random customers; champion "
         f"{bundle.manifest['champion']}, slowest model {live['slowest_model']}):"
@@ -91,36 +120,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  runtime_parity_max_abs {live['runtime_parity_max_abs']:.2e}")
     record(live)
 
-    pages = ds_pages.measure(bundle, args.repeats)
-    print(
-        f"\nData-science page data (median of {args.repeats}; loading once per run {pages['ds_pages_load_ms']:.0f} ms):"
-    )
+
+def _ds_pages(bundle, repeats: int) -> None:
+    from bench import ds_pages
+    from bench.report import record
+
+    pages = ds_pages.measure(bundle, repeats)
+    print(f"\nData-science page data (median of {repeats}; loading once per run {pages['ds_pages_load_ms']:.0f} ms):")
     for key in ("validation_page_ms", "global_page_ms", "cohort_filter_ms"):
         print(f"  {key}: {pages[key]:.1f} ms")
     record(pages)
 
-    _items(args.artifacts / args.items_bundle)
 
-    if args.sessions > 0:
-        from bench import sessions
+def _sessions(bundle, args) -> None:
+    from bench import sessions
+    from bench.report import record
 
-        try:
-            items_bundle = open_bundle(args.artifacts / args.items_bundle)
-        except BundleError:
-            items_bundle = None  # the sessions then load the Telco pages only
-        load = sessions.measure(bundle, args.artifacts, args.sessions, args.session_seconds, items_bundle)
-        sessions.print_load(load)
-        record(sessions.figures(load))
-    if args.scale_bundle is not None:
-        from bench import scale_store
+    try:
+        items_bundle = open_bundle(args.artifacts / args.items_bundle)
+    except BundleError:
+        items_bundle = None  # the sessions then load the Telco pages only
+    load = sessions.measure(bundle, args.artifacts, args.sessions, args.session_seconds, items_bundle)
+    sessions.print_load(load)
+    record(sessions.figures(load))
 
-        scale = scale_store.measure(args.scale_bundle, sessions_n=min(args.sessions, 10))
-        record(scale)
-        print(f"\nCustomer store at scale ({args.scale_bundle}):")
-        for key, value in scale.items():
-            print(f"  {key:40} {value}")
-    print(f"\nFigures written to {BENCH_JSON}")
-    return 0
+
+def _scale(scale_bundle: Path, sessions_n: int) -> None:
+    from bench import scale_store
+    from bench.report import record
+
+    scale = scale_store.measure(scale_bundle, sessions_n=min(sessions_n, 10))
+    record(scale)
+    print(f"\nCustomer store at scale ({scale_bundle}):")
+    for key, value in scale.items():
+        print(f"  {key:40} {value}")
 
 
 def _spark_shap(bundle, args) -> None:

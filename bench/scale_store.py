@@ -46,6 +46,43 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000, q))
 
 
+def _timed(work, positions) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of `work(position)` for each position."""
+    wall, cpu = [], []
+    for pos in positions:
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        work(int(pos))
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.thread_time() - started_cpu)
+    return wall, cpu
+
+
+def _lookup_timings(store: CustomerStore, model: str, positions: np.ndarray) -> dict:
+    def lookup(pos: int) -> None:
+        # What a page reads of one customer: features and the shown model's numbers (records are lazy).
+        record = store.lookup(str(store.customer_id(pos)))
+        record.probability[model], record.margin[model], record.percentile[model], record.shap[model]
+
+    started = time.perf_counter()
+    lookup(int(positions[0]))
+    first_ms = (time.perf_counter() - started) * 1000
+    timings, cpu = _timed(lookup, positions[1:])
+    started, started_cpu = time.perf_counter(), time.process_time()
+    store.shap_matrix(model)
+    matrix_ms, matrix_cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
+    similar, similar_cpu = _timed(lambda pos: store.nearest(model, pos, 5), positions[:50])
+    return {
+        "first_lookup_ms": first_ms,
+        "lookup_p50_ms": _pct(timings, 50),
+        "lookup_p95_ms": _pct(timings, 95),
+        "lookup_cpu_p95_ms": _pct(cpu, 95),
+        "shap_matrix_load_ms": matrix_ms,
+        "shap_matrix_load_cpu_ms": matrix_cpu_ms,
+        "similar_p95_ms": _pct(similar, 95),
+        "similar_cpu_p95_ms": _pct(similar_cpu, 95),
+    }
+
+
 def measure_store(bundle_path: Path | str, lookups: int = 1000, seed: int = 0) -> dict:
     """Server-side figures of the store (no Streamlit), in milliseconds unless named otherwise."""
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -58,31 +95,7 @@ def measure_store(bundle_path: Path | str, lookups: int = 1000, seed: int = 0) -
     rng = np.random.default_rng(seed)
     positions = rng.choice(n, size=min(lookups + 1, n), replace=False)
     model = bundle.manifest["champion"]
-
-    def lookup(customer_id: str) -> None:
-        # What a page reads of one customer: features and the shown model's numbers (records are lazy).
-        record = store.lookup(customer_id)
-        record.probability[model], record.margin[model], record.percentile[model], record.shap[model]
-
-    started = time.perf_counter()
-    lookup(str(store.customer_id(int(positions[0]))))
-    first_ms = (time.perf_counter() - started) * 1000
-    timings, cpu = [], []
-    for pos in positions[1:]:
-        customer_id = str(store.customer_id(int(pos)))
-        started, started_cpu = time.perf_counter(), time.thread_time()
-        lookup(customer_id)
-        timings.append(time.perf_counter() - started)
-        cpu.append(time.thread_time() - started_cpu)
-    started, started_cpu = time.perf_counter(), time.process_time()
-    store.shap_matrix(model)
-    matrix_ms, matrix_cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
-    similar, similar_cpu = [], []
-    for pos in positions[:50]:
-        started, started_cpu = time.perf_counter(), time.process_time()
-        store.nearest(model, int(pos), 5)
-        similar.append(time.perf_counter() - started)
-        similar_cpu.append(time.process_time() - started_cpu)
+    lookup_figures = _lookup_timings(store, model, positions)
     started = time.perf_counter()
     find_customers(store, bundle.manifest, model, "high", "any")
     find_ms = (time.perf_counter() - started) * 1000
@@ -90,24 +103,16 @@ def measure_store(bundle_path: Path | str, lookups: int = 1000, seed: int = 0) -
     page = customer_page.measure(bundle, lookups, seed)
     # The same page data with the CPU time of this thread beside it: on a shared, loaded machine
     # wall time is mostly waiting for a core.
-    page_cpu = []
-    for pos in rng.choice(n, size=min(200, n), replace=False):
-        started_cpu = time.thread_time()
-        build_customer_view(bundle, store, str(store.customer_id(int(pos))))
-        page_cpu.append(time.thread_time() - started_cpu)
+    _, page_cpu = _timed(
+        lambda pos: build_customer_view(bundle, store, str(store.customer_id(pos))),
+        rng.choice(n, size=min(200, n), replace=False),
+    )
     return {
         "customers": n,
         "bundle_open_ms": open_ms,
         "bundle_open_cpu_ms": open_cpu_ms,
         "store_load_ms": load_ms,
-        "first_lookup_ms": first_ms,
-        "lookup_p50_ms": _pct(timings, 50),
-        "lookup_p95_ms": _pct(timings, 95),
-        "lookup_cpu_p95_ms": _pct(cpu, 95),
-        "shap_matrix_load_ms": matrix_ms,
-        "shap_matrix_load_cpu_ms": matrix_cpu_ms,
-        "similar_p95_ms": _pct(similar, 95),
-        "similar_cpu_p95_ms": _pct(similar_cpu, 95),
+        **lookup_figures,
         "find_ms": find_ms,
         "store_bytes_per_customer": held / n,
         "page_p50_ms": page["median_ms"],

@@ -82,7 +82,7 @@ def status(psi_value: float, missing_change: float) -> str:
     by_psi = "act" if psi_value >= PSI_ACT else "watch" if psi_value >= PSI_WATCH else "stable"
     change = abs(missing_change)
     by_missing = "act" if change >= MISSING_ACT else "watch" if change >= MISSING_WATCH else "stable"
-    return max(by_psi, by_missing, key=STATUS_ORDER.get)
+    return max(by_psi, by_missing, key=lambda status: STATUS_ORDER[status])
 
 
 def feature_report(feature: dict, ref_counts, ref_missing: int, new_counts, new_missing: int, edges) -> dict:
@@ -126,7 +126,8 @@ def markdown(report: dict) -> str:
         f"{report['rows_new']:,} new rows against {report['rows_training']:,} training customers.",
         "",
         f"**{counts['act']} act, {counts['watch']} watch, {counts['stable']} stable.** "
-        f"PSI ≥ {PSI_ACT} act, ≥ {PSI_WATCH} watch; missing-rate change ≥ {MISSING_ACT:.0%} act, ≥ {MISSING_WATCH:.0%} watch.",
+        f"PSI ≥ {PSI_ACT} act, ≥ {PSI_WATCH} watch; "
+        f"missing-rate change ≥ {MISSING_ACT:.0%} act, ≥ {MISSING_WATCH:.0%} watch.",
         "",
         "| status | feature | PSI | missing (training → new) |",
         "|---|---|---:|---|",
@@ -147,7 +148,8 @@ def markdown(report: dict) -> str:
         ]
         for name, q in quality.items():
             lines.append(
-                f"| {_cell(name)} | {q['missing']:,} | {q['invalid']:,} | {q['unseen']:,} | {_cell(q.get('example') or '')} |"
+                f"| {_cell(name)} | {q['missing']:,} | {q['invalid']:,} | {q['unseen']:,} "
+                f"| {_cell(q.get('example') or '')} |"
             )
     return "\n".join(lines) + "\n"
 

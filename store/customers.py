@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,8 @@ class _PerModel(Mapping):
     """model -> value, computed on first access and kept (a benign race computes it twice)."""
 
     def __init__(self, models: list[str], load: Callable[[str], object]) -> None:
-        self._models, self._load, self._values = models, load, {}
+        self._models, self._load = models, load
+        self._values: dict[str, object] = {}
 
     def __getitem__(self, model: str):
         if model not in self._values:
@@ -129,7 +131,7 @@ class CustomerStore:
         # One lock per lazy column: each loads once whatever the sessions, without blocking other reads.
         self._locks_lock = threading.Lock()
         self._load_locks: dict[tuple, threading.Lock] = {}
-        self._columns: dict[tuple, object] = {}
+        self._columns: dict[tuple, np.ndarray | pd.Categorical] = {}
         self._records_lock = threading.Lock()
         self._records: OrderedDict[int, CustomerRecord] = OrderedDict()
 
@@ -366,5 +368,5 @@ def _compact_int(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _plain(value: object) -> object:
+def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value

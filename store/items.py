@@ -13,6 +13,7 @@ Semantics follow the tools they replace:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,9 @@ def _known(index: ItemIndex, item_ids: list[str]) -> list[int]:
     return [index.position(i) for i in item_ids]
 
 
-def analogy(index: ItemIndex, positive: list[str], negative: list[str] = (), k: int = 10) -> list[tuple[str, float]]:
+def analogy(
+    index: ItemIndex, positive: list[str], negative: Sequence[str] = (), k: int = 10
+) -> list[tuple[str, float]]:
     """gensim most_similar(positive, negative, topn=k)."""
     if not positive and not negative:
         raise ItemLookupError("Give at least one item to start from.")

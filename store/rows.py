@@ -11,6 +11,7 @@ import bisect
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -100,6 +101,12 @@ class RowFile:
             self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         return self._handle
 
+    def _group_starts(self) -> np.ndarray:
+        """First row position of each row group (call with the lock held, after `_open`)."""
+        if self._starts is None:
+            raise RuntimeError("row groups are known only once the file is open")
+        return self._starts
+
     def _error(self, exc: Exception) -> BundleError:
         log.warning("bundle %s: cannot read %s: %s", self._label, self._path, exc)
         return BundleError(f"Bundle '{self._label}' is unreadable: {self._relpath} is not a valid Parquet table.")
@@ -109,12 +116,13 @@ class RowFile:
         with self._lock:
             return self._open().schema_arrow
 
-    def row(self, pos: int, columns: list[str] | None = None) -> dict[str, object]:
+    def row(self, pos: int, columns: list[str] | None = None) -> dict[str, Any]:
         """Column -> value of row `pos` (NumPy scalars, as a full-column `to_numpy` would give;
         text as str or None)."""
         with self._lock:
             handle = self._open()
-            group = int(np.searchsorted(self._starts, pos, side="right")) - 1
+            starts = self._group_starts()
+            group = int(np.searchsorted(starts, pos, side="right")) - 1
             key = (group, tuple(columns) if columns is not None else None)
             if self._last is not None and self._last[0] == key:
                 table = self._last[1]
@@ -125,8 +133,8 @@ class RowFile:
                 except (OSError, pa.ArrowException, ValueError) as exc:
                     raise self._error(exc) from exc
                 self._last = (key, table)
-            one = table.slice(pos - int(self._starts[group]), 1)
-        out = {}
+            one = table.slice(pos - int(starts[group]), 1)
+        out: dict[str, Any] = {}
         for name in one.column_names:
             column = one.column(name)
             out[name] = (
@@ -158,7 +166,7 @@ class RowFile:
                     table = handle.read_row_group(group, columns=columns)
                 except (OSError, pa.ArrowException, ValueError) as exc:
                     raise self._error(exc) from exc
-                start = int(self._starts[group])
+                start = int(self._group_starts()[group])
             yield start, table
 
 

@@ -27,10 +27,10 @@ def shown(path: Path) -> str:
 def long_functions(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     return [
-        f"{shown(path)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        f"{shown(path)}:{node.lineno} {node.name} ({lines} lines)"
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and (node.end_lineno or node.lineno) - node.lineno + 1 > MAX_FUNCTION_LINES
+        and (lines := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
     ]
 
 

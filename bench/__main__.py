@@ -162,7 +162,8 @@ def _spark_shap(bundle, args) -> None:
 
     shap = shap_throughput.measure(bundle, args.rows, args.cores, args.repeats)
     print(
-        f"Batch SHAP, XGBoost, {shap['rows']:,} rows on {shap['cores']} cores (median of {args.repeats} alternating runs):"
+        f"Batch SHAP, XGBoost, {shap['rows']:,} rows on {shap['cores']} cores "
+        f"(median of {args.repeats} alternating runs):"
     )
     print(f"  {'':32}{'seconds':>10}{'rows/s':>12}")
     print(f"  {'raw xgboost pred_contribs':32}{shap['baseline_s']:>10.2f}{shap['baseline_rows_per_s']:>12,.0f}")
@@ -170,7 +171,8 @@ def _spark_shap(bundle, args) -> None:
     verdict = "meets" if shap["ratio"] <= SHAP_TARGET else "MISSES"
     low, high = shap["ratio_range"]
     print(
-        f"  ratio Spark / raw: {shap['ratio']:.2f}x, paired runs {low:.2f}-{high:.2f}x  ({verdict} target ≤ {SHAP_TARGET}x)\n"
+        f"  ratio Spark / raw: {shap['ratio']:.2f}x, paired runs {low:.2f}-{high:.2f}x  "
+        f"({verdict} target ≤ {SHAP_TARGET}x)\n"
     )
     record(
         {
@@ -202,14 +204,17 @@ def _items(path: Path) -> None:
     verdict = "meets" if figures["neighbour_query_ms_1m"] <= NEIGHBOUR_1M_TARGET_MS else "MISSES"
     print(f"\nItem neighbours (exact cosine top-10, NumPy float32), bundle {bundle.name}:")
     print(
-        f"  {figures['neighbour_items']:,} items: median {figures['neighbour_query_ms']:.3f} ms, p95 {figures['neighbour_query_p95_ms']:.3f} ms"
+        f"  {figures['neighbour_items']:,} items: median {figures['neighbour_query_ms']:.3f} ms, "
+        f"p95 {figures['neighbour_query_p95_ms']:.3f} ms"
     )
     print(
-        f"  1,000,000 × 64 random: median {figures['neighbour_query_ms_1m']:.1f} ms, p95 {figures['neighbour_query_p95_ms_1m']:.1f} ms"
+        f"  1,000,000 × 64 random: median {figures['neighbour_query_ms_1m']:.1f} ms, "
+        f"p95 {figures['neighbour_query_p95_ms_1m']:.1f} ms"
         f"  ({verdict} target ≤ {NEIGHBOUR_1M_TARGET_MS:.0f} ms)"
     )
     print(
-        f"  map: {figures['item_map_points']:,} points, {figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec"
+        f"  map: {figures['item_map_points']:,} points, "
+        f"{figures['item_map_payload_bytes'] / 1024:.0f} KiB Vega-Lite spec"
     )
 
     from bench import customer_items
@@ -223,8 +228,10 @@ def _items(path: Path) -> None:
     )
     print(
         f"  1M customers × 20 (generated): median {recent['customer_items_lookup_ms_20m']:.2f} ms, "
-        f"p95 {recent['customer_items_lookup_p95_ms_20m']:.2f} ms (filters {recent['customer_items_filters_ms_20m']:.2f} ms); "
-        f"open {recent['customer_items_open_ms_20m']:.0f} ms, footer held {recent['customer_items_footer_kb_20m']:.0f} KB"
+        f"p95 {recent['customer_items_lookup_p95_ms_20m']:.2f} ms "
+        f"(filters {recent['customer_items_filters_ms_20m']:.2f} ms); "
+        f"open {recent['customer_items_open_ms_20m']:.0f} ms, "
+        f"footer held {recent['customer_items_footer_kb_20m']:.0f} KB"
     )
 
 

@@ -47,7 +47,8 @@ def generate(path: Path, customers: int, per_customer: int = PER_CUSTOMER, seed:
             n = len(ids) * per_customer
             ts = np.int64(1_600_000_000) * 10**9 - rng.integers(0, 10**8, n).astype(np.int64) * 10**9
             yield pa.record_batch([
-                pa.array(np.repeat(ids, per_customer)), pa.array(np.tile(np.arange(per_customer, dtype=np.int32), len(ids))),
+                pa.array(np.repeat(ids, per_customer)),
+                pa.array(np.tile(np.arange(per_customer, dtype=np.int32), len(ids))),
                 vocabulary.take(pa.array(rng.integers(0, ITEMS, n))), pa.array(np.sort(ts)[::-1], pa.timestamp("ns")),
                 pa.array(rng.integers(1, 11, n) / 2.0),
             ], schema=schema)  # fmt: skip
@@ -107,7 +108,8 @@ def whole_table(path: Path) -> dict:
     script = (
         "import json,time,sys; from pathlib import Path; import pyarrow.parquet as pq\n"
         "def rss():\n"
-        " return [int(l.split()[1])/1024 for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM:')][0]\n"
+        " status = Path('/proc/self/status').read_text().splitlines()\n"
+        " return [int(l.split()[1])/1024 for l in status if l.startswith('VmHWM:')][0]\n"
         "b=rss(); t=time.perf_counter(); f=pq.read_table(sys.argv[1]).to_pandas()\n"
         "print(json.dumps({'whole_s': time.perf_counter()-t, 'whole_rss_added_mb': rss()-b}))"
     )

@@ -78,7 +78,7 @@ def dashboard_server(
     try:
         proc = subprocess.Popen(command, cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT)
     finally:
-        if log is not None:
+        if not isinstance(out, int):
             out.close()
     url = f"http://127.0.0.1:{port}"
     try:

@@ -38,6 +38,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin, Subprotocol
 
 from bench.server import dashboard_server
 from bundle import layout
@@ -83,8 +84,10 @@ class PageRun:
         return self
 
 
-def read_message(run: PageRun, payload: bytes) -> bool:
+def read_message(run: PageRun, payload: bytes | str) -> bool:
     """Fold one ForwardMsg into `run`; True once the run has finished."""
+    if isinstance(payload, str):
+        raise ValueError("the server sent a text frame; Streamlit's protocol is binary")
     msg = ForwardMsg()
     msg.ParseFromString(payload)
     kind = msg.WhichOneof("type")
@@ -139,7 +142,8 @@ async def open_page(url: str, path: str, query: str, marker: str | None, timeout
             # server's pings are answered by the library.
             async with connect(
                 url.replace("http://", "ws://", 1) + "/_stcore/stream",
-                subprotocols=["streamlit"], origin=url, max_size=None, open_timeout=timeout, ping_interval=None,
+                subprotocols=[Subprotocol("streamlit")], origin=Origin(url), max_size=None,
+                open_timeout=timeout, ping_interval=None,
             ) as ws:  # fmt: skip
                 await ws.send(_rerun_request(url, path, query))
                 async for payload in ws:
@@ -271,7 +275,7 @@ def measure(
     items: tuple = ()
     if items_bundle is not None and has_items(items_bundle.manifest):
         items = tuple(pq.read_table(items_bundle.file(layout.ITEMS), columns=["item_id"]).column(0).to_pylist()[:500])
-    targets = Targets(bundle.name, ids, items_bundle.name if items else None, items)
+    targets = Targets(bundle.name, ids, items_bundle.name if items_bundle is not None and items else None, items)
     with dashboard_server(artifacts, log) as (url, proc):
         return {
             "sessions": sessions,
@@ -299,7 +303,8 @@ def print_load(load: dict) -> None:
     n = load["sessions"]
     print(f"\n{n} concurrent websocket sessions for {load['seconds']:.0f} s ({load['loads']} page loads):")
     print(
-        f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; errors {load['errors']} {load['error_kinds']}"
+        f"  page time p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms; "
+        f"errors {load['errors']} {load['error_kinds']}"
     )
     print(
         "  per page (loads, p50, p95): "

@@ -39,7 +39,7 @@ def test_tiled_string_ids_stay_unique_and_keep_their_rows():
 
 
 def test_slot_names_name_one_hot_slots_by_category_and_refuse_collisions():
-    encoding = [
+    encoding: list[dict] = [
         {"feature": "tenure", "kind": "numeric", "fill": 1.0},
         {"feature": "contract", "kind": "onehot", "category": "Month-to-month"},
         {"feature": "contract", "kind": "onehot", "category": "Two year"},
@@ -127,7 +127,7 @@ def test_mean_abs_shap_streams_every_part_file(tmp_path):
 def test_waiting_for_load_stops_as_soon_as_it_is_low(monkeypatch):
     loads = iter([4.0, 3.1, 1.2])
     monkeypatch.setattr(vs, "load_average", lambda: next(loads))
-    sleeps = []
+    sleeps: list[float] = []
     monkeypatch.setattr(vs.time, "sleep", sleeps.append)
     _, load = vs.wait_for_load(2.5, minutes=40)
     assert load == 1.2 and sleeps == [60, 60]

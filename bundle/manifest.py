@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -57,6 +58,7 @@ def manifest_problems(manifest: Any, version: int = layout.SCHEMA_VERSION) -> li
     return sentences or _meaning_problems(manifest)
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _TYPE_WORDS = {
     "object": "a dict",
     "array": "a list",
@@ -69,10 +71,16 @@ _TYPE_WORDS = {
 
 
 def where(path: Any) -> str:
-    """A JSON path as the user reads it: models.lin.threshold, encoding[0].fill."""
+    """A JSON path as the user reads it: models.lin.threshold, encoding[0].fill,
+    files["customers.parquet"].bytes (keys that aren't plain words in brackets)."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _WORD.fullmatch(part):
+            text += f'["{part}"]'
+        else:
+            text += f".{part}" if text else str(part)
     return text
 
 
@@ -119,7 +127,7 @@ def _meaning_problems(manifest: dict[str, Any]) -> list[str]:
     if repeated:
         problems.append(f"feature names repeat: {', '.join(repeated)}")
     problems += [
-        f"encoding[{i}] refers to unknown feature {slot['feature']!r}"
+        f"'encoding[{i}]' refers to unknown feature {slot['feature']!r}"
         for i, slot in enumerate(manifest["encoding"])
         if slot["feature"] not in names
     ]

@@ -64,9 +64,11 @@ def _version_refusal(manifest: Any, version: int, label: str) -> BundleError:
             f"Bundle '{label}' was made by a newer churnlens (schema version {version}); {opens}. "
             f"Update churnlens to show it, or {retrain_hint(manifest, label)}."
         )
+    older = migrations.READABLE[:-1]
+    upgraded = f"version {older[0]} is" if len(older) == 1 else f"versions {', '.join(map(str, older))} are"
     return BundleError(
         f"Bundle '{label}' has the old schema version {version}, too old to migrate: {opens} "
-        f"(older ones than {layout.SCHEMA_VERSION} are upgraded when read). To use it, {retrain_hint(manifest, label)}."
+        f"({upgraded} upgraded when read). To use it, {retrain_hint(manifest, label)}."
     )
 
 

@@ -26,7 +26,10 @@ def test_tiled_bundle_repeats_rows_under_new_sorted_ids(tmp_path, ids):
         # Integer IDs tile copy-major (row pos is source row pos % 3); string IDs are "<source id>.<copy>".
         original = small.record_at(pos % 3) if ids is None else _source_of(small, record.customer_id)
         assert record.features.keys() == original.features.keys()
-        assert all(a == b or (a != a and b != b) for a, b in zip(record.features.values(), original.features.values()))
+        assert all(
+            a == b or (a != a and b != b)
+            for a, b in zip(record.features.values(), original.features.values(), strict=True)
+        )
         assert record.shap == original.shap and record.margin == original.margin and record.label == original.label
         seen.add(original.customer_id)
     assert seen == {small.customer_id(i) for i in range(3)}

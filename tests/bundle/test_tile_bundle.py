@@ -7,7 +7,7 @@ import pytest
 
 from bench.tile_bundle import tile
 from bundle import layout
-from store.customers import CustomerStore
+from store.customers import CustomerRecord, CustomerStore
 from tests.bundle.tiny import write_tiny_bundle
 
 
@@ -38,6 +38,7 @@ def test_tiled_bundle_repeats_rows_under_new_sorted_ids(tmp_path, ids):
     assert tiled.file(layout.ICE).read_bytes() == source.file(layout.ICE).read_bytes()
 
 
-def _source_of(small: CustomerStore, customer_id: str):
+def _source_of(small: CustomerStore, customer_id: int | str) -> CustomerRecord:
+    """The source customer of a tiled string ID ("<source id>.<copy>")."""
     originals = {small.customer_id(i) for i in range(len(small))}
-    return small.lookup(customer_id if customer_id in originals else customer_id.rsplit(".", 1)[0])
+    return small.lookup(customer_id if customer_id in originals else str(customer_id).rsplit(".", 1)[0])

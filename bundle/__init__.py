@@ -1,4 +1,4 @@
 """The bundle contract shared by `training/` (writes) and `dashboard/` (reads).
 
-Depends on pandas, pyarrow and NumPy only, never on Spark.
+Depends on pandas, pyarrow, NumPy and jsonschema (and on `runtime/` for the parity check), never on Spark.
 """

@@ -20,9 +20,10 @@ does not reproduce.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,26 +32,27 @@ import pyarrow.parquet as pq
 
 from bundle import ids as id_hashing
 from bundle import layout, streaming
+from bundle.errors import BundleError
 from bundle.feature_types import is_safe_name
+from bundle.files import OPEN_THREADS, Bundle, read_schema
 from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
-from bundle.reader import OPEN_THREADS, BundleError
+from bundle.table_checks import model_table_problems
 
-if TYPE_CHECKING:
-    from bundle.reader import Bundle
+TypeTests = tuple[Callable[[pa.DataType], bool], ...]
 
 _NUMBER_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_null)
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _FLOAT_TYPES = (pa.types.is_floating,)
 
 
-def _is(kind: pa.DataType, tests: tuple) -> bool:
+def _is(kind: pa.DataType, tests: TypeTests) -> bool:
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     return any(test(kind) for test in tests)
 
 
-def _column_problems(relpath: str, schema: pa.Schema, wanted: dict[str, tuple]) -> list[str]:
+def _column_problems(relpath: str, schema: pa.Schema, wanted: dict[str, TypeTests]) -> list[str]:
     problems = []
     missing = [c for c in wanted if c not in schema.names]
     if missing:
@@ -63,11 +65,11 @@ def _column_problems(relpath: str, schema: pa.Schema, wanted: dict[str, tuple]) 
     return problems
 
 
-def _per_customer_tables(manifest: dict) -> dict[str, dict[str, tuple]]:
+def _per_customer_tables(manifest: dict[str, Any]) -> dict[str, dict[str, TypeTests]]:
     """Every per-customer table the manifest implies, with the columns and types it must hold."""
     id_types = (pa.types.is_integer,) if manifest["dataset"]["id_type"] == "int" else _TEXT_TYPES[:2]
     features = {f["name"]: _TEXT_TYPES if f["type"] == "categorical" else _NUMBER_TYPES for f in manifest["features"]}
-    tables = {
+    tables: dict[str, dict[str, TypeTests]] = {
         layout.CUSTOMERS: {
             layout.ID_COLUMN: id_types,
             layout.LABEL_COLUMN: (pa.types.is_integer,),
@@ -85,42 +87,51 @@ def _per_customer_tables(manifest: dict) -> dict[str, dict[str, tuple]]:
     return tables
 
 
-def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str]:
+def structure_problems(bundle_dir: Path, manifest: dict[str, Any], label: str) -> list[str]:
     """The manifest against the tables: cheap enough to run on every open.
 
     Reads Parquet footers and ID columns only. Returns readable sentences
     (empty = consistent). Raises `BundleError` if a table can't be read at all.
     """
-    from bundle.reader import read_parquet
-
     tables = _per_customer_tables(manifest)
-    others = {
-        layout.CURVES: {c: () for c in ("model", "curve", "x", "y", "threshold")},
-        layout.BACKGROUND: {layout.ID_COLUMN: (), **{n: () for n in feature_names(manifest)}},
+    others: dict[str, dict[str, TypeTests]] = {
+        layout.CURVES: {c: _ANY for c in ("model", "curve", "x", "y", "threshold")},
+        layout.BACKGROUND: {layout.ID_COLUMN: _ANY, **{n: _ANY for n in feature_names(manifest)}},
     }
     unlisted = [relpath for relpath in [*tables, *others] if relpath not in manifest["files"]]
     if unlisted:
         return [f"the manifest does not list {', '.join(unlisted)}"]
-    problems = []
-    for relpath, wanted in [*tables.items(), *others.items()]:
-        try:
-            schema = pq.read_schema(bundle_dir / relpath)
-        except (OSError, pa.ArrowException, ValueError):
-            read_parquet(bundle_dir, relpath, label)  # raises the readable BundleError
-            return [f"{relpath} is not a valid Parquet table"]
-        problems += _column_problems(relpath, schema, {c: t or (lambda _: True,) for c, t in wanted.items()})
+    problems = [
+        problem
+        for relpath, wanted in [*tables.items(), *others.items()]
+        for problem in _column_problems(relpath, read_schema(bundle_dir, relpath, label), wanted)
+    ]
     if problems:
         return problems
+    rows, ordered, customer_ids = _customer_ids(bundle_dir, label)
+    if rows == 0:
+        return [f"{layout.CUSTOMERS} has no customers"]
+    if rows != manifest["dataset"]["rows"]:
+        problems.append(f"{layout.CUSTOMERS} has {rows} rows, the manifest says {manifest['dataset']['rows']}")
+    if not ordered:
+        problems.append(f"{layout.CUSTOMERS} is not sorted by unique {layout.ID_COLUMN}")
+    return problems + _misaligned(bundle_dir, label, list(tables)[1:], customer_ids)
 
-    # The customers' IDs are read once and kept (8 bytes per customer for whole-number IDs, the
-    # same as the dashboard's store holds); every other table streams one batch at a time against
-    # them, on a few threads (Parquet decoding releases the GIL: at a million customers this check
-    # is most of a bundle's open time).
-    def id_batches(relpath: str):
-        return streaming.batches(bundle_dir, relpath, label, [layout.ID_COLUMN])
 
+_ANY: TypeTests = (lambda _: True,)
+
+
+def _id_batches(bundle_dir: Path, label: str, relpath: str) -> Iterator[pa.Table]:
+    return streaming.batches(bundle_dir, relpath, label, [layout.ID_COLUMN])
+
+
+def _customer_ids(bundle_dir: Path, label: str) -> tuple[int, bool, pa.ChunkedArray]:
+    """(rows, sorted by unique ID?, the ID column) of customers.parquet.
+
+    The IDs are read once and kept (8 bytes per customer for whole-number IDs, the same as
+    the dashboard's store holds); every other table then streams against them."""
     rows, ordered, last, reference = 0, True, None, []
-    for chunk in id_batches(layout.CUSTOMERS):
+    for chunk in _id_batches(bundle_dir, label, layout.CUSTOMERS):
         ids = _ids(chunk)
         if last is not None and len(ids):
             ids = np.concatenate([last, ids])
@@ -128,31 +139,29 @@ def structure_problems(bundle_dir: Path, manifest: dict, label: str) -> list[str
         rows += chunk.num_rows
         last = ids[-1:] if len(ids) else last
         reference.extend(chunk.column(layout.ID_COLUMN).chunks)
-    if rows == 0:
-        return [f"{layout.CUSTOMERS} has no customers"]
-    if rows != manifest["dataset"]["rows"]:
-        problems.append(f"{layout.CUSTOMERS} has {rows} rows, the manifest says {manifest['dataset']['rows']}")
-    if not ordered:
-        problems.append(f"{layout.CUSTOMERS} is not sorted by unique {layout.ID_COLUMN}")
-    customer_ids = pa.chunked_array(reference)  # rows > 0 here, so there is at least one chunk
+    kind = pa.int64() if not reference else reference[0].type
+    return rows, ordered, pa.chunked_array(reference, type=kind)
+
+
+def _misaligned(bundle_dir: Path, label: str, relpaths: list[str], customer_ids: pa.ChunkedArray) -> list[str]:
+    """Tables that don't list customers.parquet's IDs in its order. Checked on a few threads:
+    Parquet decoding releases the GIL, and at a million customers this is most of an open."""
 
     def aligned(relpath: str) -> bool:
         offset = 0
-        for chunk in id_batches(relpath):
+        for chunk in _id_batches(bundle_dir, label, relpath):
             if not _same_ids(customer_ids, offset, chunk.column(layout.ID_COLUMN)):
                 return False
             offset += chunk.num_rows
-        return offset == rows
+        return offset == len(customer_ids)
 
-    others = list(tables)[1:]
-    with ThreadPoolExecutor(max_workers=max(1, min(OPEN_THREADS, len(others)))) as pool:
-        results = list(pool.map(aligned, others))
-    problems += [
+    with ThreadPoolExecutor(max_workers=max(1, min(OPEN_THREADS, len(relpaths)))) as pool:
+        results = list(pool.map(aligned, relpaths))
+    return [
         f"{relpath} does not list the same customers in the same order as {layout.CUSTOMERS}"
-        for relpath, ok in zip(others, results, strict=True)
+        for relpath, ok in zip(relpaths, results, strict=True)
         if not ok
     ]
-    return problems
 
 
 def _same_ids(reference: pa.ChunkedArray, offset: int, ids: pa.ChunkedArray) -> bool:
@@ -173,7 +182,7 @@ def _ids(table: pa.Table) -> np.ndarray:
     return table.column(layout.ID_COLUMN).to_numpy(zero_copy_only=False)
 
 
-def _stream(bundle: Bundle, relpath: str, columns: list[str] | None = None):
+def _stream(bundle: Bundle, relpath: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
     return streaming.batches(bundle.path, relpath, bundle.name, columns)
 
 
@@ -204,6 +213,13 @@ def parity_rows(rows: int) -> np.ndarray:
     return np.unique(np.linspace(0, rows - 1, layout.RUNTIME_PARITY_ROWS).astype(np.int64))
 
 
+def _take(bundle: Bundle, relpath: str, columns: list[str], positions: np.ndarray) -> pa.Table:
+    picked = streaming.take_positions(_stream(bundle, relpath, columns), positions)
+    if picked is None:
+        raise BundleError(f"Bundle '{bundle.name}' is inconsistent: {relpath} has none of the rows to check.")
+    return picked
+
+
 def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = None) -> tuple[float, float]:
     """Largest |runtime - stored| of (margin, SHAP value) over the given customers (default: `parity_rows`)."""
     from runtime.core import load_runtime  # needs the model libraries; only parity checks pay for them
@@ -213,15 +229,12 @@ def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = No
         positions = parity_rows(pq.ParquetFile(bundle.file(layout.CUSTOMERS)).metadata.num_rows)
     positions = np.asarray(positions, dtype=np.int64)
     # Only the checked rows are kept (at most RUNTIME_PARITY_ROWS), streamed out of each table.
-    rows = streaming.take_positions(_stream(bundle, layout.CUSTOMERS, names), positions).to_pandas()
+    rows = _take(bundle, layout.CUSTOMERS, names, positions).to_pandas()
     runtime = load_runtime(bundle, model)
     margin, shap_values = runtime.explain(rows)
-    stored_margin = (
-        streaming.take_positions(_stream(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN]), positions)
-        .column(0)
-        .to_numpy()
-    )
-    stored_shap = streaming.take_positions(_stream(bundle, layout.shap_path(model), names), positions)
+    predictions = _take(bundle, layout.predictions_path(model), [layout.MARGIN_COLUMN], positions)
+    stored_margin = predictions.column(0).to_numpy()
+    stored_shap = _take(bundle, layout.shap_path(model), names, positions)
     stored = np.column_stack([stored_shap.column(n).to_numpy() for n in names])
     margin_error = np.abs(margin - stored_margin)
     shap_error = np.abs(shap_values - stored)
@@ -240,16 +253,22 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
     problems = []
     if not margin_error <= tolerance:
         problems.append(
-            f"model '{model}': the JVM-free runtime misses the stored log-odds by {margin_error:.2e} (tolerance {tolerance:g})"
+            f"model '{model}': the JVM-free runtime misses the stored log-odds by {margin_error:.2e} "
+            f"(tolerance {tolerance:g})"
         )
     if not shap_error <= tolerance:
         problems.append(
-            f"model '{model}': the JVM-free runtime misses the stored SHAP values by {shap_error:.2e} (tolerance {tolerance:g})"
+            f"model '{model}': the JVM-free runtime misses the stored SHAP values by {shap_error:.2e} "
+            f"(tolerance {tolerance:g})"
         )
     return problems
 
 
 def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
+    # Local: runtime/core.py still imports the bundle reader at module level (until the runtime
+    # drops its bundle glue), so a module-level import here would close that circle at import time.
+    from runtime import sigmoid  # the one sigmoid, the one every stored probability came from
+
     problems = []
     base = bundle.manifest["models"][model]["shap"]["base_value"]
     sigmoid_error = error = 0.0
@@ -261,7 +280,7 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
         margin = predictions.column(layout.MARGIN_COLUMN).to_numpy()
         if not (np.all(np.isfinite(margin)) and np.all((probability >= 0) & (probability <= 1))):
             return [f"model '{model}' has non-finite margins or probabilities outside [0, 1]"]
-        sigmoid_error = max(sigmoid_error, float(np.max(np.abs(1 / (1 + np.exp(-margin)) - probability), initial=0.0)))
+        sigmoid_error = max(sigmoid_error, float(np.max(np.abs(sigmoid(margin) - probability), initial=0.0)))
         error = max(error, _local_accuracy(shap_values, margin, base, names))
     if not sigmoid_error <= 1e-6:
         problems.append(f"model '{model}': probabilities disagree with sigmoid(margin)")
@@ -278,21 +297,16 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     return problems or _parity_problems(bundle, model)
 
 
-def _additive_key_problems(manifest: dict, id_chunks, names: list[str]) -> list[str]:
-    """Invariants of the keys added for own data: safe feature names, hashed IDs, risk bands."""
+def _additive_key_problems(
+    manifest: dict[str, Any], id_chunks: Callable[[], Iterator[pa.Table]], names: list[str]
+) -> list[str]:
+    """Invariants of the keys added for own data: safe feature names, hashed IDs (risk bands'
+    order is a manifest rule: bundle/manifest.py)."""
     problems = [f"feature name {n!r} is not a safe name (bundle.feature_types)" for n in names if not is_safe_name(n)]
     if id_hashing.is_hashed(manifest) and not all(
         isinstance(i, str) and id_hashing.looks_hashed(i) for chunk in id_chunks() for i in _ids(chunk).tolist()
     ):
         problems.append("the manifest says IDs are hashed but some customer IDs are not 64 hex digits")
-    for model, entry in manifest["models"].items():
-        bands = entry.get("risk_bands")
-        if bands is not None and not (
-            isinstance(bands, dict)
-            and all(isinstance(bands.get(k), float) for k in ("high", "medium"))
-            and 0.0 <= bands["medium"] <= bands["high"] <= 1.0
-        ):
-            problems.append(f"model '{model}': risk_bands must hold cut-offs 0 ≤ medium ≤ high ≤ 1")
     return problems
 
 
@@ -329,60 +343,11 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     if not set(curves.column("curve").to_pylist()) <= set(layout.CURVE_KINDS):
         problems.append(f"{layout.CURVES} holds curve kinds other than {', '.join(layout.CURVE_KINDS)}")
 
-    problems += _table_problems(bundle, set(manifest["models"]), set(names))
+    problems += model_table_problems(bundle, set(manifest["models"]), set(names))
 
     # IDs are unique (structure check), so each background customer is found at most once.
     if len(background_splits) != len(np.unique(background)) or not set(background_splits) <= {"train"}:
         problems.append(f"{layout.BACKGROUND} must hold training customers only")
     if "items" in manifest:  # streamed: the recent items are walked in step with the customer IDs
         problems += item_problems(bundle)
-    return problems
-
-
-# Columns of each model-level table and which of them must lie in [0, 1].
-_TABLES = {
-    layout.CALIBRATION: (
-        ("model", "bin", "lower", "upper", "mean_predicted", "observed_rate", "count"),
-        ("mean_predicted", "observed_rate", "lower", "upper"),
-    ),
-    layout.SCORE_DISTRIBUTION: (("model", "label", "lower", "upper", "count"), ("lower", "upper")),
-    layout.PERMUTATION_IMPORTANCE: (("model", "feature", "mean_drop", "std_drop", "repeats"), ()),
-    layout.PDP: (
-        ("model", "feature", "grid_index", "value", "numeric_value", "average_probability", "customers"),
-        ("average_probability",),
-    ),
-    layout.ICE: (("model", "feature", "grid_index", layout.ID_COLUMN, "probability"), ("probability",)),
-}
-
-
-def _table_problems(bundle: Bundle, models: set[str], features: set[str]) -> list[str]:
-    """Evaluation and explanation tables: present for every model, finite, probabilities in [0, 1]."""
-    problems = []
-    for relpath, (columns, unit) in _TABLES.items():
-        try:
-            table = bundle.read_table(relpath).to_pandas()
-        except BundleError as exc:
-            problems.append(str(exc))
-            continue
-        missing = set(columns) - set(table.columns)
-        if missing:
-            problems.append(f"{relpath} lacks columns {sorted(missing)}")
-            continue
-        if models - set(table["model"]):
-            problems.append(f"{relpath} lacks rows for models {sorted(models - set(table['model']))}")
-        numbers = [c for c in columns if c not in ("model", "feature", "value", layout.ID_COLUMN, "numeric_value")]
-        if not np.isfinite(table[numbers].to_numpy(dtype=np.float64)).all():
-            problems.append(f"{relpath} holds missing or non-finite numbers")
-        elif any(((table[c] < 0) | (table[c] > 1)).any() for c in unit):
-            problems.append(f"{relpath}: {', '.join(unit)} must lie in [0, 1]")
-        if "feature" in table and not set(table["feature"]) <= features:
-            problems.append(f"{relpath} names features the bundle does not have")
-    for relpath in (layout.PERMUTATION_IMPORTANCE, layout.PDP):
-        try:
-            table = bundle.read_table(relpath, columns=["model", "feature"]).to_pandas()
-        except BundleError:
-            continue
-        for model in models & set(table["model"]):
-            if set(table.loc[table["model"] == model, "feature"]) != features:
-                problems.append(f"{relpath} does not cover every feature of model '{model}'")
     return problems

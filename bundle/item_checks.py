@@ -10,21 +10,20 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bundle import layout, streaming
-from store.items import ItemLookupError, read_vectors
+from bundle.files import Bundle, read_schema
+from bundle.item_vectors import vector_arrays
 
 RECENT = layout.CUSTOMER_ITEMS
 
 
-def item_problems(bundle) -> list[str]:
-    """Every broken item invariant, as sentences (empty = sound or no items)."""
+def item_problems(bundle: Bundle) -> list[str]:
+    """Every broken item invariant, as sentences (empty = sound or no items). The manifest's
+    `items` entry has passed the schema (bundle/schema/), so its shape needs no guards here."""
     entry = bundle.manifest.get("items")
     if entry is None:
         return []
-    if not isinstance(entry, dict):
-        return ["the manifest's 'items' entry should be an object"]
     listed = bundle.manifest["files"]
     missing = [
         p for p in (layout.ITEMS, layout.ITEM_VECTORS, layout.ITEM_MAP, layout.CUSTOMER_ITEMS) if p not in listed
@@ -36,20 +35,21 @@ def item_problems(bundle) -> list[str]:
     items = bundle.read_table(layout.ITEMS)
     item_map = bundle.read_table(layout.ITEM_MAP)
     try:
-        index = read_vectors(bundle.read_table(layout.ITEM_VECTORS))
-    except ItemLookupError as exc:
+        ids, vectors = vector_arrays(bundle.read_table(layout.ITEM_VECTORS))
+    except ValueError as exc:
         return [f"{layout.ITEM_VECTORS}: {exc}"]
-    ids = index.ids
     problems = []
     if len(ids) == 0:
         return [f"{layout.ITEM_VECTORS} holds no items"]
+    if not np.isfinite(vectors).all():
+        return [f"{layout.ITEM_VECTORS}: some item vectors are not finite"]
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
         problems.append(f"{layout.ITEM_VECTORS} is not sorted by unique {layout.ITEM_ID_COLUMN}")
     for relpath, table in ((layout.ITEMS, items), (layout.ITEM_MAP, item_map)):
         column = table.column(layout.ITEM_ID_COLUMN).to_numpy(zero_copy_only=False).astype(str)
         if len(column) != len(ids) or not np.array_equal(column, ids):
             problems.append(f"{relpath} is not aligned row by row with {layout.ITEM_VECTORS}")
-    if entry.get("items") != len(ids) or entry.get("dimensions") != index.dimensions:
+    if entry.get("items") != len(ids) or entry.get("dimensions") != vectors.shape[1]:
         problems.append("the manifest's item count or vector size disagrees with the vectors")
     if {"title", "year", "genres", "users"} - set(items.column_names):
         problems.append(f"{layout.ITEMS} lacks title, year, genres or users")
@@ -69,7 +69,7 @@ def item_problems(bundle) -> list[str]:
     )
 
 
-def recent_items_problems(bundle, history_items: int | None = None) -> list[str]:
+def recent_items_problems(bundle: Bundle, history_items: int | None = None) -> list[str]:
     """CUSTOMER_ITEMS: the ID column typed as customers.parquet's; rows sorted by (customer_id, rank),
     each customer's ranks 0, 1, 2, … (below `history_items`); every owner a customer. Streamed: one
     batch of this table and one of the customer IDs in memory."""
@@ -128,16 +128,11 @@ def recent_items_problems(bundle, history_items: int | None = None) -> list[str]
     return []
 
 
-def _id_batches(bundle, relpath: str) -> Iterator[np.ndarray]:
+def _id_batches(bundle: Bundle, relpath: str) -> Iterator[np.ndarray]:
     for chunk in streaming.batches(bundle.path, relpath, bundle.name, [layout.ID_COLUMN]):
         if chunk.num_rows:
             yield streaming.column(chunk, layout.ID_COLUMN)
 
 
-def _schema(bundle, relpath: str) -> pa.Schema:
-    from bundle.reader import BundleError
-
-    try:
-        return pq.read_schema(bundle.path / relpath)
-    except (OSError, pa.ArrowException, ValueError) as exc:
-        raise BundleError(f"Bundle '{bundle.name}' is unreadable: {relpath} is not a valid Parquet table.") from exc
+def _schema(bundle: Bundle, relpath: str) -> pa.Schema:
+    return read_schema(bundle.path, relpath, bundle.name)

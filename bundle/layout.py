@@ -2,14 +2,18 @@
 
 A bundle is a directory of data (Parquet, JSON, model files in their own safe
 formats). `artifacts/README.md` documents it for humans; this module is the
-single source of truth for code on both sides (training writes, dashboard reads).
+single source of truth for the file layout on both sides (training writes,
+dashboard reads), and `bundle/schema/` for the manifest's shape.
 """
 
 from __future__ import annotations
 
 # 2: every model entry names its portable runtime (`runtime/core.py`) and the
 #    bundle guarantees the runtime reproduces the stored margins and SHAP values.
-SCHEMA_VERSION = 2
+# 3: every model entry records its `parity` with the training engine (reference, largest
+#    margin difference, rows compared). The manifest's shape per version is
+#    bundle/schema/manifest.v<N>.json; bundle/migrations.py upgrades older ones on read.
+SCHEMA_VERSION = 3
 
 MANIFEST = "manifest.json"
 

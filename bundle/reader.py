@@ -5,79 +5,43 @@ Parquet. Every failure is a `BundleError` whose message can be shown to any
 viewer: it names the bundle as the user knows it and never a server path
 (paths and low-level causes go to the `bundle` logger instead).
 
-`open_bundle` trusts nothing: besides the manifest's shape and every file's
-checksum, it checks the manifest against the tables' schemas and that every
-per-customer table lists the same customers in the same order (reading only
-the ID columns, so it stays cheap; the dashboard does it once per run).
+`open_bundle` trusts nothing: besides the manifest's shape (against the JSON Schema
+of its own version, then upgraded in memory to the current one by
+`bundle/migrations.py`) and every file's checksum, it checks the manifest against the
+tables' schemas and that every per-customer table lists the same customers in the
+same order (reading only the ID columns, so it stays cheap; the dashboard does it
+once per run).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from bundle import layout
+from bundle import layout, migrations
+from bundle.checks import structure_problems
+from bundle.errors import BundleError
+from bundle.files import OPEN_THREADS, Bundle, read_parquet, sha256_of
 from bundle.manifest import manifest_problems
 
+# Names other packages import from here (the file-access layer moved to bundle/files.py).
+__all__ = [
+    "OPEN_THREADS",
+    "Bundle",
+    "BundleError",
+    "list_bundles",
+    "open_bundle",
+    "read_manifest",
+    "read_parquet",
+    "resolve_bundle_dir",
+    "sha256_of",
+    "verify_files",
+]
+
 log = logging.getLogger("bundle")
-
-
-class BundleError(Exception):
-    """A bundle is missing, unreadable, of another schema version, or corrupt.
-
-    The message is complete and safe to show to a viewer: it names the bundle
-    once and holds no filesystem path.
-    """
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """An opened, verified bundle. `path` is the resolved run directory."""
-
-    name: str
-    path: Path
-    manifest: dict
-
-    @property
-    def run_id(self) -> str:
-        return self.manifest["run_id"]
-
-    def file(self, relpath: str) -> Path:
-        if relpath not in self.manifest["files"]:
-            raise BundleError(f"Bundle '{self.name}' has no file '{relpath}'.")
-        return self.path / relpath
-
-    def read_table(self, relpath: str, columns: list[str] | None = None) -> pa.Table:
-        return read_parquet(self.path, relpath, self.name, columns)
-
-
-def read_parquet(bundle_dir: Path, relpath: str, label: str, columns: list[str] | None = None) -> pa.Table:
-    try:
-        return pq.read_table(bundle_dir / relpath, columns=columns)
-    except (OSError, pa.ArrowException, ValueError) as exc:
-        log.warning("bundle %s: cannot read %s: %s", label, bundle_dir / relpath, exc)
-        raise BundleError(f"Bundle '{label}' is unreadable: {relpath} is not a valid Parquet table.") from exc
-
-
-# Threads for the work of opening a bundle (hashing files, the ID alignment check in
-# bundle/checks.py): one per core, at most four (disk bandwidth runs out first).
-OPEN_THREADS = min(4, os.cpu_count() or 1)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_bundle_dir(path: Path) -> Path:
@@ -85,37 +49,61 @@ def resolve_bundle_dir(path: Path) -> Path:
     return Path(path).resolve()
 
 
-def read_manifest(bundle_dir: Path, label: str | None = None) -> dict:
-    label = label or bundle_dir.name
+def retrain_hint(manifest: Any, label: str) -> str:
+    dataset = manifest.get("dataset") if isinstance(manifest, dict) else None
+    name = dataset.get("name") if isinstance(dataset, dict) else None
+    name = name if isinstance(name, str) and name else label
+    return f"retrain it with `python -m training run --dataset {name}` (or `make train` for the built-in bundles)"
+
+
+def _version_refusal(manifest: Any, version: int, label: str) -> BundleError:
+    readable = ", ".join(str(v) for v in migrations.READABLE)
+    opens = f"this churnlens opens schema versions {readable}"
+    if version > layout.SCHEMA_VERSION:
+        return BundleError(
+            f"Bundle '{label}' was made by a newer churnlens (schema version {version}); {opens}. "
+            f"Update churnlens to show it, or {retrain_hint(manifest, label)}."
+        )
+    older = migrations.READABLE[:-1]
+    upgraded = f"version {older[0]} is" if len(older) == 1 else f"versions {', '.join(map(str, older))} are"
+    return BundleError(
+        f"Bundle '{label}' has the old schema version {version}, too old to migrate: {opens} "
+        f"({upgraded} upgraded when read). To use it, {retrain_hint(manifest, label)}."
+    )
+
+
+def _load_json(bundle_dir: Path, label: str) -> Any:
     manifest_file = bundle_dir / layout.MANIFEST
     if not manifest_file.is_file():
         log.warning("bundle %s: no %s in %s", label, layout.MANIFEST, bundle_dir)
         raise BundleError(f"Bundle '{label}' is incomplete: it has no {layout.MANIFEST}.")
     try:
-        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        return json.loads(manifest_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         log.warning("bundle %s: unreadable manifest %s: %s", label, manifest_file, exc)
         raise BundleError(f"Bundle '{label}' is corrupt: its {layout.MANIFEST} is not valid JSON.") from exc
+
+
+def read_manifest(bundle_dir: Path, label: str | None = None) -> dict[str, Any]:
+    """The manifest in the current schema version: validated against the schema of the
+    version it was written in, upgraded in memory if older, and validated again."""
+    label = label or bundle_dir.name
+    manifest = _load_json(bundle_dir, label)
     version = manifest.get("schema_version") if isinstance(manifest, dict) else None
     if not isinstance(version, int) or isinstance(version, bool):
         raise BundleError(f"Bundle '{label}' is corrupt: its manifest has no valid schema version.")
-    if version > layout.SCHEMA_VERSION:
-        raise BundleError(
-            f"Bundle '{label}' was made by a newer churnlens (schema version {version}); this dashboard "
-            f"reads version {layout.SCHEMA_VERSION} and needs updating to show it."
-        )
-    if version < layout.SCHEMA_VERSION:
-        raise BundleError(
-            f"Bundle '{label}' has the old schema version {version}; this version of churnlens reads "
-            f"version {layout.SCHEMA_VERSION}. Retrain it (`make train` retrains it automatically)."
-        )
-    problems = manifest_problems(manifest)
+    if version not in migrations.READABLE:
+        raise _version_refusal(manifest, version, label)
+    problems = manifest_problems(manifest, version)
+    if not problems and version < layout.SCHEMA_VERSION:
+        manifest = migrations.upgrade(manifest)
+        problems = manifest_problems(manifest)
     if problems:
         raise BundleError(f"Bundle '{label}' is corrupt: its manifest is invalid: " + "; ".join(problems) + ".")
     return manifest
 
 
-def verify_files(bundle_dir: Path, manifest: dict, label: str | None = None) -> None:
+def verify_files(bundle_dir: Path, manifest: dict[str, Any], label: str | None = None) -> None:
     """Every listed file exists with its recorded size and checksum.
 
     Files are hashed on a few threads: hashlib releases the GIL, so on a 2-core
@@ -144,8 +132,6 @@ def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = Tru
     `verify=False` skips only the checksums (the writer computed them a moment
     ago); the manifest and the tables' structure are always checked.
     """
-    from bundle.checks import structure_problems  # checks reads tables through this module
-
     path = Path(path)
     # Messages name the bundle as the user knows it, not the run directory behind the symlink.
     label = name or path.name

@@ -3,7 +3,6 @@ batch per table at a time, never a whole table."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-log = logging.getLogger("bundle")
+from bundle.files import unreadable
 
 BATCH_ROWS = 65_536
 
@@ -22,16 +21,13 @@ class LengthMismatch(Exception):
 
 def batches(bundle_dir: Path, relpath: str, label: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
     """`relpath`'s `columns`, in row order, as tables of at most `BATCH_ROWS` rows; a file that
-    can't be read raises the reader's readable `BundleError`."""
-    from bundle.reader import BundleError
-
+    can't be read raises the readable `BundleError`."""
     try:
         reader = pq.ParquetFile(bundle_dir / relpath)
         for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=columns):
             yield pa.Table.from_batches([batch])
     except (OSError, pa.ArrowException, ValueError) as exc:
-        log.warning("bundle %s: cannot read %s: %s", label, bundle_dir / relpath, exc)
-        raise BundleError(f"Bundle '{label}' is unreadable: {relpath} is not a valid Parquet table.") from exc
+        raise unreadable(label, bundle_dir, relpath, exc) from exc
 
 
 def lockstep(*sources: Iterator[pa.Table]) -> Iterator[list[pa.Table]]:
@@ -41,20 +37,20 @@ def lockstep(*sources: Iterator[pa.Table]) -> Iterator[list[pa.Table]]:
     pending: list[pa.Table | None] = [None] * len(iterators)
     while True:
         for i, it in enumerate(iterators):
-            while pending[i] is None or pending[i].num_rows == 0:
-                nxt = next(it, None)
-                if nxt is None:
-                    pending[i] = None
+            current = pending[i]
+            while current is None or current.num_rows == 0:
+                current = next(it, None)
+                if current is None:
                     break
-                pending[i] = nxt
-        done = [p is None for p in pending]
-        if all(done):
+            pending[i] = current
+        ready = [p for p in pending if p is not None]
+        if not ready:
             return
-        if any(done):
+        if len(ready) < len(pending):
             raise LengthMismatch
-        n = min(p.num_rows for p in pending)
-        yield [p.slice(0, n) for p in pending]
-        pending = [p.slice(n) for p in pending]
+        n = min(p.num_rows for p in ready)
+        yield [p.slice(0, n) for p in ready]
+        pending = [p.slice(n) for p in ready]
 
 
 def column(table: pa.Table, name: str) -> np.ndarray:

@@ -37,7 +37,9 @@ import pyarrow.parquet as pq
 
 from bundle import layout
 from bundle.checks import bundle_problems
-from bundle.reader import Bundle, BundleError, open_bundle, sha256_of
+from bundle.errors import BundleError
+from bundle.files import Bundle, sha256_of
+from bundle.reader import open_bundle
 
 log = logging.getLogger("bundle.writer")
 
@@ -298,7 +300,8 @@ def check_bundle_name(name: str) -> None:
     """Refuse names that could not be a directory and URL value; call it early."""
     if not isinstance(name, str) or not re.fullmatch(layout.BUNDLE_NAME_PATTERN, name):
         raise BundleError(
-            f"'{name}' is not a valid bundle name: use up to 64 letters, digits, '-' or '_', starting with a letter or digit."
+            f"'{name}' is not a valid bundle name: use up to 64 letters, digits, '-' or '_', "
+            "starting with a letter or digit."
         )
 
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bundle import layout
+from bundle.item_vectors import vector_arrays
 
 
 class ItemLookupError(Exception):
@@ -254,10 +255,8 @@ def has_items(manifest: dict) -> bool:
 
 
 def read_vectors(table: pa.Table) -> ItemIndex:
-    column = table.column("vector").combine_chunks()
-    width = column.type.list_size if pa.types.is_fixed_size_list(column.type) else None
-    if width is None:
-        matrix = np.asarray(column.to_pylist(), dtype=np.float32)
-    else:
-        matrix = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), width)
-    return ItemIndex.from_arrays(table.column(layout.ITEM_ID_COLUMN).to_numpy(zero_copy_only=False), matrix)
+    try:
+        ids, matrix = vector_arrays(table)
+    except ValueError as exc:
+        raise ItemLookupError(f"The item vectors can't be used: {exc}.") from None
+    return ItemIndex.from_arrays(ids, matrix)

@@ -139,7 +139,8 @@ MANIFEST_DAMAGE = [
     (
         "newer schema",
         '{"schema_version": 999}',
-        f"was made by a newer churnlens (schema version 999); this dashboard reads version {layout.SCHEMA_VERSION} and needs updating",
+        "was made by a newer churnlens (schema version 999); this churnlens opens schema versions 2, "
+        f"{layout.SCHEMA_VERSION}. Update churnlens to show it",
     ),
     ("older schema", '{"schema_version": 0}', "has the old schema version 0"),
     (

@@ -119,14 +119,35 @@ def test_impossible_probabilities_are_never_published(tmp_path, bad):
     "change, message",
     [
         (lambda m: m.update(models=["lin"]), "'models' should be a dict"),
-        (lambda m: m.update(encoding=["tenure"]), "entries of 'encoding' should be objects"),
-        (lambda m: m["files"].update({"../outside.txt": {"sha256": "0", "bytes": 0}}), "leaves the bundle"),
-        (lambda m: m["files"][layout.CUSTOMERS].pop("bytes"), "needs a sha256 string and a byte count"),
-        (lambda m: m["models"]["lin"].update(shap=3), "has no 'shap' dict"),
-        (lambda m: m["models"]["lin"]["shap"].update(base_value="x"), "finite SHAP base value"),
-        (lambda m: m["dataset"].update(rows="3"), "dataset.rows"),
-        (lambda m: m["encoding"][0].update(kind="bucket"), "unknown kind 'bucket'"),
+        (lambda m: m.update(encoding=["tenure"]), "'encoding[0]' should be a dict"),
+        (
+            lambda m: m["files"].update({"../outside.txt": {"sha256": "0", "bytes": 0}}),
+            "'../outside.txt' in 'files' leaves the bundle",
+        ),
+        (lambda m: m["files"].update({"/etc/passwd": {"sha256": "0", "bytes": 0}}), "'/etc/passwd' in 'files' leaves"),
+        (lambda m: m["files"][layout.CUSTOMERS].pop("bytes"), """'files["customers.parquet"]' has no 'bytes'"""),
+        (lambda m: m["models"]["lin"].update(shap=3), "'models.lin.shap' should be a dict"),
+        (
+            lambda m: m["models"]["lin"]["shap"].update(base_value="x"),
+            "'models.lin.shap.base_value' should be a number",
+        ),
+        (lambda m: m["dataset"].update(rows="3"), "'dataset.rows' should be a whole number"),
+        (lambda m: m["encoding"][0].update(kind="bucket"), "'encoding[0].kind' is 'bucket', not one of 'numeric'"),
         (lambda m: m.update(created_at=5), "'created_at' should be a str"),
+        (lambda m: m.update(champion="forest"), "champion 'forest' is not one of the models"),
+        (lambda m: m["features"].append(dict(m["features"][0])), "feature names repeat: tenure"),
+        (lambda m: m["encoding"][0].update(feature="age"), "'encoding[0]' refers to unknown feature 'age'"),
+        (lambda m: m["models"]["lin"].pop("parity"), "'models.lin' has no 'parity'"),
+        (
+            lambda m: m["models"]["lin"]["parity"].update(max_abs_margin=-1),
+            "'models.lin.parity.max_abs_margin' should be a finite number of at least 0",
+        ),
+        # null is the marker of a migrated bundle only, never a measured one
+        (
+            lambda m: m["models"]["lin"]["parity"].update(max_abs_margin=None),
+            "'models.lin.parity.reference' should be 'none (trained before schema 3)'",
+        ),
+        (lambda m: m["models"]["lin"]["parity"].update(rows=2.5), "'models.lin.parity.rows' should be a whole number"),
     ],
 )
 def test_misshapen_manifests_are_refused_with_a_reason(tmp_path, change, message):
@@ -134,8 +155,11 @@ def test_misshapen_manifests_are_refused_with_a_reason(tmp_path, change, message
     manifest = json.loads((bundle.path / layout.MANIFEST).read_text())
     change(manifest)
     (bundle.path / layout.MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(BundleError, match=message):
+    with pytest.raises(BundleError) as refused:
         open_bundle(bundle.path)
+    assert str(refused.value).startswith("Bundle 'run1' is corrupt: its manifest is invalid: ")
+    assert message in str(refused.value)
+    assert "Failed validating" not in str(refused.value)  # never jsonschema's own dump
 
 
 def test_staging_left_by_a_killed_run_is_cleared_later(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from bench.tile_bundle import tile
 from bundle import layout
-from store.customers import CustomerStore
+from store.customers import CustomerRecord, CustomerStore
 from tests.bundle.tiny import write_tiny_bundle
 
 
@@ -26,7 +26,10 @@ def test_tiled_bundle_repeats_rows_under_new_sorted_ids(tmp_path, ids):
         # Integer IDs tile copy-major (row pos is source row pos % 3); string IDs are "<source id>.<copy>".
         original = small.record_at(pos % 3) if ids is None else _source_of(small, record.customer_id)
         assert record.features.keys() == original.features.keys()
-        assert all(a == b or (a != a and b != b) for a, b in zip(record.features.values(), original.features.values()))
+        assert all(
+            a == b or (a != a and b != b)
+            for a, b in zip(record.features.values(), original.features.values(), strict=True)
+        )
         assert record.shap == original.shap and record.margin == original.margin and record.label == original.label
         seen.add(original.customer_id)
     assert seen == {small.customer_id(i) for i in range(3)}
@@ -35,6 +38,7 @@ def test_tiled_bundle_repeats_rows_under_new_sorted_ids(tmp_path, ids):
     assert tiled.file(layout.ICE).read_bytes() == source.file(layout.ICE).read_bytes()
 
 
-def _source_of(small: CustomerStore, customer_id: str):
+def _source_of(small: CustomerStore, customer_id: int | str) -> CustomerRecord:
+    """The source customer of a tiled string ID ("<source id>.<copy>")."""
     originals = {small.customer_id(i) for i in range(len(small))}
-    return small.lookup(customer_id if customer_id in originals else customer_id.rsplit(".", 1)[0])
+    return small.lookup(customer_id if customer_id in originals else str(customer_id).rsplit(".", 1)[0])

@@ -59,6 +59,8 @@ def tiny_manifest(id_type: str = "int") -> dict:
                 "shap": {"base_value": -1.0, "output": "log_odds", "method": "exact"},
                 "files": {"linear": "models/lin/linear.json"},
                 "runtime": {"kind": "linear", "files": {"linear.json": "models/lin/linear.json"}},
+                # The stored margins are computed from the same weights the runtime loads.
+                "parity": {"reference": "tests/bundle/tiny.py's own margins", "max_abs_margin": 0.0, "rows": 3},
             }
         },
         "champion": "lin",
@@ -79,16 +81,16 @@ def write_tiny_bundle(
 ) -> Bundle:
     """Three customers (IDs 3, 7, 11 unless `ids` gives three sorted others, e.g. strings);
     with `recent_items` (CUSTOMER_ITEMS rows) also item vectors (`write_tiny_item_tables`)."""
-    ids = np.array(ids if ids is not None else [3, 7, 11])
+    ids_array = np.array(ids if ids is not None else [3, 7, 11])
     # tenure 1, 30, missing (→ 10); contract Monthly, Yearly, Monthly
-    shap = pd.DataFrame({layout.ID_COLUMN: ids, "tenure": [-0.45, 1.0, 0.0], "contract": [-1.0, 1.0, -1.0]})
+    shap = pd.DataFrame({layout.ID_COLUMN: ids_array, "tenure": [-0.45, 1.0, 0.0], "contract": [-1.0, 1.0, -1.0]})
     margin = -1.0 + shap["tenure"] + shap["contract"]
     with stage_bundle(root, name, run_id) as staged:
         staged.write_table(
             layout.CUSTOMERS,
             pd.DataFrame(
                 {
-                    layout.ID_COLUMN: ids,
+                    layout.ID_COLUMN: ids_array,
                     layout.LABEL_COLUMN: [1, 0, 0],
                     layout.SPLIT_COLUMN: ["train", "train", "test"],
                     "tenure": [1.0, 30.0, np.nan],
@@ -101,20 +103,22 @@ def write_tiny_bundle(
             probability[0] = probability_of_first
         staged.write_table(
             layout.predictions_path("lin"),
-            pd.DataFrame({layout.ID_COLUMN: ids, layout.PROBABILITY_COLUMN: probability, layout.MARGIN_COLUMN: margin}),
+            pd.DataFrame(
+                {layout.ID_COLUMN: ids_array, layout.PROBABILITY_COLUMN: probability, layout.MARGIN_COLUMN: margin}
+            ),
         )
         staged.write_table(layout.shap_path("lin"), shap.assign(tenure=shap["tenure"] + shap_offset))
         staged.write_table(
             layout.BACKGROUND,
-            pd.DataFrame({layout.ID_COLUMN: ids[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}),
+            pd.DataFrame({layout.ID_COLUMN: ids_array[:2], "tenure": [1.0, 30.0], "contract": ["Monthly", "Yearly"]}),
         )
         staged.target("models/lin/linear.json").write_text(json.dumps(LINEAR))
         staged.write_table(
             layout.CURVES,
             pd.DataFrame({"model": ["lin"], "curve": ["roc"], "x": [0.0], "y": [1.0], "threshold": [0.5]}),
         )
-        write_tiny_model_tables(staged, ids)
-        manifest = tiny_manifest("int" if ids.dtype.kind in "iu" else "string")
+        write_tiny_model_tables(staged, ids_array)
+        manifest = tiny_manifest("int" if ids_array.dtype.kind in "iu" else "string")
         if recent_items is not None:
             manifest["items"] = write_tiny_item_tables(staged, recent_items)
         return staged.publish(manifest)

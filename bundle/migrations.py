@@ -1,0 +1,49 @@
+"""Manifests of older schema versions, upgraded in memory when a bundle is opened.
+
+Each step takes a manifest of version N (valid against `bundle/schema/manifest.vN.json`)
+to version N + 1, and the reader applies them in turn up to `layout.SCHEMA_VERSION`.
+Only the manifest is upgraded, and never on disk: a bundle's files and checksums stay
+as its training run wrote them. A version older than the oldest step can't be opened;
+its bundle must be retrained.
+
+A step may only add what the newer version requires in a form the newer schema states
+explicitly (a marker, never an invented measurement): readers must be able to tell a
+migrated value from a measured one.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from bundle import layout
+
+Manifest = dict[str, Any]
+
+# The parity record of a bundle trained before schema 3 (manifest.v3.json states this shape).
+UNMEASURED_PARITY: dict[str, Any] = {"reference": "none (trained before schema 3)", "max_abs_margin": None, "rows": 0}
+
+
+def _v2_to_v3(manifest: Manifest) -> Manifest:
+    """Schema 3 records per model how closely the runtime matched the training engine;
+    schema 2 bundles passed the same parity check at publish but kept no record of it."""
+    for model in manifest["models"].values():
+        model["parity"] = dict(UNMEASURED_PARITY)
+    manifest["schema_version"] = 3
+    return manifest
+
+
+# from-version → the step to the next version
+STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3}
+OLDEST = min(STEPS)
+READABLE = tuple(range(OLDEST, layout.SCHEMA_VERSION + 1))
+
+
+def upgrade(manifest: Manifest) -> Manifest:
+    """A copy of `manifest` (any version in READABLE, already valid against its own schema)
+    in the current schema version."""
+    upgraded = copy.deepcopy(manifest)
+    while upgraded["schema_version"] < layout.SCHEMA_VERSION:
+        upgraded = STEPS[upgraded["schema_version"]](upgraded)
+    return upgraded

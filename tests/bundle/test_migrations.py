@@ -1,0 +1,119 @@
+"""Bundles of older schema versions: the kept schema-2 bundle opens (migrated in memory,
+never on disk); versions this reader can't open get a message naming the version and how
+to retrain."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bundle import layout, migrations
+from bundle.checks import bundle_problems
+from bundle.manifest import manifest_problems, schema
+from bundle.reader import BundleError, open_bundle
+from store.customers import CustomerStore
+from tests.conftest import REPO
+
+V2_BUNDLE = REPO / "tests" / "fixtures" / "bundle-v2" / "tiny"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def v2_copy(tmp_path) -> Path:
+    target = tmp_path / "tiny"
+    shutil.copytree(V2_BUNDLE, target)
+    return target
+
+
+def test_the_kept_fixture_is_schema_2_as_written():
+    on_disk = json.loads((V2_BUNDLE / layout.MANIFEST).read_text())
+    assert on_disk["schema_version"] == 2
+    assert all("parity" not in model for model in on_disk["models"].values())
+    assert manifest_problems(on_disk, 2) == []
+    assert manifest_problems(on_disk) == ["'schema_version' should be 3", "'models.lin' has no 'parity'"]
+
+
+def test_a_schema_2_bundle_opens_migrated_in_memory_and_unchanged_on_disk(v2_copy):
+    before = _digests(v2_copy)
+    bundle = open_bundle(v2_copy)  # checksums verified: the files are as training wrote them
+    assert bundle.manifest["schema_version"] == layout.SCHEMA_VERSION == 3
+    assert bundle.manifest["models"]["lin"]["parity"] == {
+        "reference": "none (trained before schema 3)",
+        "max_abs_margin": None,
+        "rows": 0,
+    }
+    assert bundle_problems(bundle) == []  # every content invariant, runtime parity included
+    assert _digests(v2_copy) == before
+    assert json.loads((v2_copy / layout.MANIFEST).read_text())["schema_version"] == 2
+
+
+def test_a_migrated_bundle_serves_customers(v2_copy):
+    store = CustomerStore(open_bundle(v2_copy))
+    record = store.lookup("7")
+    assert record.customer_id == 7 and record.label == 0 and record.split == "train"
+    assert record.features == {"tenure": 30.0, "contract": "Yearly"}
+    assert record.shap["lin"] == pytest.approx({"tenure": 1.0, "contract": 1.0})
+
+
+def _with_version(bundle_dir: Path, version: int) -> None:
+    manifest_file = bundle_dir / layout.MANIFEST
+    manifest = json.loads(manifest_file.read_text())
+    manifest["schema_version"] = version
+    manifest_file.write_text(json.dumps(manifest))
+
+
+def test_a_bundle_too_old_to_migrate_says_so_and_how_to_retrain(v2_copy):
+    _with_version(v2_copy, 1)
+    with pytest.raises(BundleError) as refused:
+        open_bundle(v2_copy)
+    assert str(refused.value) == (
+        "Bundle 'tiny' has the old schema version 1, too old to migrate: this churnlens opens schema "
+        "versions 2, 3 (version 2 is upgraded when read). To use it, retrain it with "
+        "`python -m training run --dataset tiny` (or `make train` for the built-in bundles)."
+    )
+
+
+def test_a_bundle_newer_than_the_reader_says_so(v2_copy):
+    _with_version(v2_copy, 99)
+    with pytest.raises(BundleError) as refused:
+        open_bundle(v2_copy)
+    message = str(refused.value)
+    assert message.startswith("Bundle 'tiny' was made by a newer churnlens (schema version 99)")
+    assert "this churnlens opens schema versions 2, 3" in message
+    assert "`python -m training run --dataset tiny`" in message and "`make train`" in message
+
+
+def test_a_broken_schema_2_manifest_is_refused_with_the_reason_from_its_own_schema(v2_copy):
+    manifest_file = v2_copy / layout.MANIFEST
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["models"]["lin"]["runtime"]
+    manifest_file.write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"its manifest is invalid: 'models\.lin' has no 'runtime'\.$"):
+        open_bundle(v2_copy)
+
+
+def test_every_readable_version_has_a_schema_and_a_step_to_the_next():
+    assert migrations.READABLE[-1] == layout.SCHEMA_VERSION
+    for version in migrations.READABLE:
+        assert schema(version)["properties"]["schema_version"]["const"] == version
+    assert set(migrations.STEPS) == set(migrations.READABLE[:-1])
+
+
+def test_upgrading_leaves_the_input_alone():
+    on_disk = json.loads((V2_BUNDLE / layout.MANIFEST).read_text())
+    kept = copy.deepcopy(on_disk)
+    upgraded = migrations.upgrade(on_disk)
+    assert on_disk == kept
+    assert upgraded["schema_version"] == 3 and manifest_problems(upgraded) == []

@@ -17,30 +17,28 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import SparkSession
 
 from runtime import build_kernel, encode_rows, grouping_matrix
 from runtime.core import ModelRuntime
+from training.models import FittedModel
 
 ROWS = 400
 CONTRACTS = ("Month-to-month", "One year", "Two year")
-FEATURES = [
+FEATURES: list[dict] = [
     {"name": "tenure", "type": "numeric", "label": "Tenure (months)"},
     {"name": "charges", "type": "numeric", "label": "Monthly charges ($)"},
     {"name": "partner", "type": "binary", "label": "Has a partner"},
     {"name": "contract", "type": "categorical", "label": "Contract", "categories": list(CONTRACTS)},
 ]
 NAMES = [f["name"] for f in FEATURES]
-ENCODING = [
+ENCODING: list[dict] = [
     {"feature": "tenure", "kind": "numeric", "fill": 24.0},
     {"feature": "charges", "kind": "numeric", "fill": 70.0},
     {"feature": "partner", "kind": "numeric", "fill": 0.0},
     *({"feature": "contract", "kind": "onehot", "category": c} for c in CONTRACTS),
 ]
 MANIFEST = {"features": FEATURES, "encoding": ENCODING}
-# The log-odds the labels are drawn from: long tenure, a partner and a two-year contract keep
-# customers; high charges and month-to-month contracts lose them.
-TRUE_EFFECTS = {"tenure": -1.0, "charges": 1.0, "partner": -1.0, "contract": 1.0}
-
 # Few, shallow trees: the exhaustive reference stays fast, and every tree still splits several slots.
 SMALL = {
     "logistic": {"maxIter": 30},
@@ -88,7 +86,7 @@ def training() -> Training:
 
 
 @pytest.fixture(scope="session")
-def fit(spark, training) -> Callable:
+def fit(spark: SparkSession, training: Training) -> Callable[[str], FittedModel]:
     """fit(family) -> FittedModel, each family fitted once per session by its own fitter on Spark."""
     from pyspark.ml.linalg import Vectors
 
@@ -103,13 +101,13 @@ def fit(spark, training) -> Callable:
     ).cache()  # every fitter passes over it many times; rebuilding it from Python rows each time was most of the cost
 
     @cache
-    def fitted(family: str):
+    def fitted(family: str) -> FittedModel:
         return families()[family](frame, 11, SMALL[family])
 
     return fitted
 
 
-def model_runtime(fitted) -> ModelRuntime:
+def model_runtime(fitted: FittedModel) -> ModelRuntime:
     """The dashboard's view of a fitted model: its kernel over this data's raw features."""
     kernel = build_kernel(fitted.runtime, fitted.portable)
     _, base = kernel.contributions(np.zeros((1, len(ENCODING))))

@@ -18,7 +18,8 @@ import pytest
 
 from runtime import build_kernel, encode_rows, sigmoid
 from tests.runtime import exact_shapley as ref
-from tests.runtime.conftest import ENCODING, raw_customers
+from tests.runtime.conftest import ENCODING, Training, raw_customers
+from training.models import FittedModel
 
 TOLERANCE = 1e-6
 
@@ -33,23 +34,25 @@ class Reference:
 
 
 @pytest.fixture(scope="module")
-def rows(training) -> np.ndarray:
+def rows(training: Training) -> np.ndarray:
     """Training rows and unseen customers (their values fall between the training ones)."""
     return np.vstack([training.x[:4], encode_rows(raw_customers(4, seed=99), ENCODING)])
 
 
-def gbt_reference(fitted, rows: np.ndarray) -> Reference:
+def gbt_reference(fitted: FittedModel, rows: np.ndarray) -> Reference:
+    from pyspark.ml.classification import GBTClassificationModel
     from pyspark.ml.linalg import Vectors
 
     model = fitted.transformer
+    assert isinstance(model, GBTClassificationModel)
     # Spark's GBT reports half the log-odds (rawPrediction = [-m, m], P = σ(2m)).
     trees = ref.trees_from_spark_debug_string(model.toDebugString, list(model.treeWeights), scale=2.0)
-    spark_margin = np.array([2.0 * model.predictRaw(Vectors.dense(r.tolist()))[1] for r in rows])
+    spark_margin = np.array([2.0 * model.predictRaw(Vectors.dense(r.tolist())).toArray()[1] for r in rows])
     exported = ref.trees_from_shap_arrays(json.loads(fitted.portable["trees.json"]))
     return Reference(trees, 0.0, spark_margin, exported, "rows")
 
 
-def xgboost_reference(fitted, rows: np.ndarray) -> Reference:
+def xgboost_reference(fitted: FittedModel, rows: np.ndarray) -> Reference:
     import xgboost
 
     booster = xgboost.Booster()
@@ -60,7 +63,7 @@ def xgboost_reference(fitted, rows: np.ndarray) -> Reference:
     return Reference(trees, offset, margin, trees, "hessians")
 
 
-def sklearn_reference(fitted, rows: np.ndarray) -> Reference:
+def sklearn_reference(fitted: FittedModel, rows: np.ndarray) -> Reference:
     import skops.io
 
     model = skops.io.loads(
@@ -117,7 +120,7 @@ def test_linear_shap_is_weight_times_distance_from_the_training_mean(fit, traini
     phi, base = kernel.contributions(rows)
     np.testing.assert_allclose(phi, weights * (rows - mean), rtol=0, atol=TOLERANCE)
     np.testing.assert_allclose(base, intercept + weights @ mean, rtol=0, atol=TOLERANCE)
-    spark_margin = np.array([model.predictRaw(Vectors.dense(r.tolist()))[1] for r in rows])
+    spark_margin = np.array([model.predictRaw(Vectors.dense(r.tolist())).toArray()[1] for r in rows])
     np.testing.assert_allclose(kernel.margin(rows), spark_margin, rtol=0, atol=TOLERANCE)
     # The check can tell slots apart: every slot carries credit on some row.
     assert (np.abs(phi).max(axis=0) > 100 * TOLERANCE).all()

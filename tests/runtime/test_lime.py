@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from dashboard.views.lime_view import explain_lime
-from runtime import encode_rows
+from runtime import Kernel, ModelRuntime, encode_rows
 from tests.runtime.conftest import CONTRACTS, ENCODING, MANIFEST, NAMES, model_runtime
 
 SAMPLES = 500  # lime_view's minimum
@@ -25,7 +25,7 @@ SAMPLES = 500  # lime_view's minimum
 class RecordingKernel:
     """The real kernel, unchanged, that also keeps every slot matrix it is asked to score."""
 
-    def __init__(self, kernel) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.inputs: list[np.ndarray] = []
 
@@ -53,7 +53,7 @@ def hostile_rows(count: int, seed: int) -> pd.DataFrame:
     )
 
 
-def lime_first_input(runtime, row: pd.Series, background: pd.DataFrame) -> np.ndarray:
+def lime_first_input(runtime: ModelRuntime, row: pd.Series, background: pd.DataFrame) -> np.ndarray:
     """The slots LIME feeds the model for the customer itself (LIME scores the unperturbed row first)."""
     recording = RecordingKernel(runtime.kernel)
     spy = dataclasses.replace(runtime, kernel=recording)

@@ -19,8 +19,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
-from runtime import build_kernel, encode_rows, grouping_matrix
-from runtime.core import ModelRuntime
+from runtime import ModelRuntime, build_kernel, encode_rows, grouping_matrix
 from training.models import FittedModel
 
 ROWS = 400

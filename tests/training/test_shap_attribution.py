@@ -1,9 +1,13 @@
-"""SHAP per feature, recomputed independently from the saved model files and raw features.
+"""The bundle's stored SHAP per feature, recomputed from the saved model files and raw features, for each model.
 
 Local accuracy (base + ΣSHAP = margin) still holds when SHAP is credited to the
-wrong feature; these tests catch that. Each recomputation uses only what the
-bundle holds: raw feature values, the manifest's encoding (bundle/encoding.py)
-and the model's own saved file, read by its own library.
+wrong feature; these tests catch that at the bundle level: the raw customers,
+the manifest's encoding, the slot → feature grouping and what the Spark
+explain stage stored. Each recomputation uses only what the bundle holds, each
+model's file read by its own library. That the library's per-slot values are
+themselves the exact Shapley values (and the exported covers right) is checked
+against an independent subset-enumeration reference in
+tests/runtime/test_exact_shapley.py, on models small enough to enumerate.
 """
 
 from __future__ import annotations
@@ -78,6 +82,21 @@ def test_xgboost_shap_matches_the_boosters_own_contributions(telco_bundle, encod
     assert_same_per_feature(telco_bundle, "xgboost", contributions[:, :-1] @ grouping, tolerance=1e-4)
     assert telco_bundle.manifest["models"]["xgboost"]["shap"]["base_value"] == pytest.approx(
         float(contributions[0, -1]), abs=1e-4
+    )
+
+
+def test_sklearn_shap_matches_tree_shap_on_the_saved_model(telco_bundle, encoded, grouping):
+    import skops.io
+
+    path = telco_bundle.file(telco_bundle.manifest["models"]["sklearn"]["runtime"]["files"]["model.skops"])
+    model = skops.io.loads(
+        path.read_bytes(), trusted=["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+    )
+    explainer = shap.TreeExplainer(model)
+    per_slot = np.asarray(explainer.shap_values(encoded, check_additivity=False), dtype=np.float64)
+    assert_same_per_feature(telco_bundle, "sklearn", per_slot.reshape(len(encoded), -1) @ grouping, tolerance=1e-6)
+    assert telco_bundle.manifest["models"]["sklearn"]["shap"]["base_value"] == pytest.approx(
+        float(np.ravel(explainer.expected_value)[0]), abs=1e-6
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.views import DECREASES, INCREASES, sigmoid
+from dashboard.views.customer.view import DECREASES, INCREASES
+from runtime import sigmoid
 
 RISK_COLORS = alt.Scale(domain=[INCREASES, DECREASES], range=["#d62728", "#1f77b4"])
 ROW_HEIGHT = 30
@@ -27,12 +28,11 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     `probability=True` takes rows from `views.customer.probability_waterfall` (start/end as
     probabilities, `shap` as probability points) and labels the axis in percent."""
     data = df.copy()
-    to_p = (lambda v: v) if probability else sigmoid
     if probability:
         data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
     else:
         data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
-    data["probability_after"] = data["end"].map(to_p)
+    data["probability_after"] = data["end"] if probability else sigmoid(data["end"].to_numpy(dtype=float))
     data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
     base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
     final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
@@ -65,9 +65,13 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
         y=y, x=alt.X("tip:Q"), text=alt.Text("shap_text:N")
     )
+
     # Two dashed markers; their captions point away from each other so they never collide.
+    def shown(v: float) -> float:
+        return v if probability else float(sigmoid(v))
+
     markers = pd.DataFrame(
-        {"x": [base_value, final], "text": [f"baseline {to_p(base_value):.1%}", f"this customer {to_p(final):.1%}"]}
+        {"x": [base_value, final], "text": [f"baseline {shown(base_value):.1%}", f"this customer {shown(final):.1%}"]}
     )
     rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
     left, right = (0, 1) if base_value <= final else (1, 0)

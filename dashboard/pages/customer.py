@@ -47,7 +47,7 @@ from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
-from dashboard.views.customer import EFFECT_CAPTION, probability_waterfall
+from dashboard.views.customer.view import EFFECT_CAPTION, probability_waterfall
 from store.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY

@@ -17,9 +17,8 @@ from dashboard.charts import customer as charts
 from dashboard.shell import draw
 from dashboard.shell.plain import inert
 from dashboard.views.common import display_value, format_probability, is_missing
-from dashboard.views.customer import EFFECT_CAPTION
-from dashboard.views.levers import LEVER_COLUMNS, actionable_features, build_levers
-from dashboard.views.lime_view import (
+from dashboard.views.customer.levers import LEVER_COLUMNS, actionable_features, build_levers
+from dashboard.views.customer.lime_check import (
     DEFAULT_SAMPLES,
     MAX_SAMPLES,
     MIN_SAMPLES,
@@ -28,9 +27,10 @@ from dashboard.views.lime_view import (
     comparison_table,
     explain_lime,
 )
-from dashboard.views.report import chart_svg, explanation_csv, export_name, html_report
-from dashboard.views.similar import ANY, SORTS, build_similar, find_customers
-from dashboard.views.whatif import (
+from dashboard.views.customer.report import chart_svg, explanation_csv, export_name, html_report
+from dashboard.views.customer.similar import ANY, SORTS, build_similar, find_customers
+from dashboard.views.customer.view import EFFECT_CAPTION
+from dashboard.views.customer.whatif import (
     WhatIfError,
     build_ice,
     build_whatif,
@@ -324,7 +324,8 @@ def draw_lime(bundle: Bundle, runtime, view) -> None:
     c2.metric(
         "Rank agreement",
         "n/a" if np.isnan(check.rank_correlation) else f"{check.rank_correlation:+.2f}",
-        help="Spearman rank correlation of how strongly each method weighs those reasons (1 = same order of importance).",
+        help="Spearman rank correlation of how strongly each method weighs those reasons "
+        "(1 = same order of importance).",
     )
     c3.metric("LIME took", f"{result.seconds * 1000:,.0f} ms", help=f"{result.samples:,} samples, seed 0.")
     note = agreement_note(check, labels)
@@ -362,7 +363,7 @@ def draw_export(bundle: Bundle, view) -> None:
 
 
 def build_report(bundle: Bundle, view, lime: dict | None) -> str:
-    from dashboard.views.customer import probability_waterfall
+    from dashboard.views.customer.view import probability_waterfall
 
     svgs = {
         "Reasons (probability points)": chart_svg(

@@ -152,7 +152,8 @@ def render() -> None:
     if resolution.item_id is None:
         if not query.strip():
             st.info(
-                f"Search {len(catalog.index):,} items from {inert(catalog.source)} by title or ID, for example {inert(example)}."
+                f"Search {len(catalog.index):,} items from {inert(catalog.source)} by title or ID, "
+                f"for example {inert(example)}."
             )
         else:
             st.warning(inert(resolution.message, limit=400))
@@ -166,7 +167,8 @@ def render() -> None:
     st.subheader(inert(catalog.label(item_id)), anchor=False)
     st.caption(
         inert(
-            f"ID {item_id} · {row['genres'] or 'no genres'} · {int(row['users']) if row['users'] == row['users'] else '?'} users"
+            f"ID {item_id} · {row['genres'] or 'no genres'} · "
+            f"{int(row['users']) if row['users'] == row['users'] else '?'} users"
         )
     )
     options = catalog.items["item_id"].tolist()

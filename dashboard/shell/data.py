@@ -16,8 +16,8 @@ import streamlit as st
 
 from bundle import layout
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
-from dashboard.views.global_explanations import ExplainData
-from dashboard.views.global_explanations import load_explain_data as _load_explain_data
+from dashboard.views.global_explanations.view import ExplainData
+from dashboard.views.global_explanations.view import load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores
 from dashboard.views.validation import load_test_scores as _load_test_scores
 from runtime.core import ModelRuntime

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.shell.plain import inert
-from dashboard.views.customer import UnknownModel, model_choices, resolve_model
+from dashboard.views.models import UnknownModel, model_choices, resolve_model
 
 MODEL_PARAM = "model"
 

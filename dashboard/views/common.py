@@ -11,15 +11,6 @@ from bundle import feature_types
 MISSING = "missing"
 
 
-def sigmoid(x: float) -> float:
-    # Split by sign so large |x| never overflows exp().
-    x = float(x)
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
 def is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

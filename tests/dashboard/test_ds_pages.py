@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from bundle import layout
 from dashboard.shell import data
-from dashboard.views.cohort import parse_cohort
-from dashboard.views.global_explanations import (
+from dashboard.views.global_explanations.cohort import parse_cohort
+from dashboard.views.global_explanations.view import (
     ICE_TABLE,
     PDP_TABLE,
     PERMUTATION_TABLE,

@@ -12,6 +12,7 @@ import pytest
 from bundle import layout
 from bundle.manifest import model_names
 from dashboard import views
+from runtime import sigmoid
 from store.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import champion_predictions, telco
@@ -40,7 +41,7 @@ def test_probability_and_percentile_come_from_the_champion(bundle, store):
     assert view.probability == pytest.approx(probabilities[pos])
     expected_percentile = 100.0 * np.mean(probabilities < probabilities[pos])
     assert view.percentile == pytest.approx(expected_percentile)
-    assert view.probability == pytest.approx(views.sigmoid(view.margin), abs=1e-6)
+    assert view.probability == pytest.approx(float(sigmoid(view.margin)), abs=1e-6)
 
 
 def test_outcome_reflects_label_and_split(bundle, store, customers):

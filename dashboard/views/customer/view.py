@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from analytics.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
-from bundle.manifest import model_names
 from bundle.reader import Bundle
 from dashboard.views.common import (
     display_value,
@@ -21,9 +20,9 @@ from dashboard.views.common import (
     format_probability,
     rank_phrase,
     reason_text,
-    sigmoid,
     with_article,
 )
+from runtime import sigmoid
 from store.customers import CustomerStore
 
 DEFAULT_TOP_N = 10
@@ -33,16 +32,11 @@ DECREASES = "decreases risk"
 
 WATERFALL_COLUMNS = ["feature", "label", "value", "reason", "shap", "start", "end", "direction", "rank"]
 REASONS_SHOWN = 3
-CHAMPION_MARK = "★ champion"
 EFFECT_CAPTION = (
     "Each reason's effect is in percentage points of probability: the customer's probability minus "
     "the probability with that one reason's contribution taken out of the log-odds, "
     "p − sigmoid(log-odds − contribution)."
 )
-
-
-class UnknownModel(ValueError):
-    """A `?model=` that names no model of the bundle; the message is meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -85,27 +79,6 @@ class CustomerView:
     is_champion: bool = True
     position: int = -1  # row in the store
     raw_features: dict = None  # type: ignore[assignment]
-
-
-def model_choices(manifest: Mapping) -> dict[str, str]:
-    """{model key: picker label}, champion first and marked."""
-    champion = manifest["champion"]
-    return {
-        m: manifest["models"][m].get("display_name", m) + (f" {CHAMPION_MARK}" if m == champion else "")
-        for m in model_names(manifest)
-    }
-
-
-def resolve_model(manifest: Mapping, requested: object) -> str:
-    """The model a `?model=` names, the champion when none; `UnknownModel` otherwise."""
-    if requested in (None, ""):
-        return manifest["champion"]
-    if requested not in manifest["models"]:
-        shown = str(requested)[:40]
-        raise UnknownModel(
-            f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}."
-        )
-    return str(requested)
 
 
 def build_customer_view(
@@ -164,7 +137,7 @@ def build_customer_view(
         percentile=percentile,
         margin=record.margin[model],
         base_value=base_value,
-        base_probability=sigmoid(base_value),
+        base_probability=float(sigmoid(base_value)),
         threshold=float(entry.get("threshold", 0.5)),
         label=record.label,
         split=record.split,
@@ -188,8 +161,9 @@ def build_customer_view(
 
 def baseline_text(base_value: float, average: float, churn_rate: float) -> str:
     """Three different "averages", each named for what it is."""
+    baseline = format_probability(float(sigmoid(base_value)))
     return (
-        f"The waterfall starts at the model's baseline, {format_probability(sigmoid(base_value))}: the probability "
+        f"The waterfall starts at the model's baseline, {baseline}: the probability "
         f"at the customers' average log-odds (log-odds average differently from probabilities). "
         f"The average customer's predicted probability is {format_probability(average)}, "
         f"and {format_probability(churn_rate)} of customers actually churned."
@@ -201,7 +175,7 @@ def _reasons(
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
     def reason(name: str) -> Reason:
         phi = float(shap[name])
-        return Reason(name, reason_text(specs[name], values.get(name)), phi, p - sigmoid(margin - phi))
+        return Reason(name, reason_text(specs[name], values.get(name)), phi, p - float(sigmoid(margin - phi)))
 
     up = sorted((n for n in shap if shap[n] > 0), key=lambda n: -shap[n])[:REASONS_SHOWN]
     down = sorted((n for n in shap if shap[n] < 0), key=lambda n: shap[n])[:REASONS_SHOWN]
@@ -212,8 +186,8 @@ def probability_waterfall(waterfall: pd.DataFrame) -> pd.DataFrame:
     """The same bars on the probability scale: start/end as probabilities, `shap` as the
     change in probability each bar makes at its place in the walk (sums to p − baseline)."""
     out = waterfall.copy()
-    out["start"] = out["start"].map(sigmoid)
-    out["end"] = out["end"].map(sigmoid)
+    out["start"] = sigmoid(out["start"].to_numpy(dtype=float))
+    out["end"] = sigmoid(out["end"].to_numpy(dtype=float))
     out["shap"] = out["end"] - out["start"]
     return out
 

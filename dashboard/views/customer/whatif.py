@@ -18,10 +18,10 @@ import pandas as pd
 
 from bundle import layout
 from bundle.reader import Bundle
-from dashboard.views.common import display_value, format_points, format_probability, is_missing, sigmoid
-from dashboard.views.customer import DEFAULT_TOP_N, _waterfall_rows
+from dashboard.views.common import display_value, format_points, format_probability, is_missing
+from dashboard.views.customer.view import DEFAULT_TOP_N, _waterfall_rows
+from runtime import sigmoid
 from runtime.core import ModelRuntime
-from runtime.core import sigmoid as sigmoid_array
 from runtime.encoding import encode_rows
 from store.customers import CustomerStore
 
@@ -134,7 +134,7 @@ def build_whatif(
     labels = {f["name"]: f.get("label") or f["name"] for f in specs}
     shown = {f["name"]: display_value(f, row.get(f["name"])) for f in specs}
     waterfall = _waterfall_rows(contributions, labels, shown, runtime.base_value, top_n)
-    probability = float(sigmoid(float(margin[0])))
+    probability = float(sigmoid(margin[0]))
     changed = tuple(n for n in edits if not _same(edits[n], features.get(n)))
     return WhatIfView(
         probability=probability,
@@ -202,7 +202,7 @@ def build_ice(
     slots, values = feature_slots(runtime, feature, grid)
     x = np.repeat(base[np.newaxis], len(grid), axis=0)
     x[:, :, slots] = values[:, np.newaxis, :]
-    probability = sigmoid_array(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(len(grid), len(base))
+    probability = sigmoid(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(len(grid), len(base))
     curves = pd.DataFrame(
         {
             "x": grid,
@@ -214,7 +214,7 @@ def build_ice(
     )
     spec = next(f for f in manifest["features"] if f["name"] == feature)
     current = features.get(feature)
-    current_p = float(sigmoid_array(runtime.kernel.margin(base[:1]))[0])
+    current_p = float(sigmoid(runtime.kernel.margin(base[:1]))[0])
     return IceView(
         feature=feature,
         label=spec.get("label") or feature,
@@ -238,4 +238,5 @@ def load_background(bundle: Bundle, names: list[str]) -> pd.DataFrame:
 
 
 def format_change(probability: float, real: float) -> str:
-    return f"{format_probability(probability)} ({format_points(probability - real)} against the real {format_probability(real)})"
+    against = f"against the real {format_probability(real)}"
+    return f"{format_probability(probability)} ({format_points(probability - real)} {against})"

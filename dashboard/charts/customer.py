@@ -27,16 +27,7 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
 
     `probability=True` takes rows from `views.customer.probability_waterfall` (start/end as
     probabilities, `shap` as probability points) and labels the axis in percent."""
-    data = df.copy()
-    if probability:
-        data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
-    else:
-        data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
-    data["probability_after"] = data["end"] if probability else sigmoid(data["end"].to_numpy(dtype=float))
-    data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
-    base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
-    final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
-
+    data = _waterfall_data(df, probability)
     y = alt.Y(
         "reason:N",
         sort=alt.EncodingSortField("rank", order="ascending"),
@@ -65,8 +56,32 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
         y=y, x=alt.X("tip:Q"), text=alt.Text("shap_text:N")
     )
+    return (
+        alt.layer(bars, labels, *_baseline_markers(data, probability))
+        # A fixed step per reason, so bars and their labels never get squeezed together.
+        .properties(height=alt.Step(ROW_HEIGHT), width="container")
+        .configure_view(strokeWidth=0)
+    )
 
-    # Two dashed markers; their captions point away from each other so they never collide.
+
+def _waterfall_data(df: pd.DataFrame, probability: bool) -> pd.DataFrame:
+    """The rows plus what the chart writes: each bar's text, the probability after it, where its label sits."""
+    data = df.copy()
+    if probability:
+        data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
+    else:
+        data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
+    data["probability_after"] = data["end"] if probability else sigmoid(data["end"].to_numpy(dtype=float))
+    data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
+    return data
+
+
+def _baseline_markers(data: pd.DataFrame, probability: bool) -> list[alt.Chart]:
+    """Two dashed rules, at the baseline and at this customer's score; their captions point away
+    from each other so they never collide."""
+    base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
+    final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
+
     def shown(v: float) -> float:
         return v if probability else float(sigmoid(v))
 
@@ -75,18 +90,12 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     )
     rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
     left, right = (0, 1) if base_value <= final else (1, 0)
-    rule_text = [
+    return [rules] + [
         alt.Chart(markers.iloc[[row]])
         .mark_text(dy=-10, dx=dx, align=align, fontSize=11, color="#333")
         .encode(x=alt.X("x:Q"), y=alt.YValue(0), text=alt.Text("text:N"))
         for row, align, dx in ((left, "right", -2), (right, "left", 2))
     ]
-    return (
-        alt.layer(bars, labels, rules, *rule_text)
-        # A fixed step per reason, so bars and their labels never get squeezed together.
-        .properties(height=alt.Step(ROW_HEIGHT), width="container")
-        .configure_view(strokeWidth=0)
-    )
 
 
 def ice_chart(

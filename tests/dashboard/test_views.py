@@ -93,7 +93,7 @@ def test_feature_table_uses_labels_and_display_values(bundle, store, customers):
     row = customers.iloc[5]
     view = views.build_customer_view(bundle, store, str(row[layout.ID_COLUMN]))
     assert list(view.features["Feature"]) == [f["label"] for f in specs]
-    shown = dict(zip(view.features["Feature"], view.features["Value"]))
+    shown = dict(zip(view.features["Feature"], view.features["Value"], strict=True))
     for feature in binary:
         raw = row[feature["name"]]
         expected = "missing" if pd.isna(raw) else ("Yes" if raw == 1 else "No")
@@ -104,7 +104,7 @@ def test_feature_table_uses_labels_and_display_values(bundle, store, customers):
 def test_missing_values_show_as_missing(tmp_path):
     tiny = write_tiny_bundle(tmp_path)  # customer 11 has no tenure
     view = views.build_customer_view(tiny, CustomerStore(tiny), "11")
-    shown = dict(zip(view.features["Feature"], view.features["Value"]))
+    shown = dict(zip(view.features["Feature"], view.features["Value"], strict=True))
     assert shown == {"Tenure (months)": "missing", "Contract": "Monthly"}
     assert "Tenure (months) = missing" in set(view.waterfall["reason"])
 
@@ -151,7 +151,7 @@ def test_metrics_table_has_every_model_champion_first(bundle):
     order = model_names(manifest)
     assert list(table["Model"]) == [manifest["models"][m]["display_name"] for m in order]
     assert table["Champion"].iloc[0] != "" and (table["Champion"].iloc[1:] == "").all()
-    for (_, row), model in zip(table.iterrows(), order):
+    for (_, row), model in zip(table.iterrows(), order, strict=True):
         metrics = manifest["models"][model]["metrics"]
         for key, title in views.METRIC_COLUMNS.items():
             assert row[title] == pytest.approx(metrics[key])

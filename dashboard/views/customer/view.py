@@ -86,49 +86,26 @@ def build_customer_view(
 ) -> CustomerView:
     """Everything the Customer page shows for one ID, under `model` (default: the champion).
 
-    Raises `MalformedCustomerId` / `UnknownCustomer` (both `CustomerLookupError`)
-    with a message meant for the user.
-    """
+    Raises `MalformedCustomerId` / `UnknownCustomer` (both `CustomerLookupError`), meant for the user."""
     manifest = bundle.manifest
     model = model or manifest["champion"]
     entry = manifest["models"][model]
     position = store.position(raw_id)
     record = store.record_at(position)
     specs = manifest["features"]
-
     shap = record.shap[model]
     shown = {f["name"]: display_value(f, record.features.get(f["name"])) for f in specs}
     labels = {f["name"]: f.get("label") or f["name"] for f in specs}
-    features = pd.DataFrame(
-        {
-            "Feature": [labels[f["name"]] for f in specs],
-            "Value": [shown[f["name"]] for f in specs],
-            "Effect (log-odds)": [shap[f["name"]] for f in specs],
-        }
-    )
-
     base_value = float(entry["shap"]["base_value"])
-    waterfall = _waterfall_rows(shap, labels, shown, base_value, top_n)
     probability = record.probability[model]
     percentile = float(record.percentile[model])
-    churned = record.label == 1
-    in_test = record.split == "test"
-    outcome_detail = (
-        "test set: the model never saw this customer while training"
-        if in_test
-        else "training set: the model learned from this customer"
+    raising, lowering = _reasons(
+        shap, {f["name"]: f for f in specs}, record.features, probability, record.margin[model]
     )
-    margin = record.margin[model]
-    by_name = {f["name"]: f for f in specs}
-    raising, lowering = _reasons(shap, by_name, record.features, probability, margin)
-    cutoffs = entry.get("risk_bands") or band_cutoffs(store.probabilities(model))
-    band = risk_band(probability, cutoffs)
+    band = risk_band(probability, entry.get("risk_bands") or band_cutoffs(store.probabilities(model)))
     rank_text = rank_phrase(percentile)
     average = float(np.mean(store.probabilities(model)))
     churn_rate = float(manifest["dataset"].get("label_rate", float("nan")))
-    view_caption = _caption(
-        record.customer_id, entry.get("display_name", model), probability, rank_text, band, raising, lowering
-    )
     return CustomerView(
         customer_id=record.customer_id,
         model=model,
@@ -141,11 +118,17 @@ def build_customer_view(
         threshold=float(entry.get("threshold", 0.5)),
         label=record.label,
         split=record.split,
-        outcome="Churned" if churned else "Stayed",
-        outcome_detail=outcome_detail,
-        features=features,
-        waterfall=waterfall,
-        caption=view_caption,
+        outcome="Churned" if record.label == 1 else "Stayed",
+        outcome_detail=(
+            "test set: the model never saw this customer while training"
+            if record.split == "test"
+            else "training set: the model learned from this customer"
+        ),
+        features=_details(specs, labels, shown, shap),
+        waterfall=_waterfall_rows(shap, labels, shown, base_value, top_n),
+        caption=_caption(
+            record.customer_id, entry.get("display_name", model), probability, rank_text, band, raising, lowering
+        ),
         band=band,
         rank_text=rank_text,
         raising=raising,
@@ -156,6 +139,19 @@ def build_customer_view(
         is_champion=model == manifest["champion"],
         position=position,
         raw_features=dict(record.features),
+    )
+
+
+def _details(
+    specs: list[dict], labels: Mapping[str, str], shown: Mapping[str, str], shap: Mapping[str, float]
+) -> pd.DataFrame:
+    """The customer details table: Feature, Value, Effect (log-odds), in manifest order."""
+    return pd.DataFrame(
+        {
+            "Feature": [labels[f["name"]] for f in specs],
+            "Value": [shown[f["name"]] for f in specs],
+            "Effect (log-odds)": [shap[f["name"]] for f in specs],
+        }
     )
 
 

@@ -146,6 +146,22 @@ def build_whatif(
     )
 
 
+def whatif_edits(chosen: Mapping[str, object], real: Mapping[str, object]) -> dict[str, object]:
+    """The values the user changed: {feature: value} for inputs that differ from the customer's own."""
+    return {n: v for n, v in chosen.items() if not _unchanged(v, real.get(n))}
+
+
+def _unchanged(value: object, real: object) -> bool:
+    if is_missing(value) or is_missing(real):
+        return is_missing(value) and is_missing(real)
+    if isinstance(value, float) or isinstance(real, float):
+        try:
+            return bool(np.isclose(float(value), float(real)))
+        except (TypeError, ValueError):
+            return False
+    return value == real
+
+
 def _same(a: object, b: object) -> bool:
     if is_missing(a) and is_missing(b):
         return True

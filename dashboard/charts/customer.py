@@ -7,6 +7,8 @@ which was most of a page's drawing time."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import altair as alt
 import pandas as pd
 
@@ -90,17 +92,18 @@ def _baseline_markers(data: pd.DataFrame, probability: bool) -> list[alt.Chart]:
     )
     rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
     left, right = (0, 1) if base_value <= final else (1, 0)
+    captions: tuple[tuple[int, Literal["left", "right"], int], ...] = ((left, "right", -2), (right, "left", 2))
     return [rules] + [
         alt.Chart(markers.iloc[[row]])
         .mark_text(dy=-10, dx=dx, align=align, fontSize=11, color="#333")
         .encode(x=alt.X("x:Q"), y=alt.YValue(0), text=alt.Text("text:N"))
-        for row, align, dx in ((left, "right", -2), (right, "left", 2))
+        for row, align, dx in captions
     ]
 
 
 def ice_chart(
     curves: pd.DataFrame, label: str, current_x: object, current_p: float, categorical: bool
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:
     """This customer's ICE curve (dark line) over the population band (10th–90th percentile of the
     background customers' curves, shaded) and their mean, the partial dependence (dashed);
     the customer's current value marked with a dot."""

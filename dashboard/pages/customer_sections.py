@@ -8,6 +8,7 @@ Widget keys and tab names are module constants so tests can drive them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import streamlit as st
 
@@ -141,7 +142,7 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
 def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dict[str, object]:
     """One input per feature, three columns; returns {feature: the value shown}."""
     columns = st.columns(3)
-    chosen = {}
+    chosen: dict[str, object] = {}
     for i, spec in enumerate(bundle.manifest["features"]):
         name, domain = spec["name"], domains[spec["name"]]
         key = WHATIF_PREFIX + name
@@ -157,12 +158,10 @@ def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dic
                     format="%.0f" if step == 1.0 else "%.2f",
                 )
             else:
-                options = list(domain.choices)
+                options: list[object] = list(domain.choices)
                 if st.session_state.get(key) not in options:
                     options = [st.session_state.get(key), *options]
-                chosen[name] = st.selectbox(
-                    labels[name], options, key=key, format_func=lambda v, s=spec: display_value(s, v)
-                )
+                chosen[name] = st.selectbox(labels[name], options, key=key, format_func=partial(display_value, spec))
     return chosen
 
 
@@ -178,13 +177,14 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
         if requested is not None and requested not in names:
             st.warning(inert(f"There is no feature '{requested[:40]}'; showing {labels[default]} instead.", None))
         st.session_state[ICE_KEY] = requested if requested in names else default
-    feature = st.selectbox(
+    picked = st.selectbox(
         "Feature",
         names,
         key=ICE_KEY,
-        format_func=labels.get,
+        format_func=lambda n: labels.get(n, n),
         help="How this customer's risk would change with this one value, all else equal.",
     )
+    feature = picked or names[0]  # never None: the key was set to one of the options above
     if st.query_params.get(ICE_PARAM) != feature:
         st.query_params[ICE_PARAM] = feature
     ice = build_ice(

@@ -36,18 +36,18 @@ def render() -> None:
     st.title("Global explanations")
     try:
         explain = data.load_explain_data(bundle)
-        tables = tuple(data.load_optional_table(bundle, t) for t in (PERMUTATION_TABLE, PDP_TABLE, ICE_TABLE))
+        permutation, pdp, ice = (data.load_optional_table(bundle, t) for t in (PERMUTATION_TABLE, PDP_TABLE, ICE_TABLE))
     except BundleError as exc:
         st.error(f"The SHAP values of bundle '{inert(bundle.name)}' can't be read: {inert(exc)}")
         return
     model, conditions = _controls(manifest)
     requested_feature = st.session_state.get(FEATURE_KEY) or st.query_params.get("feature")
-    view = build_global_view(explain, model, conditions, requested_feature, *tables)
+    view = build_global_view(explain, model, conditions, requested_feature, permutation, pdp, ice)
     if not _draw_cohort(view, conditions, explain):
         return
     _draw_importance(view)
     _draw_beeswarm(view)
-    _draw_feature(manifest, view, lambda f: build_global_view(explain, model, conditions, f, *tables))
+    _draw_feature(manifest, view, lambda f: build_global_view(explain, model, conditions, f, permutation, pdp, ice))
 
 
 def _controls(manifest: dict) -> tuple[str, list[Condition]]:

@@ -111,9 +111,9 @@ def _draw_threshold(view: ValidationView, threshold: float) -> None:
     st.table(view.confusion)
     st.caption("Rows: what the customer actually did; columns: whether the model flagged them.")
     best = view.best
-    cols = st.columns(2)
-    cols[0].metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
-    cols[1].metric(
+    benefit_col, best_col = st.columns(2)
+    benefit_col.metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
+    best_col.metric(
         "Best threshold",
         f"{best['threshold']:.2f}",
         help=(f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"),

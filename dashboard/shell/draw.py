@@ -22,17 +22,28 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 import altair as alt
 import streamlit as st
 
 VALIDATE_ENV = "CHURNLENS_VALIDATE_CHARTS"
+# The top-level chart types `st.altair_chart` accepts.
+AltairChart = (
+    alt.Chart
+    | alt.LayerChart
+    | alt.ConcatChart
+    | alt.HConcatChart
+    | alt.VConcatChart
+    | alt.FacetChart
+    | alt.RepeatChart
+)
 
 
-def altair_chart(chart: alt.TopLevelMixin, **kwargs: object) -> None:
+def altair_chart(chart: AltairChart, **kwargs: Any) -> None:
     """`st.altair_chart(chart, **kwargs)`, without the schema validation outside tests."""
     if os.environ.get(VALIDATE_ENV) != "1":
         # An instance attribute shadows the method for this one chart object only;
         # Altair's own __setattr__ would store it as a chart property instead.
-        object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
-    st.altair_chart(chart, **kwargs)  # type: ignore[arg-type]
+        object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
+    st.altair_chart(chart, **kwargs)

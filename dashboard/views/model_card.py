@@ -113,7 +113,7 @@ SPLIT_FIELDS = [
 ]
 
 
-def build_model_card(manifest: Mapping) -> ModelCard:
+def build_model_card(manifest: dict) -> ModelCard:
     encoding = manifest["encoding"]
     features = pd.DataFrame(
         [
@@ -143,7 +143,7 @@ def build_model_card(manifest: Mapping) -> ModelCard:
     )
 
 
-def _models(manifest: Mapping) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:
+def _models(manifest: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:
     """One row per model, plus each model's tuning table (when it was tuned) and tuning note."""
     models, tuning, notes = [], {}, {}
     for name in model_names(manifest):
@@ -179,7 +179,7 @@ def _table(frame: pd.DataFrame) -> list[str]:
     return [header, rule, *rows]
 
 
-def model_card_markdown(manifest: Mapping, card: ModelCard | None = None) -> str:
+def model_card_markdown(manifest: dict, card: ModelCard | None = None) -> str:
     """The whole card as Markdown; every data value sits in a code span."""
     card = card or build_model_card(manifest)
     out = [f"# Model card: {code(manifest['bundle'])}", ""]

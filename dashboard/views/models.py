@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pandas as pd
 
 from bundle.manifest import model_names
@@ -27,7 +25,7 @@ class UnknownModel(ValueError):
     """A `?model=` that names no model of the bundle; the message is meant for the user."""
 
 
-def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
+def build_metrics_table(manifest: dict) -> pd.DataFrame:
     """One row per model, champion first: display name, champion mark, test metrics, training time."""
     rows = []
     champion = manifest["champion"]
@@ -45,7 +43,7 @@ def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Model", "Champion", *METRIC_COLUMNS.values(), TRAINING_TIME])
 
 
-def model_display_names(manifest: Mapping) -> dict[str, str]:
+def model_display_names(manifest: dict) -> dict[str, str]:
     return {m: manifest["models"][m].get("display_name", m) for m in model_names(manifest)}
 
 
@@ -57,7 +55,7 @@ def _number(value: object) -> float:
         return float("nan")
 
 
-def model_choices(manifest: Mapping) -> dict[str, str]:
+def model_choices(manifest: dict) -> dict[str, str]:
     """{model key: picker label}, champion first and marked."""
     champion = manifest["champion"]
     return {
@@ -66,7 +64,7 @@ def model_choices(manifest: Mapping) -> dict[str, str]:
     }
 
 
-def resolve_model(manifest: Mapping, requested: object) -> str:
+def resolve_model(manifest: dict, requested: object) -> str:
     """The model a `?model=` names, the champion when none; `UnknownModel` otherwise."""
     if requested in (None, ""):
         return manifest["champion"]

@@ -43,7 +43,7 @@ def actionable_features(manifest: Mapping) -> list[str]:
 
 
 def _candidates(name: str, domain: Domain, current: object) -> list:
-    if domain.type == "numeric":
+    if domain.type == "numeric" and domain.low is not None and domain.high is not None:
         values = np.linspace(domain.low, domain.high, NUMERIC_STEPS).tolist()
     else:
         values = list(domain.choices)

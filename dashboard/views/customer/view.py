@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,7 +198,7 @@ def _waterfall_rows(
 ) -> pd.DataFrame:
     ranked = sorted(shap, key=lambda name: abs(shap[name]), reverse=True)
     top, rest = ranked[:top_n], ranked[top_n:]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "feature": name,
             "label": labels[name],

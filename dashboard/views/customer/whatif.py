@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -81,9 +82,9 @@ def parse_whatif(raw: object, domains: Mapping[str, Domain], labels: Mapping[str
 def validate_value(name: object, value: object, domains: Mapping[str, Domain], labels: Mapping[str, str]) -> object:
     if name not in domains:
         raise WhatIfError(f"The what-if scenario names an unknown feature '{str(name)[:40]}'.")
-    domain = domains[name]
-    label = labels.get(name, name)
-    if domain.type == "numeric":
+    domain = domains[str(name)]
+    label = labels.get(str(name), str(name))
+    if domain.type == "numeric" and domain.low is not None and domain.high is not None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise WhatIfError(f"{label} must be a number.")
         if not domain.low <= value <= domain.high:
@@ -156,7 +157,7 @@ def _unchanged(value: object, real: object) -> bool:
         return is_missing(value) and is_missing(real)
     if isinstance(value, float) or isinstance(real, float):
         try:
-            return bool(np.isclose(float(value), float(real)))
+            return bool(np.isclose(float(value), float(real)))  # type: ignore[arg-type]  # refusals caught below
         except (TypeError, ValueError):
             return False
     return value == real
@@ -235,7 +236,7 @@ def build_ice(
         feature=feature,
         label=spec.get("label") or feature,
         curves=curves,
-        current_x=current if not is_missing(current) else "missing",
+        current_x=cast(float | str, current) if not is_missing(current) else "missing",
         current_probability=current_p,
         categorical=domain.type != "numeric",
     )

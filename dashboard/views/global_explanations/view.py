@@ -301,7 +301,7 @@ def build_global_view(
         perm = permutation[permutation["model"] == model][["feature", "mean_drop", "std_drop"]]
         importance = importance.merge(perm, on="feature", how="left")
     order = importance["feature"].tolist()
-    feature = feature if feature in order else order[0]
+    feature = feature if feature is not None and feature in order else str(order[0])
     interaction, score = interaction_feature(data, model, feature, mask)
     cohort_ids = data.frame[layout.ID_COLUMN].to_numpy()[mask] if conditions else None
     curve, lines = pdp_ice(pdp, ice, model, feature, cohort_ids) if pdp is not None else (None, None)

@@ -9,6 +9,7 @@ from bundle.reader import Bundle
 from dashboard.charts import customer as charts
 from dashboard.pages.customer_sections import LIME_RESULT_KEY, LIME_RUN_KEY, LIME_SAMPLES_KEY, population_of
 from dashboard.shell.plain import inert
+from dashboard.views.common import feature_labels
 from dashboard.views.customer.lime_check import (
     DEFAULT_SAMPLES,
     MAX_SAMPLES,
@@ -19,19 +20,8 @@ from dashboard.views.customer.lime_check import (
     explain_lime,
 )
 from dashboard.views.customer.report import chart_svg, explanation_csv, export_name, html_report
-from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, probability_waterfall
+from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, probability_waterfall, shap_by_feature
 from runtime.core import ModelRuntime
-
-
-def _labels(bundle: Bundle) -> dict[str, str]:
-    return {f["name"]: f.get("label") or f["name"] for f in bundle.manifest["features"]}
-
-
-def _shap_of(bundle: Bundle, view: CustomerView) -> dict[str, float]:
-    # view.features lists features in manifest order.
-    names = [f["name"] for f in bundle.manifest["features"]]
-    return dict(zip(names, view.features["Effect (log-odds)"].astype(float), strict=True))
-
 
 # --- LIME ---------------------------------------------------------------------------------
 
@@ -53,8 +43,8 @@ def draw_lime(bundle: Bundle, runtime: ModelRuntime, view: CustomerView) -> None
         st.caption("LIME runs on demand (about a tenth of a second at 5,000 samples).")
         return
     result = stored[1]
-    labels = _labels(bundle)
-    shap = _shap_of(bundle, view)
+    labels = feature_labels(bundle.manifest)
+    shap = shap_by_feature(bundle.manifest, view)
     check = agreement(shap, result.weights)
     c1, c2, c3 = st.columns(3)
     c1.metric(
@@ -79,7 +69,7 @@ def draw_lime(bundle: Bundle, runtime: ModelRuntime, view: CustomerView) -> None
 
 
 def draw_export(bundle: Bundle, view: CustomerView) -> None:
-    shap = _shap_of(bundle, view)
+    shap = shap_by_feature(bundle.manifest, view)
     stored = st.session_state.get(LIME_RESULT_KEY)
     lime = stored[1].weights if stored and stored[0][:2] == (str(view.customer_id), view.model) else None
     st.download_button(
@@ -111,8 +101,8 @@ def build_report(bundle: Bundle, view: CustomerView, lime: dict | None) -> str:
     }
     lime_note = None
     if lime is not None:
-        shap = _shap_of(bundle, view)
-        lime_note = agreement_note(agreement(shap, lime), _labels(bundle))
+        shap = shap_by_feature(bundle.manifest, view)
+        lime_note = agreement_note(agreement(shap, lime), feature_labels(bundle.manifest))
     return html_report(
         title=f"Customer {view.customer_id}: churn risk",
         customer_id=view.customer_id,

@@ -17,7 +17,7 @@ from bundle.reader import Bundle
 from dashboard.charts import customer as charts
 from dashboard.shell import draw
 from dashboard.shell.plain import inert
-from dashboard.views.common import display_value, format_probability, is_missing
+from dashboard.views.common import display_value, feature_labels, format_probability, is_missing
 from dashboard.views.customer.levers import LEVER_COLUMNS, actionable_features, build_levers
 from dashboard.views.customer.similar import ANY, SORTS, build_similar, find_customers
 from dashboard.views.customer.whatif import (
@@ -68,10 +68,6 @@ def population_of(bundle: Bundle):
     return _population(str(bundle.path), bundle.run_id, bundle)
 
 
-def _labels(bundle: Bundle) -> dict[str, str]:
-    return {f["name"]: f.get("label") or f["name"] for f in bundle.manifest["features"]}
-
-
 # --- what-if -------------------------------------------------------------------------------
 
 
@@ -97,7 +93,7 @@ def _apply_lever(real: dict, edits: dict) -> None:
 
 def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
     domains = domains_of(bundle, store)
-    labels = _labels(bundle)
+    labels = feature_labels(bundle.manifest)
     real = view.raw_features
     if st.session_state.get(WHATIF_FOR_KEY) != str(view.customer_id):
         edits: dict = {}
@@ -169,7 +165,7 @@ def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dic
 
 
 def draw_ice(bundle: Bundle, store, runtime, view) -> None:
-    labels = _labels(bundle)
+    labels = feature_labels(bundle.manifest)
     names = list(labels)
     if ICE_KEY not in st.session_state or st.session_state[ICE_KEY] not in names:
         requested = st.query_params.get(ICE_PARAM)
@@ -238,7 +234,7 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
 
 
 def draw_similar(bundle: Bundle, store, view, open_customer: Callable[[str], None]) -> None:
-    similar = build_similar(store, view.model, view.position, _labels(bundle))
+    similar = build_similar(store, view.model, view.position, feature_labels(bundle.manifest))
     st.markdown("Customers at risk for the same reasons (closest explanations under this model).")
     st.dataframe(similar, hide_index=True, width="stretch")
     for customer_id in similar["Customer"]:
@@ -248,7 +244,7 @@ def draw_similar(bundle: Bundle, store, view, open_customer: Callable[[str], Non
 
 
 def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], None]) -> None:
-    labels = _labels(bundle)
+    labels = feature_labels(bundle.manifest)
     st.markdown("**Find customers** by risk band and main reason (the reason that raises their risk most).")
     c1, c2, c3, c4 = st.columns(4)
     band = c1.selectbox(

@@ -11,6 +11,11 @@ from bundle import feature_types
 MISSING = "missing"
 
 
+def feature_labels(manifest: Mapping) -> dict[str, str]:
+    """{feature name: the label people read}, in manifest order."""
+    return {f["name"]: f.get("label") or f["name"] for f in manifest["features"]}
+
+
 def is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

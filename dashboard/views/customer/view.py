@@ -17,6 +17,7 @@ from analytics.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
 from bundle.reader import Bundle
 from dashboard.views.common import (
     display_value,
+    feature_labels,
     format_points,
     format_probability,
     rank_phrase,
@@ -96,7 +97,7 @@ def build_customer_view(
     specs = manifest["features"]
     shap = record.shap[model]
     shown = {f["name"]: display_value(f, record.features.get(f["name"])) for f in specs}
-    labels = {f["name"]: f.get("label") or f["name"] for f in specs}
+    labels = feature_labels(manifest)
     base_value = float(entry["shap"]["base_value"])
     probability = record.probability[model]
     percentile = float(record.percentile[model])
@@ -141,6 +142,13 @@ def build_customer_view(
         position=position,
         raw_features=dict(record.features),
     )
+
+
+def shap_by_feature(manifest: Mapping, view: CustomerView) -> dict[str, float]:
+    """{feature name: SHAP value (log-odds)} of the customer shown."""
+    # view.features lists features in manifest order.
+    names = [f["name"] for f in manifest["features"]]
+    return dict(zip(names, view.features["Effect (log-odds)"].astype(float), strict=True))
 
 
 def _details(

@@ -19,7 +19,7 @@ import pandas as pd
 
 from bundle import layout
 from bundle.reader import Bundle
-from dashboard.views.common import display_value, format_points, format_probability, is_missing
+from dashboard.views.common import display_value, feature_labels, format_points, format_probability, is_missing
 from dashboard.views.customer.view import DEFAULT_TOP_N, _waterfall_rows
 from runtime import sigmoid
 from runtime.core import ModelRuntime
@@ -132,7 +132,7 @@ def build_whatif(
     row.update(edits)
     margin, shap = runtime.explain(customer_frame(row, runtime.features))
     contributions = dict(zip(runtime.features, shap[0].tolist(), strict=True))
-    labels = {f["name"]: f.get("label") or f["name"] for f in specs}
+    labels = feature_labels(manifest)
     shown = {f["name"]: display_value(f, row.get(f["name"])) for f in specs}
     waterfall = _waterfall_rows(contributions, labels, shown, runtime.base_value, top_n)
     probability = float(sigmoid(margin[0]))

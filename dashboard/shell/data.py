@@ -29,7 +29,7 @@ from store.recent_items import RecentItemsFile, open_recent_items
 log = logging.getLogger("churnlens.dashboard")
 
 ARTIFACTS_ENV = "CHURNLENS_ARTIFACTS"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # dashboard/shell/data.py → the repository
 
 # Session-state keys shared by the router and the pages.
 PICKER_KEY = "bundle_picker"

@@ -228,3 +228,11 @@ def build_customer_items(
         }
     )
     return CustomerItems(recent=shown, recommendations=recommendations)
+
+
+def far_item(catalog: ItemCatalog, item_id: str) -> str:
+    """A well-known item far from this one, to seed the odd-one-out example."""
+    users = catalog.items["users"].fillna(0).to_numpy()
+    popular = np.flatnonzero(users >= np.quantile(users, 0.9)) if users.any() else np.arange(len(users))
+    similarity = catalog.index.unit[popular] @ catalog.index.unit[catalog.index.position(item_id)]
+    return str(catalog.index.ids[popular[int(np.argmin(similarity))]])

@@ -27,9 +27,9 @@ from tests.dashboard.dashboard_helpers import open_app
 from tests.dashboard.ds_bundle import ds_root, ds_tables  # noqa: F401  (fixtures)
 
 TIMEOUT = 90
-VALIDATION = "pages/validation.py"
-GLOBAL = "pages/global_explanations.py"
-CARD = "pages/model_card.py"
+VALIDATION = "app_pages/validation.py"
+GLOBAL = "app_pages/global_explanations.py"
+CARD = "app_pages/model_card.py"
 COHORT = "contract:Month-to-month;tenure<12"
 # Small enough that its beeswarm shows every member (under the ~5,000-point cap).
 SMALL_COHORT = "contract:Month-to-month;tenure<4"

@@ -1,6 +1,6 @@
 """The dashboard's folders say what is where, enforced.
 
-pages/ draw (Streamlit), views/ compute page data (no Streamlit), charts/ build Altair (no
+app_pages/ draw (Streamlit), views/ compute page data (no Streamlit), charts/ build Altair (no
 Streamlit), shell/ is the app's plumbing (sign-in, cached bundle access, drawing helpers).
 Data flows views → charts → pages, never back; and every function and file stays small.
 """
@@ -16,13 +16,13 @@ from tests.conftest import REPO
 from tests.test_boundaries import imported_modules
 
 DASHBOARD = REPO / "dashboard"
-FAMILIES = ("pages", "views", "charts", "shell")
+FAMILIES = ("app_pages", "views", "charts", "shell")
 # Dashboard families each family may import (besides itself).
 MAY_IMPORT = {
     "views": set(),
     "charts": {"views"},
     "shell": {"views"},
-    "pages": {"views", "charts", "shell"},
+    "app_pages": {"views", "charts", "shell"},
 }
 MAX_FUNCTION_LINES, MAX_FILE_LINES = 60, 400
 
@@ -63,7 +63,14 @@ def test_views_and_charts_never_import_streamlit(family):
 
 def test_every_dashboard_module_lives_in_a_family():
     loose = sorted(p.name for p in DASHBOARD.glob("*.py"))
-    assert loose == ["__init__.py", "app.py"]  # the router is the only page-level script outside pages/
+    assert loose == ["__init__.py", "app.py"]  # the router is the only page-level script outside app_pages/
+
+
+def test_no_pages_folder_beside_the_entry_script():
+    # Streamlit treats a pages/ folder beside the entry script as its old folder-based multipage
+    # app (streamlit.runtime.pages_manager): on a session's first run it may then execute a page
+    # script without dashboard/app.py, which sets up the bundle every page reads.
+    assert not (DASHBOARD / "pages").exists()
 
 
 def test_functions_and_files_stay_small():

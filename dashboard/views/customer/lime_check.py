@@ -110,6 +110,7 @@ class LimeSpace:
 
 
 def lime_space(manifest: Mapping, encoding: list[dict]) -> LimeSpace:
+    """LIME's coding of a bundle's features (categories in the manifest's order), tied to the runtime's slots."""
     names = [f["name"] for f in manifest["features"]]
     column = {n: i for i, n in enumerate(names)}
     categories = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from bundle.reader import BundleError
@@ -110,7 +109,7 @@ def _analogy_tab(catalog, item_id: str, options: list[str]) -> None:
 def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
     st.caption("Which of these items doesn't belong? (gensim doesnt_match: least similar to the group's mean.)")
     near = views.build_neighbours(catalog, item_id, 3)["item_id"].tolist()
-    far = _far_item(catalog, item_id)
+    far = views.far_item(catalog, item_id)
     chosen = st.multiselect(
         "Items", options, default=[item_id, *near, far], format_func=catalog.label, key=f"odd_{item_id}"
     )
@@ -121,14 +120,6 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
         return
     st.success(f"Doesn't belong: {inert(catalog.label(odd))}")
     _table(scored, {"similarity to the group": "Similarity to the group"})
-
-
-def _far_item(catalog, item_id: str) -> str:
-    """A well-known item far from this one, to seed the odd-one-out example."""
-    users = catalog.items["users"].fillna(0).to_numpy()
-    popular = np.flatnonzero(users >= np.quantile(users, 0.9)) if users.any() else np.arange(len(users))
-    similarity = catalog.index.unit[popular] @ catalog.index.unit[catalog.index.position(item_id)]
-    return str(catalog.index.ids[popular[int(np.argmin(similarity))]])
 
 
 def render() -> None:

@@ -17,10 +17,9 @@ import streamlit as st
 
 from analytics.risk import describe_bands
 from bundle.reader import Bundle, BundleError
-from dashboard.charts import customer as charts
-from dashboard.pages.customer_items import draw_customer_items
-from dashboard.pages.customer_lime_export import draw_export, draw_lime
-from dashboard.pages.customer_sections import (
+from dashboard.app_pages.customer_items import draw_customer_items
+from dashboard.app_pages.customer_lime_export import draw_export, draw_lime
+from dashboard.app_pages.customer_sections import (
     EXPORT_TAB,
     FIND_TAB,
     ICE_PARAM,
@@ -41,6 +40,7 @@ from dashboard.pages.customer_sections import (
     draw_similar,
     draw_whatif,
 )
+from dashboard.charts import customer as charts
 from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert

@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 
 from bundle.reader import Bundle
+from dashboard.app_pages.customer_sections import LIME_RESULT_KEY, LIME_RUN_KEY, LIME_SAMPLES_KEY, population_of
 from dashboard.charts import customer as charts
-from dashboard.pages.customer_sections import LIME_RESULT_KEY, LIME_RUN_KEY, LIME_SAMPLES_KEY, population_of
 from dashboard.shell.plain import inert
 from dashboard.views.common import feature_labels
 from dashboard.views.customer.lime_check import (

@@ -15,7 +15,7 @@ from dashboard.views.items import build_customer_items
 from store.items import ItemLookupError, has_items
 
 # Absolute, so the link resolves whichever script is the app's entry point.
-ITEMS_PAGE = Path(__file__).resolve().parents[1] / "pages" / "items.py"
+ITEMS_PAGE = Path(__file__).resolve().parent / "items.py"
 
 
 def _links(bundle: Bundle, rows, prefix: str, label) -> None:

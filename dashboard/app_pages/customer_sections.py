@@ -1,6 +1,6 @@
 """The Customer page's sections (what-if, ICE, levers, similar, find): drawing only.
 
-Split from `pages/customer.py` to keep each file readable (LIME and export are in
+Split from `app_pages/customer.py` to keep each file readable (LIME and export are in
 `customer_lime_export.py`); every number comes from `dashboard.views.customer`.
 Widget keys and tab names are module constants so tests can drive them.
 """

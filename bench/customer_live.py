@@ -17,11 +17,11 @@ import numpy as np
 from bundle.checks import runtime_parity
 from bundle.manifest import model_names
 from bundle.reader import Bundle
-from dashboard.views.customer import build_customer_view, probability_waterfall
-from dashboard.views.levers import build_levers
-from dashboard.views.lime_view import explain_lime
-from dashboard.views.similar import build_similar
-from dashboard.views.whatif import build_ice, build_whatif, feature_domains, load_background, population
+from dashboard.views.customer.levers import build_levers
+from dashboard.views.customer.lime_check import explain_lime
+from dashboard.views.customer.similar import build_similar
+from dashboard.views.customer.view import build_customer_view, probability_waterfall
+from dashboard.views.customer.whatif import build_ice, build_whatif, feature_domains, load_background, population
 from runtime.core import load_runtime
 from store.customers import CustomerStore
 

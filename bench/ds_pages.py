@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 
 from bundle.reader import Bundle
-from dashboard.views.cohort import parse_cohort
-from dashboard.views.global_explanations import build_global_view, load_explain_data
+from dashboard.views.global_explanations.cohort import parse_cohort
+from dashboard.views.global_explanations.view import build_global_view, load_explain_data
 from dashboard.views.validation import Costs, build_validation_view, load_test_scores
 
 COHORT = "contract:Month-to-month;tenure<12"

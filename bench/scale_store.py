@@ -34,7 +34,7 @@ from bench import customer_page
 from bench.server import dashboard_server
 from bundle.reader import open_bundle
 from dashboard.views import build_customer_view
-from dashboard.views.similar import find_customers
+from dashboard.views.customer.similar import find_customers
 from store.customers import CustomerStore
 
 

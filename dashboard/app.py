@@ -19,7 +19,10 @@ from dashboard.shell.plain import inert
 st.set_page_config(page_title="churnlens", page_icon="📉", layout="wide")
 auth.gate()  # renders nothing else until the viewer is allowed in (no-op unless configured)
 
-_PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# Not "pages/": a folder of that name beside the entry script switches Streamlit to its old
+# folder-based multipage mode, which can run a page script without this router (so without
+# the bundle it sets up) on a session's first run; tests/dashboard/test_layout.py keeps it so.
+_PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 navigation = st.navigation(
     [
         st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),

@@ -7,10 +7,13 @@ which was most of a page's drawing time."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import altair as alt
 import pandas as pd
 
-from dashboard.views import DECREASES, INCREASES, sigmoid
+from dashboard.views.customer.view import DECREASES, INCREASES
+from runtime import sigmoid
 
 RISK_COLORS = alt.Scale(domain=[INCREASES, DECREASES], range=["#d62728", "#1f77b4"])
 ROW_HEIGHT = 30
@@ -26,17 +29,7 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
 
     `probability=True` takes rows from `views.customer.probability_waterfall` (start/end as
     probabilities, `shap` as probability points) and labels the axis in percent."""
-    data = df.copy()
-    to_p = (lambda v: v) if probability else sigmoid
-    if probability:
-        data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
-    else:
-        data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
-    data["probability_after"] = data["end"].map(to_p)
-    data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
-    base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
-    final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
-
+    data = _waterfall_data(df, probability)
     y = alt.Y(
         "reason:N",
         sort=alt.EncodingSortField("rank", order="ascending"),
@@ -65,29 +58,52 @@ def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerCha
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
         y=y, x=alt.X("tip:Q"), text=alt.Text("shap_text:N")
     )
-    # Two dashed markers; their captions point away from each other so they never collide.
-    markers = pd.DataFrame(
-        {"x": [base_value, final], "text": [f"baseline {to_p(base_value):.1%}", f"this customer {to_p(final):.1%}"]}
-    )
-    rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
-    left, right = (0, 1) if base_value <= final else (1, 0)
-    rule_text = [
-        alt.Chart(markers.iloc[[row]])
-        .mark_text(dy=-10, dx=dx, align=align, fontSize=11, color="#333")
-        .encode(x=alt.X("x:Q"), y=alt.YValue(0), text=alt.Text("text:N"))
-        for row, align, dx in ((left, "right", -2), (right, "left", 2))
-    ]
     return (
-        alt.layer(bars, labels, rules, *rule_text)
+        alt.layer(bars, labels, *_baseline_markers(data, probability))
         # A fixed step per reason, so bars and their labels never get squeezed together.
         .properties(height=alt.Step(ROW_HEIGHT), width="container")
         .configure_view(strokeWidth=0)
     )
 
 
+def _waterfall_data(df: pd.DataFrame, probability: bool) -> pd.DataFrame:
+    """The rows plus what the chart writes: each bar's text, the probability after it, where its label sits."""
+    data = df.copy()
+    if probability:
+        data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
+    else:
+        data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
+    data["probability_after"] = data["end"] if probability else sigmoid(data["end"].to_numpy(dtype=float))
+    data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
+    return data
+
+
+def _baseline_markers(data: pd.DataFrame, probability: bool) -> list[alt.Chart]:
+    """Two dashed rules, at the baseline and at this customer's score; their captions point away
+    from each other so they never collide."""
+    base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
+    final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
+
+    def shown(v: float) -> float:
+        return v if probability else float(sigmoid(v))
+
+    markers = pd.DataFrame(
+        {"x": [base_value, final], "text": [f"baseline {shown(base_value):.1%}", f"this customer {shown(final):.1%}"]}
+    )
+    rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
+    left, right = (0, 1) if base_value <= final else (1, 0)
+    captions: tuple[tuple[int, Literal["left", "right"], int], ...] = ((left, "right", -2), (right, "left", 2))
+    return [rules] + [
+        alt.Chart(markers.iloc[[row]])
+        .mark_text(dy=-10, dx=dx, align=align, fontSize=11, color="#333")
+        .encode(x=alt.X("x:Q"), y=alt.YValue(0), text=alt.Text("text:N"))
+        for row, align, dx in captions
+    ]
+
+
 def ice_chart(
     curves: pd.DataFrame, label: str, current_x: object, current_p: float, categorical: bool
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:
     """This customer's ICE curve (dark line) over the population band (10th–90th percentile of the
     background customers' curves, shaded) and their mean, the partial dependence (dashed);
     the customer's current value marked with a dot."""

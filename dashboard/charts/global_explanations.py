@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 
@@ -26,7 +28,7 @@ def importance_chart(importance: pd.DataFrame) -> alt.Chart:
     )
 
 
-def permutation_chart(importance: pd.DataFrame, order: list[str]) -> alt.LayerChart:
+def permutation_chart(importance: pd.DataFrame, order: list[str]) -> alt.LayerChart | alt.FacetChart:
     """Drop in the test metric when a feature is shuffled: bar = mean, whisker = ± one std."""
     data = importance.dropna(subset=["mean_drop"]).copy()
     data["low"] = data["mean_drop"] - data["std_drop"].fillna(0)
@@ -82,10 +84,9 @@ def beeswarm_chart(points: pd.DataFrame) -> alt.Chart:
 def dependence_chart(points: pd.DataFrame, feature_label: str, numeric: bool, colour_label: str | None) -> alt.Chart:
     """SHAP value of one feature against its value, coloured by the feature it interacts with most."""
     x = alt.X("x:Q" if numeric else "x:N", title=feature_label)
-    encoding = dict(
-        x=x,
-        y=alt.Y("shap:Q", title=f"SHAP value of {feature_label} (log-odds)"),
-        tooltip=[alt.Tooltip("value:N", title=feature_label), alt.Tooltip("shap:Q", title="SHAP", format="+.3f")],
+    tooltip = [alt.Tooltip("value:N", title=feature_label), alt.Tooltip("shap:Q", title="SHAP", format="+.3f")]
+    encoding: dict[str, Any] = dict(
+        x=x, y=alt.Y("shap:Q", title=f"SHAP value of {feature_label} (log-odds)"), tooltip=tooltip
     )
     if colour_label is not None and "colour" in points:
         encoding["color"] = alt.Color(
@@ -94,7 +95,7 @@ def dependence_chart(points: pd.DataFrame, feature_label: str, numeric: bool, co
             title=f"{colour_label} (low → high)",
             legend=alt.Legend(orient="top", gradientLength=160),
         )
-        encoding["tooltip"].append(alt.Tooltip("colour_value:N", title=colour_label))
+        tooltip.append(alt.Tooltip("colour_value:N", title=colour_label))
     chart = alt.Chart(points).mark_circle(size=22, opacity=0.7)
     if not numeric:
         chart = chart.encode(xOffset=alt.XOffset("jitter:Q")).transform_calculate(
@@ -103,7 +104,9 @@ def dependence_chart(points: pd.DataFrame, feature_label: str, numeric: bool, co
     return chart.encode(**encoding).properties(height=320, width="container")
 
 
-def pdp_ice_chart(pdp: pd.DataFrame, ice: pd.DataFrame, feature_label: str, numeric: bool) -> alt.LayerChart:
+def pdp_ice_chart(
+    pdp: pd.DataFrame, ice: pd.DataFrame, feature_label: str, numeric: bool
+) -> alt.LayerChart | alt.FacetChart:
     """Thin grey lines: each sampled customer's predicted churn as this feature alone changes (ICE);
     thick line: their average (PDP)."""
     x_field = "numeric_value:Q" if numeric else "value:N"

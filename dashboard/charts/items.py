@@ -9,7 +9,7 @@ ROLE_ORDER = ["query", "neighbour", "other"]
 ROLE_SIZES = [260, 90, 14]
 
 
-def item_map_chart(points: pd.DataFrame, title: str = "") -> alt.LayerChart:
+def item_map_chart(points: pd.DataFrame, title: str = "") -> alt.LayerChart | alt.FacetChart:
     """Scatter of items coloured by main genre; the query and its neighbours drawn large and outlined.
 
     Zoom and pan with the mouse (scales bound to the view); tooltips show title, year and genres.

@@ -4,19 +4,20 @@ the Validation page draws the same curves. Data in, chart out; no Streamlit, no 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import altair as alt
 import pandas as pd
 
 
-def roc_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart:
+def roc_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart | alt.FacetChart:
     """ROC curve of every model (x = false positive rate, y = true positive rate) plus chance."""
     return _curve_chart(
         curves_df, "roc", names, "False positive rate", "True positive rate", diagonal=True, legend="bottom-right"
     )
 
 
-def pr_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart:
+def pr_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart | alt.FacetChart:
     """Precision against recall for every model."""
     return _curve_chart(curves_df, "pr", names, "Recall", "Precision", diagonal=False, legend="bottom-left")
 
@@ -28,8 +29,8 @@ def _curve_chart(
     x_title: str,
     y_title: str,
     diagonal: bool,
-    legend: str,
-) -> alt.LayerChart:
+    legend: Literal["bottom-right", "bottom-left"],
+) -> alt.LayerChart | alt.FacetChart:
     data = curves_df[curves_df["curve"] == kind].copy()
     data["Model"] = data["model"].map(lambda m: (names or {}).get(m, m))
     # Keep the stored point order: ROC/PR curves have ties in x, so sorting by x would zig-zag.

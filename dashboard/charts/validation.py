@@ -40,19 +40,23 @@ def _threshold_dots(
     )
 
 
-def roc_with_point(curves: pd.DataFrame, points: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
+def roc_with_point(
+    curves: pd.DataFrame, points: pd.DataFrame, names: Mapping[str, str]
+) -> alt.LayerChart | alt.FacetChart:
     """Every model's ROC curve, each with a dot where the current threshold puts it."""
     dots = _threshold_dots(points, names, ("fpr", "False positive rate"), ("recall", "True positive rate"))
     return alt.layer(roc_chart(curves, names), dots).properties(height=HEIGHT)
 
 
-def pr_with_point(curves: pd.DataFrame, points: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
+def pr_with_point(
+    curves: pd.DataFrame, points: pd.DataFrame, names: Mapping[str, str]
+) -> alt.LayerChart | alt.FacetChart:
     """Every model's precision-recall curve with the current threshold's point."""
     dots = _threshold_dots(points, names, ("recall", "Recall"), ("precision", "Precision"))
     return alt.layer(pr_chart(curves, names), dots).properties(height=HEIGHT)
 
 
-def profit_chart(curve: pd.DataFrame, threshold: float, best: Mapping[str, float]) -> alt.LayerChart:
+def profit_chart(curve: pd.DataFrame, threshold: float, best: Mapping[str, float]) -> alt.LayerChart | alt.FacetChart:
     """Expected benefit against threshold, the current threshold (grey) and the best one (green)."""
     data = curve[curve["threshold"] <= 1.0]
     line = (
@@ -85,7 +89,7 @@ def profit_chart(curve: pd.DataFrame, threshold: float, best: Mapping[str, float
     return alt.layer(line, rules).properties(height=240, width="container")
 
 
-def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
+def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart | alt.FacetChart:
     """Observed churn rate against mean predicted probability per bin; the diagonal is perfect calibration."""
     data = _named(table, names)
     diagonal = (
@@ -111,7 +115,7 @@ def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.Laye
     return alt.layer(diagonal, lines).properties(height=HEIGHT, width="container")
 
 
-def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
+def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart | alt.FacetChart:
     """Cumulative gains: share of churners reached against share of customers contacted, riskiest first."""
     data = _named(gains, names)
     diagonal = (
@@ -142,7 +146,7 @@ def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart
     return alt.layer(diagonal, lines).properties(height=HEIGHT, width="container")
 
 
-def lift_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
+def lift_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart | alt.FacetChart:
     """Lift: how many times more churners the top x% holds than a random x% would."""
     data = _named(gains, names)
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[5, 5], color="#999").encode(y=alt.Y("y:Q"))
@@ -168,7 +172,7 @@ def lift_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart:
     return alt.layer(one, lines).properties(height=HEIGHT, width="container")
 
 
-def score_distribution_chart(scores: pd.DataFrame, threshold: float) -> alt.LayerChart:
+def score_distribution_chart(scores: pd.DataFrame, threshold: float) -> alt.LayerChart | alt.FacetChart:
     """Histogram of churn probabilities, churners and stayers side by side, with the threshold."""
     data = scores.copy()
     data["Actual"] = data["label"].map({1: "Churned", 0: "Stayed"})

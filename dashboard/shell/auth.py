@@ -232,7 +232,9 @@ def _password_gate(stored: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m dashboard.shell.auth hash`: print a hash for CHURNLENS_PASSWORD_HASH (the password is read without echo)."""
+    """`python -m dashboard.shell.auth hash`: print a hash for CHURNLENS_PASSWORD_HASH.
+
+    The password is read without echo."""
     argv = sys.argv[1:] if argv is None else argv
     if argv != ["hash"]:
         print("usage: python -m dashboard.shell.auth hash", file=sys.stderr)

@@ -16,8 +16,8 @@ import streamlit as st
 
 from bundle import layout
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
-from dashboard.views.global_explanations import ExplainData
-from dashboard.views.global_explanations import load_explain_data as _load_explain_data
+from dashboard.views.global_explanations.view import ExplainData
+from dashboard.views.global_explanations.view import load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores
 from dashboard.views.validation import load_test_scores as _load_test_scores
 from runtime.core import ModelRuntime
@@ -29,7 +29,7 @@ from store.recent_items import RecentItemsFile, open_recent_items
 log = logging.getLogger("churnlens.dashboard")
 
 ARTIFACTS_ENV = "CHURNLENS_ARTIFACTS"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # dashboard/shell/data.py → the repository
 
 # Session-state keys shared by the router and the pages.
 PICKER_KEY = "bundle_picker"

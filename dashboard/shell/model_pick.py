@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.shell.plain import inert
-from dashboard.views.customer import UnknownModel, model_choices, resolve_model
+from dashboard.views.models import UnknownModel, model_choices, resolve_model
 
 MODEL_PARAM = "model"
 
@@ -25,7 +25,8 @@ def pick_model(manifest: dict, key: str, help: str | None = None) -> str:
         except UnknownModel as exc:
             st.warning(inert(str(exc), None))
             st.session_state[key] = manifest["champion"]
-    model = st.selectbox("Model", list(choices), key=key, format_func=choices.get, help=help)
+    picked = st.selectbox("Model", list(choices), key=key, format_func=lambda m: choices[m], help=help)
+    model = picked or manifest["champion"]  # never None: the key was set to one of the options above
     if model == manifest["champion"]:
         st.query_params.pop(MODEL_PARAM, None)
     elif st.query_params.get(MODEL_PARAM) != model:

@@ -1,11 +1,12 @@
 """What the pages show, computed without Streamlit so it can be tested and timed.
 
-One module per page (`customer`, `models`, ...) plus `common` helpers. The names
+One module per page (`models`, `validation`, ...), one subpackage per page whose data has
+several parts (`customer/`, `global_explanations/`), plus `common` helpers every page shares. The names
 below are re-exported for the pages and tests that import `dashboard.views`.
 """
 
-from dashboard.views.common import MISSING, display_value, is_missing, ordinal, sigmoid
-from dashboard.views.customer import (
+from dashboard.views.common import MISSING, display_value, is_missing, ordinal
+from dashboard.views.customer.view import (
     DECREASES,
     DEFAULT_TOP_N,
     INCREASES,
@@ -32,5 +33,4 @@ __all__ = [
     "is_missing",
     "model_display_names",
     "ordinal",
-    "sigmoid",
 ]

@@ -11,13 +11,9 @@ from bundle import feature_types
 MISSING = "missing"
 
 
-def sigmoid(x: float) -> float:
-    # Split by sign so large |x| never overflows exp().
-    x = float(x)
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
+def feature_labels(manifest: Mapping) -> dict[str, str]:
+    """{feature name: the label people read}, in manifest order."""
+    return {f["name"]: f.get("label") or f["name"] for f in manifest["features"]}
 
 
 def is_missing(value: object) -> bool:
@@ -49,7 +45,8 @@ def format_points(delta: float) -> str:
 
 def with_article(number_text: str) -> str:
     """ "a 3.7%" / "an 8.0%" / "an 11%" / "an 18.2%": the article follows how the number is spoken."""
-    digits = re.match(r"\$?([\d,]*)", number_text).group(1).replace(",", "")
+    match = re.match(r"\$?([\d,]*)", number_text)  # matches every string (the group may be empty)
+    digits = match.group(1).replace(",", "") if match else ""
     spoken_an = digits.startswith("8") or (digits[:2] in ("11", "18") and len(digits) % 3 == 2)
     return f"{'an' if spoken_an else 'a'} {number_text}"
 
@@ -81,9 +78,10 @@ def value_in_units(feature: Mapping, value: object) -> str:
     _, unit = split_label(feature.get("label") or "")
     if not unit:
         return shown
+    number = float(value)  # type: ignore[arg-type]  # a numeric feature's value, not missing
     if unit == "$":
-        return f"${float(value):,.2f}"
-    if float(value) == 1 and unit.endswith("s"):
+        return f"${number:,.2f}"
+    if number == 1 and unit.endswith("s"):
         unit = unit[:-1]
     return f"{shown} {unit}"
 

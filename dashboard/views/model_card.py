@@ -89,8 +89,31 @@ def _tuning(entry: Mapping) -> tuple[pd.DataFrame | None, str]:
     return (pd.DataFrame(rows) if rows else None), note
 
 
-def build_model_card(manifest: Mapping) -> ModelCard:
-    dataset, split = manifest["dataset"], manifest["split"]
+DATA_FIELDS = [
+    ("bundle", "Bundle"),
+    ("run_id", "Run"),
+    ("created_at", "Trained at (UTC)"),
+    ("name", "Dataset"),
+    ("source", "Source"),
+    ("fingerprint", "Fingerprint"),
+    ("rows", "Rows"),
+    ("label_rate", "Churn rate"),
+    ("label_name", "Label column"),
+    ("positive_label", "Positive label"),
+    ("sample", "Sampled rows"),
+]
+SPLIT_FIELDS = [
+    ("method", "Method"),
+    ("seed", "Seed"),
+    ("test_fraction", "Test fraction"),
+    ("train_rows", "Train rows"),
+    ("test_rows", "Test rows"),
+    ("train_label_rate", "Train churn rate"),
+    ("test_label_rate", "Test churn rate"),
+]
+
+
+def build_model_card(manifest: dict) -> ModelCard:
     encoding = manifest["encoding"]
     features = pd.DataFrame(
         [
@@ -99,6 +122,29 @@ def build_model_card(manifest: Mapping) -> ModelCard:
         ],
         columns=["Feature", "Label", "Type", "Preprocessing"],
     )
+    models, tuning, notes = _models(manifest)
+    created = {"created_at": manifest["created_at"], "run_id": manifest["run_id"], "bundle": manifest["bundle"]}
+    return ModelCard(
+        data=_pairs({**manifest["dataset"], **created}, DATA_FIELDS),
+        split=_pairs(manifest["split"], SPLIT_FIELDS),
+        features=features,
+        models=models,
+        tuning=tuning,
+        tuning_notes=notes,
+        timings=pd.DataFrame(
+            [{"Stage": k, "Seconds": float(v)} for k, v in manifest["timings"].items()], columns=["Stage", "Seconds"]
+        ),
+        versions=pd.DataFrame(
+            [{"Library": k, "Version": str(v)} for k, v in manifest["versions"].items()], columns=["Library", "Version"]
+        ),
+        spark=_pairs(
+            manifest.get("spark") or {}, [("master", "Spark master"), ("default_parallelism", "Default parallelism")]
+        ),
+    )
+
+
+def _models(manifest: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:
+    """One row per model, plus each model's tuning table (when it was tuned) and tuning note."""
     models, tuning, notes = [], {}, {}
     for name in model_names(manifest):
         entry = manifest["models"][name]
@@ -117,50 +163,7 @@ def build_model_card(manifest: Mapping) -> ModelCard:
         if table is not None:
             tuning[name] = table
         notes[name] = note
-    created = {"created_at": manifest["created_at"], "run_id": manifest["run_id"], "bundle": manifest["bundle"]}
-    return ModelCard(
-        data=_pairs(
-            {**dataset, **created},
-            [
-                ("bundle", "Bundle"),
-                ("run_id", "Run"),
-                ("created_at", "Trained at (UTC)"),
-                ("name", "Dataset"),
-                ("source", "Source"),
-                ("fingerprint", "Fingerprint"),
-                ("rows", "Rows"),
-                ("label_rate", "Churn rate"),
-                ("label_name", "Label column"),
-                ("positive_label", "Positive label"),
-                ("sample", "Sampled rows"),
-            ],
-        ),
-        split=_pairs(
-            split,
-            [
-                ("method", "Method"),
-                ("seed", "Seed"),
-                ("test_fraction", "Test fraction"),
-                ("train_rows", "Train rows"),
-                ("test_rows", "Test rows"),
-                ("train_label_rate", "Train churn rate"),
-                ("test_label_rate", "Test churn rate"),
-            ],
-        ),
-        features=features,
-        models=pd.DataFrame(models),
-        tuning=tuning,
-        tuning_notes=notes,
-        timings=pd.DataFrame(
-            [{"Stage": k, "Seconds": float(v)} for k, v in manifest["timings"].items()], columns=["Stage", "Seconds"]
-        ),
-        versions=pd.DataFrame(
-            [{"Library": k, "Version": str(v)} for k, v in manifest["versions"].items()], columns=["Library", "Version"]
-        ),
-        spark=_pairs(
-            manifest.get("spark") or {}, [("master", "Spark master"), ("default_parallelism", "Default parallelism")]
-        ),
-    )
+    return pd.DataFrame(models), tuning, notes
 
 
 def _table(frame: pd.DataFrame) -> list[str]:
@@ -176,7 +179,7 @@ def _table(frame: pd.DataFrame) -> list[str]:
     return [header, rule, *rows]
 
 
-def model_card_markdown(manifest: Mapping, card: ModelCard | None = None) -> str:
+def model_card_markdown(manifest: dict, card: ModelCard | None = None) -> str:
     """The whole card as Markdown; every data value sits in a code span."""
     card = card or build_model_card(manifest)
     out = [f"# Model card: {code(manifest['bundle'])}", ""]

@@ -1,8 +1,6 @@
-"""Models page data: one row of test metrics per model."""
+"""Models page data: one row of test metrics per model; and which model a page shows (every page's picker)."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import pandas as pd
 
@@ -20,9 +18,14 @@ METRIC_COLUMNS: dict[str, str] = {
     "f1": "F1",
 }
 TRAINING_TIME = "Training time (s)"
+CHAMPION_MARK = "★ champion"
 
 
-def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
+class UnknownModel(ValueError):
+    """A `?model=` that names no model of the bundle; the message is meant for the user."""
+
+
+def build_metrics_table(manifest: dict) -> pd.DataFrame:
     """One row per model, champion first: display name, champion mark, test metrics, training time."""
     rows = []
     champion = manifest["champion"]
@@ -31,7 +34,7 @@ def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
         metrics = entry.get("metrics") or {}
         row: dict[str, object] = {
             "Model": entry.get("display_name", model),
-            "Champion": "★ champion" if model == champion else "",
+            "Champion": CHAMPION_MARK if model == champion else "",
         }
         for key, title in METRIC_COLUMNS.items():
             row[title] = _number(metrics.get(key))
@@ -40,7 +43,7 @@ def build_metrics_table(manifest: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Model", "Champion", *METRIC_COLUMNS.values(), TRAINING_TIME])
 
 
-def model_display_names(manifest: Mapping) -> dict[str, str]:
+def model_display_names(manifest: dict) -> dict[str, str]:
     return {m: manifest["models"][m].get("display_name", m) for m in model_names(manifest)}
 
 
@@ -50,3 +53,24 @@ def _number(value: object) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
+
+
+def model_choices(manifest: dict) -> dict[str, str]:
+    """{model key: picker label}, champion first and marked."""
+    champion = manifest["champion"]
+    return {
+        m: manifest["models"][m].get("display_name", m) + (f" {CHAMPION_MARK}" if m == champion else "")
+        for m in model_names(manifest)
+    }
+
+
+def resolve_model(manifest: dict, requested: object) -> str:
+    """The model a `?model=` names, the champion when none; `UnknownModel` otherwise."""
+    if requested in (None, ""):
+        return manifest["champion"]
+    if requested not in manifest["models"]:
+        shown = str(requested)[:40]
+        raise UnknownModel(
+            f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}."
+        )
+    return str(requested)

@@ -232,7 +232,7 @@ def champion_reason(manifest: Mapping) -> str:
     if not others:
         return f"{names[champion]} is the only model: {title} {values[champion]:.3f}."
     lower = metric in LOWER_IS_BETTER
-    runner_up = (min if lower else max)(others, key=others.get)
+    runner_up = (min if lower else max)(others, key=lambda m: others[m])
     margin = abs(values[champion] - others[runner_up])
     return (
         f"{names[champion]} is the champion: best {title} on the test split "
@@ -261,7 +261,7 @@ class ValidationView:
 
 
 def build_validation_view(
-    manifest: Mapping,
+    manifest: dict,
     scores: TestScores,
     model: str,
     threshold: float,

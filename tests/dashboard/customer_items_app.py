@@ -3,11 +3,12 @@ into the Customer page). The Items page is registered so the section's links res
 
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 import streamlit as st
 
 from bundle.reader import open_bundle
-from dashboard.pages.customer_items import draw_customer_items
+from dashboard.app_pages.customer_items import draw_customer_items
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def section() -> None:
@@ -19,6 +20,6 @@ def section() -> None:
 st.navigation(
     [
         st.Page(section, title="Customer", default=True),
-        st.Page(REPO / "dashboard" / "pages" / "items.py", title="Items"),
+        st.Page(REPO / "dashboard" / "app_pages" / "items.py", title="Items"),
     ]
 ).run()

@@ -27,7 +27,7 @@ def champion_predictions(bundle: Bundle) -> tuple[np.ndarray, np.ndarray]:
 
 def open_app(timeout: float, page: str | None = None, **params: str) -> AppTest:
     """Run the real app in AppTest with `params` as the URL's query; then switch to `page`
-    (a path under dashboard/, e.g. "pages/items.py") and run it, if given."""
+    (a path under dashboard/, e.g. "app_pages/items.py") and run it, if given."""
     at = AppTest.from_file(str(APP), default_timeout=timeout)
     for key, value in params.items():
         at.query_params[key] = value

@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 from bundle import layout
 from bundle.reader import Bundle, open_bundle
 from bundle.writer import stage_bundle
-from dashboard.views.global_explanations import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE
+from dashboard.views.global_explanations.view import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE
 from dashboard.views.validation import CALIBRATION_TABLE, SCORE_DISTRIBUTION_TABLE
 from runtime.core import load_runtime
 

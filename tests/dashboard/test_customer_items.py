@@ -60,7 +60,7 @@ def test_section_links_each_item_to_the_items_page(setting, movielens_bundle_roo
 
 
 def test_section_draws_nothing_for_bundles_without_items(telco_bundle):
-    from dashboard.pages.customer_items import draw_customer_items
+    from dashboard.app_pages.customer_items import draw_customer_items
 
     # No Streamlit context needed: it returns before drawing anything.
     assert not im.has_items(telco_bundle.manifest)
@@ -72,7 +72,7 @@ def test_section_reports_an_unreadable_recent_items_file_without_a_traceback(tmp
     from tests.bundle.test_recent_items import SOUND
     from tests.bundle.tiny import write_tiny_bundle
 
-    bundle = write_tiny_bundle(tmp_path, recent_items=SOUND)
+    write_tiny_bundle(tmp_path, recent_items=SOUND)
     at = AppTest.from_file(str(SECTION_APP), default_timeout=60)
     at.query_params.update(root=str(tmp_path), bundle="tiny", customer="3")
     at.run()
@@ -91,7 +91,8 @@ def test_section_reports_an_unreadable_recent_items_file_without_a_traceback(tmp
     at.run()
     assert not at.exception
     assert [w.value.replace("\\", "") for w in at.warning] == [  # inert() escapes Markdown
-        f"Item data of bundle 'tiny' can't be read: Bundle 'tiny' is unreadable: {layout.CUSTOMER_ITEMS} is not a valid Parquet table."
+        f"Item data of bundle 'tiny' can't be read: Bundle 'tiny' is unreadable: "
+        f"{layout.CUSTOMER_ITEMS} is not a valid Parquet table."
     ]
     assert str(tmp_path) not in at.warning[0].value and not at.get("page_link")
 

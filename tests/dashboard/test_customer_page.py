@@ -12,7 +12,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from bundle import layout
-from dashboard.pages.customer_sections import build_report
+from dashboard.app_pages.customer_lime_export import build_report
 from dashboard.shell import data
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability

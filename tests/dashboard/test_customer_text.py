@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from dashboard.views.common import format_probability, rank_phrase, reason_text, value_in_units, with_article
-from dashboard.views.lime_view import agreement, agreement_note
-from dashboard.views.report import export_name, html_report
-from dashboard.views.whatif import Domain, WhatIfError, encode_whatif, parse_whatif
+from dashboard.views.customer.lime_check import agreement, agreement_note
+from dashboard.views.customer.report import export_name, html_report
+from dashboard.views.customer.whatif import Domain, WhatIfError, encode_whatif, parse_whatif
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,17 @@ import pytest
 
 from bundle.manifest import model_names
 from dashboard.views import build_customer_view
-from dashboard.views.levers import actionable_features, build_levers
-from dashboard.views.lime_view import explain_lime
-from dashboard.views.similar import ANY, find_customers
-from dashboard.views.whatif import build_ice, build_whatif, customer_frame, feature_domains, load_background, population
+from dashboard.views.customer.levers import actionable_features, build_levers
+from dashboard.views.customer.lime_check import explain_lime
+from dashboard.views.customer.similar import ANY, find_customers
+from dashboard.views.customer.whatif import (
+    build_ice,
+    build_whatif,
+    customer_frame,
+    feature_domains,
+    load_background,
+    population,
+)
 from runtime.core import load_runtime, sigmoid
 from store.customers import CustomerStore
 

@@ -11,7 +11,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, confusion_matrix, f1_score, precision_score, recall_score
 
-from dashboard.views.cohort import CohortError, cohort_mask, cohort_text, parse_cohort
+from dashboard.views.global_explanations.cohort import CohortError, cohort_mask, cohort_text, parse_cohort
 from dashboard.views.validation import (
     Costs,
     ThresholdError,
@@ -82,8 +82,9 @@ def test_best_threshold_moves_with_costs(scored):
     assert cheap["threshold"] < dear["threshold"]
     # Brute force over every candidate threshold agrees with the cumulative-sum sweep.
     costs = Costs(offer_cost=30, saved_value=100, success_rate=0.5)
+    per_churner = costs.success_rate * costs.saved_value
     brute = {
-        t: ((probability >= t) & (labels == 1)).sum() * 50 - (probability >= t).sum() * 30
+        t: ((probability >= t) & (labels == 1)).sum() * per_churner - (probability >= t).sum() * costs.offer_cost
         for t in np.unique(probability)
     }
     assert dear["profit"] == pytest.approx(max(brute.values()))

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from bundle import layout
 from dashboard.shell import data
-from dashboard.views.cohort import parse_cohort
-from dashboard.views.global_explanations import (
+from dashboard.views.global_explanations.cohort import parse_cohort
+from dashboard.views.global_explanations.view import (
     ICE_TABLE,
     PDP_TABLE,
     PERMUTATION_TABLE,
@@ -27,9 +27,9 @@ from tests.dashboard.dashboard_helpers import open_app
 from tests.dashboard.ds_bundle import ds_root, ds_tables  # noqa: F401  (fixtures)
 
 TIMEOUT = 90
-VALIDATION = "pages/validation.py"
-GLOBAL = "pages/global_explanations.py"
-CARD = "pages/model_card.py"
+VALIDATION = "app_pages/validation.py"
+GLOBAL = "app_pages/global_explanations.py"
+CARD = "app_pages/model_card.py"
 COHORT = "contract:Month-to-month;tenure<12"
 # Small enough that its beeswarm shows every member (under the ~5,000-point cap).
 SMALL_COHORT = "contract:Month-to-month;tenure<4"
@@ -68,7 +68,7 @@ def test_validation_view_matches_sklearn_on_the_bundle(telco_bundle):
     assert not view.precomputed["calibration"]
 
 
-def test_cohort_recomputes_from_stored_shap(telco_bundle, ds_tables):
+def test_cohort_recomputes_from_stored_shap(telco_bundle, ds_tables):  # noqa: F811 (pytest fixture imported above)
     explain = load_explain_data(telco_bundle)
     model = telco_bundle.manifest["champion"]
     conditions = parse_cohort(COHORT, telco_bundle.manifest["features"])
@@ -190,13 +190,13 @@ def test_validation_page_bad_url_params(bundle_root, monkeypatch, threshold, mes
     assert confusion(at)  # the page still shows the model's own threshold
 
 
-def test_validation_page_reads_precomputed_tables(ds_root, monkeypatch):
+def test_validation_page_reads_precomputed_tables(ds_root, monkeypatch):  # noqa: F811 (pytest fixture imported above)
     at = open_page(ds_root, monkeypatch, VALIDATION, bundle="telco")
     assert not at.exception
     assert "without a calibration table" not in texts(at.caption)
 
 
-def test_global_page_cohort_filter(ds_root, monkeypatch):
+def test_global_page_cohort_filter(ds_root, monkeypatch):  # noqa: F811 (pytest fixture imported above)
     at = open_page(ds_root, monkeypatch, GLOBAL, bundle="telco", feature="tenure")  # a feature with PDP grids
     assert not at.exception and not at.error
     everyone = metrics(at)["Customers in cohort"]
@@ -211,7 +211,7 @@ def test_global_page_cohort_filter(ds_root, monkeypatch):
     assert len(at.get("vega_lite_chart")) == 5  # |SHAP|, permutation, beeswarm, dependence, PDP/ICE
 
 
-def test_global_page_cohort_from_url_and_feature_switch(ds_root, monkeypatch):
+def test_global_page_cohort_from_url_and_feature_switch(ds_root, monkeypatch):  # noqa: F811 (pytest fixture imported above)
     at = open_page(ds_root, monkeypatch, GLOBAL, bundle="telco", cohort=COHORT)
     bundle = data.load_bundle("telco")
     frame = bundle.read_table(layout.CUSTOMERS).to_pandas()

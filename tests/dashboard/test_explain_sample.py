@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.tile_bundle import tile
 from bundle import layout
-from dashboard.views.global_explanations import build_global_view, load_explain_data
+from dashboard.views.global_explanations.view import build_global_view, load_explain_data
 from tests.bundle.tiny import write_tiny_bundle
 
 

@@ -21,7 +21,7 @@ from store import items as im
 from tests.dashboard.dashboard_helpers import open_app
 
 TIMEOUT = 90
-PAGE = "pages/items.py"
+PAGE = "app_pages/items.py"
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_deep_link_shows_neighbours_and_map(artifacts, catalog):
     chart = at.get("vega_lite_chart")[0].proto
     assert '"interactive"' in chart.spec or '"bind": "scales"' in chart.spec  # zoom and pan
     points = pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pandas()
-    roles = dict(zip(points["item_id"], points["role"]))
+    roles = dict(zip(points["item_id"], points["role"], strict=True))
     assert roles[item] == "query" and all(roles[i] == "neighbour" for i, _ in expected)
     assert len(points) <= 3000 + 11 and {"title", "year", "genres", "main_genre"} <= set(points.columns)
     assert at.query_params["item"] == item

@@ -157,7 +157,7 @@ def test_models_page_lists_every_model(artifacts):
     bundle = telco(artifacts)
     manifest = bundle.manifest
     at = run_app(bundle="telco")
-    at.switch_page("pages/models.py").run()
+    at.switch_page("app_pages/models.py").run()
     assert not at.exception
     table = at.dataframe[0].value
     names = [manifest["models"][m]["display_name"] for m in manifest["models"]]
@@ -182,7 +182,7 @@ at.query_params["bundle"] = "telco"
 at.query_params["customer"] = {customer!r}
 at.run()
 assert not at.exception, at.exception
-at.switch_page("pages/models.py").run()
+at.switch_page("app_pages/models.py").run()
 assert not at.exception, at.exception
 bad = sorted(m for m in sys.modules if m.split(".")[0] in ("pyspark", "py4j", "training"))
 assert not bad, bad

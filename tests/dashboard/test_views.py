@@ -12,6 +12,7 @@ import pytest
 from bundle import layout
 from bundle.manifest import model_names
 from dashboard import views
+from runtime import sigmoid
 from store.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import champion_predictions, telco
@@ -40,7 +41,7 @@ def test_probability_and_percentile_come_from_the_champion(bundle, store):
     assert view.probability == pytest.approx(probabilities[pos])
     expected_percentile = 100.0 * np.mean(probabilities < probabilities[pos])
     assert view.percentile == pytest.approx(expected_percentile)
-    assert view.probability == pytest.approx(views.sigmoid(view.margin), abs=1e-6)
+    assert view.probability == pytest.approx(float(sigmoid(view.margin)), abs=1e-6)
 
 
 def test_outcome_reflects_label_and_split(bundle, store, customers):
@@ -92,7 +93,7 @@ def test_feature_table_uses_labels_and_display_values(bundle, store, customers):
     row = customers.iloc[5]
     view = views.build_customer_view(bundle, store, str(row[layout.ID_COLUMN]))
     assert list(view.features["Feature"]) == [f["label"] for f in specs]
-    shown = dict(zip(view.features["Feature"], view.features["Value"]))
+    shown = dict(zip(view.features["Feature"], view.features["Value"], strict=True))
     for feature in binary:
         raw = row[feature["name"]]
         expected = "missing" if pd.isna(raw) else ("Yes" if raw == 1 else "No")
@@ -103,7 +104,7 @@ def test_feature_table_uses_labels_and_display_values(bundle, store, customers):
 def test_missing_values_show_as_missing(tmp_path):
     tiny = write_tiny_bundle(tmp_path)  # customer 11 has no tenure
     view = views.build_customer_view(tiny, CustomerStore(tiny), "11")
-    shown = dict(zip(view.features["Feature"], view.features["Value"]))
+    shown = dict(zip(view.features["Feature"], view.features["Value"], strict=True))
     assert shown == {"Tenure (months)": "missing", "Contract": "Monthly"}
     assert "Tenure (months) = missing" in set(view.waterfall["reason"])
 
@@ -150,7 +151,7 @@ def test_metrics_table_has_every_model_champion_first(bundle):
     order = model_names(manifest)
     assert list(table["Model"]) == [manifest["models"][m]["display_name"] for m in order]
     assert table["Champion"].iloc[0] != "" and (table["Champion"].iloc[1:] == "").all()
-    for (_, row), model in zip(table.iterrows(), order):
+    for (_, row), model in zip(table.iterrows(), order, strict=True):
         metrics = manifest["models"][model]["metrics"]
         for key, title in views.METRIC_COLUMNS.items():
             assert row[title] == pytest.approx(metrics[key])

@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 from bundle import layout
 from bundle.manifest import feature_names, model_names
 from bundle.reader import Bundle
-from dashboard.views.cohort import Condition, cohort_mask
 from dashboard.views.common import MISSING
+from dashboard.views.global_explanations.cohort import Condition, cohort_mask
 from store.rows import read_rows, table_rows
 
 # Above this many customers the page works on a fixed random sample of them (plus the ICE
@@ -301,7 +301,7 @@ def build_global_view(
         perm = permutation[permutation["model"] == model][["feature", "mean_drop", "std_drop"]]
         importance = importance.merge(perm, on="feature", how="left")
     order = importance["feature"].tolist()
-    feature = feature if feature in order else order[0]
+    feature = feature if feature is not None and feature in order else str(order[0])
     interaction, score = interaction_feature(data, model, feature, mask)
     cohort_ids = data.frame[layout.ID_COLUMN].to_numpy()[mask] if conditions else None
     curve, lines = pdp_ice(pdp, ice, model, feature, cohort_ids) if pdp is not None else (None, None)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from bundle.reader import BundleError
@@ -12,8 +14,15 @@ from dashboard.charts import global_explanations as global_charts
 from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
-from dashboard.views.cohort import MAX_LENGTH, CohortError, cohort_text, parse_cohort
-from dashboard.views.global_explanations import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE, build_global_view
+from dashboard.views.global_explanations.cohort import MAX_LENGTH, CohortError, Condition, cohort_text, parse_cohort
+from dashboard.views.global_explanations.view import (
+    ICE_TABLE,
+    PDP_TABLE,
+    PERMUTATION_TABLE,
+    ExplainData,
+    GlobalView,
+    build_global_view,
+)
 
 MODEL_KEY = "global_model"
 FEATURE_KEY = "global_feature"
@@ -24,19 +33,26 @@ RETRAIN = "retrain it with this version of churnlens to see it."
 def render() -> None:
     bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
     manifest = bundle.manifest
-    names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
-    features = manifest["features"]
-    labels = {f["name"]: f["label"] for f in features}
     st.title("Global explanations")
     try:
         explain = data.load_explain_data(bundle)
-        permutation = data.load_optional_table(bundle, PERMUTATION_TABLE)
-        pdp = data.load_optional_table(bundle, PDP_TABLE)
-        ice = data.load_optional_table(bundle, ICE_TABLE)
+        permutation, pdp, ice = (data.load_optional_table(bundle, t) for t in (PERMUTATION_TABLE, PDP_TABLE, ICE_TABLE))
     except BundleError as exc:
         st.error(f"The SHAP values of bundle '{inert(bundle.name)}' can't be read: {inert(exc)}")
         return
+    model, conditions = _controls(manifest)
+    requested_feature = st.session_state.get(FEATURE_KEY) or st.query_params.get("feature")
+    view = build_global_view(explain, model, conditions, requested_feature, permutation, pdp, ice)
+    if not _draw_cohort(view, conditions, explain):
+        return
+    _draw_importance(view)
+    _draw_beeswarm(view)
+    _draw_feature(manifest, view, lambda f: build_global_view(explain, model, conditions, f, permutation, pdp, ice))
 
+
+def _controls(manifest: dict) -> tuple[str, list[Condition]]:
+    """The model picker and the cohort box (both in the URL); an unusable cohort shows all customers."""
+    features = manifest["features"]
     controls = st.columns([1, 2], gap="large")
     with controls[0]:
         model = pick_model(manifest, MODEL_KEY)
@@ -59,13 +75,15 @@ def render() -> None:
         st.query_params["cohort"] = cohort_text(conditions)
     elif "cohort" in st.query_params and not raw.strip():
         del st.query_params["cohort"]
+    return model, conditions
 
-    requested_feature = st.session_state.get(FEATURE_KEY) or st.query_params.get("feature")
-    view = build_global_view(explain, model, conditions, requested_feature, permutation, pdp, ice)
+
+def _draw_cohort(view: GlobalView, conditions: list[Condition], explain: ExplainData) -> bool:
+    """The cohort's size and rates; False (after a warning) when no customer is in it."""
     cohort_label = " and ".join(c.text() for c in conditions) or "all customers"
     if view.cohort_size == 0:
         st.warning(f"No customer matches {inert(cohort_label)}. Loosen the conditions.")
-        return
+        return False
     size_col, rate_col, prob_col = st.columns(3)
     size_col.metric("Customers in cohort", f"{view.cohort_size:,}")
     rate_col.metric("Churn rate", f"{view.cohort_churn_rate:.1%}")
@@ -76,7 +94,10 @@ def render() -> None:
             f"This bundle has {explain.total:,} customers: the figures on this page come from a fixed random "
             f"sample of {len(explain.frame):,} of them (cohort counts are counts within the sample)."
         )
+    return True
 
+
+def _draw_importance(view: GlobalView) -> None:
     st.subheader("Which features matter")
     shap_col, perm_col = st.columns(2, gap="large")
     with shap_col:
@@ -93,6 +114,8 @@ def render() -> None:
         else:
             st.info(f"This bundle was trained without permutation importance; {RETRAIN}")
 
+
+def _draw_beeswarm(view: GlobalView) -> None:
     st.subheader("Every customer's SHAP values")
     points = view.beeswarm
     draw.altair_chart(global_charts.beeswarm_chart(points), width="stretch")
@@ -102,21 +125,24 @@ def render() -> None:
         "customer's value (categories by their order in the model card)."
     )
 
+
+def _draw_feature(manifest: dict, view: GlobalView, view_for: Callable[[str], GlobalView]) -> None:
+    """Dependence and PDP/ICE of the picked feature (`view_for` rebuilds the view for another one)."""
+    labels = {f["name"]: f["label"] for f in manifest["features"]}
     st.subheader("How one feature acts")
-    order = view.importance["feature"].tolist()
     if FEATURE_KEY not in st.session_state:
         st.session_state[FEATURE_KEY] = view.feature
+    order = view.importance["feature"].tolist()
     feature = st.selectbox("Feature", order, key=FEATURE_KEY, format_func=lambda f: labels.get(f, f))
     st.query_params["feature"] = feature
     if feature != view.feature:
-        view = build_global_view(explain, model, conditions, feature, permutation, pdp, ice)
-    kind = next(f["type"] for f in features if f["name"] == feature)
+        view = view_for(feature)
+    numeric = next(f["type"] for f in manifest["features"] if f["name"] == feature) == "numeric"
     dep_col, pdp_col = st.columns(2, gap="large")
     with dep_col:
         colour_label = labels.get(view.interaction) if view.interaction else None
         draw.altair_chart(
-            global_charts.dependence_chart(view.dependence, labels[feature], kind == "numeric", colour_label),
-            width="stretch",
+            global_charts.dependence_chart(view.dependence, labels[feature], numeric, colour_label), width="stretch"
         )
         how = (
             f"coloured by {inert(colour_label)}, the feature whose values best explain the remaining spread "
@@ -133,7 +159,7 @@ def render() -> None:
             st.info("The precomputed grids do not cover this feature and model.")
         else:
             draw.altair_chart(
-                global_charts.pdp_ice_chart(view.pdp, view.ice, labels[feature], kind == "numeric"), width="stretch"
+                global_charts.pdp_ice_chart(view.pdp, view.ice, labels[feature], numeric), width="stretch"
             )
             st.caption(
                 "PDP with ICE: each grey line is one customer's predicted churn as only this feature changes; "

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.risk import BANDS, HIGH, LOW, MEDIUM, band_cutoffs
-from dashboard.views.common import format_probability
+from dashboard.views.common import feature_labels, format_probability
 from store.customers import CustomerStore
 
 SIMILAR_K = 5
@@ -94,5 +94,5 @@ def find_customers(
     key = -p[matching] if sort == SORTS[0] else p[matching]
     ordered = matching[np.argsort(key, kind="stable")]
     shown = ordered[(page - 1) * page_size : page * page_size]
-    labels = {f["name"]: f.get("label") or f["name"] for f in manifest["features"]}
+    labels = feature_labels(manifest)
     return FindPage(rows=_rows(store, model, shown, labels), total=total, page=page, pages=pages)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from bundle.reader import BundleError
@@ -12,12 +13,13 @@ from dashboard.charts import validation as validation_charts
 from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
-from dashboard.views import METRIC_COLUMNS, TRAINING_TIME
+from dashboard.views.models import METRIC_COLUMNS, TRAINING_TIME, model_display_names
 from dashboard.views.validation import (
     CALIBRATION_TABLE,
     SCORE_DISTRIBUTION_TABLE,
     Costs,
     ThresholdError,
+    ValidationView,
     build_validation_view,
     parse_threshold,
 )
@@ -55,7 +57,7 @@ def _use_threshold(value: float) -> None:
 def render() -> None:
     bundle = st.session_state[data.ACTIVE_BUNDLE_KEY]
     manifest = bundle.manifest
-    names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
+    names = model_display_names(manifest)
     st.title("Validation")
     test_rows = manifest["split"].get("test_rows")
     st.caption(
@@ -73,54 +75,63 @@ def render() -> None:
 
     left, right = st.columns([1, 2], gap="large")
     with left:
-        model = pick_model(manifest, MODEL_KEY)
-        threshold = _chosen_threshold(float(manifest["models"][model]["threshold"]))
-        st.markdown("**Cost of acting on the flags**")
-        offer_cost = st.number_input("Cost of one retention offer", min_value=0.0, value=10.0, step=5.0)
-        saved_value = st.number_input(
-            "Value of keeping a customer who would have churned", min_value=0.0, value=200.0, step=10.0
-        )
-        success = st.slider("Share of contacted churners the offer keeps", 0.0, 1.0, 0.3, 0.05)
+        model, threshold, costs = _controls(manifest)
     view = build_validation_view(
-        manifest,
-        scores,
-        model,
-        threshold,
-        Costs(offer_cost, saved_value, success),
-        calibration=calibration,
-        score_distribution=distribution,
+        manifest, scores, model, threshold, costs, calibration=calibration, score_distribution=distribution
     )
-    point = view.point
     with right:
-        cols = st.columns(4)
-        cols[0].metric("Precision", f"{point['precision']:.1%}")
-        cols[1].metric("Recall", f"{point['recall']:.1%}")
-        cols[2].metric("F1", f"{point['f1']:.3f}")
-        cols[3].metric("Customers flagged", f"{point['flagged_share']:.1%}")
-        st.markdown(f"**Confusion matrix at threshold {threshold:.2f}**")
-        # A static table: four numbers read better as text than in an interactive grid.
-        st.table(view.confusion)
-        st.caption("Rows: what the customer actually did; columns: whether the model flagged them.")
-        best = view.best
-        cols = st.columns(2)
-        cols[0].metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
-        cols[1].metric(
-            "Best threshold",
-            f"{best['threshold']:.2f}",
-            help=(f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"),
-        )
-        st.button(
-            f"Move the slider to the best threshold ({best['threshold']:.2f})",
-            on_click=_use_threshold,
-            args=(best["threshold"],),
-            disabled=round(best["threshold"], 2) == round(threshold, 2),
-        )
-        draw.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
-        st.caption(
-            "Expected benefit = churners flagged × offer success rate × value saved − customers flagged × offer "
-            "cost. The green line marks the threshold that maximises it; the grey one is the slider."
-        )
+        _draw_threshold(view, threshold)
+    _draw_separation(view, curves, names)
+    _draw_calibration(view, names, model, threshold)
+    _draw_gains(view, names)
+    _draw_comparison(view)
 
+
+def _controls(manifest: dict) -> tuple[str, float, Costs]:
+    model = pick_model(manifest, MODEL_KEY)
+    threshold = _chosen_threshold(float(manifest["models"][model]["threshold"]))
+    st.markdown("**Cost of acting on the flags**")
+    offer_cost = st.number_input("Cost of one retention offer", min_value=0.0, value=10.0, step=5.0)
+    saved_value = st.number_input(
+        "Value of keeping a customer who would have churned", min_value=0.0, value=200.0, step=10.0
+    )
+    success = st.slider("Share of contacted churners the offer keeps", 0.0, 1.0, 0.3, 0.05)
+    return model, threshold, Costs(offer_cost, saved_value, success)
+
+
+def _draw_threshold(view: ValidationView, threshold: float) -> None:
+    point = view.point
+    cols = st.columns(4)
+    cols[0].metric("Precision", f"{point['precision']:.1%}")
+    cols[1].metric("Recall", f"{point['recall']:.1%}")
+    cols[2].metric("F1", f"{point['f1']:.3f}")
+    cols[3].metric("Customers flagged", f"{point['flagged_share']:.1%}")
+    st.markdown(f"**Confusion matrix at threshold {threshold:.2f}**")
+    # A static table: four numbers read better as text than in an interactive grid.
+    st.table(view.confusion)
+    st.caption("Rows: what the customer actually did; columns: whether the model flagged them.")
+    best = view.best
+    benefit_col, best_col = st.columns(2)
+    benefit_col.metric("Expected benefit at this threshold", f"{view.current_profit:,.0f}")
+    best_col.metric(
+        "Best threshold",
+        f"{best['threshold']:.2f}",
+        help=(f"Expected benefit {best['profit']:,.0f}, flagging {best['flagged_share']:.1%} of customers"),
+    )
+    st.button(
+        f"Move the slider to the best threshold ({best['threshold']:.2f})",
+        on_click=_use_threshold,
+        args=(best["threshold"],),
+        disabled=round(best["threshold"], 2) == round(threshold, 2),
+    )
+    draw.altair_chart(validation_charts.profit_chart(view.profit, threshold, best), width="stretch")
+    st.caption(
+        "Expected benefit = churners flagged × offer success rate × value saved − customers flagged × offer "
+        "cost. The green line marks the threshold that maximises it; the grey one is the slider."
+    )
+
+
+def _draw_separation(view: ValidationView, curves: pd.DataFrame, names: dict[str, str]) -> None:
     st.subheader("How the models separate churners")
     roc_col, pr_col = st.columns(2, gap="large")
     with roc_col:
@@ -130,6 +141,8 @@ def render() -> None:
         draw.altair_chart(validation_charts.pr_with_point(curves, view.points, names), width="stretch")
         st.caption("Precision–recall: higher and further right is better; dots are the current threshold.")
 
+
+def _draw_calibration(view: ValidationView, names: dict[str, str], model: str, threshold: float) -> None:
     st.subheader("Are the probabilities right?")
     cal_col, dist_col = st.columns(2, gap="large")
     with cal_col:
@@ -148,6 +161,8 @@ def render() -> None:
             "the separation; the dashed line is the threshold."
         )
 
+
+def _draw_gains(view: ValidationView, names: dict[str, str]) -> None:
     st.subheader("Who to contact first")
     gains_col, lift_col = st.columns(2, gap="large")
     with gains_col:
@@ -157,6 +172,8 @@ def render() -> None:
         draw.altair_chart(validation_charts.lift_chart(view.gains, names), width="stretch")
         st.caption("Lift: how many times more churners the riskiest x% holds than a random x% would.")
 
+
+def _draw_comparison(view: ValidationView) -> None:
     st.subheader("Model comparison")
     st.markdown(inert(view.champion_reason, limit=None))
     number_format = {title: st.column_config.NumberColumn(format="%.3f") for title in METRIC_COLUMNS.values()}

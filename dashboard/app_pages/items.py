@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from bundle.reader import BundleError
@@ -110,7 +109,7 @@ def _analogy_tab(catalog, item_id: str, options: list[str]) -> None:
 def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
     st.caption("Which of these items doesn't belong? (gensim doesnt_match: least similar to the group's mean.)")
     near = views.build_neighbours(catalog, item_id, 3)["item_id"].tolist()
-    far = _far_item(catalog, item_id)
+    far = views.far_item(catalog, item_id)
     chosen = st.multiselect(
         "Items", options, default=[item_id, *near, far], format_func=catalog.label, key=f"odd_{item_id}"
     )
@@ -121,14 +120,6 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
         return
     st.success(f"Doesn't belong: {inert(catalog.label(odd))}")
     _table(scored, {"similarity to the group": "Similarity to the group"})
-
-
-def _far_item(catalog, item_id: str) -> str:
-    """A well-known item far from this one, to seed the odd-one-out example."""
-    users = catalog.items["users"].fillna(0).to_numpy()
-    popular = np.flatnonzero(users >= np.quantile(users, 0.9)) if users.any() else np.arange(len(users))
-    similarity = catalog.index.unit[popular] @ catalog.index.unit[catalog.index.position(item_id)]
-    return str(catalog.index.ids[popular[int(np.argmin(similarity))]])
 
 
 def render() -> None:
@@ -152,7 +143,8 @@ def render() -> None:
     if resolution.item_id is None:
         if not query.strip():
             st.info(
-                f"Search {len(catalog.index):,} items from {inert(catalog.source)} by title or ID, for example {inert(example)}."
+                f"Search {len(catalog.index):,} items from {inert(catalog.source)} by title or ID, "
+                f"for example {inert(example)}."
             )
         else:
             st.warning(inert(resolution.message, limit=400))
@@ -166,7 +158,8 @@ def render() -> None:
     st.subheader(inert(catalog.label(item_id)), anchor=False)
     st.caption(
         inert(
-            f"ID {item_id} · {row['genres'] or 'no genres'} · {int(row['users']) if row['users'] == row['users'] else '?'} users"
+            f"ID {item_id} · {row['genres'] or 'no genres'} · "
+            f"{int(row['users']) if row['users'] == row['users'] else '?'} users"
         )
     )
     options = catalog.items["item_id"].tolist()

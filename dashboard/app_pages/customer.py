@@ -1,7 +1,7 @@
 """Customer page: one customer's churn risk, the reasons for it, and what could change it.
 
-Draws only: every number comes from `dashboard.views` (customer, whatif, levers,
-similar, lime_view, report), all of which run the bundle's models through the
+Draws only: every number comes from `dashboard.views.customer` (view, whatif, levers,
+similar, lime_check, report), all of which run the bundle's models through the
 JVM-free runtime, so the page works for every model in the bundle.
 URL state: `?customer=`, `?model=`, `?whatif=` (JSON edits), `?ice=` (feature), `?tab=` (open tab).
 
@@ -17,9 +17,9 @@ import streamlit as st
 
 from analytics.risk import describe_bands
 from bundle.reader import Bundle, BundleError
-from dashboard.charts import customer as charts
-from dashboard.pages.customer_items import draw_customer_items
-from dashboard.pages.customer_sections import (
+from dashboard.app_pages.customer_items import draw_customer_items
+from dashboard.app_pages.customer_lime_export import draw_export, draw_lime
+from dashboard.app_pages.customer_sections import (
     EXPORT_TAB,
     FIND_TAB,
     ICE_PARAM,
@@ -34,20 +34,18 @@ from dashboard.pages.customer_sections import (
     WHATIF_PARAM,
     WHATIF_TAB,
     WHY_TAB,
-    draw_export,
     draw_find,
     draw_ice,
     draw_levers,
-    draw_lime,
     draw_similar,
     draw_whatif,
 )
+from dashboard.charts import customer as charts
 from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
-from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
-from dashboard.views.customer import EFFECT_CAPTION, probability_waterfall
+from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, build_customer_view, probability_waterfall
 from store.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
@@ -178,7 +176,7 @@ def _tab_in_url(label: str) -> None:
         st.query_params[TAB_PARAM] = label
 
 
-def _draw_reason_card(view) -> None:
+def _draw_reason_card(view: CustomerView) -> None:
     champion = " ★ champion" if view.is_champion else ""
     st.subheader(inert(f"Customer {view.customer_id}", None))
     col_p, col_band, col_pct, col_outcome = st.columns([1, 1, 2.2, 1])  # the rank reads as a phrase
@@ -211,7 +209,7 @@ def _draw_reason_card(view) -> None:
     st.caption(inert(view.baseline_text, None))
 
 
-def _draw_why(view) -> None:
+def _draw_why(view: CustomerView) -> None:
     left, right = st.columns([1, 1], gap="large")
     with left:
         units = st.radio("Show effects in", [POINTS, LOGODDS], key=UNITS_KEY, horizontal=True)

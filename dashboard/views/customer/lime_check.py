@@ -2,7 +2,8 @@
 
 LIME perturbs the customer's row (categoricals as categories, numbers in the
 background's quartile bins), scores every perturbed row through the bundle's
-runtime and fits a local linear model: its weights are in probability units.
+runtime (raw rows -> `runtime.encode` -> the model's kernel -> `runtime.sigmoid`, as every
+other score) and fits a local linear model: its weights are in probability units.
 SHAP is exact for the model and in log-odds. Units differ, so the agreement
 check compares only what both can say: the *direction* of each reason and the
 *order* of the strongest ones.
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.views.common import split_label
-from runtime.core import ModelRuntime, one_thread, sigmoid
+from runtime import sigmoid
+from runtime.core import ModelRuntime, one_thread
 
 DEFAULT_SAMPLES = 5000
 MIN_SAMPLES, MAX_SAMPLES = 500, 20000
@@ -32,7 +34,8 @@ AGREEMENT_COLUMNS = ["Feature", "SHAP (log-odds)", "LIME (probability)", "Same d
 class Agreement:
     k: int
     sign_agreement: float  # share of the top-k SHAP features whose LIME weight has the same sign
-    rank_correlation: float  # Spearman correlation of the two methods' |values| (importance order) over those features; nan if undefined
+    # Spearman correlation of the two methods' |values| (importance order) over those features; nan if undefined
+    rank_correlation: float
     disagreeing: tuple[str, ...]  # features (names) whose directions differ
 
 
@@ -89,53 +92,77 @@ class LimeResult:
     samples: int
 
 
-def _coder(manifest: Mapping, background: pd.DataFrame) -> tuple[list[str], dict[int, list], dict[str, float]]:
+@dataclass(frozen=True)
+class LimeSpace:
+    """How LIME sees a bundle's features: one number per feature, in manifest order.
+
+    Numeric and Yes/No features are their model input value; a categorical feature is the
+    index of its category in `categories[column]`, whose last entry stands for missing or
+    unseen (no one-hot slot set). Built from the runtime's encoding, so raw rows reach LIME
+    through `encode_rows` and LIME's samples reach the model through it again.
+    """
+
+    names: list[str]
+    categories: dict[int, list[str]]  # categorical column -> its categories, MISSING_CATEGORY last
+    binary: dict[int, list[str]]  # Yes/No column -> ["No", "Yes"] (coded 0/1, also their model input)
+    value_slot: dict[int, int]  # numeric or Yes/No column -> the slot holding its value
+    category_slots: dict[int, list[tuple[int, int]]]  # categorical column -> (category code, one-hot slot)
+
+
+def lime_space(manifest: Mapping, encoding: list[dict]) -> LimeSpace:
+    """LIME's coding of a bundle's features (categories in the manifest's order), tied to the runtime's slots."""
     names = [f["name"] for f in manifest["features"]]
-    categorical = {}
-    for i, spec in enumerate(manifest["features"]):
-        if spec["type"] == "categorical":
-            categorical[i] = [*(spec.get("categories") or ()), MISSING_CATEGORY]
-    fills = {e["feature"]: float(e["fill"]) for e in manifest["encoding"] if e["kind"] == "numeric"}
-    return names, categorical, fills
+    column = {n: i for i, n in enumerate(names)}
+    categories = {
+        i: [*(spec.get("categories") or ()), MISSING_CATEGORY]
+        for i, spec in enumerate(manifest["features"])
+        if spec["type"] == "categorical"
+    }
+    value_slot: dict[int, int] = {}
+    category_slots: dict[int, list[tuple[int, int]]] = {i: [] for i in categories}
+    for slot, entry in enumerate(encoding):
+        i = column[entry["feature"]]
+        if entry["kind"] == "numeric":
+            value_slot[i] = slot
+        elif entry["category"] in categories.get(i, ())[:-1]:
+            category_slots[i].append((categories[i].index(entry["category"]), slot))
+    binary = {i: ["No", "Yes"] for i, f in enumerate(manifest["features"]) if f["type"] == "binary"}
+    return LimeSpace(names, categories, binary, value_slot, category_slots)
 
 
-def _encode(
-    rows: pd.DataFrame, names: list[str], categorical: Mapping[int, list], fills: Mapping[str, float]
-) -> np.ndarray:
-    out = np.zeros((len(rows), len(names)))
-    for i, name in enumerate(names):
-        column = rows[name]
-        if i in categorical:
-            lookup = {c: j for j, c in enumerate(categorical[i])}
-            missing = len(categorical[i]) - 1
-            out[:, i] = [lookup.get(v, missing) if isinstance(v, str) else missing for v in column]
-        else:
-            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
-            out[:, i] = np.where(np.isnan(values), fills.get(name, 0.0), values)
+def to_lime(space: LimeSpace, slots: np.ndarray) -> np.ndarray:
+    """Encoded rows (the runtime's slot matrix) -> LIME's coded rows."""
+    out = np.zeros((len(slots), len(space.names)))
+    for i, slot in space.value_slot.items():
+        out[:, i] = slots[:, slot]
+    for i, pairs in space.category_slots.items():
+        out[:, i] = len(space.categories[i]) - 1  # missing or unseen: no one-hot slot set
+        for code, slot in pairs:
+            out[slots[:, slot] == 1.0, i] = code
     return out
 
 
-def _slot_mapper(runtime: ModelRuntime, names: list[str], categorical: Mapping[int, list]):
-    """LIME's coded rows → the model's input slots directly, with NumPy only (no DataFrame per call):
-    numeric slots copy the value, one-hot slots compare the category code."""
-    index = {n: i for i, n in enumerate(names)}
-    plan = []
-    for entry in runtime.encoding:
-        column = index[entry["feature"]]
-        if entry["kind"] == "numeric":
-            plan.append((column, None))
+def lime_rows(space: LimeSpace, samples: np.ndarray) -> pd.DataFrame:
+    """LIME's coded rows -> raw feature rows, as the customers table holds them (missing = None)."""
+    columns: dict[str, object] = {}
+    for i, name in enumerate(space.names):
+        if i in space.categories:
+            known = space.categories[i][:-1]
+            codes = np.clip(np.rint(samples[:, i]).astype(np.int64), 0, len(known))
+            columns[name] = np.array([*known, None], dtype=object)[codes]
         else:
-            choices = categorical.get(column, [])
-            plan.append((column, choices.index(entry["category"]) if entry["category"] in choices else -1))
+            columns[name] = samples[:, i]
+    return pd.DataFrame(columns)
 
-    def to_slots(x: np.ndarray) -> np.ndarray:
-        out = np.empty((len(x), len(plan)))
-        codes = np.rint(x).astype(np.int64)
-        for slot, (column, code) in enumerate(plan):
-            out[:, slot] = x[:, column] if code is None else (codes[:, column] == code)
-        return out
 
-    return to_slots
+def lime_slots(runtime: ModelRuntime, manifest: Mapping, samples: np.ndarray) -> np.ndarray:
+    """The slot matrix LIME's samples (rows in LIME's coding) are scored on: `runtime.encode` of their raw rows."""
+    return runtime.encode(lime_rows(lime_space(manifest, runtime.encoding), samples))
+
+
+def lime_samples(runtime: ModelRuntime, manifest: Mapping, rows: pd.DataFrame) -> np.ndarray:
+    """Raw feature rows in LIME's coding (the inverse of `lime_rows` up to missing values' fills)."""
+    return to_lime(lime_space(manifest, runtime.encoding), runtime.encode(rows))
 
 
 def explain_lime(
@@ -155,20 +182,26 @@ def explain_lime(
         return _explain(runtime, manifest, features, background, samples, seed, started)
 
 
-def _explain(runtime, manifest, features, background, samples, seed, started) -> LimeResult:
+def _explain(
+    runtime: ModelRuntime,
+    manifest: Mapping,
+    features: Mapping[str, object],
+    background: pd.DataFrame,
+    samples: int,
+    seed: int,
+    started: float,
+) -> LimeResult:
     from lime.lime_tabular import LimeTabularExplainer
 
-    names, categorical, fills = _coder(manifest, background)
-    training = _encode(background, names, categorical, fills)
+    space = lime_space(manifest, runtime.encoding)
+    names = space.names
     # A fresh explainer per call: its random state advances with every explanation.
-    # Yes/No features are categories to LIME too (coded 0/1, which is also their model input).
-    binary = {i: ["No", "Yes"] for i, f in enumerate(manifest["features"]) if f["type"] == "binary"}
     explainer = LimeTabularExplainer(
-        training,
+        to_lime(space, runtime.encode(background)),
         mode="classification",
         feature_names=names,
-        categorical_features=sorted({**categorical, **binary}),
-        categorical_names={**categorical, **binary},
+        categorical_features=sorted({**space.categories, **space.binary}),
+        categorical_names={**space.categories, **space.binary},
         class_names=["stays", "churns"],
         discretize_continuous=True,
         random_state=seed,
@@ -176,13 +209,11 @@ def _explain(runtime, manifest, features, background, samples, seed, started) ->
         feature_selection="none",
     )
 
-    to_slots = _slot_mapper(runtime, names, categorical)
-
     def predict(x: np.ndarray) -> np.ndarray:
-        p = sigmoid(runtime.kernel.margin(to_slots(x)))
+        p = sigmoid(runtime.kernel.margin(runtime.encode(lime_rows(space, x))))
         return np.column_stack([1.0 - p, p])
 
-    row = _encode(pd.DataFrame({n: [features.get(n)] for n in names}), names, categorical, fills)[0]
+    row = to_lime(space, runtime.encode(pd.DataFrame({n: [features.get(n)] for n in names})))[0]
     explanation = explainer.explain_instance(row, predict, labels=(1,), num_features=len(names), num_samples=samples)
     weights = {names[i]: float(w) for i, w in explanation.as_map()[1]}
     return LimeResult(

@@ -15,7 +15,7 @@ from dashboard.views.items import build_customer_items
 from store.items import ItemLookupError, has_items
 
 # Absolute, so the link resolves whichever script is the app's entry point.
-ITEMS_PAGE = Path(__file__).resolve().parents[1] / "pages" / "items.py"
+ITEMS_PAGE = Path(__file__).resolve().parent / "items.py"
 
 
 def _links(bundle: Bundle, rows, prefix: str, label) -> None:
@@ -26,7 +26,7 @@ def _links(bundle: Bundle, rows, prefix: str, label) -> None:
         )  # fmt: skip
 
 
-def draw_customer_items(bundle: Bundle, customer_id: object, recent: int = 10, k: int = 10) -> None:
+def draw_customer_items(bundle: Bundle, customer_id: int | str, recent: int = 10, k: int = 10) -> None:
     """Draw nothing for bundles without item vectors; otherwise two short lists with links."""
     if not has_items(bundle.manifest):
         return

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analytics.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
-from bundle.manifest import model_names
 from bundle.reader import Bundle
 from dashboard.views.common import (
     display_value,
+    feature_labels,
     format_points,
     format_probability,
     rank_phrase,
     reason_text,
-    sigmoid,
     with_article,
 )
+from runtime import sigmoid
 from store.customers import CustomerStore
 
 DEFAULT_TOP_N = 10
@@ -33,16 +34,11 @@ DECREASES = "decreases risk"
 
 WATERFALL_COLUMNS = ["feature", "label", "value", "reason", "shap", "start", "end", "direction", "rank"]
 REASONS_SHOWN = 3
-CHAMPION_MARK = "★ champion"
 EFFECT_CAPTION = (
     "Each reason's effect is in percentage points of probability: the customer's probability minus "
     "the probability with that one reason's contribution taken out of the log-odds, "
     "p − sigmoid(log-odds − contribution)."
 )
-
-
-class UnknownModel(ValueError):
-    """A `?model=` that names no model of the bundle; the message is meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -87,75 +83,31 @@ class CustomerView:
     raw_features: dict = None  # type: ignore[assignment]
 
 
-def model_choices(manifest: Mapping) -> dict[str, str]:
-    """{model key: picker label}, champion first and marked."""
-    champion = manifest["champion"]
-    return {
-        m: manifest["models"][m].get("display_name", m) + (f" {CHAMPION_MARK}" if m == champion else "")
-        for m in model_names(manifest)
-    }
-
-
-def resolve_model(manifest: Mapping, requested: object) -> str:
-    """The model a `?model=` names, the champion when none; `UnknownModel` otherwise."""
-    if requested in (None, ""):
-        return manifest["champion"]
-    if requested not in manifest["models"]:
-        shown = str(requested)[:40]
-        raise UnknownModel(
-            f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}."
-        )
-    return str(requested)
-
-
 def build_customer_view(
     bundle: Bundle, store: CustomerStore, raw_id: object, top_n: int = DEFAULT_TOP_N, model: str | None = None
 ) -> CustomerView:
     """Everything the Customer page shows for one ID, under `model` (default: the champion).
 
-    Raises `MalformedCustomerId` / `UnknownCustomer` (both `CustomerLookupError`)
-    with a message meant for the user.
-    """
+    Raises `MalformedCustomerId` / `UnknownCustomer` (both `CustomerLookupError`), meant for the user."""
     manifest = bundle.manifest
     model = model or manifest["champion"]
     entry = manifest["models"][model]
     position = store.position(raw_id)
     record = store.record_at(position)
     specs = manifest["features"]
-
     shap = record.shap[model]
     shown = {f["name"]: display_value(f, record.features.get(f["name"])) for f in specs}
-    labels = {f["name"]: f.get("label") or f["name"] for f in specs}
-    features = pd.DataFrame(
-        {
-            "Feature": [labels[f["name"]] for f in specs],
-            "Value": [shown[f["name"]] for f in specs],
-            "Effect (log-odds)": [shap[f["name"]] for f in specs],
-        }
-    )
-
+    labels = feature_labels(manifest)
     base_value = float(entry["shap"]["base_value"])
-    waterfall = _waterfall_rows(shap, labels, shown, base_value, top_n)
     probability = record.probability[model]
     percentile = float(record.percentile[model])
-    churned = record.label == 1
-    in_test = record.split == "test"
-    outcome_detail = (
-        "test set: the model never saw this customer while training"
-        if in_test
-        else "training set: the model learned from this customer"
+    raising, lowering = _reasons(
+        shap, {f["name"]: f for f in specs}, record.features, probability, record.margin[model]
     )
-    margin = record.margin[model]
-    by_name = {f["name"]: f for f in specs}
-    raising, lowering = _reasons(shap, by_name, record.features, probability, margin)
-    cutoffs = entry.get("risk_bands") or band_cutoffs(store.probabilities(model))
-    band = risk_band(probability, cutoffs)
+    band = risk_band(probability, entry.get("risk_bands") or band_cutoffs(store.probabilities(model)))
     rank_text = rank_phrase(percentile)
     average = float(np.mean(store.probabilities(model)))
     churn_rate = float(manifest["dataset"].get("label_rate", float("nan")))
-    view_caption = _caption(
-        record.customer_id, entry.get("display_name", model), probability, rank_text, band, raising, lowering
-    )
     return CustomerView(
         customer_id=record.customer_id,
         model=model,
@@ -164,15 +116,21 @@ def build_customer_view(
         percentile=percentile,
         margin=record.margin[model],
         base_value=base_value,
-        base_probability=sigmoid(base_value),
+        base_probability=float(sigmoid(base_value)),
         threshold=float(entry.get("threshold", 0.5)),
         label=record.label,
         split=record.split,
-        outcome="Churned" if churned else "Stayed",
-        outcome_detail=outcome_detail,
-        features=features,
-        waterfall=waterfall,
-        caption=view_caption,
+        outcome="Churned" if record.label == 1 else "Stayed",
+        outcome_detail=(
+            "test set: the model never saw this customer while training"
+            if record.split == "test"
+            else "training set: the model learned from this customer"
+        ),
+        features=_details(specs, labels, shown, shap),
+        waterfall=_waterfall_rows(shap, labels, shown, base_value, top_n),
+        caption=_caption(
+            record.customer_id, entry.get("display_name", model), probability, rank_text, band, raising, lowering
+        ),
         band=band,
         rank_text=rank_text,
         raising=raising,
@@ -186,10 +144,31 @@ def build_customer_view(
     )
 
 
+def shap_by_feature(manifest: Mapping, view: CustomerView) -> dict[str, float]:
+    """{feature name: SHAP value (log-odds)} of the customer shown."""
+    # view.features lists features in manifest order.
+    names = [f["name"] for f in manifest["features"]]
+    return dict(zip(names, view.features["Effect (log-odds)"].astype(float), strict=True))
+
+
+def _details(
+    specs: list[dict], labels: Mapping[str, str], shown: Mapping[str, str], shap: Mapping[str, float]
+) -> pd.DataFrame:
+    """The customer details table: Feature, Value, Effect (log-odds), in manifest order."""
+    return pd.DataFrame(
+        {
+            "Feature": [labels[f["name"]] for f in specs],
+            "Value": [shown[f["name"]] for f in specs],
+            "Effect (log-odds)": [shap[f["name"]] for f in specs],
+        }
+    )
+
+
 def baseline_text(base_value: float, average: float, churn_rate: float) -> str:
     """Three different "averages", each named for what it is."""
+    baseline = format_probability(float(sigmoid(base_value)))
     return (
-        f"The waterfall starts at the model's baseline, {format_probability(sigmoid(base_value))}: the probability "
+        f"The waterfall starts at the model's baseline, {baseline}: the probability "
         f"at the customers' average log-odds (log-odds average differently from probabilities). "
         f"The average customer's predicted probability is {format_probability(average)}, "
         f"and {format_probability(churn_rate)} of customers actually churned."
@@ -201,7 +180,7 @@ def _reasons(
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
     def reason(name: str) -> Reason:
         phi = float(shap[name])
-        return Reason(name, reason_text(specs[name], values.get(name)), phi, p - sigmoid(margin - phi))
+        return Reason(name, reason_text(specs[name], values.get(name)), phi, p - float(sigmoid(margin - phi)))
 
     up = sorted((n for n in shap if shap[n] > 0), key=lambda n: -shap[n])[:REASONS_SHOWN]
     down = sorted((n for n in shap if shap[n] < 0), key=lambda n: shap[n])[:REASONS_SHOWN]
@@ -212,8 +191,8 @@ def probability_waterfall(waterfall: pd.DataFrame) -> pd.DataFrame:
     """The same bars on the probability scale: start/end as probabilities, `shap` as the
     change in probability each bar makes at its place in the walk (sums to p − baseline)."""
     out = waterfall.copy()
-    out["start"] = out["start"].map(sigmoid)
-    out["end"] = out["end"].map(sigmoid)
+    out["start"] = sigmoid(out["start"].to_numpy(dtype=float))
+    out["end"] = sigmoid(out["end"].to_numpy(dtype=float))
     out["shap"] = out["end"] - out["start"]
     return out
 
@@ -227,7 +206,7 @@ def _waterfall_rows(
 ) -> pd.DataFrame:
     ranked = sorted(shap, key=lambda name: abs(shap[name]), reverse=True)
     top, rest = ranked[:top_n], ranked[top_n:]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "feature": name,
             "label": labels[name],

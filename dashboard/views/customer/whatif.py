@@ -12,16 +12,17 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from bundle import layout
 from bundle.reader import Bundle
-from dashboard.views.common import display_value, format_points, format_probability, is_missing, sigmoid
-from dashboard.views.customer import DEFAULT_TOP_N, _waterfall_rows
+from dashboard.views.common import display_value, feature_labels, format_points, format_probability, is_missing
+from dashboard.views.customer.view import DEFAULT_TOP_N, _waterfall_rows
+from runtime import sigmoid
 from runtime.core import ModelRuntime
-from runtime.core import sigmoid as sigmoid_array
 from runtime.encoding import encode_rows
 from store.customers import CustomerStore
 
@@ -81,9 +82,9 @@ def parse_whatif(raw: object, domains: Mapping[str, Domain], labels: Mapping[str
 def validate_value(name: object, value: object, domains: Mapping[str, Domain], labels: Mapping[str, str]) -> object:
     if name not in domains:
         raise WhatIfError(f"The what-if scenario names an unknown feature '{str(name)[:40]}'.")
-    domain = domains[name]
-    label = labels.get(name, name)
-    if domain.type == "numeric":
+    domain = domains[str(name)]
+    label = labels.get(str(name), str(name))
+    if domain.type == "numeric" and domain.low is not None and domain.high is not None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise WhatIfError(f"{label} must be a number.")
         if not domain.low <= value <= domain.high:
@@ -131,10 +132,10 @@ def build_whatif(
     row.update(edits)
     margin, shap = runtime.explain(customer_frame(row, runtime.features))
     contributions = dict(zip(runtime.features, shap[0].tolist(), strict=True))
-    labels = {f["name"]: f.get("label") or f["name"] for f in specs}
+    labels = feature_labels(manifest)
     shown = {f["name"]: display_value(f, row.get(f["name"])) for f in specs}
     waterfall = _waterfall_rows(contributions, labels, shown, runtime.base_value, top_n)
-    probability = float(sigmoid(float(margin[0])))
+    probability = float(sigmoid(margin[0]))
     changed = tuple(n for n in edits if not _same(edits[n], features.get(n)))
     return WhatIfView(
         probability=probability,
@@ -144,6 +145,22 @@ def build_whatif(
         waterfall=waterfall,
         changed=changed,
     )
+
+
+def whatif_edits(chosen: Mapping[str, object], real: Mapping[str, object]) -> dict[str, object]:
+    """The values the user changed: {feature: value} for inputs that differ from the customer's own."""
+    return {n: v for n, v in chosen.items() if not _unchanged(v, real.get(n))}
+
+
+def _unchanged(value: object, real: object) -> bool:
+    if is_missing(value) or is_missing(real):
+        return is_missing(value) and is_missing(real)
+    if isinstance(value, float) or isinstance(real, float):
+        try:
+            return bool(np.isclose(float(value), float(real)))  # type: ignore[arg-type]  # refusals caught below
+        except (TypeError, ValueError):
+            return False
+    return value == real
 
 
 def _same(a: object, b: object) -> bool:
@@ -202,7 +219,7 @@ def build_ice(
     slots, values = feature_slots(runtime, feature, grid)
     x = np.repeat(base[np.newaxis], len(grid), axis=0)
     x[:, :, slots] = values[:, np.newaxis, :]
-    probability = sigmoid_array(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(len(grid), len(base))
+    probability = sigmoid(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(len(grid), len(base))
     curves = pd.DataFrame(
         {
             "x": grid,
@@ -214,12 +231,12 @@ def build_ice(
     )
     spec = next(f for f in manifest["features"] if f["name"] == feature)
     current = features.get(feature)
-    current_p = float(sigmoid_array(runtime.kernel.margin(base[:1]))[0])
+    current_p = float(sigmoid(runtime.kernel.margin(base[:1]))[0])
     return IceView(
         feature=feature,
         label=spec.get("label") or feature,
         curves=curves,
-        current_x=current if not is_missing(current) else "missing",
+        current_x=cast(float | str, current) if not is_missing(current) else "missing",
         current_probability=current_p,
         categorical=domain.type != "numeric",
     )
@@ -238,4 +255,5 @@ def load_background(bundle: Bundle, names: list[str]) -> pd.DataFrame:
 
 
 def format_change(probability: float, real: float) -> str:
-    return f"{format_probability(probability)} ({format_points(probability - real)} against the real {format_probability(real)})"
+    against = f"against the real {format_probability(real)}"
+    return f"{format_probability(probability)} ({format_points(probability - real)} {against})"

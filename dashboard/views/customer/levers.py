@@ -25,7 +25,7 @@ import pandas as pd
 
 from analytics.risk import band_cutoffs, risk_band
 from dashboard.views.common import format_points, format_probability, is_missing, reason_text
-from dashboard.views.whatif import Domain, customer_frame, feature_slots
+from dashboard.views.customer.whatif import Domain, customer_frame, feature_slots
 from runtime.core import ModelRuntime, sigmoid
 from store.customers import CustomerStore
 
@@ -43,7 +43,7 @@ def actionable_features(manifest: Mapping) -> list[str]:
 
 
 def _candidates(name: str, domain: Domain, current: object) -> list:
-    if domain.type == "numeric":
+    if domain.type == "numeric" and domain.low is not None and domain.high is not None:
         values = np.linspace(domain.low, domain.high, NUMERIC_STEPS).tolist()
     else:
         values = list(domain.choices)

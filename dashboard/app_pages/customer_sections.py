@@ -1,14 +1,15 @@
-"""The Customer page's sections (what-if, ICE, levers, similar, LIME, find, export): drawing only.
+"""The Customer page's sections (what-if, ICE, levers, similar, find): drawing only.
 
-Split from `pages/customer.py` to keep each file readable; every number comes
-from `dashboard.views.*`. Widget keys are module constants so tests can drive them.
+Split from `app_pages/customer.py` to keep each file readable (LIME and export are in
+`customer_lime_export.py`); every number comes from `dashboard.views.customer`.
+Widget keys and tab names are module constants so tests can drive them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-import numpy as np
 import streamlit as st
 
 from analytics.risk import BANDS
@@ -16,21 +17,10 @@ from bundle.reader import Bundle
 from dashboard.charts import customer as charts
 from dashboard.shell import draw
 from dashboard.shell.plain import inert
-from dashboard.views.common import display_value, format_probability, is_missing
-from dashboard.views.customer import EFFECT_CAPTION
-from dashboard.views.levers import LEVER_COLUMNS, actionable_features, build_levers
-from dashboard.views.lime_view import (
-    DEFAULT_SAMPLES,
-    MAX_SAMPLES,
-    MIN_SAMPLES,
-    agreement,
-    agreement_note,
-    comparison_table,
-    explain_lime,
-)
-from dashboard.views.report import chart_svg, explanation_csv, export_name, html_report
-from dashboard.views.similar import ANY, SORTS, build_similar, find_customers
-from dashboard.views.whatif import (
+from dashboard.views.common import display_value, feature_labels, format_probability, is_missing
+from dashboard.views.customer.levers import LEVER_COLUMNS, actionable_features, build_levers
+from dashboard.views.customer.similar import ANY, SORTS, build_similar, find_customers
+from dashboard.views.customer.whatif import (
     WhatIfError,
     build_ice,
     build_whatif,
@@ -39,6 +29,7 @@ from dashboard.views.whatif import (
     load_background,
     parse_whatif,
     population,
+    whatif_edits,
 )
 
 WHATIF_PARAM, ICE_PARAM = "whatif", "ice"
@@ -77,16 +68,6 @@ def population_of(bundle: Bundle):
     return _population(str(bundle.path), bundle.run_id, bundle)
 
 
-def _labels(bundle: Bundle) -> dict[str, str]:
-    return {f["name"]: f.get("label") or f["name"] for f in bundle.manifest["features"]}
-
-
-def _shap_of(bundle: Bundle, view) -> dict[str, float]:
-    # view.features lists features in manifest order.
-    names = [f["name"] for f in bundle.manifest["features"]]
-    return dict(zip(names, view.features["Effect (log-odds)"].astype(float), strict=True))
-
-
 # --- what-if -------------------------------------------------------------------------------
 
 
@@ -112,7 +93,7 @@ def _apply_lever(real: dict, edits: dict) -> None:
 
 def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
     domains = domains_of(bundle, store)
-    labels = _labels(bundle)
+    labels = feature_labels(bundle.manifest)
     real = view.raw_features
     if st.session_state.get(WHATIF_FOR_KEY) != str(view.customer_id):
         edits: dict = {}
@@ -129,30 +110,7 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
         "Change any value to see how this customer's risk would move. Numbers stay within the range seen "
         "among customers; categories are the known ones."
     )
-    columns = st.columns(3)
-    chosen = {}
-    for i, spec in enumerate(bundle.manifest["features"]):
-        name, domain = spec["name"], domains[spec["name"]]
-        key = WHATIF_PREFIX + name
-        with columns[i % 3]:
-            if domain.type == "numeric":
-                step = 1.0 if float(domain.low).is_integer() and float(domain.high).is_integer() else 0.01
-                chosen[name] = st.number_input(
-                    labels[name],
-                    min_value=domain.low,
-                    max_value=domain.high,
-                    step=step,
-                    key=key,
-                    format="%.0f" if step == 1.0 else "%.2f",
-                )
-            else:
-                options = list(domain.choices)
-                if st.session_state.get(key) not in options:
-                    options = [st.session_state.get(key), *options]
-                chosen[name] = st.selectbox(
-                    labels[name], options, key=key, format_func=lambda v, s=spec: display_value(s, v)
-                )
-    edits = {n: v for n, v in chosen.items() if not _unchanged(v, real.get(n))}
+    edits = whatif_edits(_whatif_inputs(bundle, domains, labels), real)
     if edits:
         encoded = encode_whatif(edits)
         if st.query_params.get(WHATIF_PARAM) != encoded:
@@ -177,22 +135,37 @@ def draw_whatif(bundle: Bundle, store, runtime, view) -> None:
     draw.altair_chart(charts.waterfall_chart(result.waterfall), width="stretch")
 
 
-def _unchanged(value: object, real: object) -> bool:
-    if is_missing(value) or is_missing(real):
-        return is_missing(value) and is_missing(real)
-    if isinstance(value, float) or isinstance(real, float):
-        try:
-            return bool(np.isclose(float(value), float(real)))
-        except (TypeError, ValueError):
-            return False
-    return value == real
+def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dict[str, object]:
+    """One input per feature, three columns; returns {feature: the value shown}."""
+    columns = st.columns(3)
+    chosen: dict[str, object] = {}
+    for i, spec in enumerate(bundle.manifest["features"]):
+        name, domain = spec["name"], domains[spec["name"]]
+        key = WHATIF_PREFIX + name
+        with columns[i % 3]:
+            if domain.type == "numeric":
+                step = 1.0 if float(domain.low).is_integer() and float(domain.high).is_integer() else 0.01
+                chosen[name] = st.number_input(
+                    labels[name],
+                    min_value=domain.low,
+                    max_value=domain.high,
+                    step=step,
+                    key=key,
+                    format="%.0f" if step == 1.0 else "%.2f",
+                )
+            else:
+                options: list[object] = list(domain.choices)
+                if st.session_state.get(key) not in options:
+                    options = [st.session_state.get(key), *options]
+                chosen[name] = st.selectbox(labels[name], options, key=key, format_func=partial(display_value, spec))
+    return chosen
 
 
 # --- ICE ----------------------------------------------------------------------------------
 
 
 def draw_ice(bundle: Bundle, store, runtime, view) -> None:
-    labels = _labels(bundle)
+    labels = feature_labels(bundle.manifest)
     names = list(labels)
     if ICE_KEY not in st.session_state or st.session_state[ICE_KEY] not in names:
         requested = st.query_params.get(ICE_PARAM)
@@ -200,13 +173,14 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
         if requested is not None and requested not in names:
             st.warning(inert(f"There is no feature '{requested[:40]}'; showing {labels[default]} instead.", None))
         st.session_state[ICE_KEY] = requested if requested in names else default
-    feature = st.selectbox(
+    picked = st.selectbox(
         "Feature",
         names,
         key=ICE_KEY,
-        format_func=labels.get,
+        format_func=lambda n: labels.get(n, n),
         help="How this customer's risk would change with this one value, all else equal.",
     )
+    feature = picked or names[0]  # never None: the key was set to one of the options above
     if st.query_params.get(ICE_PARAM) != feature:
         st.query_params[ICE_PARAM] = feature
     ice = build_ice(
@@ -260,7 +234,7 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
 
 
 def draw_similar(bundle: Bundle, store, view, open_customer: Callable[[str], None]) -> None:
-    similar = build_similar(store, view.model, view.position, _labels(bundle))
+    similar = build_similar(store, view.model, view.position, feature_labels(bundle.manifest))
     st.markdown("Customers at risk for the same reasons (closest explanations under this model).")
     st.dataframe(similar, hide_index=True, width="stretch")
     for customer_id in similar["Customer"]:
@@ -270,7 +244,7 @@ def draw_similar(bundle: Bundle, store, view, open_customer: Callable[[str], Non
 
 
 def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], None]) -> None:
-    labels = _labels(bundle)
+    labels = feature_labels(bundle.manifest)
     st.markdown("**Find customers** by risk band and main reason (the reason that raises their risk most).")
     c1, c2, c3, c4 = st.columns(4)
     band = c1.selectbox(
@@ -290,104 +264,3 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
             st.session_state[FIND_PICK_KEY] = options[0]
         pick = st.selectbox("Customer to open", options, key=FIND_PICK_KEY)
         st.button("Open this customer", key=FIND_OPEN_KEY, on_click=open_customer, args=(pick,))
-
-
-# --- LIME ---------------------------------------------------------------------------------
-
-
-def draw_lime(bundle: Bundle, runtime, view) -> None:
-    st.markdown(
-        "A second opinion: LIME explains the customer by trying thousands of variations of their row and "
-        "fitting a simple local model. Where it agrees with SHAP, the reasons are robust."
-    )
-    samples = st.number_input(
-        "Samples", min_value=MIN_SAMPLES, max_value=MAX_SAMPLES, value=DEFAULT_SAMPLES, step=500, key=LIME_SAMPLES_KEY
-    )
-    wanted = (str(view.customer_id), view.model, int(samples))
-    if st.button("Run LIME", key=LIME_RUN_KEY):
-        result = explain_lime(runtime, bundle.manifest, view.raw_features, population_of(bundle).rows, int(samples))
-        st.session_state[LIME_RESULT_KEY] = (wanted, result)
-    stored = st.session_state.get(LIME_RESULT_KEY)
-    if not stored or stored[0] != wanted:
-        st.caption("LIME runs on demand (about a tenth of a second at 5,000 samples).")
-        return
-    result = stored[1]
-    labels = _labels(bundle)
-    shap = _shap_of(bundle, view)
-    check = agreement(shap, result.weights)
-    c1, c2, c3 = st.columns(3)
-    c1.metric(
-        "Same direction",
-        f"{check.sign_agreement:.0%}",
-        help=f"Share of the top {check.k} SHAP reasons whose LIME weight points the same way.",
-    )
-    c2.metric(
-        "Rank agreement",
-        "n/a" if np.isnan(check.rank_correlation) else f"{check.rank_correlation:+.2f}",
-        help="Spearman rank correlation of how strongly each method weighs those reasons (1 = same order of importance).",
-    )
-    c3.metric("LIME took", f"{result.seconds * 1000:,.0f} ms", help=f"{result.samples:,} samples, seed 0.")
-    note = agreement_note(check, labels)
-    (st.warning if check.disagreeing else st.success)(inert(note, None))
-    st.dataframe(comparison_table(shap, result.weights, labels), hide_index=True, width="stretch")
-    st.caption("SHAP is in log-odds, LIME in probability: compare directions and order, not sizes.")
-
-
-# --- export -------------------------------------------------------------------------------
-
-
-def draw_export(bundle: Bundle, view) -> None:
-    shap = _shap_of(bundle, view)
-    stored = st.session_state.get(LIME_RESULT_KEY)
-    lime = stored[1].weights if stored and stored[0][:2] == (str(view.customer_id), view.model) else None
-    st.download_button(
-        "Download explanation (CSV)",
-        explanation_csv(bundle.manifest, view.raw_features, shap, lime),
-        file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "csv"),
-        mime="text/csv",
-        key="download_csv",
-        on_click="ignore",
-    )
-    st.download_button(
-        "Download report (HTML)",
-        lambda: build_report(bundle, view, lime),
-        file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "html"),
-        mime="text/html",
-        key="download_html",
-        on_click="ignore",
-    )
-    st.caption(
-        "The report opens offline: charts are embedded as pictures. The CSV's LIME column fills once LIME has run."
-    )
-
-
-def build_report(bundle: Bundle, view, lime: dict | None) -> str:
-    from dashboard.views.customer import probability_waterfall
-
-    svgs = {
-        "Reasons (probability points)": chart_svg(
-            charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True)
-        ),
-    }
-    lime_note = None
-    if lime is not None:
-        shap = _shap_of(bundle, view)
-        lime_note = agreement_note(agreement(shap, lime), _labels(bundle))
-    return html_report(
-        title=f"Customer {view.customer_id}: churn risk",
-        customer_id=view.customer_id,
-        bundle=bundle.name,
-        run_id=bundle.run_id,
-        model_name=view.model_name,
-        probability=view.probability,
-        band=view.band,
-        rank_text=view.rank_text,
-        summary=view.caption,
-        raising=[(r.text, r.effect) for r in view.raising],
-        lowering=[(r.text, r.effect) for r in view.lowering],
-        baseline=view.baseline_text,
-        effect_note=EFFECT_CAPTION,
-        charts=svgs,
-        details=view.features,
-        lime_note=lime_note,
-    )

@@ -22,7 +22,7 @@ from dashboard.views.levers import build_levers
 from dashboard.views.lime_view import explain_lime
 from dashboard.views.similar import build_similar
 from dashboard.views.whatif import build_ice, build_whatif, feature_domains, load_background, population
-from runtime.core import load_runtime
+from bundle.models import load_runtime
 from store.customers import CustomerStore
 
 TARGETS_MS = {"page": 100.0, "lime": 150.0, "whatif": 50.0, "levers": 300.0, "similar": 50.0}

@@ -58,7 +58,7 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     from bundle import layout
     from bundle.manifest import feature_names
     from bundle.reader import open_bundle
-    from runtime.core import build_kernel
+    from runtime import build_kernel
     from runtime.encoding import grouping_matrix
     from training import explain, features, importance, partial_dependence, publish
     from training.scoring import model_from_bundle

@@ -24,7 +24,7 @@ from pyspark.sql.window import Window
 from bundle import layout
 from store import items as item_math
 from training import events as ev
-from training.publish import write_sorted
+from training.parts import write_sorted
 
 log = logging.getLogger("training")
 

@@ -8,7 +8,7 @@ customers (up to `MAX_CUSTOMERS`, ordered by xxhash64(seed, customer_id)) is
 spread over Spark partitions and cross-joined with the broadcast grid, so the
 work (customers × grid points × models) is distributed over both. Each worker
 sets the feature to the grid value on raw rows, encodes them with
-`runtime.encoding.encode_rows` and scores them with `runtime.core` kernels
+`runtime.encoding.encode_rows` and scores them with `runtime` kernels
 (broadcast once, built once per worker). Spark averages per (feature, grid
 point); ICE lines are the first `ICE_CUSTOMERS` of the same sample.
 """
@@ -96,8 +96,7 @@ def _probability_column(model: str) -> str:
 def _score_batches(
     batches: Iterator[pd.DataFrame], specs: dict, encoding: list[dict], feature_types: dict[str, str], keep: list[str]
 ) -> Iterator[pd.DataFrame]:
-    from runtime.core import build_kernel, sigmoid
-    from runtime.encoding import encode_rows
+    from runtime import build_kernel, encode_rows, sigmoid
 
     features = list(feature_types)
     for batch in batches:

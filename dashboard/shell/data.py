@@ -20,8 +20,8 @@ from dashboard.views.global_explanations import ExplainData
 from dashboard.views.global_explanations import load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores
 from dashboard.views.validation import load_test_scores as _load_test_scores
-from runtime.core import ModelRuntime
-from runtime.core import load_runtime as _load_runtime
+from runtime import ModelRuntime
+from bundle.models import load_runtime as _load_runtime
 from runtime.xgboost_import import import_xgboost_without_sklearn
 from store.customers import CustomerStore
 from store.recent_items import RecentItemsFile, open_recent_items

@@ -20,8 +20,8 @@ from bundle import layout
 from bundle.reader import Bundle
 from dashboard.views.common import display_value, format_points, format_probability, is_missing, sigmoid
 from dashboard.views.customer import DEFAULT_TOP_N, _waterfall_rows
-from runtime.core import ModelRuntime
-from runtime.core import sigmoid as sigmoid_array
+from runtime import ModelRuntime
+from runtime import sigmoid as sigmoid_array
 from runtime.encoding import encode_rows
 from store.customers import CustomerStore
 

@@ -16,7 +16,7 @@ from dashboard.pages.customer_sections import build_report
 from dashboard.shell import data
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
-from runtime.core import load_runtime
+from bundle.models import load_runtime
 from store.customers import CustomerStore
 from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 

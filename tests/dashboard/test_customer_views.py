@@ -11,7 +11,8 @@ from dashboard.views.levers import actionable_features, build_levers
 from dashboard.views.lime_view import explain_lime
 from dashboard.views.similar import ANY, find_customers
 from dashboard.views.whatif import build_ice, build_whatif, customer_frame, feature_domains, load_background, population
-from runtime.core import load_runtime, sigmoid
+from bundle.models import load_runtime
+from runtime import sigmoid
 from store.customers import CustomerStore
 
 

@@ -13,7 +13,7 @@ from bundle import layout
 from bundle.checks import bundle_problems, local_accuracy_error, runtime_parity
 from bundle.manifest import feature_names
 from bundle.reader import open_bundle
-from runtime.core import load_runtime
+from bundle.models import load_runtime
 from runtime.encoding import encode_rows
 from tests.conftest import SAMPLE_ROWS
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xgboost
 
-from runtime.core import build_kernel
+from runtime import build_kernel
 from training import evaluate
 
 

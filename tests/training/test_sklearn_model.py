@@ -11,7 +11,8 @@ from sklearn.linear_model import LogisticRegression
 
 from bundle import layout
 from bundle.reader import BundleError
-from runtime.core import build_kernel, load_sklearn_hgb
+from runtime import ModelFileError, build_kernel
+from runtime.sklearn_hgb import load_sklearn_hgb
 from runtime.encoding import encode_rows
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from training.datasets.config import TableSource, _resolve
-from training.datasets.infer import infer, read_table
+from training.datasets.infer import infer
+from training.datasets.tables import read_table
 
 _LABEL_NAME = re.compile(r"churn|attrition|exited|^target$|^label$|^left$", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[^a-z])(customer_?id|client_?id|user_?id|account_?id|id)$", re.IGNORECASE)

@@ -1,14 +1,19 @@
 """Model families: the registry the pipeline trains from.
 
-A family is one `fit(train, seed, overrides) -> FittedModel` function. The
-`FittedModel` says everything the rest of the run needs, so adding a family
-touches only this registry and its own module:
+Adding a family is one new module plus one line in `registry()`:
 
-- how it scores on Spark (`transformer`, the family's own code; `None` lets the
-  shared runtime score it inside the explain stage);
-- its portable form (`runtime` kind + `portable` files), which `runtime.core`
-  loads without a JVM — in Spark's explain workers and in the dashboard alike;
-- how to save anything else worth keeping (`save_native`, e.g. Spark ML's own format).
+- the module defines `fit(train, seed, overrides, tuning_mode=...) -> FittedModel`
+  and exports a `Family` (its fit function and, for Spark-native models, how to
+  reload the Spark transformer that parity checks compare against);
+- its `FittedModel` names a runtime kind (`runtime.KINDS`) and the portable
+  files that kind loads. If the kind exists (e.g. any tree ensemble shap can
+  parse is "tree"), nothing else changes: the explain stage, batch scoring,
+  partial dependence, permutation importance and the dashboard all run the model
+  through `runtime`. A genuinely new portable form is one more module in `runtime/`.
+
+Stored scores always come from `runtime`; Spark ML or the family's library only
+fits the model and serves as the *reference* (`Reference`) the parity check compares
+the runtime's margins with, on the rows written.
 """
 
 from __future__ import annotations
@@ -18,7 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.ml import Transformer
-from pyspark.sql import DataFrame
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a model's runtime margins are checked against, on every row written.
+
+    With a `transformer` (a Spark ML model), the reference margin is
+    `scale * rawPrediction[1]` of its `transform` on Spark's PipelineModel
+    encoding. Without one, it is the runtime kernel's own library call (XGBoost's
+    `Booster.predict`, scikit-learn's `decision_function`) on Spark's encoding,
+    which catches any difference between the runtime encoder and Spark's.
+    """
+
+    name: str  # what was compared, as recorded in the manifest's `parity.reference`
+    transformer: Transformer | None = field(default=None, repr=False)
+    scale: float = 1.0  # Spark's GBT reports half the log-odds: scale 2
 
 
 @dataclass
@@ -28,13 +48,11 @@ class FittedModel:
     display_name: str
     params: dict
     training_seconds: float
-    runtime: str  # a `runtime.core.KINDS` key
-    # Portable model files ({file name: bytes}) for `runtime.core`: written
-    # under models/<name>/ and broadcast once to the explain stage's workers.
+    runtime: str  # a `runtime.KINDS` key
+    # Portable model files ({file name: bytes}) for `runtime`: written under
+    # models/<name>/ and broadcast once to the explain stage's workers.
     portable: dict[str, bytes] = field(repr=False)
-    transformer: Transformer | None = field(default=None, repr=False)
-    # log-odds = margin_scale * rawPrediction[1]: Spark's GBT reports half the log-odds.
-    margin_scale: float = 1.0
+    reference: Reference = field(default_factory=lambda: Reference("runtime kernel on Spark PipelineModel slots"))
     # Writes other files under a directory; returns {role: path relative to it}.
     save_native: Callable[[Path], dict[str, str]] | None = field(default=None, repr=False)
     # Extra facts for the manifest entry (e.g. tuning results).
@@ -46,13 +64,26 @@ class FittedModel:
 Fit = Callable[..., FittedModel]
 
 
-def families() -> dict[str, Fit]:
-    """Model key → fit function, in the order models are trained and shown."""
+@dataclass(frozen=True)
+class Family:
+    fit: Fit
+    # The reference of a published model, from its model folder (models/<name>/); for
+    # batch scoring. Must give the same `Reference.name` as the fitted model's.
+    load_reference: Callable[[Path], Reference]
+
+
+def registry() -> dict[str, Family]:
+    """Model key → family, in the order models are trained and shown."""
     from training.models import sklearn_hgb, spark_ml, xgb
 
     return {
-        "logistic": spark_ml.fit_logistic,
-        "gbt": spark_ml.fit_gbt,
-        "xgboost": xgb.fit_xgboost,
-        "sklearn": sklearn_hgb.fit_sklearn,
+        "logistic": spark_ml.LOGISTIC,
+        "gbt": spark_ml.GBT,
+        "xgboost": xgb.FAMILY,
+        "sklearn": sklearn_hgb.FAMILY,
     }
+
+
+def families() -> dict[str, Fit]:
+    """Model key → fit function, in the order models are trained and shown."""
+    return {key: family.fit for key, family in registry().items()}

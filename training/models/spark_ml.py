@@ -1,4 +1,8 @@
-"""Spark ML LogisticRegression and GBTClassifier."""
+"""Spark ML LogisticRegression and GBTClassifier.
+
+Spark fits them; `runtime` scores them (kinds "linear" and "tree"). Their own
+`transform` is the parity reference, reloaded from the bundle for batch scoring.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.classification import (
+    GBTClassificationModel,
+    GBTClassifier,
+    LogisticRegression,
+    LogisticRegressionModel,
+)
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.stat import Summarizer
 from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
@@ -17,7 +26,7 @@ from pyspark.sql import functions as F
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import FittedModel
+from training.models import Family, FittedModel, Reference
 
 LOGISTIC_PARAMS = {"maxIter": 200, "regParam": 0.001, "elasticNetParam": 0.0, "standardization": True}
 GBT_PARAMS = {"maxIter": 60, "maxDepth": 3, "stepSize": 0.1, "subsamplingRate": 0.8, "minInstancesPerNode": 5}
@@ -26,6 +35,15 @@ GBT_PARAMS = {"maxIter": 60, "maxDepth": 3, "stepSize": 0.1, "subsamplingRate": 
 def _spark_save(model, directory: Path) -> dict[str, str]:
     model.write().overwrite().save(str(directory / "spark"))
     return {"spark": "spark"}
+
+
+def _logistic_reference(model: LogisticRegressionModel) -> Reference:
+    return Reference("Spark LogisticRegressionModel.transform", model)
+
+
+def _gbt_reference(model: GBTClassificationModel) -> Reference:
+    # rawPrediction[1] of a Spark GBT is half the log-odds.
+    return Reference("Spark GBTClassificationModel.transform", model, scale=2.0)
 
 
 def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
@@ -46,7 +64,7 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
         training_seconds=seconds,
         runtime="linear",
         portable={"linear.json": json.dumps(linear).encode()},
-        transformer=model,
+        reference=_logistic_reference(model),
         save_native=lambda directory: _spark_save(model, directory),
     )
 
@@ -125,8 +143,13 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_m
         training_seconds=seconds,
         runtime="tree",
         portable={"trees.json": json.dumps(portable).encode()},
-        transformer=model,
-        margin_scale=2.0,
+        reference=_gbt_reference(model),
         save_native=lambda directory: _spark_save(model, directory),
         extra=extra,
     )
+
+
+LOGISTIC = Family(
+    fit_logistic, lambda directory: _logistic_reference(LogisticRegressionModel.load(str(directory / "spark")))
+)
+GBT = Family(fit_gbt, lambda directory: _gbt_reference(GBTClassificationModel.load(str(directory / "spark"))))

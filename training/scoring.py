@@ -257,7 +257,7 @@ def _reasons(
             j = order[:, k]
             out[f"reason_{k + 1}"] = [labels[i] for i in j]
             out[f"reason_{k + 1}_value"] = [
-                display_value(feature_entries[i], _plain(batch[names[i]].iloc[r])) for r, i in zip(rows, j)
+                display_value(feature_entries[i], _plain(batch[names[i]].iloc[r])) for r, i in zip(rows, j, strict=True)
             ]
             out[f"reason_{k + 1}_shap"] = phi[rows, j]
         yield pd.DataFrame(out)

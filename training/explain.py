@@ -18,8 +18,9 @@ gaps in Spark over the rows actually written and refuses a run whose gap exceeds
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +36,7 @@ from training.models import FittedModel
 # same library call on both encodings, so any gap is an encoding or kernel mismatch.
 TOLERANCE = 1e-6
 
-_WORKER_KERNELS: dict[str, object] = {}
+_WORKER_KERNELS: dict[str, Any] = {}
 
 REFERENCE_SLOTS = "_reference_slots"  # Spark PipelineModel's encoding of a row, as array<double>
 SLOT_GAP = "_parity__slots"  # per row: max |runtime encoding - Spark encoding|
@@ -75,7 +76,7 @@ def gap_column(model: str) -> str:
     return f"_parity__{model}"
 
 
-def _kernel(spec: dict):
+def _kernel(spec: dict) -> Any:
     from runtime import build_kernel
 
     if spec["token"] not in _WORKER_KERNELS:
@@ -85,7 +86,7 @@ def _kernel(spec: dict):
 
 def explain_batches(
     batches: Iterator[pa.RecordBatch],
-    specs: dict[str, object],
+    specs: Mapping[str, Any],
     encoding: list[dict],
     feature_names: list[str],
     passthrough: list[str],
@@ -101,7 +102,7 @@ def explain_batches(
         arrays = [batch.column(name) for name in passthrough]
         arrays.append(pa.array(np.max(np.abs(x - x_reference), axis=1, initial=0.0)))
         for model, broadcast in specs.items():
-            spec = broadcast.value  # type: ignore[attr-defined]
+            spec = broadcast.value
             kernel = _kernel(spec)
             margin = np.asarray(kernel.margin(x), dtype=np.float64)
             if spec["spark_reference"]:
@@ -186,7 +187,7 @@ def parity(spark: SparkSession, written: Path | list[Path], models: list[FittedM
         F.count(F.lit(1)).alias("rows"),
         F.max(SLOT_GAP).alias(SLOT_GAP),
         *(F.max(gap_column(m.name)).alias(gap_column(m.name)) for m in models),
-    ).first()
+    ).collect()[0]
     rows = int(row["rows"])
     problems = []
     slot_gap = _finite(row[SLOT_GAP])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ GRID_ROWS = 100_000
 ICE_CUSTOMERS = 50
 QUANTILES = np.linspace(0.05, 0.95, 13)
 
-_WORKER_KERNELS: dict[str, object] = {}
+_WORKER_KERNELS: dict[str, Any] = {}
 
 
 def _label(value: float) -> str:

@@ -14,7 +14,7 @@ import runtime
 from bundle.models import load_runtime
 from bundle.reader import BundleError, open_bundle
 from runtime import KINDS, ModelFileError, build_kernel, register, sigmoid
-from tests.bundle.tiny import LINEAR, write_tiny_bundle
+from tests.bundle.tiny import write_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,7 @@ def test_bundle_glue_runs_the_model_and_turns_file_errors_into_bundle_errors(tmp
     write_tiny_bundle(tmp_path)
     bundle = open_bundle(tmp_path / "tiny")
     model = load_runtime(bundle, "lin")
-    assert model.base_value == pytest.approx(LINEAR["intercept"] + 0.05 * 10 - 0.5 + 0.5)
+    assert model.base_value == pytest.approx(-1.5 + 0.05 * 10 - 0.5 + 0.5)  # intercept + w · means
     with pytest.raises(BundleError, match="^Bundle 'tiny' has no model 'nope'.$"):
         load_runtime(bundle, "nope")
     bundle.file("models/lin/linear.json").write_text("{broken")

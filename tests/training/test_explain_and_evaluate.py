@@ -134,15 +134,19 @@ def test_stored_margins_equal_spark_and_the_model_libraries_on_sparks_encoding(s
     slots = encoded.select(layout.ID_COLUMN, vector_to_array(F.col("features")).alias("x")).toPandas()
     slots = slots.sort_values(layout.ID_COLUMN)
     x = np.vstack(slots["x"].to_numpy())
-    spark_models = {"logistic": (LogisticRegressionModel, 1.0), "gbt": (GBTClassificationModel, 2.0)}
+    spark_models = {
+        "logistic": (LogisticRegressionModel.load, 1.0),
+        "gbt": (GBTClassificationModel.load, 2.0),
+    }
     for model in telco_bundle.manifest["models"]:
         stored = pq.read_table(telco_bundle.file(layout.predictions_path(model))).to_pandas()
         stored = stored.sort_values(layout.ID_COLUMN)[layout.MARGIN_COLUMN].to_numpy()
         folder = telco_bundle.path / layout.model_dir(model)
         if model in spark_models:
-            cls, scale = spark_models[model]
-            out = cls.load(str(folder / "spark")).transform(encoded)
-            ref = out.select(layout.ID_COLUMN, (vector_to_array("rawPrediction")[1] * scale).alias("m")).toPandas()
+            load, scale = spark_models[model]
+            out = load(str(folder / "spark")).transform(encoded)
+            margin = vector_to_array(F.col("rawPrediction"))[1] * scale
+            ref = out.select(layout.ID_COLUMN, margin.alias("m")).toPandas()
             reference = ref.sort_values(layout.ID_COLUMN)["m"].to_numpy()
         elif model == "xgboost":
             booster = xgboost.Booster()

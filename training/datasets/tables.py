@@ -49,9 +49,8 @@ def with_integer_ids(table: DataFrame, id_column: str | None) -> DataFrame:
     ):
         return table
     column = ft.raw_col(id_column)
-    bad = table.agg(F.sum(F.when(column.isNotNull() & ~column.rlike(_INTEGER_ID), 1).otherwise(0)).alias("n")).first()[
-        "n"
-    ]
+    counted = table.agg(F.sum(F.when(column.isNotNull() & ~column.rlike(_INTEGER_ID), 1).otherwise(0)).alias("n"))
+    bad = counted.collect()[0]["n"]
     if bad:
         return table
     return table.withColumn(id_column, column.cast("long"))

@@ -79,7 +79,8 @@ def _search(
         scored.append((point, float(roc_auc_score(y[valid], model.decision_function(x[valid])))))
     best = tuning.best_of(scored)
     record = tuning.record(
-        "grid search, each point fitted on training rows minus the validation rows, then the best refitted on all training rows",
+        "grid search, each point fitted on training rows minus the validation rows, "
+        "then the best refitted on all training rows",
         tuning.VALIDATION_RULE,
         scored,
         {**base, **best},

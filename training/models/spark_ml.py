@@ -53,7 +53,7 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
     seconds = time.perf_counter() - started
     coef = model.coefficients.toArray()
     # Exact linear SHAP against the training distribution: phi_j = w_j (x_j - E[x_j]).
-    mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).first()["m"].toArray()
+    mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).collect()[0]["m"].toArray()
 
     linear = {"coefficients": coef.tolist(), "intercept": float(model.intercept), "feature_means": mean.tolist()}
     return FittedModel(
@@ -70,7 +70,8 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
 
 
 def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
-    """TrainValidationSplit over a ParamGridBuilder grid; returns (best model refitted on all of train, tuning record)."""
+    """TrainValidationSplit over a ParamGridBuilder grid; returns (best model refitted on all of train,
+    its parameters, tuning record)."""
     estimator = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
     builder = ParamGridBuilder()
     for name, values in tuning.GRIDS["gbt"].get(mode, {}).items():
@@ -92,8 +93,8 @@ def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict)
     best = {**params, **tuning.best_of(scored)}
     record = tuning.record(
         "Spark ML TrainValidationSplit over a ParamGridBuilder grid; the best point refitted on all training rows",
-        f"TrainValidationSplit's seeded random split of the training rows ({tuning.VALIDATION_FRACTION:.0%} validation); "
-        "the test split is not used",
+        f"TrainValidationSplit's seeded random split of the training rows "
+        f"({tuning.VALIDATION_FRACTION:.0%} validation); the test split is not used",
         scored,
         best,
     )

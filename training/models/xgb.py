@@ -72,7 +72,8 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
     }
     record = tuning.record(
         f"grid search; each point trained on the training rows minus the validation rows with early stopping "
-        f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); the best point's trees up to its best iteration are the model",
+        f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); "
+        "the best point's trees up to its best iteration are the model",
         tuning.VALIDATION_RULE,
         scored,
         best_params,

@@ -44,7 +44,7 @@ def fingerprint(table: DataFrame) -> str:
     """Order-independent digest of every value: row count + sum of row hashes mod 2^64."""
     row = table.agg(
         F.count(F.lit(1)).alias("n"), F.sum(F.xxhash64(*table.columns).cast("decimal(38,0)")).alias("h")
-    ).first()
+    ).collect()[0]
     return f"rows={row['n']};xxhash64sum={int(row['h'] or 0) % 2**64:016x}"
 
 

@@ -20,8 +20,8 @@ from pyspark.sql import types as T
 
 from bundle.feature_types import safe_name
 from training import feature_types as ft
-from training.datasets import DatasetSpec, FeatureSpec
 from training.datasets.config import Config
+from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.datasets.tables import _INTEGER_ID, TableError, read_table, with_integer_ids
 from training.datasets.tables import column_list as _list
 

@@ -26,8 +26,8 @@ from pyspark.sql import types as T
 
 from training import events as ev
 from training import feature_types as ft
-from training.datasets import DatasetSpec, FeatureSpec
 from training.datasets.config import Config
+from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.datasets.tables import column_list as _list
 from training.datasets.tables import read_table, with_integer_ids
 

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import Family, FittedModel, Reference
+from training.models.base import Family, FittedModel, Reference
 
 # No internal early stopping: it would carve its own random validation rows and
 # make the fit depend on more than (rows, params, seed).

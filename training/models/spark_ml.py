@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import Family, FittedModel, Reference
+from training.models.base import Family, FittedModel, Reference
 
 LOGISTIC_PARAMS = {"maxIter": 200, "regParam": 0.001, "elasticNetParam": 0.0, "standardization": True}
 GBT_PARAMS = {"maxIter": 60, "maxDepth": 3, "stepSize": 0.1, "subsamplingRate": 0.8, "minInstancesPerNode": 5}

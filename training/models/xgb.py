@@ -17,7 +17,7 @@ from xgboost.spark import SparkXGBClassifier
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import Family, FittedModel, Reference
+from training.models.base import Family, FittedModel, Reference
 
 XGBOOST_PARAMS = {
     "n_estimators": 300,

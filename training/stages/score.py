@@ -23,6 +23,6 @@ def score(prepared: Prepared, spec: DatasetSpec, fitted: list[FittedModel], scra
     by_id = prepared.encoded.orderBy(layout.ID_COLUMN)
     frame = explain.score_and_explain(by_id, fitted, prepared.slots, spec.feature_names, keep)
     scored = publish.write_scored(frame, scratch)
-    parity = explain.parity(prepared.encoded.sparkSession, scratch / publish.SCORED_DIR, fitted)
+    parity = explain.parity(prepared.encoded.sparkSession, scored or scratch / publish.SCORED_DIR, fitted)
     log.info("scored and explained every customer with %d models into %d sorted part files", len(fitted), len(scored))
     return scored, parity

@@ -12,6 +12,9 @@ kernels, as the dashboard does.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -55,68 +58,94 @@ def _edit(manifest: dict, domains: dict, features: dict) -> dict:
     return {name: domains[name].high}
 
 
+@dataclass(frozen=True)
+class _Page:
+    """What every timed call shares (built once per run, as the dashboard caches it)."""
+
+    bundle: Bundle
+    store: CustomerStore
+    manifest: dict
+    labels: dict
+    background: Any
+    encoded: Any
+    domains: dict
+
+
+def _time_customer(page: _Page, runtime: ModelRuntime, model: str, customer_id: Any, lime: bool) -> dict:
+    """{part: (wall ms, CPU ms)} of one customer's page, what-if, levers, similar (and LIME)."""
+    m, raw = page.manifest, {}
+    out = {}
+
+    def timed(key: str, work: Callable[[], object]) -> None:
+        out[key] = (_timed(work), _CPU[-1])
+
+    def draw() -> None:
+        view = build_customer_view(page.bundle, page.store, customer_id, model=model)
+        probability_waterfall(view.waterfall)
+        top = next(f for f in view.waterfall["feature"] if f in page.domains)
+        build_ice(runtime, m, view.raw_features, top, page.domains[top], page.encoded)
+        raw["view"] = view
+
+    timed("page", draw)
+    view = raw["view"]
+    edit = _edit(m, page.domains, view.raw_features)
+    timed("whatif", lambda: build_whatif(runtime, m, view.raw_features, edit, view.probability))
+    timed(
+        "levers",
+        lambda: build_levers(runtime, m, page.store, model, view.raw_features, view.probability, page.domains),
+    )
+    timed("similar", lambda: build_similar(page.store, model, view.position, page.labels))
+    if lime:
+        timed("lime", lambda: explain_lime(runtime, m, view.raw_features, page.background))
+    return out
+
+
+def _slowest_model(page: _Page, runtimes: dict[str, ModelRuntime], probe: list) -> str:
+    def whatif_ms(model: str, customer_id: Any) -> float:
+        view = build_customer_view(page.bundle, page.store, customer_id, model=model)
+        edit = _edit(page.manifest, page.domains, view.raw_features)
+        return _timed(lambda: build_whatif(runtimes[model], page.manifest, view.raw_features, edit, view.probability))
+
+    for model in runtimes:  # warm-up: first calls pay for lazy imports and caches
+        whatif_ms(model, probe[0])
+    return max(runtimes, key=lambda m: float(np.median([whatif_ms(m, i) for i in probe])))
+
+
 def measure(bundle: Bundle, customers: int = 200, lime_customers: int = 40, seed: int = 0) -> dict:
     manifest = bundle.manifest
     store = CustomerStore(bundle)
     names = [f["name"] for f in manifest["features"]]
-    labels = {f["name"]: f["label"] for f in manifest["features"]}
     background = load_background(bundle, names)
-    encoded = population(manifest, background)  # the page caches this once per run
-    domains = feature_domains(bundle, store)
+    page = _Page(
+        bundle=bundle,
+        store=store,
+        manifest=manifest,
+        labels={f["name"]: f["label"] for f in manifest["features"]},
+        background=background,
+        encoded=population(manifest, background),  # the page caches this once per run
+        domains=feature_domains(bundle, store),
+    )
     runtimes = {m: load_runtime(bundle, m) for m in model_names(manifest)}
     rng = np.random.default_rng(seed)
     ids = [store.customer_id(int(i)) for i in rng.choice(len(store), size=customers, replace=False)]
-
-    def whatif_ms(model: str, customer_id) -> float:
-        view = build_customer_view(bundle, store, customer_id, model=model)
-        edit = _edit(manifest, domains, view.raw_features)
-        return _timed(lambda: build_whatif(runtimes[model], manifest, view.raw_features, edit, view.probability))
-
-    probe = ids[:20]
-    for model in runtimes:  # warm-up: first calls pay for lazy imports and caches
-        whatif_ms(model, probe[0])
-    slowest = max(runtimes, key=lambda m: float(np.median([whatif_ms(m, i) for i in probe])))
+    slowest = _slowest_model(page, runtimes, ids[:20])
     measured = [manifest["champion"]] + ([slowest] if slowest != manifest["champion"] else [])
 
     figures: dict = {"customer_bench_customers": customers, "slowest_model": slowest}
-    worst: dict[str, list[float]] = {k: [] for k in TARGETS_MS}
+    worst: dict[str, list[float]] = {}
     for model in measured:
-        runtime = runtimes[model]
-        times: dict[str, list[float]] = {k: [] for k in TARGETS_MS}
-        cpu: dict[str, list[float]] = {k: [] for k in TARGETS_MS}
-
-        def timed(key: str, work) -> None:
-            times[key].append(_timed(work))
-            cpu[key].append(_CPU[-1])
-
+        times: dict[str, list[tuple[float, float]]] = {k: [] for k in TARGETS_MS}
         for n, customer_id in enumerate(ids):
-            holder = {}
-
-            def page() -> None:
-                view = build_customer_view(bundle, store, customer_id, model=model)
-                probability_waterfall(view.waterfall)
-                top = next(f for f in view.waterfall["feature"] if f in domains)
-                build_ice(runtime, manifest, view.raw_features, top, domains[top], encoded)
-                holder["view"] = view
-
-            timed("page", page)
-            view = holder["view"]
-            edit = _edit(manifest, domains, view.raw_features)
-            timed("whatif", lambda: build_whatif(runtime, manifest, view.raw_features, edit, view.probability))
-            timed(
-                "levers",
-                lambda: build_levers(runtime, manifest, store, model, view.raw_features, view.probability, domains),
-            )
-            timed("similar", lambda: build_similar(store, model, view.position, labels))
-            if n < lime_customers:
-                timed("lime", lambda: explain_lime(runtime, manifest, view.raw_features, background))
+            for key, value in _time_customer(page, runtimes[model], model, customer_id, n < lime_customers).items():
+                times[key].append(value)
         for key, values in times.items():
-            p50, p95 = float(np.percentile(values, 50)), float(np.percentile(values, 95))
+            wall = [w for w, _ in values]
+            p50, p95 = float(np.percentile(wall, 50)), float(np.percentile(wall, 95))
             figures[f"{key}_p50_ms__{model}"] = p50
             figures[f"{key}_p95_ms__{model}"] = p95
-            worst[key].append(p95)
-            worst[key + "_p50"] = worst.get(key + "_p50", []) + [p50]
-            worst[key + "_cpu"] = worst.get(key + "_cpu", []) + [float(np.percentile(cpu[key], 95))]
+            worst.setdefault(key, []).append(p95)
+            worst.setdefault(key + "_p50", []).append(p50)
+            worst.setdefault(key + "_cpu", []).append(float(np.percentile([c for _, c in values], 95)))
     for key in TARGETS_MS:
         figures[f"{key}_p95_ms"] = max(worst[key])
         figures[f"{key}_p50_ms"] = max(worst[key + "_p50"])

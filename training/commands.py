@@ -13,6 +13,11 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Spark-heavy modules load only when a command runs
+    from training.datasets.config import Config
+    from training.pipeline import RunConfig
 
 log = logging.getLogger("training")
 
@@ -118,7 +123,7 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
     return 0
 
 
-def _run_config(args: argparse.Namespace, config_file) -> object:
+def _run_config(args: argparse.Namespace, config_file: Config | None) -> RunConfig:
     from training import pipeline
 
     if config_file is None:

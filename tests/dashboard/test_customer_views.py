@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from bundle.manifest import model_names
+from bundle.models import load_runtime
 from dashboard.views import build_customer_view
 from dashboard.views.levers import actionable_features, build_levers
 from dashboard.views.lime_view import explain_lime
 from dashboard.views.similar import ANY, find_customers
 from dashboard.views.whatif import build_ice, build_whatif, customer_frame, feature_domains, load_background, population
-from bundle.models import load_runtime
 from runtime import sigmoid
 from store.customers import CustomerStore
 

@@ -17,6 +17,7 @@ gaps in Spark over the rows actually written and refuses a run whose gap exceeds
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -31,6 +32,8 @@ from pyspark.sql import types as T
 
 from training.features import FEATURES_COLUMN
 from training.models import FittedModel
+
+log = logging.getLogger("training")
 
 # Margins are float64 in the runtime and in Spark ML; XGBoost and scikit-learn run the
 # same library call on both encodings, so any gap is an encoding or kernel mismatch.
@@ -212,6 +215,7 @@ def parity(spark: SparkSession, written: Path | list[Path], models: list[FittedM
         entries[model.name] = {"reference": model.reference.name, "max_abs_margin": gap, "rows": rows}
         if not gap <= TOLERANCE:
             problems.append(f"model '{model.name}': runtime margins differ from {model.reference.name} by {gap:.3g}")
+    log.info("parity on %d written rows: slot encoding %.3g, margins %s", rows, slot_gap, entries)
     if problems:
         raise ParityError(
             f"Scores disagree with their reference on the {rows:,} rows written (tolerance {TOLERANCE:g}): "

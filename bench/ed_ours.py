@@ -58,8 +58,7 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     from bundle import layout
     from bundle.manifest import feature_names
     from bundle.reader import open_bundle
-    from runtime.core import build_kernel
-    from runtime.encoding import grouping_matrix
+    from runtime import build_kernel
     from training import explain, features, importance, partial_dependence, publish
     from training.scoring import model_from_bundle
     from training.spark import get_spark
@@ -76,8 +75,7 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     bundle = open_bundle(bundle_path)
     manifest = bundle.manifest
     names, slots = feature_names(manifest), manifest["encoding"]
-    grouping = grouping_matrix(slots, names)
-    model = model_from_bundle(bundle, "xgboost")  # no Spark transformer: scored and explained by runtime.core
+    model = model_from_bundle(bundle, "xgboost")  # scored and explained by runtime
     spark = timed("spark_start", lambda: get_spark("churnlens-bench-ed", master))
 
     def read():
@@ -100,7 +98,7 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
 
         def score_and_shap():
             by_id = encoded.orderBy(layout.ID_COLUMN)
-            return publish.write_scored(explain.score_and_explain(by_id, [model], grouping, names, keep), Path(scratch))
+            return publish.write_scored(explain.score_and_explain(by_id, [model], slots, names, keep), Path(scratch))
 
         scored = timed("shap", score_and_shap)
         importances = timed(

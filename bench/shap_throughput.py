@@ -2,9 +2,11 @@
 
 Both sides explain the same rows with the bundle's XGBoost model. The baseline
 calls `Booster.predict(pred_contribs=True)` in this process with one thread per
-core; the Spark side runs the training pipeline's own `shap_frame` stage in
-`local[N]` (one task per core) on a cached DataFrame of the encoded slots, so Spark start-up, worker
-start-up and data loading are excluded and only the stage itself is timed. The
+core; the Spark side runs the training pipeline's own `runtime_frame` stage in
+`local[N]` (one task per core) on a cached DataFrame of the raw feature rows plus their reference
+encoding (the stage encodes the rows with `runtime.encode_rows`, explains them and checks the
+encoding against the reference, as in training), so Spark start-up, worker start-up and data
+loading are excluded and only the stage itself is timed. The
 two alternate, and the ratio is the median of the paired runs' ratios.
 """
 
@@ -21,13 +23,15 @@ import xgboost
 from bundle import layout
 from bundle.manifest import feature_names
 from bundle.reader import Bundle
-from runtime.encoding import encode_rows, grouping_matrix
+from runtime import encode_rows
 
 
-def _rows(bundle: Bundle, count: int) -> np.ndarray:
-    customers = bundle.read_table(layout.CUSTOMERS).to_pandas()
-    x = encode_rows(customers, bundle.manifest["encoding"])
-    return np.tile(x, (int(np.ceil(count / len(x))), 1))[:count]
+def _rows(bundle: Bundle, count: int) -> tuple[pa.Table, np.ndarray]:
+    """`count` raw customer rows (the bundle's, repeated) and their encoded slots."""
+    customers = bundle.read_table(layout.CUSTOMERS)
+    picks = np.arange(count) % customers.num_rows
+    rows = customers.take(pa.array(picks)).select(feature_names(bundle.manifest))
+    return rows, encode_rows(rows.to_pandas(), bundle.manifest["encoding"])
 
 
 def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
@@ -35,7 +39,7 @@ def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
     from training.models import FittedModel
     from training.spark import get_spark
 
-    x = _rows(bundle, rows)
+    raw_rows, x = _rows(bundle, rows)
     raw = bundle.file(bundle.manifest["models"]["xgboost"]["runtime"]["files"]["model.ubj"]).read_bytes()
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
@@ -45,7 +49,6 @@ def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = get_spark("churnlens-bench", f"local[{cores}]")
     names = feature_names(bundle.manifest)
-    grouping = grouping_matrix(bundle.manifest["encoding"], names)
     model = FittedModel(
         name="xgboost",
         family="xgboost",
@@ -55,19 +58,17 @@ def measure(bundle: Bundle, rows: int, cores: int, repeats: int) -> dict:
         runtime="xgboost",
         portable={"model.ubj": raw},
     )
-    # The encoded slots as one array<double> column, as `explain.with_slot_array` hands them over.
+    # The reference encoding as one array<double> column, as `explain.with_references` hands it over.
     offsets = pa.array(np.arange(0, x.size + 1, x.shape[1], dtype=np.int32))
-    table = pa.table(
-        {
-            layout.ID_COLUMN: pa.array(np.arange(len(x), dtype=np.int64)),
-            explain.SLOTS_COLUMN: pa.ListArray.from_arrays(offsets, pa.array(x.ravel())),
-        }
+    table = raw_rows.add_column(0, layout.ID_COLUMN, pa.array(np.arange(len(x), dtype=np.int64))).append_column(
+        explain.REFERENCE_SLOTS, pa.ListArray.from_arrays(offsets, pa.array(x.ravel()))
     )
-    slotted = spark.createDataFrame(table).repartition(cores).cache()
-    slotted.count()
+    referenced = spark.createDataFrame(table).repartition(cores).cache()
+    referenced.count()
+    encoding, keep = bundle.manifest["encoding"], [layout.ID_COLUMN, *names]
 
     def spark_stage() -> None:
-        stage = explain.shap_frame(slotted, [model], grouping, names, [layout.ID_COLUMN], scored_by_spark={"xgboost"})
+        stage = explain.runtime_frame(referenced, [model], encoding, names, keep)
         stage.write.format("noop").mode("overwrite").save()
 
     spark_stage()  # untimed: starts the Python workers once, as a long pipeline run would

@@ -39,8 +39,8 @@ from bench import report
 from bench.scale_training import size_label
 from bench.tile_bundle import tiled_rows
 from bundle import layout
+from bundle.models import portable_files
 from bundle.reader import Bundle, BundleError, open_bundle
-from runtime.core import portable_files
 from runtime.encoding import encode_rows
 
 REPO = Path(__file__).resolve().parents[1]

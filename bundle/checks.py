@@ -222,7 +222,7 @@ def _take(bundle: Bundle, relpath: str, columns: list[str], positions: np.ndarra
 
 def runtime_parity(bundle: Bundle, model: str, positions: np.ndarray | None = None) -> tuple[float, float]:
     """Largest |runtime - stored| of (margin, SHAP value) over the given customers (default: `parity_rows`)."""
-    from runtime.core import load_runtime  # needs the model libraries; only parity checks pay for them
+    from bundle.models import load_runtime  # needs the model libraries; only parity checks pay for them
 
     names = feature_names(bundle.manifest)
     if positions is None:

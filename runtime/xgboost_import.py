@@ -17,6 +17,7 @@ unaffected.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import sys
 import threading
@@ -48,14 +49,12 @@ def import_xgboost_without_sklearn() -> ModuleType:
         finder = _NoSklearnHere(threading.get_ident())
         sys.meta_path.insert(0, finder)
         try:
-            import xgboost
+            return importlib.import_module("xgboost")
         except ImportError:
             # A future XGBoost that needs scikit-learn: drop the half-imported package, import as usual.
+            # tests/runtime/test_xgboost_import.py fails loudly when this happens.
             for name in [n for n in sys.modules if n == "xgboost" or n.startswith("xgboost.")]:
                 del sys.modules[name]
-            xgboost = None
         finally:
             sys.meta_path.remove(finder)
-        if xgboost is None:
-            import xgboost
-        return xgboost
+        return importlib.import_module("xgboost")

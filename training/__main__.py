@@ -4,10 +4,11 @@
     python -m training run --config my.toml               ... or your own table, described by a TOML file
     python -m training run --dataset synthetic --customers 20000 --seed 7
     python -m training init-config my.toml --customers customers.csv   a commented starting config
-    python -m training score --bundle NAME --input new.csv --output scored.parquet   batch scoring + drift report
+    python -m training score --bundle NAME --input new.csv --output scored.parquet
+                                                          batch scoring + drift report
     python -m training export-telco-csv telco.csv         the built-in Telco table as CSV (for examples/)
     python -m training export-movielens-events examples/data [--users N]
-                                                          MovieLens ratings.csv + movies.csv (for examples/with_events.toml)
+                                        MovieLens ratings.csv + movies.csv (for examples/with_events.toml)
     python -m training ensure                             train each built-in bundle that is missing or unreadable
     python -m training word2vec-neighbours PATH ITEM
                                                           neighbours of ITEM in a folder written by Spark's
@@ -29,11 +30,30 @@ from pathlib import Path
 ENSURED_DATASETS = ("telco", "movielens")
 
 
+type Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    run = _run_parser(commands)
+    ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
+    _neighbours_parser(commands)
+    init = _init_parser(commands)
+    score = _score_parser(commands)
+    _export_parsers(commands)
+    for sub in (run, ensure, score):
+        sub.add_argument(
+            "--artifacts", type=Path, default=Path("artifacts"), help="where bundles live (default: artifacts)"
+        )
+    for sub in (run, ensure, init, score):
+        sub.add_argument("--master", help="Spark master; default: spark-submit's or spark-defaults', else local[*]")
+    return parser
+
+
+def _run_parser(commands: Commands) -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train, explain and publish a bundle")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--dataset", default=None, help="built-in dataset: telco (default) or synthetic")
@@ -47,27 +67,39 @@ def _parser() -> argparse.ArgumentParser:
         "--events-per-customer",
         type=int,
         default=0,
-        help="synthetic: also generate this many events per customer (item vectors; the label stays the known-driver one)",
+        help="synthetic: also generate this many events per customer "
+        "(item vectors; the label stays the known-driver one)",
     )
     run.add_argument(
         "--tuning",
         choices=("off", "quick", "full"),
         default="quick",
-        help="hyperparameter search on validation rows carved from train: off, quick (default, small grids) or full (wider)",
+        help="hyperparameter search on validation rows carved from train: "
+        "off, quick (default, small grids) or full (wider)",
     )
-    ensure = commands.add_parser("ensure", help="train each built-in bundle that is missing or unreadable")
+    return run
+
+
+def _neighbours_parser(commands: Commands) -> None:
     neighbours = commands.add_parser(
         "word2vec-neighbours", help="list an item's neighbours in a saved Spark Word2Vec model (no JVM)"
     )
     neighbours.add_argument("path", type=Path, help="folder written by Word2VecModel.save()")
     neighbours.add_argument("item", help="the item (word) to find neighbours of")
     neighbours.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
+
+
+def _init_parser(commands: Commands) -> argparse.ArgumentParser:
     init = commands.add_parser("init-config", help="write a commented starting config from a table's inferred schema")
     init.add_argument("path", type=Path, help="the config file to write")
     init.add_argument("--customers", required=True, help="the customers table (CSV or Parquet path or URI)")
     init.add_argument("--format", choices=("csv", "parquet"), help="default: from the file's extension")
     init.add_argument("--delimiter", default=",")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return init
+
+
+def _score_parser(commands: Commands) -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score", help="score a new table with a published bundle; writes a drift report beside it"
     )
@@ -79,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--input-format", choices=("csv", "parquet"), help="default: from the input's extension")
     score.add_argument("--model", help="default: the bundle's champion")
+    return score
+
+
+def _export_parsers(commands: Commands) -> None:
     export = commands.add_parser("export-telco-csv", help="write the built-in Telco table as CSV")
     export.add_argument("path", type=Path)
     export_events = commands.add_parser(
@@ -86,13 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     export_events.add_argument("path", type=Path, help="folder for ratings.csv and movies.csv")
     export_events.add_argument("--users", type=int, help="keep only the first N users (smaller files)")
-    for sub in (run, ensure, score):
-        sub.add_argument(
-            "--artifacts", type=Path, default=Path("artifacts"), help="where bundles live (default: artifacts)"
-        )
-    for sub in (run, ensure, init, score):
-        sub.add_argument("--master", help="Spark master; default: spark-submit's or spark-defaults', else local[*]")
-    return parser
 
 
 def _missing_bundles(artifacts: Path) -> list[str]:

@@ -13,6 +13,11 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Spark-heavy modules load only when a command runs
+    from training.datasets.config import Config
+    from training.pipeline import RunConfig
 
 log = logging.getLogger("training")
 
@@ -63,6 +68,7 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
     from bundle.writer import check_bundle_name
     from training import pipeline
     from training.datasets import builtin
+    from training.explain import ParityError
 
     errors = _user_errors()
     config_file = None
@@ -111,11 +117,13 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
                 return _report(f"dataset '{dataset}'", exc)
             except ValueError as exc:  # e.g. a split with one class on a side
                 return _fail(f"Training '{dataset}' failed:", [str(exc)], 1)
+            except ParityError as exc:  # stored scores would differ from their reference: nothing is published
+                return _fail(f"Training '{dataset}' refused to publish:", [str(exc)], 1)
             print(f"Published bundle '{bundle.name}' at {bundle.path}")
     return 0
 
 
-def _run_config(args: argparse.Namespace, config_file) -> object:
+def _run_config(args: argparse.Namespace, config_file: Config | None) -> RunConfig:
     from training import pipeline
 
     if config_file is None:

@@ -1,42 +1,52 @@
 """Score every customer and compute SHAP values for every model, in batch on Spark.
 
-Spark-native models score with their own transformers. Each model's portable
-files (coefficients, trees, an XGBoost booster as UBJSON) are broadcast once;
-`mapInArrow` explains whole Arrow batches with `runtime.core`, the same code
-the dashboard runs on single rows, and each Python worker builds a kernel once
-per broadcast and reuses it. SHAP values of one-hot slots are summed back to the
-feature they encode, so every model's explanations are in the features a user
-knows, in log-odds.
+Every stored probability, margin and SHAP value comes from `runtime`: each
+model's portable files are broadcast once, and `mapInArrow` workers encode the
+raw feature columns with `runtime.encode_rows` (the manifest's `encoding`, the
+encoder the dashboard uses), then take margin and SHAP from the same kernel in
+one pass and the probability from `runtime.sigmoid`. SHAP values of one-hot slots
+are summed back to the feature they encode.
 
-Arrow rather than pandas batches: the encoded slots arrive as one list column
-whose values are a single buffer (a zero-copy (rows x slots) matrix), and the
-columns passed through (IDs, raw features, Spark's own scores) go back to the
-JVM untouched instead of round-tripping through pandas objects.
+Spark is only the reference. The rows also carry Spark's PipelineModel encoding
+and, for Spark-native models, their own transform's margin (`Reference`); each
+worker writes, per row, the largest gap between the two encodings and between
+the runtime's margin and the reference margin. `parity` then aggregates those
+gaps in Spark over the rows actually written and refuses a run whose gap exceeds
+`TOLERANCE`; nothing per customer reaches the driver.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from training.features import FEATURES_COLUMN
 from training.models import FittedModel
 
-_WORKER_KERNELS: dict[str, object] = {}
+log = logging.getLogger("training")
 
-SLOTS_COLUMN = "_slots"  # the encoded input slots of a row, as array<double>
+# Margins are float64 in the runtime and in Spark ML; XGBoost and scikit-learn run the
+# same library call on both encodings, so any gap is an encoding or kernel mismatch.
+TOLERANCE = 1e-6
+
+_WORKER_KERNELS: dict[str, Any] = {}
+
+REFERENCE_SLOTS = "_reference_slots"  # Spark PipelineModel's encoding of a row, as array<double>
+SLOT_GAP = "_parity__slots"  # per row: max |runtime encoding - Spark encoding|
 
 
-def with_slot_array(encoded: DataFrame) -> DataFrame:
-    """Replace the vector column by the same values as an array<double> column (`SLOTS_COLUMN`)."""
-    return encoded.withColumn(SLOTS_COLUMN, vector_to_array(F.col(FEATURES_COLUMN))).drop(FEATURES_COLUMN)
+class ParityError(RuntimeError):
+    """The runtime's scores differ from the reference; the message says by how much and where."""
 
 
 def slot_matrix(column: pa.Array | pa.ChunkedArray, n_slots: int) -> np.ndarray:
@@ -61,95 +71,159 @@ def shap_column(model: str, feature: str) -> str:
     return f"{model}__shap__{feature}"
 
 
+def reference_column(model: str) -> str:
+    return f"_reference__{model}"
+
+
+def gap_column(model: str) -> str:
+    return f"_parity__{model}"
+
+
+def _kernel(spec: dict) -> Any:
+    from runtime import build_kernel
+
+    if spec["token"] not in _WORKER_KERNELS:
+        _WORKER_KERNELS[spec["token"]] = build_kernel(spec["kind"], spec["files"])
+    return _WORKER_KERNELS[spec["token"]]
+
+
+def _library_reference(kernel: Any, x: np.ndarray, x_reference: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """The kernel's own library call (XGBoost's predict, scikit-learn's decision_function) on Spark's encoding.
+
+    A row Spark encoded bit for bit like the runtime gets the same deterministic call on the same input,
+    i.e. its runtime margin; only rows whose encodings differ are predicted again (none, when parity holds),
+    which keeps the check from costing a second full predict per batch."""
+    differs = np.any(x != x_reference, axis=1)
+    reference = margin.copy()
+    if differs.any():
+        reference[differs] = np.asarray(kernel.margin(x_reference[differs]), dtype=np.float64)
+    return reference
+
+
 def explain_batches(
     batches: Iterator[pa.RecordBatch],
-    specs: dict[str, object],
-    grouping: np.ndarray,
+    specs: Mapping[str, Any],
+    encoding: list[dict],
     feature_names: list[str],
     passthrough: list[str],
 ) -> Iterator[pa.RecordBatch]:
-    """Worker side: SHAP (and, for models Spark does not score, margins) through `runtime.core`."""
-    from runtime.core import build_kernel, sigmoid
+    """Worker side: encode the raw features, then probability, margin, SHAP and parity gaps per model."""
+    from runtime import encode_rows, grouping_matrix, sigmoid
 
+    grouping = grouping_matrix(encoding, feature_names)
     for batch in batches:
-        x = slot_matrix(batch.column(SLOTS_COLUMN), grouping.shape[0])
-        names = list(passthrough)
+        x = encode_rows(pa.Table.from_batches([batch]).select(feature_names).to_pandas(), encoding)
+        x_reference = slot_matrix(batch.column(REFERENCE_SLOTS), len(encoding))
+        names = [*passthrough, SLOT_GAP]
         arrays = [batch.column(name) for name in passthrough]
+        arrays.append(pa.array(np.max(np.abs(x - x_reference), axis=1, initial=0.0)))
         for model, broadcast in specs.items():
             spec = broadcast.value
-            if spec["token"] not in _WORKER_KERNELS:
-                _WORKER_KERNELS[spec["token"]] = build_kernel(spec["kind"], spec["files"])
-            kernel = _WORKER_KERNELS[spec["token"]]
-            if spec["scores"]:
-                margin = np.asarray(kernel.margin(x), dtype=np.float64)
-                names += [probability_column(model), margin_column(model)]
-                arrays += [pa.array(sigmoid(margin)), pa.array(margin)]
+            kernel = _kernel(spec)
+            margin = np.asarray(kernel.margin(x), dtype=np.float64)
+            if spec["spark_reference"]:
+                reference = batch.column(reference_column(model)).to_numpy(zero_copy_only=False)
+            else:
+                reference = _library_reference(kernel, x, x_reference, margin)
             phi, _ = kernel.contributions(x)
             grouped = np.asarray(phi @ grouping, dtype=np.float64)
+            names += [probability_column(model), margin_column(model), gap_column(model)]
+            arrays += [pa.array(sigmoid(margin)), pa.array(margin), pa.array(np.abs(margin - reference))]
             names += [shap_column(model, feature) for feature in feature_names]
             arrays += [pa.array(np.ascontiguousarray(grouped[:, j])) for j in range(len(feature_names))]
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def shap_frame(
-    slotted: DataFrame,
-    models: list[FittedModel],
-    grouping: np.ndarray,
-    feature_names: list[str],
-    passthrough: list[str],
-    scored_by_spark: set[str],
+def with_references(encoded: DataFrame, models: list[FittedModel], keep: list[str]) -> DataFrame:
+    """`keep` columns + Spark's slot encoding (`REFERENCE_SLOTS`) + each Spark-native model's reference margin."""
+    frame = encoded
+    references = []
+    for model in models:
+        reference = model.reference
+        if reference.transformer is None:
+            continue
+        transformed = reference.transformer.transform(frame)
+        margin = vector_to_array(F.col("rawPrediction"))[1] * F.lit(reference.scale)
+        # Only the margin is kept: the next model's transform adds its own rawPrediction.
+        frame = transformed.select(*frame.columns, margin.alias(reference_column(model.name)))
+        references.append(reference_column(model.name))
+    return frame.select(*keep, *references, vector_to_array(F.col(FEATURES_COLUMN)).alias(REFERENCE_SLOTS))
+
+
+def runtime_frame(
+    referenced: DataFrame, models: list[FittedModel], encoding: list[dict], feature_names: list[str], keep: list[str]
 ) -> DataFrame:
-    """`slotted` (from `with_slot_array`) → passthrough columns + SHAP per model and feature,
-    plus probability and margin of the models Spark did not score (columns in that order)."""
-    sc = slotted.sparkSession.sparkContext
+    """`referenced` (from `with_references`) → `keep` + the slot gap + per model probability, margin,
+    parity gap and SHAP per feature, all from `runtime` (columns in that order)."""
+    sc = referenced.sparkSession.sparkContext
     # The token lets a reused Python worker keep one kernel per broadcast.
     specs = {
         m.name: sc.broadcast(
-            {"kind": m.runtime, "files": m.portable, "scores": m.name not in scored_by_spark, "token": uuid.uuid4().hex}
+            {
+                "kind": m.runtime,
+                "files": m.portable,
+                "spark_reference": m.reference.transformer is not None,
+                "token": uuid.uuid4().hex,
+            }
         )
         for m in models
     }
-    fields = [slotted.schema[name] for name in passthrough]
+    fields = [referenced.schema[name] for name in keep] + [T.StructField(SLOT_GAP, T.DoubleType(), False)]
     for m in models:
-        if m.name not in scored_by_spark:
-            fields += [
-                T.StructField(probability_column(m.name), T.DoubleType(), False),
-                T.StructField(margin_column(m.name), T.DoubleType(), False),
-            ]
+        fields += [
+            T.StructField(probability_column(m.name), T.DoubleType(), False),
+            T.StructField(margin_column(m.name), T.DoubleType(), False),
+            T.StructField(gap_column(m.name), T.DoubleType(), False),
+        ]
         fields += [T.StructField(shap_column(m.name, f), T.DoubleType(), False) for f in feature_names]
-    return slotted.mapInArrow(
-        lambda batches: explain_batches(batches, specs, grouping, feature_names, passthrough),
+    return referenced.mapInArrow(
+        lambda batches: explain_batches(batches, specs, encoding, feature_names, keep),
         schema=T.StructType(fields),
     )
 
 
-def score(encoded: DataFrame, models: list[FittedModel]) -> DataFrame:
-    """Each Spark-native model's own probability and log-odds for every row, as plain columns."""
-    scored = encoded
-    for model in models:
-        if model.transformer is None:
-            continue
-        transformed = model.transformer.transform(scored)
-        scored = transformed.select(
-            *scored.columns,
-            vector_to_array(F.col("probability"))[1].alias(probability_column(model.name)),
-            (vector_to_array(F.col("rawPrediction"))[1] * F.lit(model.margin_scale)).alias(margin_column(model.name)),
-        )
-    return scored
-
-
 def score_and_explain(
-    encoded: DataFrame,
-    models: list[FittedModel],
-    grouping: np.ndarray,
-    feature_names: list[str],
-    keep: list[str],
+    encoded: DataFrame, models: list[FittedModel], encoding: list[dict], feature_names: list[str], keep: list[str]
 ) -> DataFrame:
-    """`keep` columns + every model's probability, margin and per-feature SHAP."""
-    scored = score(encoded, models)
-    passthrough = keep + [
-        c for m in models if m.transformer is not None for c in (probability_column(m.name), margin_column(m.name))
-    ]
-    slotted = with_slot_array(scored.select(*passthrough, FEATURES_COLUMN))
-    spark_scored = {m.name for m in models if m.transformer is not None}
-    return shap_frame(slotted, models, grouping, feature_names, passthrough, spark_scored)
+    """`encoded` (raw features + Spark's feature vector) → `keep` columns + every model's probability,
+    margin and per-feature SHAP from `runtime`, plus the parity gaps `parity` checks."""
+    missing = [f for f in feature_names if f not in keep]
+    if missing:
+        raise ValueError(f"the runtime encodes raw features, so keep must hold them all; missing: {missing}")
+    return runtime_frame(with_references(encoded, models, keep), models, encoding, feature_names, keep)
+
+
+def parity(spark: SparkSession, written: Path | list[Path], models: list[FittedModel]) -> dict[str, dict]:
+    """Check the written rows: {model: the manifest's `parity` entry}; `ParityError` above `TOLERANCE`.
+
+    Aggregated by Spark over the part files just written; only maxima reach the driver."""
+    paths = [written] if isinstance(written, Path) else written
+    frame = spark.read.parquet(*(p.resolve().as_uri() for p in paths))
+    row = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.max(SLOT_GAP).alias(SLOT_GAP),
+        *(F.max(gap_column(m.name)).alias(gap_column(m.name)) for m in models),
+    ).collect()[0]
+    rows = int(row["rows"])
+    problems = []
+    slot_gap = _finite(row[SLOT_GAP])
+    if not slot_gap <= TOLERANCE:
+        problems.append(f"the runtime encoder differs from Spark's PipelineModel encoding by {slot_gap:.3g}")
+    entries = {}
+    for model in models:
+        gap = _finite(row[gap_column(model.name)])
+        entries[model.name] = {"reference": model.reference.name, "max_abs_margin": gap, "rows": rows}
+        if not gap <= TOLERANCE:
+            problems.append(f"model '{model.name}': runtime margins differ from {model.reference.name} by {gap:.3g}")
+    log.info("parity on %d written rows: slot encoding %.3g, margins %s", rows, slot_gap, entries)
+    if problems:
+        raise ParityError(
+            f"Scores disagree with their reference on the {rows:,} rows written (tolerance {TOLERANCE:g}): "
+            + "; ".join(problems)
+        )
+    return entries
+
+
+def _finite(value: float | None) -> float:
+    # No rows gives None (nothing to disagree on); Spark's max of a NaN is NaN, which fails the check.
+    return 0.0 if value is None else float(value)

@@ -1,7 +1,7 @@
 """Permutation importance on the test split: how much ROC AUC drops when one
 feature's values are shuffled across test customers.
 
-Runs on the driver through `runtime.core` (the same kernels the explain stage
+Runs on the driver through `runtime` (the same kernels the explain stage
 and the dashboard use), on every test row (collected from Spark by `test_sample`)
 or on a deterministic sample of `MAX_ROWS` of them when the test split is larger
 (driver memory: at most `MAX_ROWS` rows × features). The
@@ -16,8 +16,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from bundle import layout
-from runtime.core import Kernel
-from runtime.encoding import encode_rows
+from runtime import Kernel, encode_rows
 
 REPEATS = 5
 MAX_ROWS = 20_000

@@ -24,7 +24,7 @@ from pyspark.sql.window import Window
 from bundle import layout
 from store import items as item_math
 from training import events as ev
-from training.publish import write_sorted
+from training.parts import write_sorted
 
 log = logging.getLogger("training")
 
@@ -109,15 +109,7 @@ def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame
     ).orderBy(layout.ID_COLUMN, "rank")
 
 
-def build(
-    spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame, scratch: Path
-) -> ItemStage:
-    """Train item vectors on every user's full sequence; recent items are those the churn model saw
-    (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
-    settings = Word2VecParams(**(params or {}))
-    events, items = source.load(spark)
-    events = events.cache()
-    sequences = ev.item_sequences(events).cache()
+def _fit(sequences: DataFrame, settings: Word2VecParams, seed: int) -> tuple[Word2VecModel, float]:
     started = time.perf_counter()
     model = Word2Vec(
         inputCol="items",
@@ -130,11 +122,13 @@ def build(
         numPartitions=settings.numPartitions,
         seed=seed,
     ).fit(sequences)
-    fit_s = time.perf_counter() - started
-    sequences.unpersist()
-    ids, matrix = _vectors(model)
-    log.info("word2vec: %d items × %d dims in %.1f s", len(ids), settings.vectorSize, fit_s)
+    return model, time.perf_counter() - started
 
+
+def _item_tables(
+    events: DataFrame, items: DataFrame, ids: np.ndarray, matrix: np.ndarray, settings: Word2VecParams, seed: int
+) -> dict[str, pa.Table]:
+    """The bundle's ITEMS, ITEM_VECTORS and ITEM_MAP tables."""
     meta = _item_metadata(events, items).set_index(ev.ITEM).reindex(ids)
     item_table = pa.table(
         {
@@ -153,15 +147,10 @@ def build(
     )
     coordinates = _map(matrix, item_table.column("users").to_numpy(), seed, settings.map_points)
     item_map = pa.table({layout.ITEM_ID_COLUMN: pa.array(ids, pa.string()), **coordinates})
-    # Recent items are what the churn model could have seen: before each user's cutoff, or every event
-    # when the label comes from a customer table (no cutoff).
-    observed = events if source.window is None else ev.observed_events(events, source.window)
-    recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
-    log.info(
-        "recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent)
-    )
-    events.unpersist()
+    return {layout.ITEMS: item_table, layout.ITEM_VECTORS: vectors, layout.ITEM_MAP: item_map}
 
+
+def _quality(ids: np.ndarray, matrix: np.ndarray, item_table: pa.Table, seed: int) -> dict:
     index = item_math.ItemIndex.from_arrays(ids, matrix)
     genres = item_table.column("genres").to_pylist()
     quality = item_math.genre_overlap(index, genres, item_table.column("users").to_numpy(), seed=seed)
@@ -171,6 +160,31 @@ def build(
         quality["random_jaccard"],
         quality["ratio"],
     )
+    return quality
+
+
+def build(
+    spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame, scratch: Path
+) -> ItemStage:
+    """Train item vectors on every user's full sequence; recent items are those the churn model saw
+    (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
+    settings = Word2VecParams(**(params or {}))
+    events, items = source.load(spark)
+    events = events.cache()
+    sequences = ev.item_sequences(events).cache()
+    model, fit_s = _fit(sequences, settings, seed)
+    sequences.unpersist()
+    ids, matrix = _vectors(model)
+    log.info("word2vec: %d items × %d dims in %.1f s", len(ids), settings.vectorSize, fit_s)
+    tables = _item_tables(events, items, ids, matrix, settings, seed)
+    # Recent items are what the churn model could have seen: before each user's cutoff, or every event
+    # when the label comes from a customer table (no cutoff).
+    observed = events if source.window is None else ev.observed_events(events, source.window)
+    recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
+    log.info(
+        "recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent)
+    )
+    events.unpersist()
     manifest = {
         "method": "word2vec",
         "params": asdict(settings) | {"seed": seed},
@@ -179,7 +193,6 @@ def build(
         "sequences": "each user's items in time order, all events",
         "churn_window": source.describe(),
         "fit_seconds": round(fit_s, 3),
-        "quality": quality,
+        "quality": _quality(ids, matrix, tables[layout.ITEMS], seed),
     }
-    tables = {layout.ITEMS: item_table, layout.ITEM_VECTORS: vectors, layout.ITEM_MAP: item_map}
     return ItemStage(tables=tables, model=model, manifest=manifest, recent=recent)

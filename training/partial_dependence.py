@@ -8,7 +8,7 @@ customers (up to `MAX_CUSTOMERS`, ordered by xxhash64(seed, customer_id)) is
 spread over Spark partitions and cross-joined with the broadcast grid, so the
 work (customers × grid points × models) is distributed over both. Each worker
 sets the feature to the grid value on raw rows, encodes them with
-`runtime.encoding.encode_rows` and scores them with `runtime.core` kernels
+`runtime.encoding.encode_rows` and scores them with `runtime` kernels
 (broadcast once, built once per worker). Spark averages per (feature, grid
 point); ICE lines are the first `ICE_CUSTOMERS` of the same sample.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ GRID_ROWS = 100_000
 ICE_CUSTOMERS = 50
 QUANTILES = np.linspace(0.05, 0.95, 13)
 
-_WORKER_KERNELS: dict[str, object] = {}
+_WORKER_KERNELS: dict[str, Any] = {}
 
 
 def _label(value: float) -> str:
@@ -96,8 +97,7 @@ def _probability_column(model: str) -> str:
 def _score_batches(
     batches: Iterator[pd.DataFrame], specs: dict, encoding: list[dict], feature_types: dict[str, str], keep: list[str]
 ) -> Iterator[pd.DataFrame]:
-    from runtime.core import build_kernel, sigmoid
-    from runtime.encoding import encode_rows
+    from runtime import build_kernel, encode_rows, sigmoid
 
     features = list(feature_types)
     for batch in batches:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -25,10 +24,11 @@ from bundle.reader import Bundle
 from bundle.writer import StagedBundle, write_rebatched
 from store import recent_items
 from training.explain import margin_column, probability_column, shap_column
+from training.items import ItemStage
 from training.models import FittedModel
+from training.parts import scored_files, write_sorted
 
-if TYPE_CHECKING:  # training.items writes through write_sorted below
-    from training.items import ItemStage
+__all__ = ["SCORED_DIR", "scored_files", "write_scored", "write_sorted"]
 
 
 SCORED_DIR = "scored"  # Spark's sorted wide output inside the run's scratch folder
@@ -40,18 +40,6 @@ def write_scored(scored: DataFrame, scratch: Path) -> list[Path]:
     part files; returns them in order, so reading them one after another yields sorted rows.
     Nothing is collected on the driver."""
     return write_sorted(scored, scratch / SCORED_DIR)
-
-
-def write_sorted(frame: DataFrame, target: Path) -> list[Path]:
-    """Spark writes a globally sorted DataFrame (`orderBy`) as Parquet part files into `target`
-    (a folder of the run's scratch area); returns them in sort order. Nothing is collected."""
-    frame.write.mode("overwrite").parquet(target.resolve().as_uri())
-    return scored_files(target)
-
-
-def scored_files(target: Path) -> list[Path]:
-    # Part files are numbered by task = range partition of the sort, so name order is ID order.
-    return sorted(p for p in target.glob("part-*") if p.suffix == ".parquet" or p.name.endswith(".parquet"))
 
 
 def iter_batches(files: list[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:

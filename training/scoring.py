@@ -2,11 +2,14 @@
 
     python -m training score --bundle telco --input new.csv --output scored.parquet
 
-The bundle's own fitted feature pipeline (`features/spark_pipeline/`) encodes
-the rows; each model's portable runtime files (`runtime.core`, the code that
-scored and explained it in training) are broadcast, and
-`training.explain.shap_frame` (the training explain stage) computes log-odds,
-probabilities and SHAP values in one pass.
+Scores come from `runtime`, as in training: the explain stage's workers
+(`training.explain.score_and_explain`) encode the typed rows with
+`runtime.encode_rows` and run the model's portable files for log-odds,
+probability and SHAP values in one pass. The bundle's fitted Spark pipeline
+(`features/spark_pipeline/`) and, for Spark ML models, the model's saved Spark
+transformer are the reference: the scored rows are written to a scratch folder
+next to the output, checked there (`training.explain.parity`, same tolerance as
+training), and only then turned into the output.
 
 Output, one row per input row: customer_id, model, probability, margin,
 risk_band (analytics.risk), reason_1..3 (feature label), reason_k_value,
@@ -19,6 +22,8 @@ encode as all zeros. All three are counted per feature in the drift report.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,15 +37,14 @@ from pyspark.sql import types as T
 from analytics import drift, risk
 from bundle import layout
 from bundle.feature_types import display_value
+from bundle.models import portable_files
 from bundle.reader import Bundle, BundleError
-from runtime.core import portable_files
-from runtime.encoding import grouping_matrix
 from training import explain, features
 from training import feature_types as ft
 from training.datasets import FeatureSpec
 from training.datasets.config import TableSource
-from training.datasets.infer import read_table, with_integer_ids
-from training.models import FittedModel
+from training.datasets.tables import read_table, with_integer_ids
+from training.models import FittedModel, registry
 from training.validate import ROW_ID, with_row_numbers
 
 log = logging.getLogger("training")
@@ -61,11 +65,15 @@ def choose_model(bundle: Bundle, model: str | None) -> str:
 
 
 def model_from_bundle(bundle: Bundle, model: str) -> FittedModel:
-    """A published model as the explain stage runs it: its portable runtime files, no Spark transformer
-    (so the stage scores it with `runtime.core`, the code that scored and explained it in training)."""
+    """A published model as the explain stage runs it: its portable runtime files, scored by `runtime`,
+    and its family's parity reference (a Spark ML model reloaded from models/<name>/spark)."""
     entry = bundle.manifest["models"][model]
+    families = registry()
+    if model not in families:
+        raise ScoringError(f"model '{model}' of bundle '{bundle.name}' is of no known family ({', '.join(families)})")
     try:
         kind, files = portable_files(bundle, model)
+        reference = families[model].load_reference(bundle.path / layout.model_dir(model))
     except BundleError as exc:
         raise ScoringError(f"model '{model}' of bundle '{bundle.name}' cannot be loaded: {exc}") from exc
     return FittedModel(
@@ -76,6 +84,7 @@ def model_from_bundle(bundle: Bundle, model: str) -> FittedModel:
         training_seconds=0.0,
         runtime=kind,
         portable=files,
+        reference=reference,
     )
 
 
@@ -161,19 +170,7 @@ def score_table(
 
     names = [s.name for s in specs]
     pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
-    encoded = features.encode(pipeline, typed)
-    grouping = grouping_matrix(manifest["encoding"], names)
-    slotted = explain.with_slot_array(encoded.select(layout.ID_COLUMN, *names, features.FEATURES_COLUMN))
-    explained = explain.shap_frame(
-        slotted, [model_from_bundle(bundle, model)], grouping, names, [layout.ID_COLUMN, *names], scored_by_spark=set()
-    )
-    entry = manifest["models"][model]
-    scored = explained.mapInPandas(
-        lambda batches: _reasons(batches, model, entry, risk.cutoffs(bundle, model), manifest["features"]),
-        schema=_output_schema(typed.schema[layout.ID_COLUMN].dataType),
-    )
-    writer = scored.write.mode("overwrite")
-    (writer.option("header", True).csv if out_format == "csv" else writer.parquet)(str(output))
+    _write_scores(spark, bundle, model, features.encode(pipeline, typed), names, output, out_format)
 
     report = _drift(spark, bundle, model, typed, specs, quality, input_path, counts)
     json_path, md_path = drift.write_report(report, output)
@@ -192,6 +189,33 @@ def score_table(
         + (f"; flagged: {', '.join(flagged)}" if flagged else "; no feature drifted")
     )
     return "\n".join(lines)
+
+
+def _write_scores(
+    spark: SparkSession, bundle: Bundle, model: str, encoded: DataFrame, names: list[str], output: Path, fmt: str
+) -> None:
+    """Runtime scores + SHAP into a scratch folder, parity checked on those rows, then reasons into `output`."""
+    fitted = model_from_bundle(bundle, model)
+    keep = [layout.ID_COLUMN, *names]
+    explained = explain.score_and_explain(encoded, [fitted], bundle.manifest["encoding"], names, keep)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.scoring-", dir=output.parent))
+    try:
+        explained.write.mode("overwrite").parquet(scratch.resolve().as_uri())
+        try:
+            explain.parity(spark, scratch, [fitted])
+        except explain.ParityError as exc:
+            raise ScoringError(str(exc)) from exc
+        entry, manifest = bundle.manifest["models"][model], bundle.manifest
+        cuts = risk.cutoffs(bundle, model)
+        scored = spark.read.parquet(scratch.resolve().as_uri()).mapInPandas(
+            lambda batches: _reasons(batches, model, entry, cuts, manifest["features"]),
+            schema=_output_schema(explained.schema[layout.ID_COLUMN].dataType),
+        )
+        writer = scored.write.mode("overwrite")
+        (writer.option("header", True).csv if fmt == "csv" else writer.parquet)(str(output))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _output_schema(id_type: T.DataType) -> T.StructType:
@@ -233,7 +257,7 @@ def _reasons(
             j = order[:, k]
             out[f"reason_{k + 1}"] = [labels[i] for i in j]
             out[f"reason_{k + 1}_value"] = [
-                display_value(feature_entries[i], _plain(batch[names[i]].iloc[r])) for r, i in zip(rows, j)
+                display_value(feature_entries[i], _plain(batch[names[i]].iloc[r])) for r, i in zip(rows, j, strict=True)
             ]
             out[f"reason_{k + 1}_shap"] = phi[rows, j]
         yield pd.DataFrame(out)

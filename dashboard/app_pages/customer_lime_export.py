@@ -21,7 +21,7 @@ from dashboard.views.customer.lime_check import (
 )
 from dashboard.views.customer.report import chart_svg, explanation_csv, export_name, html_report
 from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, probability_waterfall, shap_by_feature
-from runtime.core import ModelRuntime
+from runtime import ModelRuntime
 
 # --- LIME ---------------------------------------------------------------------------------
 

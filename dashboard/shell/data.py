@@ -15,13 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from bundle import layout
+from bundle.models import load_runtime as _load_runtime
 from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
 from dashboard.views.global_explanations.view import ExplainData
 from dashboard.views.global_explanations.view import load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores
 from dashboard.views.validation import load_test_scores as _load_test_scores
-from runtime.core import ModelRuntime
-from runtime.core import load_runtime as _load_runtime
+from runtime import ModelRuntime
 from runtime.xgboost_import import import_xgboost_without_sklearn
 from store.customers import CustomerStore
 from store.recent_items import RecentItemsFile, open_recent_items

@@ -17,11 +17,11 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_auc_score
 
 from bundle import layout
+from bundle.models import load_runtime
 from bundle.reader import Bundle, open_bundle
 from bundle.writer import stage_bundle
 from dashboard.views.global_explanations.view import ICE_TABLE, PDP_TABLE, PERMUTATION_TABLE
 from dashboard.views.validation import CALIBRATION_TABLE, SCORE_DISTRIBUTION_TABLE
-from runtime.core import load_runtime
 
 ICE_CUSTOMERS = 60
 GRID_POINTS = 8

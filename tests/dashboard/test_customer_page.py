@@ -12,11 +12,11 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from bundle import layout
+from bundle.models import load_runtime
 from dashboard.app_pages.customer_lime_export import build_report
 from dashboard.shell import data
 from dashboard.views import build_customer_view
 from dashboard.views.common import format_probability
-from runtime.core import load_runtime
 from store.customers import CustomerStore
 from tests.dashboard.dashboard_helpers import champion_predictions, open_app, telco
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bundle.manifest import model_names
+from bundle.models import load_runtime
 from dashboard.views import build_customer_view
 from dashboard.views.customer.levers import actionable_features, build_levers
 from dashboard.views.customer.lime_check import explain_lime
@@ -18,7 +19,7 @@ from dashboard.views.customer.whatif import (
     load_background,
     population,
 )
-from runtime.core import load_runtime, sigmoid
+from runtime import sigmoid
 from store.customers import CustomerStore
 
 

@@ -1,4 +1,4 @@
-"""LIME, as the dashboard runs it (dashboard/views/lime_view.explain_lime), on real small models.
+"""LIME, as the dashboard runs it (dashboard/views/customer/lime_check.explain_lime), on real small models.
 
 Two things must hold for LIME beside SHAP to mean anything: the rows LIME
 perturbs reach the model encoded exactly as the runtime encoder encodes them
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.views.lime_view import explain_lime
+from dashboard.views.customer.lime_check import explain_lime
 from runtime import Kernel, ModelRuntime, encode_rows
 from tests.runtime.conftest import CONTRACTS, ENCODING, MANIFEST, NAMES, model_runtime
 
-SAMPLES = 500  # lime_view's minimum
+SAMPLES = 500  # lime_check's minimum
 
 
 class RecordingKernel:

@@ -12,8 +12,8 @@ import xgboost
 from bundle import layout
 from bundle.checks import bundle_problems, local_accuracy_error, runtime_parity
 from bundle.manifest import feature_names
+from bundle.models import load_runtime
 from bundle.reader import open_bundle
-from runtime.core import load_runtime
 from runtime.encoding import encode_rows
 from tests.conftest import SAMPLE_ROWS
 

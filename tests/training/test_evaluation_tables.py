@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.calibration import calibration_curve
 
-from runtime.core import build_kernel
+from runtime import build_kernel
 from training import evaluate, importance
 
 

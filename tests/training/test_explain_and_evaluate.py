@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xgboost
 
-from runtime.core import build_kernel
+from runtime import build_kernel
 from training import evaluate
 
 
@@ -79,3 +79,107 @@ def test_slot_matrix_reads_list_columns_row_by_row_including_sliced_and_chunked_
     assert slot_matrix(pa.chunked_array([rows.slice(0, 1), rows.slice(2, 1)]), 3).tolist() == [[1, 2, 3], [7, 8, 9]]
     with pytest.raises(ValueError, match="expected 2 slots per row"):
         slot_matrix(rows, 2)
+
+
+def _bundle_rows_encoded_by_spark(spark, bundle):
+    """The bundle's customers as Spark frames: raw rows and Spark PipelineModel's encoding of them."""
+    from pyspark.ml import PipelineModel
+
+    from bundle import layout
+    from training import features
+
+    customers = spark.read.parquet(bundle.file(layout.CUSTOMERS).resolve().as_uri())
+    pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
+    return features.encode(pipeline, customers)
+
+
+def test_every_model_records_its_parity_with_the_reference_on_every_row(telco_bundle):
+    from bundle import layout
+
+    rows = len(pq_ids(telco_bundle, layout.CUSTOMERS))
+    references = {
+        "logistic": "Spark LogisticRegressionModel.transform",
+        "gbt": "Spark GBTClassificationModel.transform",
+        "xgboost": "XGBoost Booster.predict(output_margin=True) on Spark PipelineModel slots",
+        "sklearn": "scikit-learn decision_function on Spark PipelineModel slots",
+    }
+    for model, entry in telco_bundle.manifest["models"].items():
+        parity = entry["parity"]
+        assert set(parity) == {"reference", "max_abs_margin", "rows"}
+        assert parity["reference"] == references[model] and parity["rows"] == rows
+        assert 0.0 <= parity["max_abs_margin"] <= 1e-6, (model, parity)
+
+
+def pq_ids(bundle, relpath):
+    import pyarrow.parquet as pq
+
+    from bundle import layout
+
+    return pq.read_table(bundle.file(relpath), columns=[layout.ID_COLUMN]).column(0).to_numpy()
+
+
+def test_stored_margins_equal_spark_and_the_model_libraries_on_sparks_encoding(spark, telco_bundle):
+    """Checked here independently of training's own parity pass: Spark ML models' own transform, and
+    XGBoost / scikit-learn predicting on Spark's encoding, give the margins the bundle stores."""
+    import pyarrow.parquet as pq
+    import skops.io
+    from pyspark.ml.classification import GBTClassificationModel, LogisticRegressionModel
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    from bundle import layout
+    from runtime.sklearn_hgb import SKLEARN_TRUSTED_TYPES
+
+    encoded = _bundle_rows_encoded_by_spark(spark, telco_bundle)
+    slots = encoded.select(layout.ID_COLUMN, vector_to_array(F.col("features")).alias("x")).toPandas()
+    slots = slots.sort_values(layout.ID_COLUMN)
+    x = np.vstack(slots["x"].to_numpy())
+    spark_models = {
+        "logistic": (LogisticRegressionModel.load, 1.0),
+        "gbt": (GBTClassificationModel.load, 2.0),
+    }
+    for model in telco_bundle.manifest["models"]:
+        stored = pq.read_table(telco_bundle.file(layout.predictions_path(model))).to_pandas()
+        stored = stored.sort_values(layout.ID_COLUMN)[layout.MARGIN_COLUMN].to_numpy()
+        folder = telco_bundle.path / layout.model_dir(model)
+        if model in spark_models:
+            load, scale = spark_models[model]
+            out = load(str(folder / "spark")).transform(encoded)
+            margin = vector_to_array(F.col("rawPrediction"))[1] * scale
+            ref = out.select(layout.ID_COLUMN, margin.alias("m")).toPandas()
+            reference = ref.sort_values(layout.ID_COLUMN)["m"].to_numpy()
+        elif model == "xgboost":
+            booster = xgboost.Booster()
+            booster.load_model(str(folder / "model.ubj"))
+            reference = booster.predict(xgboost.DMatrix(x), output_margin=True)
+        else:
+            content = (folder / "model.skops").read_bytes()
+            reference = skops.io.loads(content, trusted=list(SKLEARN_TRUSTED_TYPES)).decision_function(x)
+        assert np.max(np.abs(stored - reference)) < 1e-5, model  # XGBoost predicts in float32
+
+
+def test_a_broken_encoder_fails_the_parity_check(spark, telco_bundle, tmp_path):
+    """Two one-hot categories swapped in the runtime's encoding: Spark's reference encoding disagrees on the
+    written rows, and the run is refused with the size of the gap."""
+    from bundle import layout
+    from bundle.manifest import feature_names
+    from training import explain
+    from training.scoring import model_from_bundle
+
+    encoding = [dict(slot) for slot in telco_bundle.manifest["encoding"]]
+    onehots = [i for i, s in enumerate(encoding) if s["kind"] == "onehot" and s["feature"] == "contract"]
+    first, second = onehots[0], onehots[1]
+    encoding[first]["category"], encoding[second]["category"] = (
+        encoding[second]["category"],
+        encoding[first]["category"],
+    )
+    names = feature_names(telco_bundle.manifest)
+    model = model_from_bundle(telco_bundle, "logistic")
+    frame = explain.score_and_explain(
+        _bundle_rows_encoded_by_spark(spark, telco_bundle), [model], encoding, names, [layout.ID_COLUMN, *names]
+    )
+    frame.write.parquet((tmp_path / "broken").as_uri())
+    with pytest.raises(explain.ParityError, match="runtime encoder differs from Spark's PipelineModel encoding by 1"):
+        explain.parity(spark, tmp_path / "broken", [model])
+    with pytest.raises(explain.ParityError, match="'logistic': runtime margins differ from Spark LogisticRegression"):
+        explain.parity(spark, tmp_path / "broken", [model])

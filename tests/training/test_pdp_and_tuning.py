@@ -9,7 +9,7 @@ import pytest
 
 from bundle import layout
 from bundle.manifest import feature_names
-from runtime.core import load_runtime
+from bundle.models import load_runtime
 from training import tuning
 
 

@@ -50,7 +50,7 @@ def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted
         assert len(scored) == len(frame) and scored[layout.ID_COLUMN].tolist() == frame["rownames"].tolist()
         stored = pq.read_table(telco_bundle.file(layout.predictions_path(model))).to_pandas()
         same = ~scored.index.isin(changed)
-        # No retraining: unchanged customers get the probability the bundle holds (SHAP sums round differently from the models' own margins).
+        # No retraining: unchanged customers get the probability the bundle holds.
         gap = np.abs(
             scored[layout.PROBABILITY_COLUMN][same].to_numpy() - stored[layout.PROBABILITY_COLUMN][same].to_numpy()
         )
@@ -125,3 +125,26 @@ def test_missing_columns_are_named_before_any_scoring(bundle_root, telco_rows, t
         main(["score", "--bundle", "nope", "--artifacts", str(bundle_root), "--input", str(path), "--output", "x"]) == 2
     )
     assert "There is no bundle named 'nope'" in capsys.readouterr().err
+
+
+def test_batch_scores_are_the_runtime_on_the_same_dirty_rows(spark, telco_bundle, damaged, tmp_path):
+    """The written probability, margin and top reason are `runtime` on the same rows, dirt included:
+    missing tenure, an unseen contract, and text where a monthly charge should be (runtime's encoder sees the
+    text itself; Spark's reference sees it as missing; both must encode it the same)."""
+    from bundle.models import load_runtime
+
+    path, frame = damaged
+    rows = pq.read_table(telco_bundle.file(layout.CUSTOMERS)).to_pandas().sort_values(layout.ID_COLUMN)
+    rows = rows.reset_index(drop=True).astype({"tenure": object, "monthly_charges": object})
+    rows.loc[0:4, "tenure"] = None
+    rows.loc[5:7, "contract"] = "Quarterly"
+    rows.loc[8:9, "monthly_charges"] = "n/a"
+    for model in telco_bundle.manifest["models"]:
+        output = tmp_path / f"runtime-{model}"
+        score_table(spark, telco_bundle, model, str(path), None, output, "parquet")
+        scored = pd.read_parquet(output).sort_values(layout.ID_COLUMN).reset_index(drop=True)
+        margin, shap = load_runtime(telco_bundle, model).explain(rows)
+        assert np.max(np.abs(scored[layout.MARGIN_COLUMN].to_numpy() - margin)) < 1e-9, model
+        assert np.max(np.abs(scored[layout.PROBABILITY_COLUMN].to_numpy() - 1 / (1 + np.exp(-margin)))) < 1e-9
+        top = np.abs(shap).max(axis=1)
+        assert np.allclose(np.abs(scored["reason_1_shap"].to_numpy()), top, atol=1e-9), model

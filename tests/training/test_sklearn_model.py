@@ -10,9 +10,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from bundle import layout
-from bundle.reader import BundleError
-from runtime.core import build_kernel, load_sklearn_hgb
+from runtime import ModelFileError, build_kernel
 from runtime.encoding import encode_rows
+from runtime.sklearn_hgb import load_sklearn_hgb
 
 
 class Smuggled:
@@ -43,16 +43,16 @@ def test_skops_loading_refuses_a_file_with_an_untrusted_type(small_model):
     finally:
         del small_model.smuggled_
     assert any("Smuggled" in t for t in skops.io.get_untrusted_types(data=content))
-    with pytest.raises(BundleError, match="not trusted.*Smuggled"):
+    with pytest.raises(ModelFileError, match="not trusted.*Smuggled"):
         load_sklearn_hgb(content)
     # The runtime's loader turns it into the same readable refusal.
-    with pytest.raises(BundleError, match="Smuggled"):
+    with pytest.raises(ModelFileError, match="Smuggled"):
         build_kernel("sklearn_hgb", {"model.skops": content})
 
 
 def test_skops_loading_refuses_another_estimator():
     other = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
-    with pytest.raises(BundleError, match="not a HistGradientBoostingClassifier"):
+    with pytest.raises(ModelFileError, match="not a HistGradientBoostingClassifier"):
         load_sklearn_hgb(skops.io.dumps(other))
 
 

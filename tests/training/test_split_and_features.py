@@ -62,7 +62,7 @@ def test_a_split_side_without_both_classes_is_refused(typed):
 
 
 def test_large_tables_are_spread_over_partitions_of_bounded_size_and_small_ones_kept(spark, monkeypatch):
-    from training import pipeline
+    from training.stages import prepare as pipeline
 
     table = spark.range(1, 11).withColumnRenamed("id", "customer_id").coalesce(1)
     monkeypatch.setattr(pipeline, "ROWS_PER_PARTITION", 3)

@@ -6,53 +6,9 @@ all produce a `DatasetSpec`; the pipeline never knows which one it got.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from training.datasets.spec import DatasetSpec, FeatureSpec
 
-from pyspark.sql import DataFrame, SparkSession
-
-if TYPE_CHECKING:
-    from training.events import EventSource
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    name: str  # safe name (bundle.feature_types.is_safe_name): the feature's name in Spark and in the bundle
-    type: str  # "numeric" | "binary" | "categorical" (bundle.layout.FEATURE_TYPES)
-    label: str  # what a business user reads
-    source: str | None = None  # the column in the input table, when it differs from `name`
-    positive: str | None = None  # binary from text: the value meaning 1 ("Y"); None = the column holds 0/1
-    negative: str | None = None  # binary from text: the value meaning 0 ("N")
-    category_labels: tuple[tuple[str, str], ...] = ()  # categorical: (value, display label) pairs
-    actionable: bool = False  # a retention lever the business can change
-
-    @property
-    def column(self) -> str:
-        return self.source or self.name
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    source: str
-    id_column: str | None  # None: customers are numbered by row (1, 2, …) in input order
-    label_column: str
-    positive_label: str
-    features: tuple[FeatureSpec, ...]
-    load: Callable[[SparkSession], DataFrame] = field(repr=False, compare=False)
-    # Datasets built from an event log also feed the item-vector stage.
-    events: EventSource | None = field(default=None, repr=False, compare=False)
-    max_categories: int = 50  # a categorical with more levels is refused before training
-    hash_ids: bool = False  # replace IDs by HMAC-SHA256(key, ID) at ingest (bundle.ids)
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f.name for f in self.features]
-
-    def of_type(self, kind: str) -> list[str]:
-        return [f.name for f in self.features if f.type == kind]
-
+__all__ = ["BUILTIN_DATASETS", "DatasetSpec", "FeatureSpec", "builtin"]
 
 BUILTIN_DATASETS = ("telco", "movielens", "synthetic")
 

@@ -20,18 +20,15 @@ from pyspark.sql import types as T
 
 from bundle.feature_types import safe_name
 from training import feature_types as ft
-from training.datasets import DatasetSpec, FeatureSpec
-from training.datasets.config import Config, TableSource
+from training.datasets.config import Config
+from training.datasets.spec import DatasetSpec, FeatureSpec
+from training.datasets.tables import _INTEGER_ID, TableError, read_table, with_integer_ids
+from training.datasets.tables import column_list as _list
 
 _ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|ids|key|index|idx|uuid|guid|rownames|row_?number)([^a-z]|$))|[a-z](ID|Id)$")
-_INTEGER_ID = r"^-?(0|[1-9][0-9]{0,17})$"
 _YES_NO = {frozenset(p) for p in (("y", "n"), ("yes", "no"), ("true", "false"), ("t", "f"), ("1", "0"))}
 _NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
 _INTEGRAL_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
-
-
-class TableError(Exception):
-    """A table that cannot be read; the message is meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -41,47 +38,6 @@ class Decision:
     reason: str  # why (shown by init-config and in the run's log)
     positive: str | None = None
     negative: str | None = None
-
-
-def read_table(spark: SparkSession, source: TableSource) -> DataFrame:
-    """The table as Spark reads it; CSV columns stay text until inference types them."""
-    try:
-        if source.format == "parquet":
-            return spark.read.parquet(source.path)
-        table = (
-            spark.read.option("header", source.header)
-            .option("sep", source.delimiter)
-            .option("inferSchema", False)
-            .option("mode", "FAILFAST")
-            .csv(source.path)
-        )
-    except Exception as exc:  # AnalysisException (path not found, unreadable): tell the user which file
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TableError(f"cannot read {source.format} table {source.path}: {message}") from None
-    nulls = [v for v in source.null_values if v != ""]
-    # Spark already reads empty CSV fields as NULL; other null markers ("NA", "?") are mapped here.
-    if nulls:
-        table = table.select(
-            *(F.when(ft.raw_col(c).isin(*nulls), F.lit(None)).otherwise(ft.raw_col(c)).alias(c) for c in table.columns)
-        )
-    return table
-
-
-def with_integer_ids(table: DataFrame, id_column: str | None) -> DataFrame:
-    """Text IDs that are all plain whole numbers become integers (as a CSV would have meant them)."""
-    if (
-        id_column is None
-        or id_column not in table.columns
-        or not isinstance(table.schema[id_column].dataType, T.StringType)
-    ):
-        return table
-    column = ft.raw_col(id_column)
-    bad = table.agg(F.sum(F.when(column.isNotNull() & ~column.rlike(_INTEGER_ID), 1).otherwise(0)).alias("n")).first()[
-        "n"
-    ]
-    if bad:
-        return table
-    return table.withColumn(id_column, column.cast("long"))
 
 
 def infer(table: DataFrame, exclude: set[str], max_categories: int) -> list[Decision]:
@@ -103,7 +59,7 @@ def infer(table: DataFrame, exclude: set[str], max_categories: int) -> list[Deci
 
 
 def _decide(kind: T.DataType, name: str, i: int, row: dict, cap: int) -> Decision:
-    rows, present, distinct = row["rows"], row[f"n{i}"], row[f"d{i}"]
+    present, distinct = row[f"n{i}"], row[f"d{i}"]
     low, high = row[f"lo{i}"], row[f"hi{i}"]
     if present == 0:
         return Decision(name, None, "left out: every value is empty")
@@ -164,34 +120,8 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
     if problems:
         raise ValidationError(problems)
 
-    exclude = {c for c in (config.id_column, config.label_column) if c}
-    exclude |= {c for c, o in config.columns.items() if o.ignore or o.type}
-    decisions = infer(table, exclude, config.max_categories) if config.infer else []
-    decisions += [
-        Decision(c, o.type, "type set in the config") for c, o in config.columns.items() if o.type and not o.ignore
-    ]
-    order = {c: i for i, c in enumerate(table.columns)}
-    decisions.sort(key=lambda d: order[d.column])
-    features, taken = [], set()
-    for decision in decisions:
-        if decision.type is None:
-            continue
-        override = config.columns.get(decision.column)
-        name = safe_name(decision.column, taken)
-        taken.add(name)
-        positive = (override.positive if override else None) or decision.positive
-        features.append(
-            FeatureSpec(
-                name=name,
-                type=decision.type,
-                label=(override.label if override and override.label else decision.column),
-                source=decision.column,
-                positive=positive if decision.type == "binary" else None,
-                negative=decision.negative if positive == decision.positive else None,
-                category_labels=tuple(sorted(override.categories.items())) if override else (),
-                actionable=bool(override and override.actionable),
-            )
-        )
+    decisions = _decisions(table, config)
+    features = _features(decisions, config)
     if not features:
         raise ValidationError(["the customers table has no usable feature columns (see the decisions above)"])
     spec = DatasetSpec(
@@ -214,6 +144,41 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
     return spec, decisions
 
 
-def _list(columns: list[str], limit: int = 12) -> str:
-    shown = ", ".join(repr(c) for c in columns[:limit])
-    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
+def _decisions(table: DataFrame, config: Config) -> list[Decision]:
+    """Inferred decisions plus the config's explicit types, in table column order."""
+    exclude = {c for c in (config.id_column, config.label_column) if c}
+    exclude |= {c for c, o in config.columns.items() if o.ignore or o.type}
+    decisions = infer(table, exclude, config.max_categories) if config.infer else []
+    decisions += [
+        Decision(c, o.type, "type set in the config") for c, o in config.columns.items() if o.type and not o.ignore
+    ]
+    order = {c: i for i, c in enumerate(table.columns)}
+    return sorted(decisions, key=lambda d: order[d.column])
+
+
+def _features(decisions: list[Decision], config: Config) -> list[FeatureSpec]:
+    features: list[FeatureSpec] = []
+    taken: set[str] = set()
+    for decision in decisions:
+        if decision.type is None:
+            continue
+        override = config.columns.get(decision.column)
+        name = safe_name(decision.column, taken)
+        taken.add(name)
+        positive = (override.positive if override else None) or decision.positive
+        features.append(
+            FeatureSpec(
+                name=name,
+                type=decision.type,
+                label=(override.label if override and override.label else decision.column),
+                source=decision.column,
+                positive=positive if decision.type == "binary" else None,
+                negative=decision.negative if positive == decision.positive else None,
+                category_labels=tuple(sorted(override.categories.items())) if override else (),
+                actionable=bool(override and override.actionable),
+            )
+        )
+    return features
+
+
+__all__ = ["Decision", "TableError", "build_spec", "infer", "read_table", "with_integer_ids"]

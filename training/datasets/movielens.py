@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from training import events as ev
-from training.datasets import DatasetSpec, FeatureSpec
+from training.datasets.spec import DatasetSpec, FeatureSpec
 
 GENRES = ("Drama", "Comedy", "Action", "Thriller", "Romance", "Adventure", "Sci-Fi", "Crime")
 WINDOW = ev.ChurnWindow(horizon_days=180, observe_days=7)

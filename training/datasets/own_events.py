@@ -26,9 +26,10 @@ from pyspark.sql import types as T
 
 from training import events as ev
 from training import feature_types as ft
-from training.datasets import DatasetSpec, FeatureSpec
 from training.datasets.config import Config
-from training.datasets.infer import _list, read_table, with_integer_ids
+from training.datasets.spec import DatasetSpec, FeatureSpec
+from training.datasets.tables import column_list as _list
+from training.datasets.tables import read_table, with_integer_ids
 
 MAX_GENRES = 8  # one share_<genre> feature for each of the most common attribute values
 _EPOCH = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
@@ -227,7 +228,8 @@ def events_spec(spark: SparkSession, config: Config) -> DatasetSpec:
         raise ValidationError(
             [
                 f"events.churn_after_days: no user can be labelled — {window.describe()}, and for every user that "
-                "horizon ends after the last event in the table (a longer event history or a shorter churn_after_days helps)"
+                "horizon ends after the last event in the table "
+                "(a longer event history or a shorter churn_after_days helps)"
             ]
         )
     # Features with one value (no values given, every item without a year, one event each) explain nothing.

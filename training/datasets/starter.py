@@ -8,8 +8,10 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from training.datasets.config import TableSource, _resolve
-from training.datasets.infer import infer, read_table
+from training.datasets.config import TableSource
+from training.datasets.config_sections import resolve_path as _resolve
+from training.datasets.infer import infer
+from training.datasets.tables import read_table
 
 _LABEL_NAME = re.compile(r"churn|attrition|exited|^target$|^label$|^left$", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[^a-z])(customer_?id|client_?id|user_?id|account_?id|id)$", re.IGNORECASE)
@@ -38,7 +40,7 @@ def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: s
         "# Check the customers section (ID, label, positive value) and the feature decisions",
         "# below, then: python -m training run --config " + str(path),
         "",
-        f"name = {_q(re.sub(r'[^A-Za-z0-9_-]', '-', Path(customers.rstrip('/')).stem)[:64] or 'my-data')}   # bundle name",
+        f"name = {_q(_bundle_name(customers))}   # bundle name",
         "",
         "[customers]",
         f"path = {_q(customers)}   # a path (relative to this file) or any URI Spark reads: hdfs://, s3a://",
@@ -56,7 +58,14 @@ def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: s
     ]
     if fmt == "csv":
         lines += ["", "[customers.csv]", "header = true", f"delimiter = {_q(delimiter)}", 'null_values = ["", "NA"]']
-    lines += [
+    text = "\n".join(lines + _feature_lines(decisions, (id_column, label.column if label else None)) + _TAIL)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def _feature_lines(decisions: list, skip: tuple[str | None, ...]) -> list[str]:
+    """[features]: what inference decided per column (as comments), then an override table per column."""
+    lines = [
         "",
         "[features]",
         "max_categories = 50   # a categorical column with more levels is left out (or refused if you force it)",
@@ -64,32 +73,33 @@ def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: s
         "# type = numeric|binary|categorical, label = display label, ignore = true, actionable = true,",
         "# categories = { value = \"display label\" }, positive = value meaning 'yes' (binary text).",
     ]
-    for decision in decisions:
-        if decision.column in (id_column, label.column if label else None):
-            continue
+    shown = [d for d in decisions if d.column not in skip]
+    for decision in shown:
         verdict = decision.type or "—"
         lines.append(f"#   {decision.column!r:<32} {verdict:<12} {decision.reason}")
-    for decision in decisions:
-        if decision.column in (id_column, label.column if label else None):
-            continue
+    for decision in shown:
         lines += ["", f"[features.columns.{_key(decision.column)}]"]
         if decision.type is None:
             lines.append(f"ignore = true   # {decision.reason}")
         else:
             lines.append(f"# type = {_q(decision.type)}")
             lines.append(f"label = {_q(decision.column)}")
-    lines += [
-        "",
-        "[models]",
-        'use = ["logistic", "gbt", "xgboost"]',
-        "# [models.params.xgboost]",
-        "# n_estimators = 300",
-        "",
-        "[training]",
-        "seed = 42",
-        "test_fraction = 0.2",
-        "",
-    ]
-    text = "\n".join(lines)
-    path.write_text(text, encoding="utf-8")
-    return text
+    return lines
+
+
+_TAIL = [
+    "",
+    "[models]",
+    'use = ["logistic", "gbt", "xgboost"]',
+    "# [models.params.xgboost]",
+    "# n_estimators = 300",
+    "",
+    "[training]",
+    "seed = 42",
+    "test_fraction = 0.2",
+    "",
+]
+
+
+def _bundle_name(customers: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", Path(customers.rstrip("/")).stem)[:64] or "my-data"

@@ -27,7 +27,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from training import events as ev
-from training.datasets import DatasetSpec, FeatureSpec
+from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.events import EventSource
 
 DEFAULT_CUSTOMERS = 20_000
@@ -156,7 +156,8 @@ def spec(customers: int = DEFAULT_CUSTOMERS, seed: int = 42, events_per_customer
     events = f", {events_per_customer} events per customer (item vectors)" if events_per_customer else ""
     return DatasetSpec(
         name="synthetic",
-        source=f"synthetic: {customers} customers, seed {seed}, known log-odds{events} (training/datasets/synthetic.py)",
+        source=f"synthetic: {customers} customers, seed {seed}, known log-odds{events} "
+        "(training/datasets/synthetic.py)",
         id_column="customer_id",
         label_column="churned",
         positive_label="yes",

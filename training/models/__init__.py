@@ -1,58 +1,40 @@
 """Model families: the registry the pipeline trains from.
 
-A family is one `fit(train, seed, overrides) -> FittedModel` function. The
-`FittedModel` says everything the rest of the run needs, so adding a family
-touches only this registry and its own module:
+Adding a family is one new module plus one line in `registry()`:
 
-- how it scores on Spark (`transformer`, the family's own code; `None` lets the
-  shared runtime score it inside the explain stage);
-- its portable form (`runtime` kind + `portable` files), which `runtime.core`
-  loads without a JVM — in Spark's explain workers and in the dashboard alike;
-- how to save anything else worth keeping (`save_native`, e.g. Spark ML's own format).
+- the module defines `fit(train, seed, overrides, tuning_mode=...) -> FittedModel`
+  and exports a `Family` (its fit function and, for Spark-native models, how to
+  reload the Spark transformer that parity checks compare against);
+- its `FittedModel` names a runtime kind (`runtime.KINDS`) and the portable
+  files that kind loads. If the kind exists (e.g. any tree ensemble shap can
+  parse is "tree"), nothing else changes: the explain stage, batch scoring,
+  partial dependence, permutation importance and the dashboard all run the model
+  through `runtime`. A genuinely new portable form is one more module in `runtime/`.
+
+Stored scores always come from `runtime`; Spark ML or the family's library only
+fits the model and serves as the *reference* (`Reference`) the parity check compares
+the runtime's margins with, on the rows written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from training.models.base import Family, Fit, FittedModel, Reference
 
-from pyspark.ml import Transformer
-from pyspark.sql import DataFrame
+__all__ = ["Family", "Fit", "FittedModel", "Reference", "families", "registry"]
 
 
-@dataclass
-class FittedModel:
-    name: str
-    family: str
-    display_name: str
-    params: dict
-    training_seconds: float
-    runtime: str  # a `runtime.core.KINDS` key
-    # Portable model files ({file name: bytes}) for `runtime.core`: written
-    # under models/<name>/ and broadcast once to the explain stage's workers.
-    portable: dict[str, bytes] = field(repr=False)
-    transformer: Transformer | None = field(default=None, repr=False)
-    # log-odds = margin_scale * rawPrediction[1]: Spark's GBT reports half the log-odds.
-    margin_scale: float = 1.0
-    # Writes other files under a directory; returns {role: path relative to it}.
-    save_native: Callable[[Path], dict[str, str]] | None = field(default=None, repr=False)
-    # Extra facts for the manifest entry (e.g. tuning results).
-    extra: dict = field(default_factory=dict)
+def registry() -> dict[str, Family]:
+    """Model key → family, in the order models are trained and shown."""
+    from training.models import sklearn_hgb, spark_ml, xgb
 
-
-# fit(train, seed, overrides, tuning_mode=...) -> FittedModel; `overrides` fix
-# parameters (they are then not searched), `tuning_mode` is a `training.tuning.MODES` entry.
-Fit = Callable[..., FittedModel]
+    return {
+        "logistic": spark_ml.LOGISTIC,
+        "gbt": spark_ml.GBT,
+        "xgboost": xgb.FAMILY,
+        "sklearn": sklearn_hgb.FAMILY,
+    }
 
 
 def families() -> dict[str, Fit]:
     """Model key → fit function, in the order models are trained and shown."""
-    from training.models import sklearn_hgb, spark_ml, xgb
-
-    return {
-        "logistic": spark_ml.fit_logistic,
-        "gbt": spark_ml.fit_gbt,
-        "xgboost": xgb.fit_xgboost,
-        "sklearn": sklearn_hgb.fit_sklearn,
-    }
+    return {key: family.fit for key, family in registry().items()}

@@ -5,9 +5,8 @@ the training split. They are collected to the driver once, which costs
 rows × slots × 8 bytes (float64) of driver memory — Telco: 5,634 × 30 × 8 ≈ 1.4 MB;
 a million customers with 50 slots ≈ 400 MB — so set `spark.driver.memory`
 accordingly for large data. The fitted model is saved with skops (no pickle) and
-broadcast once to the explain stage, where `runtime.core`'s "sklearn_hgb"
-kind scores and explains every customer inside the same `mapInPandas` pass as
-the other models (`transformer=None`).
+broadcast once to the explain stage, where `runtime`'s "sklearn_hgb" kind scores
+and explains every customer inside the same `mapInArrow` pass as the other models.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import FittedModel
+from training.models.base import Family, FittedModel, Reference
 
 # No internal early stopping: it would carve its own random validation rows and
 # make the fit depend on more than (rows, params, seed).
@@ -80,7 +79,8 @@ def _search(
         scored.append((point, float(roc_auc_score(y[valid], model.decision_function(x[valid])))))
     best = tuning.best_of(scored)
     record = tuning.record(
-        "grid search, each point fitted on training rows minus the validation rows, then the best refitted on all training rows",
+        "grid search, each point fitted on training rows minus the validation rows, "
+        "then the best refitted on all training rows",
         tuning.VALIDATION_RULE,
         scored,
         {**base, **best},
@@ -109,6 +109,10 @@ def fit_sklearn(train: DataFrame, seed: int, overrides: dict | None = None, tuni
         training_seconds=seconds,
         runtime="sklearn_hgb",
         portable={"model.skops": skops.io.dumps(model)},
-        transformer=None,
+        reference=REFERENCE,
         extra={**extra, "driver_training_rows": int(len(y))},
     )
+
+
+REFERENCE = Reference("scikit-learn decision_function on Spark PipelineModel slots")
+FAMILY = Family(fit_sklearn, lambda directory: REFERENCE)

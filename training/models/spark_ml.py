@@ -1,4 +1,8 @@
-"""Spark ML LogisticRegression and GBTClassifier."""
+"""Spark ML LogisticRegression and GBTClassifier.
+
+Spark fits them; `runtime` scores them (kinds "linear" and "tree"). Their own
+`transform` is the parity reference, reloaded from the bundle for batch scoring.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.classification import (
+    GBTClassificationModel,
+    GBTClassifier,
+    LogisticRegression,
+    LogisticRegressionModel,
+)
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.stat import Summarizer
 from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
@@ -17,7 +26,7 @@ from pyspark.sql import functions as F
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import FittedModel
+from training.models.base import Family, FittedModel, Reference
 
 LOGISTIC_PARAMS = {"maxIter": 200, "regParam": 0.001, "elasticNetParam": 0.0, "standardization": True}
 GBT_PARAMS = {"maxIter": 60, "maxDepth": 3, "stepSize": 0.1, "subsamplingRate": 0.8, "minInstancesPerNode": 5}
@@ -28,6 +37,15 @@ def _spark_save(model, directory: Path) -> dict[str, str]:
     return {"spark": "spark"}
 
 
+def _logistic_reference(model: LogisticRegressionModel) -> Reference:
+    return Reference("Spark LogisticRegressionModel.transform", model)
+
+
+def _gbt_reference(model: GBTClassificationModel) -> Reference:
+    # rawPrediction[1] of a Spark GBT is half the log-odds.
+    return Reference("Spark GBTClassificationModel.transform", model, scale=2.0)
+
+
 def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
     params = {**LOGISTIC_PARAMS, **(overrides or {})}
     started = time.perf_counter()
@@ -35,7 +53,7 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
     seconds = time.perf_counter() - started
     coef = model.coefficients.toArray()
     # Exact linear SHAP against the training distribution: phi_j = w_j (x_j - E[x_j]).
-    mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).first()["m"].toArray()
+    mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).collect()[0]["m"].toArray()
 
     linear = {"coefficients": coef.tolist(), "intercept": float(model.intercept), "feature_means": mean.tolist()}
     return FittedModel(
@@ -46,13 +64,14 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
         training_seconds=seconds,
         runtime="linear",
         portable={"linear.json": json.dumps(linear).encode()},
-        transformer=model,
+        reference=_logistic_reference(model),
         save_native=lambda directory: _spark_save(model, directory),
     )
 
 
 def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
-    """TrainValidationSplit over a ParamGridBuilder grid; returns (best model refitted on all of train, tuning record)."""
+    """TrainValidationSplit over a ParamGridBuilder grid; returns (best model refitted on all of train,
+    its parameters, tuning record)."""
     estimator = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
     builder = ParamGridBuilder()
     for name, values in tuning.GRIDS["gbt"].get(mode, {}).items():
@@ -74,8 +93,8 @@ def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict)
     best = {**params, **tuning.best_of(scored)}
     record = tuning.record(
         "Spark ML TrainValidationSplit over a ParamGridBuilder grid; the best point refitted on all training rows",
-        f"TrainValidationSplit's seeded random split of the training rows ({tuning.VALIDATION_FRACTION:.0%} validation); "
-        "the test split is not used",
+        f"TrainValidationSplit's seeded random split of the training rows "
+        f"({tuning.VALIDATION_FRACTION:.0%} validation); the test split is not used",
         scored,
         best,
     )
@@ -125,8 +144,13 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_m
         training_seconds=seconds,
         runtime="tree",
         portable={"trees.json": json.dumps(portable).encode()},
-        transformer=model,
-        margin_scale=2.0,
+        reference=_gbt_reference(model),
         save_native=lambda directory: _spark_save(model, directory),
         extra=extra,
     )
+
+
+LOGISTIC = Family(
+    fit_logistic, lambda directory: _logistic_reference(LogisticRegressionModel.load(str(directory / "spark")))
+)
+GBT = Family(fit_gbt, lambda directory: _gbt_reference(GBTClassificationModel.load(str(directory / "spark"))))

@@ -3,8 +3,8 @@
 With tuning on, every grid point trains on the training rows minus a hashed
 validation slice (`training.tuning`) and stops early on that slice's ROC AUC;
 the best point's booster, cut at its best iteration, is the model. Its margins
-then come from `runtime.core` in the explain stage (`transformer=None`), so the
-trees scored are exactly the trees saved.
+and SHAP values come from `runtime` (kind "xgboost") in the explain stage, so the
+trees scored are exactly the trees saved; xgboost.spark only fits.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from xgboost.spark import SparkXGBClassifier
 from bundle import layout
 from training import tuning
 from training.features import FEATURES_COLUMN
-from training.models import FittedModel
+from training.models.base import Family, FittedModel, Reference
 
 XGBOOST_PARAMS = {
     "n_estimators": 300,
@@ -72,7 +72,8 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
     }
     record = tuning.record(
         f"grid search; each point trained on the training rows minus the validation rows with early stopping "
-        f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); the best point's trees up to its best iteration are the model",
+        f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); "
+        "the best point's trees up to its best iteration are the model",
         tuning.VALIDATION_RULE,
         scored,
         best_params,
@@ -83,14 +84,13 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
 def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
     fixed = overrides or {}
     params = {**XGBOOST_PARAMS, **fixed}
-    extra, transformer = {}, None
+    extra = {}
     started = time.perf_counter()
     if tuning.grid_points("xgboost", tuning_mode, fixed) != [{}]:
         booster, params, extra["tuning"] = _search(train, seed, params, tuning_mode, fixed)
     else:
         estimator, workers = _estimator(train, seed, params)
-        transformer = estimator.fit(train.repartition(workers))
-        booster = transformer.get_booster()
+        booster = estimator.fit(train.repartition(workers)).get_booster()
     seconds = time.perf_counter() - started
     workers = max(1, min(2, train.sparkSession.sparkContext.defaultParallelism))
     return FittedModel(
@@ -101,6 +101,12 @@ def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None, tuni
         training_seconds=seconds,
         runtime="xgboost",
         portable={"model.ubj": bytes(booster.save_raw("ubj"))},
-        transformer=transformer,
+        reference=REFERENCE,
         extra=extra,
     )
+
+
+# xgboost.spark's own transform would score every row again in a second Python pass; the
+# booster's predict on Spark's encoding checks the encoder at no extra pass.
+REFERENCE = Reference("XGBoost Booster.predict(output_margin=True) on Spark PipelineModel slots")
+FAMILY = Family(fit_xgboost, lambda directory: REFERENCE)

@@ -26,7 +26,7 @@ import pandas as pd
 from analytics.risk import band_cutoffs, risk_band
 from dashboard.views.common import format_points, format_probability, is_missing, reason_text
 from dashboard.views.customer.whatif import Domain, customer_frame, feature_slots
-from runtime.core import ModelRuntime, sigmoid
+from runtime import ModelRuntime, sigmoid
 from store.customers import CustomerStore
 
 LEVER_COLUMNS = ["Change", "New probability", "Change in probability", "Similar-risk customers with it", "edits"]

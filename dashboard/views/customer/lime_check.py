@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.views.common import split_label
-from runtime import sigmoid
-from runtime.core import ModelRuntime, one_thread
+from runtime import ModelRuntime, sigmoid
+from runtime.threads import one_thread
 
 DEFAULT_SAMPLES = 5000
 MIN_SAMPLES, MAX_SAMPLES = 500, 20000

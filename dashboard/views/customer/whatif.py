@@ -1,6 +1,6 @@
 """What-if and ICE: the customer's row with edited values, re-scored and re-explained live.
 
-Everything runs through the bundle's JVM-free runtime (`runtime.core`), so it
+Everything runs through the bundle's JVM-free runtime (`runtime`), so it
 works the same for every model family. Edits travel in the URL as JSON
 (`?whatif={"contract":"Two year","tenure":24}`) and are validated strictly:
 a bad scenario becomes a `WhatIfError` with a message meant for the user.
@@ -21,8 +21,7 @@ from bundle import layout
 from bundle.reader import Bundle
 from dashboard.views.common import display_value, feature_labels, format_points, format_probability, is_missing
 from dashboard.views.customer.view import DEFAULT_TOP_N, _waterfall_rows
-from runtime import sigmoid
-from runtime.core import ModelRuntime
+from runtime import ModelRuntime, sigmoid
 from runtime.encoding import encode_rows
 from store.customers import CustomerStore
 

@@ -38,6 +38,7 @@ from bundle.files import OPEN_THREADS, Bundle, read_schema
 from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
 from bundle.table_checks import model_table_problems
+from runtime import sigmoid  # the one sigmoid, the one every stored probability came from
 
 TypeTests = tuple[Callable[[pa.DataType], bool], ...]
 
@@ -267,7 +268,6 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
 def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     # Local: runtime/core.py still imports the bundle reader at module level (until the runtime
     # drops its bundle glue), so a module-level import here would close that circle at import time.
-    from runtime import sigmoid  # the one sigmoid, the one every stored probability came from
 
     problems = []
     base = bundle.manifest["models"][model]["shap"]["base_value"]

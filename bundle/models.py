@@ -7,8 +7,9 @@ the bundle's checksummed listing and turns the runtime's `ModelFileError` into a
 
 from __future__ import annotations
 
+from bundle.errors import BundleError
+from bundle.files import Bundle
 from bundle.manifest import feature_names
-from bundle.reader import Bundle, BundleError
 from runtime import ModelFileError, ModelRuntime
 
 

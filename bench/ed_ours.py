@@ -23,6 +23,11 @@ from pathlib import Path
 import numpy as np
 
 
+def _no_table(spark):
+    """The PDP stage reads the customers it is given, never the spec's source table."""
+    raise RuntimeError("bench.ed_ours passes its customers table to each stage; the spec loads none")
+
+
 def _spec(manifest: dict):
     """The DatasetSpec the PDP stage needs (feature names and types), from the bundle's manifest."""
     from training.datasets import DatasetSpec, FeatureSpec
@@ -35,7 +40,7 @@ def _spec(manifest: dict):
         label_column="label",
         positive_label="1",
         features=features,
-        load=lambda spark: None,
+        load=_no_table,
     )
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 BENCH_JSON = Path(__file__).resolve().parents[1] / "test-output" / "bench.json"
 REPORT = BENCH_JSON
 
 
-def record(figures: dict[str, float | int | str], path: Path = BENCH_JSON) -> dict:
+def record(figures: Mapping[str, float | int | str], path: Path = BENCH_JSON) -> dict:
     """Merge `figures` into the JSON object at `path` (atomically: a reader never sees half a file)."""
     for key, value in figures.items():
         if isinstance(value, (dict, list, tuple)):

@@ -84,7 +84,7 @@ def _stepping_through_writer(check) -> None:
 
 def _stop_stepping() -> None:
     sys.settrace(None)
-    threading.settrace(None)  # type: ignore[arg-type]
+    threading.settrace(None)
 
 
 @pytest.mark.parametrize("live_kind", ["symlink", "plain directory"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ GRID_POINTS = 8
 REPEATS = 3
 
 
-def _grid(feature: dict, column: pd.Series) -> list[object]:
+def _grid(feature: dict, column: pd.Series) -> list[Any]:
     if feature["type"] == "categorical":
         return list(feature["categories"])
     if feature["type"] == "binary":

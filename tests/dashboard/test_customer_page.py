@@ -163,7 +163,7 @@ def test_similar_customer_button_opens_that_customer(artifacts):
     at = run_app(bundle="telco", customer=str(ids[2]), tab="Similar customers")
     buttons = [b for b in at.button if b.key and b.key.startswith("similar_")]
     assert len(buttons) == 5
-    target = buttons[0].key.removeprefix("similar_")
+    target = (buttons[0].key or "").removeprefix("similar_")
     buttons[0].click().run()
     assert not at.exception
     assert at.text_input(key="customer").value == target

@@ -5,6 +5,8 @@ threshold bookkeeping usually goes wrong)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,7 +106,7 @@ def test_bad_thresholds_are_refused(raw):
         parse_threshold(raw)
 
 
-FEATURES = [
+FEATURES: list[Mapping] = [
     {
         "name": "contract",
         "type": "categorical",

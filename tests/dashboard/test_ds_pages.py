@@ -94,6 +94,7 @@ def test_cohort_recomputes_from_stored_shap(telco_bundle, ds_tables):  # noqa: F
     assert cohort.importance["mean_drop"].notna().all()
     # ICE lines of the cohort belong to cohort customers only; a cohort average line joins the PDP.
     ids = set(frame.loc[expected, layout.ID_COLUMN])
+    assert cohort.ice is not None and cohort.pdp is not None and everyone.pdp is not None
     assert set(cohort.ice["customer_id"]) <= ids
     assert cohort.pdp["curve"].nunique() == 2 and everyone.pdp["curve"].nunique() == 1
 

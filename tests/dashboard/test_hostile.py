@@ -24,7 +24,7 @@ def run_app(**params: str) -> AppTest:
 
 
 def rendered_markdown(at: AppTest) -> list[str]:
-    texts = [str(e.value) for kind in MARKDOWN_ELEMENTS for e in at.get(kind)]
+    texts = [str(getattr(e, "value", "")) for kind in MARKDOWN_ELEMENTS for e in at.get(kind)]
     texts += [str(e.proto.help) for e in at.get("metric")] + [str(e.proto.help) for e in at.text_input]
     return [t for t in texts if t]
 

@@ -35,7 +35,7 @@ def texts(elements) -> str:
 
 
 def charts_on(at: AppTest) -> list:
-    return at.get("vega_lite_chart")
+    return list(at.get("vega_lite_chart"))
 
 
 def test_deep_link_shows_probability_and_waterfall(artifacts):

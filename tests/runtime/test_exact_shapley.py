@@ -43,7 +43,7 @@ def gbt_reference(fitted: FittedModel, rows: np.ndarray) -> Reference:
     from pyspark.ml.classification import GBTClassificationModel
     from pyspark.ml.linalg import Vectors
 
-    model = fitted.transformer
+    model = fitted.reference.transformer
     assert isinstance(model, GBTClassificationModel)
     # Spark's GBT reports half the log-odds (rawPrediction = [-m, m], P = σ(2m)).
     trees = ref.trees_from_spark_debug_string(model.toDebugString, list(model.treeWeights), scale=2.0)
@@ -110,10 +110,12 @@ def shapley_of(reference: Reference, covers: list[np.ndarray], rows: np.ndarray)
 
 
 def test_linear_shap_is_weight_times_distance_from_the_training_mean(fit, training, rows):
+    from pyspark.ml.classification import LogisticRegressionModel
     from pyspark.ml.linalg import Vectors
 
     fitted = fit("logistic")
-    model = fitted.transformer
+    model = fitted.reference.transformer
+    assert isinstance(model, LogisticRegressionModel)
     weights, intercept = model.coefficients.toArray(), float(model.intercept)
     mean = training.x.mean(axis=0)
     kernel = build_kernel(fitted.runtime, fitted.portable)

@@ -91,7 +91,11 @@ def test_lime_feeds_the_model_the_runtime_encoders_slots(family, fit, training):
 )
 def test_lime_recovers_the_signs_of_a_logistic_models_coefficients(customer, signs, fit, training):
     fitted = fit("logistic")
-    weights = dict(zip(["tenure", "charges", "partner"], fitted.transformer.coefficients.toArray()[:3], strict=True))
+    from pyspark.ml.classification import LogisticRegressionModel
+
+    model = fitted.reference.transformer
+    assert isinstance(model, LogisticRegressionModel)
+    weights = dict(zip(["tenure", "charges", "partner"], model.coefficients.toArray()[:3], strict=True))
     # The fitted model learned the effects the labels were drawn with (else the check below is moot).
     assert weights["tenure"] < 0 < weights["charges"] and weights["partner"] < 0
     result = explain_lime(model_runtime(fitted), MANIFEST, customer, training.raw, samples=2000, seed=0)

@@ -55,27 +55,61 @@ def mean_abs_shap(files: list[Path], columns: list[str]) -> np.ndarray:
     return total / max(rows, 1)
 
 
-def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
-    started = time.perf_counter()
-    from pyspark.ml import PipelineModel
+class Stopwatch:
+    """Seconds per named part of the run, printed as each part ends."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.seconds: dict[str, float] = {"imports": time.perf_counter() - started}
+
+    def __call__(self, part: str, work):
+        begun = time.perf_counter()
+        result = work()
+        self.seconds[part] = time.perf_counter() - begun
+        print(f"  ours: {part} {self.seconds[part]:.1f} s", flush=True)
+        return result
+
+
+def _explain(timed: Stopwatch, encoded, model, slots: list[dict], names: list[str]) -> tuple[int, np.ndarray]:
+    """Score + SHAP every row through the pipeline's own stage, then mean |SHAP| per feature."""
+    from bundle import layout
+    from training import explain, publish
+
+    with tempfile.TemporaryDirectory(prefix="ed-bench-ours-") as scratch:
+        keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *names]
+
+        def score_and_shap():
+            by_id = encoded.orderBy(layout.ID_COLUMN)
+            return publish.write_scored(explain.score_and_explain(by_id, [model], slots, names, keep), Path(scratch))
+
+        scored = timed("shap", score_and_shap)
+        columns = [explain.shap_column("xgboost", f) for f in names]
+        return len(scored), timed("mean_abs_shap", lambda: mean_abs_shap(scored, columns))
+
+
+def _permutation(table, model, slots: list[dict], names: list[str], seed: int):
     from pyspark.sql import functions as F
 
     from bundle import layout
+    from runtime import build_kernel
+    from training import importance
+
+    test_rows = int(table.where(F.col(layout.SPLIT_COLUMN) == "test").count())
+    sample = importance.test_sample(table, names, test_rows, seed)
+    kernels = {"xgboost": build_kernel(model.runtime, model.portable)}
+    labels = sample[layout.LABEL_COLUMN].to_numpy()
+    return importance.permutation_importance(kernels, sample[names], labels, slots, names, seed)
+
+
+def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
+    timed = Stopwatch(time.perf_counter())
+    from pyspark.ml import PipelineModel
+
     from bundle.manifest import feature_names
     from bundle.reader import open_bundle
-    from runtime import build_kernel
-    from training import explain, features, importance, partial_dependence, publish
+    from training import features, partial_dependence
     from training.scoring import model_from_bundle
     from training.spark import get_spark
-
-    seconds: dict[str, float] = {"imports": time.perf_counter() - started}
-
-    def timed(part: str, work):
-        begun = time.perf_counter()
-        result = work()
-        seconds[part] = time.perf_counter() - begun
-        print(f"  ours: {part} {seconds[part]:.1f} s", flush=True)
-        return result
 
     bundle = open_bundle(bundle_path)
     manifest = bundle.manifest
@@ -87,29 +121,19 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
         table = spark.read.parquet(customers.resolve().as_uri()).cache()
         return table, table.count()
 
-    def encode():
-        encoded = features.encode(pipeline_model, table).cache()
-        encoded.count()
-        return encoded
-
     table, rows = timed("read", read)
     # The fitted feature pipeline as the bundle stores it (the pipeline's features stage fits it instead).
     pipeline_model = timed(
         "pipeline_load", lambda: PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
     )
+
+    def encode():
+        encoded = features.encode(pipeline_model, table).cache()
+        encoded.count()
+        return encoded
+
     encoded = timed("encode", encode)
-    with tempfile.TemporaryDirectory(prefix="ed-bench-ours-") as scratch:
-        keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *names]
-
-        def score_and_shap():
-            by_id = encoded.orderBy(layout.ID_COLUMN)
-            return publish.write_scored(explain.score_and_explain(by_id, [model], slots, names, keep), Path(scratch))
-
-        scored = timed("shap", score_and_shap)
-        importances = timed(
-            "mean_abs_shap", lambda: mean_abs_shap(scored, [explain.shap_column("xgboost", f) for f in names])
-        )
-
+    shap_files, importances = _explain(timed, encoded, model, slots, names)
     spec = _spec(manifest)
 
     def pdp():
@@ -117,33 +141,20 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
         return partial_dependence.compute(table, grid_source, spec, slots, [model], seed)
 
     pdp_table, ice_table = timed("pdp", pdp)
-
-    def permutation():
-        test_rows = int(table.where(F.col(layout.SPLIT_COLUMN) == "test").count())
-        sample = importance.test_sample(table, names, test_rows, seed)
-        return importance.permutation_importance(
-            {"xgboost": build_kernel(model.runtime, model.portable)},
-            sample[names],
-            sample[layout.LABEL_COLUMN].to_numpy(),
-            slots,
-            names,
-            seed,
-        )
-
-    permutation_table = timed("permutation", permutation)
+    permutation_table = timed("permutation", lambda: _permutation(table, model, slots, names, seed))
     for cached in (encoded, table):
         cached.unpersist()
     spark.stop()
     return {
         "rows": rows,
         "features": len(names),
-        "shap_files": len(scored),
+        "shap_files": shap_files,
         "mean_abs_shap_max": float(importances.max()),
         "pdp_rows": len(pdp_table),
         "ice_rows": len(ice_table),
         "permutation_rows": len(permutation_table),
-        "seconds": seconds,
-        "total_s": time.perf_counter() - started,
+        "seconds": timed.seconds,
+        "total_s": time.perf_counter() - timed.started,
     }
 
 

@@ -173,70 +173,35 @@ def write_tiny_item_tables(staged, recent_items: pd.DataFrame, rows_per_group: i
     return {"method": "word2vec", "items": len(TINY_ITEMS), "dimensions": 2, "params": {"history_items": 3}}
 
 
+def _tiny_evaluation_tables() -> dict[str, pd.DataFrame]:
+    edges = np.linspace(0, 1, 21)
+    calibration: dict[str, object] = {"model": ["lin"], "bin": [1], "lower": [0.1], "upper": [0.2]}
+    calibration |= {"mean_predicted": [0.15], "observed_rate": [0.0], "count": [1]}
+    scores: dict[str, object] = {"model": "lin", "label": np.repeat([0, 1], 20), "lower": np.tile(edges[:-1], 2)}
+    scores |= {"upper": np.tile(edges[1:], 2), "count": np.zeros(40, dtype=int)}
+    return {layout.CALIBRATION: pd.DataFrame(calibration), layout.SCORE_DISTRIBUTION: pd.DataFrame(scores)}
+
+
+def _tiny_explanation_tables(ids: np.ndarray) -> dict[str, pd.DataFrame]:
+    importance: dict[str, object] = {"model": "lin", "feature": ["tenure", "contract"], "mean_drop": [0.0, 0.5]}
+    importance |= {"std_drop": [0.0, 0.1], "repeats": 5}
+    pdp: dict[str, object] = {
+        "model": "lin",
+        "feature": ["tenure", "tenure", "contract", "contract"],
+        "grid_index": [0, 1, 0, 1],
+    }
+    pdp |= {"value": ["1", "30", "Monthly", "Yearly"], "numeric_value": [1.0, 30.0, None, None]}
+    pdp |= {"average_probability": [0.2, 0.5, 0.1, 0.6], "customers": 3}
+    ice: dict[str, object] = {"model": "lin", "feature": "tenure", "grid_index": [0, 1], layout.ID_COLUMN: ids[0]}
+    ice |= {"probability": [0.2, 0.4]}
+    return {
+        layout.PERMUTATION_IMPORTANCE: pd.DataFrame(importance),
+        layout.PDP: pd.DataFrame(pdp),
+        layout.ICE: pd.DataFrame(ice),
+    }
+
+
 def write_tiny_model_tables(staged, ids: np.ndarray) -> None:
     """Calibration, score distribution, permutation importance, PDP and ICE for model `lin`."""
-    edges = np.linspace(0, 1, 21)
-    staged.write_table(
-        layout.CALIBRATION,
-        pd.DataFrame(
-            {
-                "model": ["lin"],
-                "bin": [1],
-                "lower": [0.1],
-                "upper": [0.2],
-                "mean_predicted": [0.15],
-                "observed_rate": [0.0],
-                "count": [1],
-            }
-        ),
-    )
-    staged.write_table(
-        layout.SCORE_DISTRIBUTION,
-        pd.DataFrame(
-            {
-                "model": "lin",
-                "label": np.repeat([0, 1], 20),
-                "lower": np.tile(edges[:-1], 2),
-                "upper": np.tile(edges[1:], 2),
-                "count": np.zeros(40, dtype=int),
-            }
-        ),
-    )
-    staged.write_table(
-        layout.PERMUTATION_IMPORTANCE,
-        pd.DataFrame(
-            {
-                "model": "lin",
-                "feature": ["tenure", "contract"],
-                "mean_drop": [0.0, 0.5],
-                "std_drop": [0.0, 0.1],
-                "repeats": 5,
-            }
-        ),
-    )
-    staged.write_table(
-        layout.PDP,
-        pd.DataFrame(
-            {
-                "model": "lin",
-                "feature": ["tenure", "tenure", "contract", "contract"],
-                "grid_index": [0, 1, 0, 1],
-                "value": ["1", "30", "Monthly", "Yearly"],
-                "numeric_value": [1.0, 30.0, None, None],
-                "average_probability": [0.2, 0.5, 0.1, 0.6],
-                "customers": 3,
-            }
-        ),
-    )
-    staged.write_table(
-        layout.ICE,
-        pd.DataFrame(
-            {
-                "model": "lin",
-                "feature": "tenure",
-                "grid_index": [0, 1],
-                layout.ID_COLUMN: ids[0],
-                "probability": [0.2, 0.4],
-            }
-        ),
-    )
+    for path, table in (_tiny_evaluation_tables() | _tiny_explanation_tables(ids)).items():
+        staged.write_table(path, table)

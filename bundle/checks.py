@@ -14,7 +14,7 @@ Two levels:
   splits, curves and the background sample are what the contract says.
 
 Publishing also re-runs every model through the JVM-free runtime
-(`runtime/core.py`) and refuses a bundle whose margins or SHAP values it
+(`runtime/`) and refuses a bundle whose margins or SHAP values it
 does not reproduce.
 """
 
@@ -266,9 +266,6 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
 
 
 def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
-    # Local: runtime/core.py still imports the bundle reader at module level (until the runtime
-    # drops its bundle glue), so a module-level import here would close that circle at import time.
-
     problems = []
     base = bundle.manifest["models"][model]["shap"]["base_value"]
     sigmoid_error = error = 0.0

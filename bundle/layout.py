@@ -8,7 +8,7 @@ dashboard reads), and `bundle/schema/` for the manifest's shape.
 
 from __future__ import annotations
 
-# 2: every model entry names its portable runtime (`runtime/core.py`) and the
+# 2: every model entry names its portable runtime (`runtime/`) and the
 #    bundle guarantees the runtime reproduces the stored margins and SHAP values.
 # 3: every model entry records its `parity` with the training engine (reference, largest
 #    margin difference, rows compared). The manifest's shape per version is

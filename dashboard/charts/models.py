@@ -10,6 +10,12 @@ import altair as alt
 import pandas as pd
 
 
+def diagonal_line() -> alt.Chart:
+    """The dashed y = x line: chance on a ROC curve, perfect calibration, random targeting."""
+    chance = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
+    return alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
+
+
 def roc_chart(curves_df: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.LayerChart | alt.FacetChart:
     """ROC curve of every model (x = false positive rate, y = true positive rate) plus chance."""
     return _curve_chart(
@@ -58,8 +64,5 @@ def _curve_chart(
     )
     layers = [lines]
     if diagonal:
-        chance = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
-        layers.insert(
-            0, alt.Chart(chance).mark_line(strokeDash=[5, 5], color="#999").encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
-        )
+        layers.insert(0, diagonal_line())
     return alt.layer(*layers).properties(height=360, width="container")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from dashboard.charts.models import pr_chart, roc_chart
+from dashboard.charts.models import diagonal_line, pr_chart, roc_chart
 
 HEIGHT = 320
 UNIT = alt.Scale(domain=[0, 1])
@@ -92,11 +92,7 @@ def profit_chart(curve: pd.DataFrame, threshold: float, best: Mapping[str, float
 def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart | alt.FacetChart:
     """Observed churn rate against mean predicted probability per bin; the diagonal is perfect calibration."""
     data = _named(table, names)
-    diagonal = (
-        alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}))
-        .mark_line(strokeDash=[5, 5], color="#999")
-        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
-    )
+    diagonal = diagonal_line()
     lines = (
         alt.Chart(data)
         .mark_line(point=True)
@@ -118,11 +114,7 @@ def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.Laye
 def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart | alt.FacetChart:
     """Cumulative gains: share of churners reached against share of customers contacted, riskiest first."""
     data = _named(gains, names)
-    diagonal = (
-        alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}))
-        .mark_line(strokeDash=[5, 5], color="#999")
-        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
-    )
+    diagonal = diagonal_line()
     lines = (
         alt.Chart(data)
         .mark_line()

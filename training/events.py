@@ -31,6 +31,8 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from training.spark import one_row
+
 USER, ITEM, TS, VALUE = "user_id", "item_id", "ts", "value"
 TITLE, YEAR, GENRES = "title", "year", "genres"
 GENRE_SEPARATOR = "|"
@@ -83,7 +85,7 @@ BASE_FEATURES = {
 def _cutoffs(events: DataFrame, window: ChurnWindow) -> DataFrame:
     """user_id, cutoff (epoch seconds) for every user that can be labelled."""
     seconds = F.col(TS).cast("double")
-    last_event = events.agg(F.max(seconds)).first()[0]
+    last_event = one_row(events.agg(F.max(seconds)))[0]
     if window.cutoff is None:
         users = events.groupBy(USER).agg((F.min(seconds) + window.observe_days * _DAY_S).alias(CUTOFF_COLUMN))
     else:

@@ -15,8 +15,9 @@ also its name in the bundle; the original column name is kept as `source`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pyspark.ml import Transformer
+from pyspark.ml import Estimator, Transformer
 from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -92,12 +93,12 @@ def cast(feature, column: Column) -> Column:
 SPARK_TYPES = {"numeric": T.DoubleType(), "binary": T.IntegerType(), "categorical": T.StringType()}
 
 
-def spark_stages(features: list) -> list[Transformer]:
+def spark_stages(features: list) -> list[Estimator[Any] | Transformer]:
     """Spark ML stages for a list of features (by their safe names), grouped per type."""
     numeric = [f.name for f in features if f.type == "numeric"]
     binary = [f.name for f in features if f.type == "binary"]
     categorical = [f.name for f in features if f.type == "categorical"]
-    stages = []
+    stages: list[Estimator[Any] | Transformer] = []
     if numeric:
         stages.append(Imputer(inputCols=numeric, outputCols=[imputed_column(c) for c in numeric], strategy="median"))
     if binary:

@@ -9,12 +9,13 @@ be summed back to the feature a user knows.
 from __future__ import annotations
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.feature import ImputerModel, StringIndexerModel, VectorAssembler
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from training import feature_types as ft
 from training.datasets import DatasetSpec
+from training.spark import one_row
 
 FEATURES_COLUMN = "features"
 
@@ -31,9 +32,9 @@ def encoding_slots(model: PipelineModel, spec: DatasetSpec) -> list[dict]:
     fills: dict[str, float] = {}
     levels: dict[str, list[str]] = {}
     for stage in model.stages:
-        if type(stage).__name__ == "ImputerModel":
-            fills.update({k: float(v) for k, v in stage.surrogateDF.first().asDict().items()})
-        elif type(stage).__name__ == "StringIndexerModel":
+        if isinstance(stage, ImputerModel):
+            fills.update({k: float(v) for k, v in one_row(stage.surrogateDF).asDict().items()})
+        elif isinstance(stage, StringIndexerModel):
             levels.update(zip(stage.getInputCols(), stage.labelsArray, strict=True))
     return ft.slot_entries(list(spec.features), fills, levels)
 

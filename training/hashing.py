@@ -17,7 +17,8 @@ from bundle import ids
 def hashed_ids(column: Column) -> Column:
     key = ids.require_key()
 
-    @F.pandas_udf("string")
+    # pyspark's stubs lack the Spark >= 3.0 form pandas_udf(returnType), where the type hints give the UDF kind.
+    @F.pandas_udf("string")  # type: ignore[call-overload]
     def hmac_sha256(values: pd.Series) -> pd.Series:
         from bundle.ids import hash_id
 

@@ -62,7 +62,7 @@ def _item_metadata(events: DataFrame, items: DataFrame) -> pd.DataFrame:
 
 
 def _vectors(model: Word2VecModel) -> tuple[np.ndarray, np.ndarray]:
-    frame = model.getVectors().toPandas()
+    frame: pd.DataFrame = model.getVectors().toPandas()
     order = np.argsort(frame["word"].to_numpy().astype(str), kind="stable")
     ids = frame["word"].to_numpy().astype(str)[order]
     matrix = np.stack([np.asarray(v.toArray(), dtype=np.float32) for v in frame["vector"]])[order]

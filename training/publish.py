@@ -155,6 +155,8 @@ def write_bundle(
     for relpath, table in tables.items():
         staged.write_table(relpath, table)
     if scored is not None:
+        if feature_names is None:
+            raise ValueError("write_bundle: the scored part files need their feature_names")
         write_per_customer_tables(staged, scored, [m.name for m in models], feature_names)
     if item_stage is not None:
         for relpath, table in item_stage.tables.items():

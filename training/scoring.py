@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pyspark.ml import PipelineModel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -45,6 +45,7 @@ from training.datasets import FeatureSpec
 from training.datasets.config import TableSource
 from training.datasets.tables import read_table, with_integer_ids
 from training.models import FittedModel, registry
+from training.spark import one_row
 from training.validate import ROW_ID, with_row_numbers
 
 log = logging.getLogger("training")
@@ -114,10 +115,11 @@ def _input_table(spark: SparkSession, manifest: dict, path: str, fmt: str | None
     return table, id_column
 
 
-def _quality(table: DataFrame, specs: list[FeatureSpec], manifest: dict) -> tuple[DataFrame, dict]:
+def _quality(table: DataFrame, specs: list[FeatureSpec], manifest: dict) -> tuple[list[Column], dict[str, Column]]:
     """Typed features (invalid → missing) and per-feature counts of missing, invalid and unseen values."""
     categories = {f["name"]: f.get("categories", []) for f in manifest["features"]}
-    typed, stats = [], {}
+    typed: list[Column] = []
+    stats: dict[str, Column] = {}
     for spec in specs:
         raw = ft.raw_col(spec.column)
         invalid = F.lit(False)
@@ -154,10 +156,10 @@ def score_table(
         )
     typed_columns, stats = _quality(table, specs, manifest)
     typed = table.select(ft.raw_col(id_column).alias(layout.ID_COLUMN), *typed_columns).cache()
-    counts = typed.agg(F.count(F.lit(1)).alias("rows")).first()["rows"]
+    counts = one_row(typed.agg(F.count(F.lit(1)).alias("rows")))["rows"]
     if counts == 0:
         raise ScoringError("the input table has no rows")
-    quality_row = table.agg(*(c.alias(k) for k, c in stats.items())).first().asDict()
+    quality_row = one_row(table.agg(*(c.alias(k) for k, c in stats.items()))).asDict()
     quality = {
         s.source or s.name: {
             "missing": int(quality_row[f"missing:{s.name}"]),
@@ -282,6 +284,7 @@ def _drift(
         references[spec.name] = (counts, missing, edges)
         value = F.col(spec.name)
         if feature["type"] == "numeric":
+            assert edges is not None  # drift.reference_counts gives edges for every numeric feature
             index = sum((F.when(value > float(e), 1).otherwise(0) for e in edges), F.lit(0))
         elif feature["type"] == "binary":
             index = value
@@ -293,7 +296,7 @@ def _drift(
         aggs.append(F.sum(F.when(value.isNull(), 1).otherwise(0)).alias(f"missing:{spec.name}"))
         for b in range(len(counts)):
             aggs.append(F.sum(F.when(value.isNotNull() & (index == b), 1).otherwise(0)).alias(f"bin:{spec.name}:{b}"))
-    new = typed.agg(*aggs).first().asDict()
+    new = one_row(typed.agg(*aggs)).asDict()
     reports = []
     for spec in specs:
         counts, missing, edges = references[spec.name]

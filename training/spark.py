@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,14 @@ def configured_master() -> str | None:
     SparkContext._ensure_initialized()  # connects to spark-submit's JVM when there is one
     conf = SparkConf()
     return conf.get("spark.master") if conf.contains("spark.master") else None
+
+
+def one_row(frame: DataFrame) -> Row:
+    """`frame.first()` where a row must exist (an aggregate without groupBy always has one)."""
+    row = frame.first()
+    if row is None:
+        raise RuntimeError("expected one row from Spark, got an empty result")
+    return row
 
 
 def get_spark(app_name: str = "churnlens", master: str | None = None) -> SparkSession:

@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 from bundle import layout
 from training import feature_types as ft
 from training.datasets import DatasetSpec
+from training.spark import one_row
 
 ROW_ID = "_row_number"
 
@@ -103,7 +104,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
         checks[f"max:{feature.name}"] = F.max(typed)
         if feature.type == "categorical":
             checks[f"levels:{feature.name}"] = F.approx_count_distinct(typed, 0.02)
-    counts = raw.agg(*(column.alias(key) for key, column in checks.items())).first().asDict()
+    counts = one_row(raw.agg(*(column.alias(key) for key, column in checks.items()))).asDict()
 
     if counts["rows"] == 0:
         raise ValidationError(["the input table has no rows"])
@@ -124,7 +125,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
 def _repeated_ids(raw: DataFrame, ident: Column) -> dict:
     """Rows whose ID an earlier row already uses, and the smallest such ID (one grouping of the IDs)."""
     repeats = raw.where(ident.isNotNull()).groupBy(ident.alias("i")).count().where("count > 1")
-    row = repeats.agg(F.sum(F.col("count") - 1).alias("n"), F.min("i").alias("example")).first()
+    row = one_row(repeats.agg(F.sum(F.col("count") - 1).alias("n"), F.min("i").alias("example")))
     return {"duplicate_ids": int(row["n"] or 0), "dup_example": row["example"]}
 
 
@@ -149,9 +150,10 @@ def _id_and_label_problems(spec: DatasetSpec, counts: dict) -> list[str]:
     if counts["null_labels"]:
         problems.append(f"column '{spec.label_column}': {_rows(counts['null_labels'], 'have')} no label")
     if counts["distinct_labels"] != 2:
+        more = ", …" if counts["distinct_labels"] > 5 else ""
         problems.append(
             f"column '{spec.label_column}': the label must have exactly two classes, found "
-            f"{counts['distinct_labels']} ({', '.join(counts['labels'])}{', …' if counts['distinct_labels'] > 5 else ''})"
+            f"{counts['distinct_labels']} ({', '.join(counts['labels'])}{more})"
         )
     elif spec.positive_label not in counts["labels"]:
         problems.append(

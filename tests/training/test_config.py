@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,13 +22,14 @@ def problems(data: dict) -> list[str]:
 
 
 def with_(section: str, **keys) -> dict:
-    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in GOOD.items()}
+    data: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in GOOD.items()}
     data.setdefault(section, {}).update(keys)
     return data
 
 
 def test_a_minimal_config_parses_with_defaults():
     config = parse_config(GOOD, Path("/data"))
+    assert config.customers is not None
     assert config.customers.path == "/data/customers.csv"
     assert config.customers.format == "csv" and config.customers.delimiter == ","
     assert (config.seed, config.test_fraction, config.models) == (42, 0.2, ("logistic", "gbt", "xgboost", "sklearn"))
@@ -36,6 +38,7 @@ def test_a_minimal_config_parses_with_defaults():
 
 def test_uris_are_kept_and_integer_positive_labels_become_text():
     config = parse_config(with_("customers", path="s3a://bucket/churn.parquet", positive=1), Path("/data"))
+    assert config.customers is not None
     assert config.customers.path == "s3a://bucket/churn.parquet" and config.customers.format == "parquet"
     assert config.positive_label == "1"
 
@@ -49,7 +52,8 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         ),
         (
             {**GOOD, "name": "my data"},
-            "name: expected a bundle name: up to 64 letters, digits, '-' or '_', starting with a letter or digit, got 'my data'",
+            "name: expected a bundle name: up to 64 letters, digits, '-' or '_', "
+            "starting with a letter or digit, got 'my data'",
         ),
         ({"name": "acme"}, "customers: required (a table)"),
         (
@@ -58,7 +62,8 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         ),
         (
             with_("customers", path="churn.xlsx"),
-            "customers.format: required when the path does not end in .csv or .parquet (expected one of 'csv', 'parquet')",
+            "customers.format: required when the path does not end in .csv or .parquet "
+            "(expected one of 'csv', 'parquet')",
         ),
         (with_("customers", format="excel"), "customers.format: expected one of 'csv', 'parquet', got 'excel'"),
         (
@@ -71,7 +76,8 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         ),
         (
             {"name": "acme", "customers": {"path": "c.csv"}},
-            "customers.label: required (the column saying whether a customer churned), unless events.churn_after_days derives the label from events",
+            "customers.label: required (the column saying whether a customer churned), "
+            "unless events.churn_after_days derives the label from events",
         ),
         (with_("customers", hash_ids="yes"), "customers.hash_ids: expected true or false, got 'yes'"),
         (with_("customers", csv={"delimiter": ";;"}), "customers.csv.delimiter: expected a single character, got ';;'"),
@@ -89,7 +95,8 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         ),
         (
             with_("features", columns={"Plan": {"labl": "x"}}),
-            "features.columns.Plan.labl: unknown key (expected one of type, label, categories, ignore, actionable, positive)",
+            "features.columns.Plan.labl: unknown key "
+            "(expected one of type, label, categories, ignore, actionable, positive)",
         ),
         (
             with_("features", columns={"Churn": {"label": "x"}}),
@@ -143,7 +150,8 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         (
             with_("customers", hash_ids=True)
             | {"events": {"path": "e.csv", "user": "u", "item": "i", "timestamp": "t"}},
-            "customers.hash_ids: not supported together with [events] yet (event user IDs would not match the hashed customer IDs)",
+            "customers.hash_ids: not supported together with [events] yet "
+            "(event user IDs would not match the hashed customer IDs)",
         ),
         (
             {
@@ -186,6 +194,7 @@ def test_file_level_errors(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text('name = "acme"\n[customers]\npath = "sub/c.parquet"\nlabel = "churn"\npositive = true\n')
     config = load_config(good)
+    assert config.customers is not None
     assert config.customers.path == str(tmp_path / "sub" / "c.parquet") and config.positive_label == "true"
 
 
@@ -194,7 +203,10 @@ def test_file_level_errors(tmp_path):
 )
 def test_every_example_config_is_valid(example):
     config = load_config(example)
-    source = config.customers or config.events["source"]  # a behavioural example has no customers table
+    source = config.customers
+    if source is None:  # a behavioural example has no customers table
+        assert config.events is not None
+        source = config.events["source"]
     assert source.path.startswith(str(example.parent))
 
 
@@ -206,6 +218,7 @@ def test_a_behavioural_config_needs_no_customers_table():
         },
         Path("/data"),
     )
+    assert config.events is not None
     assert (
         config.customers is None
         and config.events["source"].path == "/data/e.csv"
@@ -215,6 +228,7 @@ def test_a_behavioural_config_needs_no_customers_table():
 
 def test_the_events_example_checks_its_events_and_items():
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / "with_events.toml")
+    assert config.events is not None and config.items is not None
     assert (config.events["user"], config.events["item"], config.events["timestamp"]) == ("user", "movie", "rated_at")
     assert config.items["attributes"] == ("genres",) and config.events["churn_after_days"] == 180
     assert config.customers is None and config.label_column is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import xgboost
 
@@ -146,7 +147,7 @@ def test_stored_margins_equal_spark_and_the_model_libraries_on_sparks_encoding(s
             load, scale = spark_models[model]
             out = load(str(folder / "spark")).transform(encoded)
             margin = vector_to_array(F.col("rawPrediction"))[1] * scale
-            ref = out.select(layout.ID_COLUMN, margin.alias("m")).toPandas()
+            ref: pd.DataFrame = out.select(layout.ID_COLUMN, margin.alias("m")).toPandas()
             reference = ref.sort_values(layout.ID_COLUMN)["m"].to_numpy()
         elif model == "xgboost":
             booster = xgboost.Booster()

@@ -17,13 +17,15 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
 
 from bundle import layout
 from bundle.checks import bundle_problems
-from bundle.reader import open_bundle
+from bundle.reader import Bundle, open_bundle
 from tests.conftest import REPO
 
 CUSTOMERS, SEED = 1500, 7
@@ -54,26 +56,14 @@ seed = {SEED}
 """
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(3000)  # two trainings + a cluster start; minutes when idle, far more under heavy load
-def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
-    from training.commands import _run_config
-    from training.datasets import synthetic
-    from training.datasets.config import load_config
-    from training.datasets.infer import build_spec
-    from training.pipeline import run
-
-    synthetic.generate(spark, CUSTOMERS, SEED).write.parquet(str(tmp_path / "customers.parquet"))
-    config_path = tmp_path / "synthetic.toml"
-    config_path.write_text(CONFIG)
+def _start_cluster_run(config_path: Path, tmp_path: Path) -> tuple[subprocess.Popen, IO[str]]:
+    """The CLI run on `local-cluster`, as a subprocess; its stderr goes to the returned log."""
     env = {
         **os.environ,
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
     }
-    # The cluster run spends most of its time starting JVMs and Python workers and waiting on
-    # task round trips, so the local-mode run goes on in this process meanwhile.
     log = (tmp_path / "cluster.log").open("w+")
     cluster = subprocess.Popen(
         [
@@ -96,28 +86,26 @@ def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
         stderr=log,
         text=True,
     )
-    try:
-        config_file = load_config(config_path)
-        spec, _ = build_spec(spark, config_file)
-        options = argparse.Namespace(
-            artifacts=tmp_path / "local", bundle_name=None, sample=None, seed=None, test_fraction=None, tuning="off"
-        )
-        local = run(spark, spec, _run_config(options, config_file))
-        returncode = cluster.wait(timeout=2400)
-    finally:
-        if cluster.poll() is None:
-            cluster.kill()
-            cluster.wait()
-    log.seek(0)
-    assert returncode == 0, log.read()[-4000:]
-    remote = open_bundle(tmp_path / "cluster" / "synthetic")
-    assert remote.manifest["spark"]["master"] == "local-cluster[2,1,2048]"
-    assert bundle_problems(remote) == []
+    return cluster, log
 
-    # Same customers, features, labels and split, row for row.
-    assert remote.read_table(layout.CUSTOMERS).equals(local.read_table(layout.CUSTOMERS))
-    assert remote.manifest["split"] == local.manifest["split"]
-    assert remote.manifest["encoding"] == local.manifest["encoding"]
+
+def _local_run(spark, config_path: Path, tmp_path: Path) -> Bundle:
+    """The same config run in this process (local mode), as `training run --config` would."""
+    from training.commands import _run_config
+    from training.datasets.config import load_config
+    from training.datasets.infer import build_spec
+    from training.pipeline import run
+
+    config_file = load_config(config_path)
+    spec, _ = build_spec(spark, config_file)
+    options = argparse.Namespace(
+        artifacts=tmp_path / "local", bundle_name=None, sample=None, seed=None, test_fraction=None, tuning="off"
+    )
+    return run(spark, spec, _run_config(options, config_file))
+
+
+def _assert_same_models(local: Bundle, remote: Bundle) -> None:
+    """Metrics, probabilities and SHAP values agree per model (within DIFFERS_BY_LAYOUT where noted)."""
     assert set(remote.manifest["models"]) == set(local.manifest["models"]) == {"logistic", "gbt", "xgboost", "sklearn"}
     names = [f["name"] for f in local.manifest["features"]]
     for model, entry in local.manifest["models"].items():
@@ -134,6 +122,37 @@ def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
         shap_ours = np.column_stack([local.read_table(layout.shap_path(model)).column(n).to_numpy() for n in names])
         shap_theirs = np.column_stack([remote.read_table(layout.shap_path(model)).column(n).to_numpy() for n in names])
         assert np.abs(shap_ours - shap_theirs).max() <= SHAP_TOLERANCE, model
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3000)  # two trainings + a cluster start; minutes when idle, far more under heavy load
+def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
+    from training.datasets import synthetic
+
+    synthetic.generate(spark, CUSTOMERS, SEED).write.parquet(str(tmp_path / "customers.parquet"))
+    config_path = tmp_path / "synthetic.toml"
+    config_path.write_text(CONFIG)
+    # The cluster run spends most of its time starting JVMs and Python workers and waiting on
+    # task round trips, so the local-mode run goes on in this process meanwhile.
+    cluster, log = _start_cluster_run(config_path, tmp_path)
+    try:
+        local = _local_run(spark, config_path, tmp_path)
+        returncode = cluster.wait(timeout=2400)
+    finally:
+        if cluster.poll() is None:
+            cluster.kill()
+            cluster.wait()
+    log.seek(0)
+    assert returncode == 0, log.read()[-4000:]
+    remote = open_bundle(tmp_path / "cluster" / "synthetic")
+    assert remote.manifest["spark"]["master"] == "local-cluster[2,1,2048]"
+    assert bundle_problems(remote) == []
+
+    # Same customers, features, labels and split, row for row.
+    assert remote.read_table(layout.CUSTOMERS).equals(local.read_table(layout.CUSTOMERS))
+    assert remote.manifest["split"] == local.manifest["split"]
+    assert remote.manifest["encoding"] == local.manifest["encoding"]
+    _assert_same_models(local, remote)
     assert local.manifest["models"]["gbt"]["params"]["maxIter"] == 20  # the config's parameters reached both runs
     assert remote.manifest["models"]["gbt"]["params"]["maxIter"] == 20
     # Per-stage memory is recorded for every timed stage.

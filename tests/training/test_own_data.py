@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bundle import ids, layout
@@ -80,6 +81,7 @@ def awkward_config(csv, **customers) -> dict:
 
 def test_inference_on_an_awkward_table(spark, awkward_csv):
     config = parse_config(awkward_config(awkward_csv), awkward_csv.parent)
+    assert config.customers is not None
     table = read_table(spark, config.customers)
     decisions = {d.column: d for d in infer(table, {"Customer ID", "Churned?"}, 50)}
     assert {c: d.type for c, d in decisions.items()} == {
@@ -123,7 +125,7 @@ def test_ids_with_spaces_are_refused_unless_hashed(spark, awkward_csv):
     ]
 
 
-def small_spec(frame: pd.DataFrame, features: tuple[FeatureSpec, ...], spark, **extra) -> tuple[DatasetSpec, object]:
+def small_spec(frame: pd.DataFrame, features: tuple[FeatureSpec, ...], spark, **extra) -> tuple[DatasetSpec, DataFrame]:
     table = spark.createDataFrame(frame)
     spec = DatasetSpec(
         name="t",
@@ -162,9 +164,11 @@ def test_numeric_trouble_is_reported_with_counts_and_examples(spark):
     with pytest.raises(ValidationError) as caught:
         validate(table, spec)
     assert caught.value.problems == [
-        "column 'amount': 3 rows are infinite (replace them with a number, or leave them empty to be imputed), e.g. 'Infinity'",
+        "column 'amount': 3 rows are infinite "
+        "(replace them with a number, or leave them empty to be imputed), e.g. 'Infinity'",
         f"column 'blank': all {n} rows are empty; a feature needs values (ignore the column or fill it)",
-        f"column 'flat': every non-empty row ({n}) has the same value '7.0'; a constant cannot explain churn (ignore the column)",
+        f"column 'flat': every non-empty row ({n}) has the same value '7.0'; "
+        "a constant cannot explain churn (ignore the column)",
         "column 'city.name': about 30 distinct categories, more than the cap of 10 (e.g. 'city0'); group rare values, "
         "declare it numeric, ignore it, or raise features.max_categories",
     ]
@@ -268,7 +272,8 @@ def test_cli_config_mistakes_and_bad_tables_publish_nothing(hashed_root, awkward
 
     unhashed = tmp_path / "unhashed.toml"
     unhashed.write_text(
-        f'name = "awkward"\n[customers]\npath = "{awkward_csv}"\nid = "Customer ID"\nlabel = "Churned?"\npositive = "Y"\n'
+        f'name = "awkward"\n[customers]\npath = "{awkward_csv}"\nid = "Customer ID"\n'
+        'label = "Churned?"\npositive = "Y"\n'
         '[customers.csv]\nnull_values = ["", "NA"]\n[models]\nuse = ["logistic"]\n'
     )
     assert main(["run", "--config", str(unhashed), "--artifacts", str(hashed_root)]) == 2

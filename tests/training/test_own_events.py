@@ -56,16 +56,17 @@ def config(folder, **events) -> dict:
 def test_an_event_log_config_publishes_behavioural_churn_with_item_vectors(spark, event_files, tmp_path):
     spec, decisions = build_spec(spark, parse_config(config(event_files), event_files))
     assert decisions == [] and spec.events is not None and spec.positive_label == "Yes"
+    assert spec.events.window is not None
     names = set(spec.feature_names)
     assert {"events", "recency_days", "trend", "value_mean", "item_year", "share_drama"} <= names
 
     # The same users' labels as the built-in loader gives (ISO and epoch timestamps read alike).
     built_in, movies = movielens.load_events(spark)
     mine = built_in.where(F.col(ev.USER) <= USERS)
-    expected = (
+    expected: pd.DataFrame = (
         ev.churn_table(mine, movies, spec.events.window, ()).select(ev.USER, ev.CHURN_COLUMN, "events").toPandas()
     )
-    got = spec.load(spark).select(ev.USER, ev.CHURN_COLUMN, "events").toPandas()
+    got: pd.DataFrame = spec.load(spark).select(ev.USER, ev.CHURN_COLUMN, "events").toPandas()
     pd.testing.assert_frame_equal(
         got.sort_values(ev.USER, ignore_index=True), expected.sort_values(ev.USER, ignore_index=True)
     )
@@ -175,7 +176,8 @@ def test_a_labelled_customers_table_with_events_gets_an_item_source_checked_up_f
         "items": config(event_files)["items"],
     }
     spec, _ = build_spec(spark, parse_config(data, event_files))
-    assert spec.label_column == "left" and spec.feature_names == ["spend"] and spec.events.window is None
+    assert spec.label_column == "left" and spec.feature_names == ["spend"]
+    assert spec.events is not None and spec.events.window is None
     events, items = spec.events.load(spark)
     assert events.count() == len(pd.read_csv(event_files / "ratings.csv"))
     assert dict(events.dtypes) == {ev.USER: "bigint", ev.ITEM: "string", ev.TS: "timestamp", ev.VALUE: "double"}

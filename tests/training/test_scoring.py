@@ -94,8 +94,10 @@ def test_drift_report_flags_the_shifted_feature_only(spark, telco_bundle, telco_
 
 
 def test_psi_and_status_thresholds():
-    assert drift.psi([50, 50], [50, 50]) == 0.0
-    assert drift.psi([50, 50], [90, 10]) == pytest.approx(0.4 * np.log(0.9 / 0.5) - 0.4 * np.log(0.1 / 0.5))
+    assert drift.psi(np.array([50, 50]), np.array([50, 50])) == 0.0
+    assert drift.psi(np.array([50, 50]), np.array([90, 10])) == pytest.approx(
+        0.4 * np.log(0.9 / 0.5) - 0.4 * np.log(0.1 / 0.5)
+    )
     assert (
         drift.status(0.05, 0.0) == "stable" and drift.status(0.12, 0.0) == "watch" and drift.status(0.3, 0.0) == "act"
     )

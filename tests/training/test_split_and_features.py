@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from runtime.encoding import grouping_matrix
 from training import features
+from training.spark import one_row
 from training.split import assign_split
 from training.validate import validate
 
@@ -35,7 +36,7 @@ def test_split_is_stratified_and_reproducible(typed):
 def test_encoding_slots_match_the_assembled_vector(typed, telco_spec):
     model = features.build_pipeline(telco_spec).fit(typed)
     slots = features.encoding_slots(model, telco_spec)
-    width = features.encode(model, typed).first()[features.FEATURES_COLUMN].size
+    width = one_row(features.encode(model, typed))[features.FEATURES_COLUMN].size
     assert len(slots) == width
     contract = [s["category"] for s in slots if s["feature"] == "contract"]
     assert sorted(contract) == ["Month-to-month", "One year", "Two year"]
@@ -50,7 +51,7 @@ def test_unseen_category_encodes_as_all_zeros(typed, telco_spec):
     model = features.build_pipeline(telco_spec).fit(typed)
     slots = features.encoding_slots(model, telco_spec)
     odd = typed.limit(1).withColumn("contract", F.lit("Ten year"))
-    vector = features.encode(model, odd).first()[features.FEATURES_COLUMN].toArray()
+    vector = one_row(features.encode(model, odd))[features.FEATURES_COLUMN].toArray()
     contract = [i for i, s in enumerate(slots) if s["feature"] == "contract"]
     assert np.all(vector[contract] == 0)
 

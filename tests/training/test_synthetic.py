@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 from bundle import layout
 from training.datasets import synthetic
 from training.pipeline import RunConfig, run
+from training.spark import one_row
 
 CUSTOMERS = 3000
 MODELS = {"logistic": {"maxIter": 100}, "gbt": {"maxIter": 30}, "xgboost": {"n_estimators": 120}}
@@ -20,11 +21,13 @@ def test_generation_is_deterministic_for_a_seed_and_follows_the_documented_log_o
     assert sorted(one.collect()) == sorted(two.collect())
     assert sorted(one.collect()) != sorted(synthetic.generate(spark, 500, 8).collect())
     big = synthetic.generate(spark, 20_000, 7).withColumn("z", synthetic.log_odds())
-    stats = big.agg(
-        F.avg((F.col("churned") == "yes").cast("double")).alias("rate"),
-        F.avg(1 / (1 + F.exp(-F.col("z")))).alias("expected"),
-        F.countDistinct("noise_region").alias("regions"),
-    ).first()
+    stats = one_row(
+        big.agg(
+            F.avg((F.col("churned") == "yes").cast("double")).alias("rate"),
+            F.avg(1 / (1 + F.exp(-F.col("z")))).alias("expected"),
+            F.countDistinct("noise_region").alias("regions"),
+        )
+    )
     # Labels are drawn from sigmoid(z): the churn rate matches the mean true probability.
     assert abs(stats["rate"] - stats["expected"]) < 0.015
     assert stats["regions"] == 4

@@ -24,6 +24,7 @@ from training.datasets.config import Config
 from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.datasets.tables import _INTEGER_ID, TableError, read_table, with_integer_ids
 from training.datasets.tables import column_list as _list
+from training.spark import one_row
 
 _ID_NAME = re.compile(r"(?i:(^|[^a-z])(id|ids|key|index|idx|uuid|guid|rownames|row_?number)([^a-z]|$))|[a-z](ID|Id)$")
 _YES_NO = {frozenset(p) for p in (("y", "n"), ("yes", "no"), ("true", "false"), ("t", "f"), ("1", "0"))}
@@ -54,7 +55,7 @@ def infer(table: DataFrame, exclude: set[str], max_categories: int) -> list[Deci
         stats[f"hi{i}"] = F.max(column).cast("string")
         if isinstance(table.schema[name].dataType, T.StringType):
             stats[f"num{i}"] = F.count(ft.as_double(column))
-    row = table.agg(*(c.alias(k) for k, c in stats.items())).first().asDict()
+    row = one_row(table.agg(*(c.alias(k) for k, c in stats.items()))).asDict()
     return [_decide(table.schema[name].dataType, name, i, row, max_categories) for i, name in enumerate(columns)]
 
 
@@ -106,7 +107,10 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         from training.datasets.own_events import events_spec
 
         return events_spec(spark, config), []
-    table = with_integer_ids(read_table(spark, config.customers), config.id_column)
+    customers, positive = config.customers, config.positive_label
+    if customers is None or positive is None:  # parse_config refuses a label without both
+        raise ValueError(f"{config.path}: customers.label needs a [customers] table and customers.positive")
+    table = with_integer_ids(read_table(spark, customers), config.id_column)
     problems = [
         f"{key}: no column {value!r} in the customers table (columns: {_list(table.columns)})"
         for key, value in (("customers.id", config.id_column), ("customers.label", config.label_column))
@@ -126,10 +130,10 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         raise ValidationError(["the customers table has no usable feature columns (see the decisions above)"])
     spec = DatasetSpec(
         name=config.name,
-        source=f"{config.customers.format} {config.customers.path} (config {config.path})",
+        source=f"{customers.format} {customers.path} (config {config.path})",
         id_column=config.id_column,
         label_column=config.label_column,
-        positive_label=config.positive_label,
+        positive_label=positive,
         features=tuple(features),
         load=lambda _spark: table,
         max_categories=config.max_categories,

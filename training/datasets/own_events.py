@@ -30,6 +30,7 @@ from training.datasets.config import Config
 from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.datasets.tables import column_list as _list
 from training.datasets.tables import read_table, with_integer_ids
+from training.spark import one_row
 
 MAX_GENRES = 8  # one share_<genre> feature for each of the most common attribute values
 _EPOCH = r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"
@@ -71,8 +72,15 @@ def _require_columns(table: DataFrame, section: str, wanted: dict[str, str | Non
         raise ValidationError(missing)
 
 
+def _events_section(config: Config) -> dict:
+    """The config's `[events]`; only a config that has one reaches this module."""
+    if config.events is None:
+        raise ValueError(f"{config.path}: no [events] section")
+    return config.events
+
+
 def _raw_events(spark: SparkSession, config: Config) -> DataFrame:
-    spec = config.events
+    spec = _events_section(config)
     table = read_table(spark, spec["source"])
     columns = {"user": spec["user"], "item": spec["item"], "timestamp": spec["timestamp"], "value": spec["value"]}
     _require_columns(table, "events", columns)
@@ -92,23 +100,25 @@ def _raw_events(spark: SparkSession, config: Config) -> DataFrame:
 
 def _problems(raw: DataFrame, config: Config) -> list[str]:
     """Every unusable event, counted in one pass (rows are refused, never silently dropped)."""
-    spec = config.events
+    spec = _events_section(config)
 
     def first(condition: Column, column: str) -> Column:
         return F.first(F.when(condition, F.col(column)), ignorenulls=True)
 
     bad_ts = F.col(ev.TS).isNull() & F.col("_ts_text").isNotNull()
     bad_value = F.col(ev.VALUE).isNull() & F.col("_value_text").isNotNull()
-    row = raw.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.sum(F.col(ev.USER).isNull().cast("int")).alias("no_user"),
-        F.sum(F.col(ev.ITEM).isNull().cast("int")).alias("no_item"),
-        F.sum(F.col("_ts_text").isNull().cast("int")).alias("no_ts"),
-        F.sum(bad_ts.cast("int")).alias("bad_ts"),
-        first(bad_ts, "_ts_text").alias("bad_ts_example"),
-        F.sum(bad_value.cast("int")).alias("bad_value"),
-        first(bad_value, "_value_text").alias("bad_value_example"),
-    ).first()
+    row = one_row(
+        raw.agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(F.col(ev.USER).isNull().cast("int")).alias("no_user"),
+            F.sum(F.col(ev.ITEM).isNull().cast("int")).alias("no_item"),
+            F.sum(F.col("_ts_text").isNull().cast("int")).alias("no_ts"),
+            F.sum(bad_ts.cast("int")).alias("bad_ts"),
+            first(bad_ts, "_ts_text").alias("bad_ts_example"),
+            F.sum(bad_value.cast("int")).alias("bad_value"),
+            first(bad_value, "_value_text").alias("bad_value_example"),
+        )
+    )
     problems = []
     if row["rows"] == 0:
         return [f"events: the table {spec['source'].path} has no rows"]
@@ -212,18 +222,21 @@ def events_spec(spark: SparkSession, config: Config) -> DatasetSpec:
                 "per-column overrides apply to a customers table only"
             ]
         )
+    section = _events_section(config)
     events, items = load_events(spark, config)
     events, items = events.cache(), items.cache()
-    window = ev.ChurnWindow(horizon_days=config.events["churn_after_days"])
+    window = ev.ChurnWindow(horizon_days=section["churn_after_days"])
     genres = _common_genres(events, items)
     source = ev.EventSource(load=lambda _spark: (events, items), window=window, genres=genres)
     table = source.churn_table(spark)
     names = [*ev.BASE_FEATURES, *(ev.genre_feature(g) for g in genres)]
-    stats = table.agg(
-        F.count(F.lit(1)).alias("rows"),
-        *(F.min(n).alias(f"lo:{n}") for n in names),
-        *(F.max(n).alias(f"hi:{n}") for n in names),
-    ).first()
+    stats = one_row(
+        table.agg(
+            F.count(F.lit(1)).alias("rows"),
+            *(F.min(n).alias(f"lo:{n}") for n in names),
+            *(F.max(n).alias(f"hi:{n}") for n in names),
+        )
+    )
     if stats["rows"] == 0:
         raise ValidationError(
             [
@@ -237,7 +250,7 @@ def events_spec(spark: SparkSession, config: Config) -> DatasetSpec:
     features = tuple(FeatureSpec(n, "numeric", labels[n]) for n in names if stats[f"lo:{n}"] != stats[f"hi:{n}"])
     return DatasetSpec(
         name=config.name,
-        source=f"events {config.events['source'].path} (config {config.path}); behavioural churn: {window.describe()}",
+        source=f"events {section['source'].path} (config {config.path}); behavioural churn: {window.describe()}",
         id_column=ev.USER,
         label_column=ev.CHURN_COLUMN,
         positive_label="Yes",

@@ -208,14 +208,21 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
         runtime, bundle.manifest, store, view.model, view.raw_features, view.probability, domains_of(bundle, store)
     )
     st.markdown(
-        "What would it take to keep this customer? Single changes and pairs of changes the business can "
+        "**What the model links to lower risk**: single changes and pairs of changes the business can "
         "make, best first, scored live by the model."
+    )
+    st.caption(
+        "These are associations the model learned from which customers stayed and which left, not tested "
+        "effects of an offer: making a change may not lower this customer's risk. Test an offer before relying on it."
     )
     if levers.empty:
         st.info("No change of an actionable feature lowers this customer's churn probability.")
         return
     st.dataframe(levers[LEVER_COLUMNS[:-1]], hide_index=True, width="stretch")
-    st.caption(f"Similar-risk customers: customers in the same risk band ({view.band}) who already have that value.")
+    st.caption(
+        f"Similar-risk customers with it: customers in the same risk band ({view.band}) who already have that value; "
+        "churned among them: the share of those customers who actually churned (observed, not predicted)."
+    )
     picks = list(range(len(levers)))
     if st.session_state.get(LEVER_PICK_KEY) not in picks:  # another customer, fewer levers
         st.session_state[LEVER_PICK_KEY] = 0

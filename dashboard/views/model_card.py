@@ -66,10 +66,16 @@ def _preprocessing(feature: Mapping, encoding: list[dict]) -> str:
     return "; ".join(parts) or "not used by the models"
 
 
-def _tuning(entry: Mapping) -> tuple[pd.DataFrame | None, str]:
+def _tuning(entry: Mapping, searched: bool) -> tuple[pd.DataFrame | None, str]:
+    """(grid table, note); `searched`: some model of the bundle was tuned, so this run searched."""
     tuning = entry.get("tuning")
     if not isinstance(tuning, Mapping):
-        return None, "No tuning results: this bundle was trained without a search; retrain with this version."
+        if searched:
+            return (
+                None,
+                "No search for this model: its family has no hyperparameter grid; it uses the parameters above.",
+            )
+        return None, "No search for this model: this bundle was trained with tuning off (`--tuning off`)."
     note = ", ".join(
         f"{k}: {_plain(tuning[k])}" for k in ("method", "metric", "validation") if tuning.get(k) is not None
     )
@@ -146,6 +152,7 @@ def build_model_card(manifest: dict) -> ModelCard:
 def _models(manifest: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:
     """One row per model, plus each model's tuning table (when it was tuned) and tuning note."""
     models, tuning, notes = [], {}, {}
+    searched = any(isinstance(e.get("tuning"), Mapping) for e in manifest["models"].values())
     for name in model_names(manifest):
         entry = manifest["models"][name]
         models.append(
@@ -159,7 +166,7 @@ def _models(manifest: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict
                 "Training time (s)": entry.get("training_seconds"),
             }
         )
-        table, note = _tuning(entry)
+        table, note = _tuning(entry, searched)
         if table is not None:
             tuning[name] = table
         notes[name] = note

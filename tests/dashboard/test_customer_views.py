@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from bundle import layout
 from bundle.manifest import model_names
 from bundle.models import load_runtime
 from dashboard.views import build_customer_view
@@ -101,6 +103,25 @@ def test_levers_change_only_actionable_features_and_lower_risk(telco_bundle, sto
         assert p < view.probability and p >= previous - 1e-12
         previous = p
         assert lever["Similar-risk customers with it"] >= 0
+    _check_observed_churn_of_lever_holders(telco_bundle, model, view.probability, levers)
+
+
+def _check_observed_churn_of_lever_holders(bundle, model: str, probability: float, levers) -> None:
+    """Count and churn rate of same-band customers who already have each lever, recomputed from the
+    bundle's own Parquet files with pandas."""
+    customers = pd.read_parquet(bundle.file(layout.CUSTOMERS))
+    scores = pd.read_parquet(bundle.file(layout.predictions_path(model)))[layout.PROBABILITY_COLUMN].to_numpy()
+    cuts = bundle.manifest["models"][model]["risk_bands"]
+    band = np.where(scores >= cuts["high"], 2, np.where(scores >= cuts["medium"], 1, 0))
+    own = 2 if probability >= cuts["high"] else 1 if probability >= cuts["medium"] else 0
+    for _, lever in levers.iterrows():
+        holders = band == own
+        for name, value in lever["edits"].items():
+            column = customers[name]
+            holders &= np.isclose(column.astype(float), value) if isinstance(value, float) else (column == value)
+        assert lever["Similar-risk customers with it"] == int(holders.sum())
+        expected = f"{customers[layout.LABEL_COLUMN][holders].mean():.1%}" if holders.any() else "–"
+        assert lever["Churned among them"] == expected
 
 
 def test_levers_only_make_customers_that_exist(telco_bundle, store):

@@ -142,7 +142,7 @@ def test_model_card_answers_which_data_features_parameters(telco_bundle):
     markdown = model_card_markdown(manifest, card)
     assert manifest["dataset"]["fingerprint"] in markdown and "Spark master" in markdown
     assert "`` Tenure \\| [x](http://evil) `tick` ``" in markdown  # code span: inert, pipe escaped for the table
-    assert "No tuning results" in markdown  # models without a search say so
+    assert "No search for this model" in markdown  # models without a search say so
 
 
 # ---------------------------------------------------------------- pages in AppTest

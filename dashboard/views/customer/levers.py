@@ -1,4 +1,4 @@
-"""Retention levers: "what would it take to keep this customer?"
+"""Retention levers: what the model links to lower risk (associations, not tested effects of an offer).
 
 Every single change and every pair of changes of the dataset's *actionable*
 features (declared in its spec, `actionable: true` in the manifest) is scored
@@ -29,7 +29,14 @@ from dashboard.views.customer.whatif import Domain, customer_frame, feature_slot
 from runtime import ModelRuntime, sigmoid
 from store.customers import CustomerStore
 
-LEVER_COLUMNS = ["Change", "New probability", "Change in probability", "Similar-risk customers with it", "edits"]
+LEVER_COLUMNS = [
+    "Change",
+    "New probability",
+    "Change in probability",
+    "Similar-risk customers with it",
+    "Churned among them",
+    "edits",
+]
 TOP_LEVERS = 8
 NUMERIC_STEPS = 3  # candidate values of an actionable numeric feature: low / median-ish / high of its range
 # Pairs of values seen together are counted on at most this many customers (evenly spaced), so
@@ -87,6 +94,7 @@ def build_levers(
     new_p = sigmoid(runtime.kernel.margin(x))
     order = [i for i in np.argsort(new_p, kind="stable") if new_p[i] < probability][:top]
     peers = _same_band(store, model, probability, manifest)
+    labels = store.labels()  # observed churn (1) of every customer, in row order
     out = []
     for i in order:
         option = options[i]
@@ -99,6 +107,7 @@ def build_levers(
                 "New probability": format_probability(float(new_p[i])),
                 "Change in probability": format_points(float(new_p[i]) - probability),
                 "Similar-risk customers with it": int(have.sum()),
+                "Churned among them": format_probability(float(labels[have].mean())) if have.any() else "–",
                 "edits": {n: v for n, v in option},
             }
         )

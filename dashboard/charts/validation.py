@@ -111,6 +111,16 @@ def calibration_chart(table: pd.DataFrame, names: Mapping[str, str]) -> alt.Laye
     return alt.layer(diagonal, lines).properties(height=HEIGHT, width="container")
 
 
+def _contacted_axis() -> alt.X:
+    """The x axis the gains and lift charts share: share of customers contacted, riskiest first."""
+    return alt.X(
+        "share_contacted:Q",
+        title="Share of customers contacted (riskiest first)",
+        scale=UNIT,
+        axis=alt.Axis(format="%"),
+    )
+
+
 def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart | alt.FacetChart:
     """Cumulative gains: share of churners reached against share of customers contacted, riskiest first."""
     data = _named(gains, names)
@@ -119,12 +129,7 @@ def gains_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart
         alt.Chart(data)
         .mark_line()
         .encode(
-            x=alt.X(
-                "share_contacted:Q",
-                title="Share of customers contacted (riskiest first)",
-                scale=UNIT,
-                axis=alt.Axis(format="%"),
-            ),
+            x=_contacted_axis(),
             y=alt.Y("gain:Q", title="Share of churners reached", scale=UNIT, axis=alt.Axis(format="%")),
             color=alt.Color("Model:N", legend=alt.Legend(orient="bottom-right", title=None, fillColor="white")),
             tooltip=[
@@ -146,12 +151,7 @@ def lift_chart(gains: pd.DataFrame, names: Mapping[str, str]) -> alt.LayerChart 
         alt.Chart(data)
         .mark_line()
         .encode(
-            x=alt.X(
-                "share_contacted:Q",
-                title="Share of customers contacted (riskiest first)",
-                scale=UNIT,
-                axis=alt.Axis(format="%"),
-            ),
+            x=_contacted_axis(),
             y=alt.Y("lift:Q", title="Lift over random contact"),
             color=alt.Color("Model:N", legend=alt.Legend(orient="top-right", title=None, fillColor="white")),
             tooltip=[

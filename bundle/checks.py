@@ -38,7 +38,7 @@ from bundle.files import OPEN_THREADS, Bundle, read_schema
 from bundle.item_checks import item_problems
 from bundle.manifest import feature_names
 from bundle.table_checks import model_table_problems
-from runtime import sigmoid  # the one sigmoid, the one every stored probability came from
+from runtime import Calibration  # the one calibration map every stored probability came from
 
 TypeTests = tuple[Callable[[pa.DataType], bool], ...]
 
@@ -268,6 +268,7 @@ def _parity_problems(bundle: Bundle, model: str) -> list[str]:
 def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     problems = []
     base = bundle.manifest["models"][model]["shap"]["base_value"]
+    calibration = Calibration.from_manifest(bundle.manifest["models"][model]["calibration"])
     sigmoid_error = error = 0.0
     for predictions, shap_values in streaming.lockstep(
         _stream(bundle, layout.predictions_path(model), [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]),
@@ -277,10 +278,11 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
         margin = predictions.column(layout.MARGIN_COLUMN).to_numpy()
         if not (np.all(np.isfinite(margin)) and np.all((probability >= 0) & (probability <= 1))):
             return [f"model '{model}' has non-finite margins or probabilities outside [0, 1]"]
-        sigmoid_error = max(sigmoid_error, float(np.max(np.abs(sigmoid(margin) - probability), initial=0.0)))
+        gap = np.abs(calibration.probability(margin) - probability)
+        sigmoid_error = max(sigmoid_error, float(np.max(gap, initial=0.0)))
         error = max(error, _local_accuracy(shap_values, margin, base, names))
     if not sigmoid_error <= 1e-6:
-        problems.append(f"model '{model}': probabilities disagree with sigmoid(margin)")
+        problems.append(f"model '{model}': probabilities disagree with its calibration of the margin")
     if not error <= layout.LOCAL_ACCURACY_TOLERANCE:
         problems.append(
             f"model '{model}': base value + sum of SHAP misses the log-odds by {error:.2e} "

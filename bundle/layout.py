@@ -13,7 +13,7 @@ from __future__ import annotations
 # 3: every model entry records its `parity` with the training engine (reference, largest
 #    margin difference, rows compared). The manifest's shape per version is
 #    bundle/schema/manifest.v<N>.json; bundle/migrations.py upgrades older ones on read.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MANIFEST = "manifest.json"
 

@@ -34,8 +34,27 @@ def _v2_to_v3(manifest: Manifest) -> Manifest:
     return manifest
 
 
+# The calibration record of a bundle trained before schema 4 (manifest.v4.json states this shape):
+# its stored probabilities are sigmoid(margin), which is what this map gives.
+UNCALIBRATED: dict[str, Any] = {
+    "method": "none",
+    "slope": 1.0,
+    "intercept": 0.0,
+    "rows": 0,
+    "fitted_on": "none (trained before schema 4)",
+}
+
+
+def _v3_to_v4(manifest: Manifest) -> Manifest:
+    """Schema 4 calibrates every model after training; schema 3 bundles show sigmoid(margin)."""
+    for model in manifest["models"].values():
+        model["calibration"] = dict(UNCALIBRATED)
+    manifest["schema_version"] = 4
+    return manifest
+
+
 # from-version → the step to the next version
-STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3}
+STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3, 3: _v3_to_v4}
 OLDEST = min(STEPS)
 READABLE = tuple(range(OLDEST, layout.SCHEMA_VERSION + 1))
 

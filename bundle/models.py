@@ -10,7 +10,7 @@ from __future__ import annotations
 from bundle.errors import BundleError
 from bundle.files import Bundle
 from bundle.manifest import feature_names
-from runtime import ModelFileError, ModelRuntime
+from runtime import Calibration, ModelFileError, ModelRuntime
 
 
 def portable_files(bundle: Bundle, model: str) -> tuple[str, dict[str, bytes]]:
@@ -26,6 +26,13 @@ def load_runtime(bundle: Bundle, model: str) -> ModelRuntime:
         raise BundleError(f"Bundle '{bundle.name}' has no model '{model}'.")
     kind, files = portable_files(bundle, model)
     try:
-        return ModelRuntime.from_files(model, kind, files, bundle.manifest["encoding"], feature_names(bundle.manifest))
+        return ModelRuntime.from_files(
+            model,
+            kind,
+            files,
+            bundle.manifest["encoding"],
+            feature_names(bundle.manifest),
+            Calibration.from_manifest(bundle.manifest["models"][model]["calibration"]),
+        )
     except ModelFileError as exc:
         raise BundleError(f"Model '{model}' of bundle '{bundle.name}' cannot run: {exc}") from exc

@@ -1,4 +1,4 @@
-"""The one sigmoid, and `ModelRuntime`: one model runnable on raw feature rows."""
+"""`ModelRuntime`: one model runnable on raw feature rows, calibrated."""
 
 from __future__ import annotations
 
@@ -8,19 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from runtime.calibration import IDENTITY, Calibration
 from runtime.encoding import encode_rows, grouping_matrix
 from runtime.kernels import Kernel, build_kernel
-
-
-def sigmoid(margin: np.ndarray | float) -> np.ndarray:
-    """Numerically safe logistic function (no overflow for large |margin|)."""
-    m = np.asarray(margin, dtype=np.float64)
-    out = np.empty_like(m)
-    positive = m >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-m[positive]))
-    z = np.exp(m[~positive])
-    out[~positive] = z / (1.0 + z)
-    return out
 
 
 @dataclass(frozen=True)
@@ -37,11 +27,18 @@ class ModelRuntime:
     encoding: list[dict] = field(repr=False)
     features: list[str]
     grouping: np.ndarray = field(repr=False)  # (slots x features) 0/1
-    base_value: float  # log-odds every explanation starts from
+    base_value: float  # the model's log-odds every explanation starts from
+    calibration: Calibration = IDENTITY
 
     @classmethod
     def from_files(
-        cls, model: str, kind: str, files: Mapping[str, bytes], encoding: list[dict], features: list[str]
+        cls,
+        model: str,
+        kind: str,
+        files: Mapping[str, bytes],
+        encoding: list[dict],
+        features: list[str],
+        calibration: Calibration = IDENTITY,
     ) -> ModelRuntime:
         """Build from portable files; raises `runtime.ModelFileError` with a readable message."""
         kernel = build_kernel(kind, files)
@@ -54,17 +51,23 @@ class ModelRuntime:
             features=features,
             grouping=grouping_matrix(encoding, features),
             base_value=float(base[0]),
+            calibration=calibration,
         )
 
     def encode(self, rows: pd.DataFrame) -> np.ndarray:
         return encode_rows(rows, self.encoding)
 
     def margin(self, rows: pd.DataFrame) -> np.ndarray:
-        """Log-odds of churning for each raw row."""
+        """The model's own log-odds of churning for each raw row (before calibration)."""
         return self.kernel.margin(self.encode(rows))
 
     def probability(self, rows: pd.DataFrame) -> np.ndarray:
-        return sigmoid(self.margin(rows))
+        """Calibrated probability of churning: what is stored and shown."""
+        return self.calibration.probability(self.margin(rows))
+
+    def probability_of(self, margin: np.ndarray | float) -> np.ndarray:
+        """Calibrated probability of margins already computed (kernel.margin of encoded rows)."""
+        return self.calibration.probability(margin)
 
     def shap(self, rows: pd.DataFrame) -> np.ndarray:
         """(rows x features) SHAP values in log-odds, one-hot slots summed to their feature."""

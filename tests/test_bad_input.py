@@ -139,8 +139,8 @@ MANIFEST_DAMAGE = [
     (
         "newer schema",
         '{"schema_version": 999}',
-        "was made by a newer churnlens (schema version 999); this churnlens opens schema versions 2, "
-        f"{layout.SCHEMA_VERSION}. Update churnlens to show it",
+        "was made by a newer churnlens (schema version 999); this churnlens opens schema versions "
+        f"{', '.join(map(str, range(2, layout.SCHEMA_VERSION + 1)))}. Update churnlens to show it",
     ),
     ("older schema", '{"schema_version": 0}', "has the old schema version 0"),
     (

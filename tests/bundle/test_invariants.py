@@ -214,7 +214,7 @@ CONTENT = [
         "probability not sigmoid(margin)",
         {PRED: lambda f: f.assign(probability=f["probability"] * 0.9)},
         None,
-        "probabilities disagree with sigmoid(margin)",
+        "probabilities disagree with its calibration of the margin",
     ),
     (
         "SHAP credited elsewhere does not add up",

@@ -61,6 +61,13 @@ def tiny_manifest(id_type: str = "int") -> dict:
                 "runtime": {"kind": "linear", "files": {"linear.json": "models/lin/linear.json"}},
                 # The stored margins are computed from the same weights the runtime loads.
                 "parity": {"reference": "tests/bundle/tiny.py's own margins", "max_abs_margin": 0.0, "rows": 3},
+                "calibration": {
+                    "method": "none",
+                    "slope": 1.0,
+                    "intercept": 0.0,
+                    "rows": 0,
+                    "fitted_on": "tests/bundle/tiny.py: not calibrated",
+                },
             }
         },
         "champion": "lin",

@@ -65,6 +65,8 @@ def model_entry(
             "output": "log_odds",
             "method": SHAP_METHODS.get(model.runtime, model.runtime),
         },
+        # Replaced by the calibration stage; until then the identity map (probability = sigmoid(margin)).
+        "calibration": {"method": "none", "slope": 1.0, "intercept": 0.0, "rows": 0, "fitted_on": "not calibrated"},
         **model.extra,
     }
 

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from analytics.reasons import reason_for, split_label, value_in_units  # noqa: F401  (the views import them from here)
 from bundle import feature_types
 
 MISSING = "missing"
@@ -62,31 +63,6 @@ def rank_phrase(percentile: float) -> str:
     return f"riskier than {math.floor(percentile):.0f}% of customers"
 
 
-def split_label(label: str) -> tuple[str, str]:
-    """ "Tenure (months)" → ("Tenure", "months"); "Contract" → ("Contract", "")."""
-    if label.endswith(")") and " (" in label:
-        name, unit = label[:-1].rsplit(" (", 1)
-        return name, unit
-    return label, ""
-
-
-def value_in_units(feature: Mapping, value: object) -> str:
-    """A value with its unit from the label: "2 months", "1 month", "$70.35", "Month-to-month"."""
-    shown = display_value(feature, value)
-    if is_missing(value) or feature.get("type") != "numeric":
-        return shown
-    _, unit = split_label(feature.get("label") or "")
-    if not unit:
-        return shown
-    number = float(value)  # type: ignore[arg-type]  # a numeric feature's value, not missing
-    if unit == "$":
-        return f"${number:,.2f}"
-    if number == 1 and unit.endswith("s"):
-        unit = unit[:-1]
-    return f"{shown} {unit}"
-
-
 def reason_text(feature: Mapping, value: object) -> str:
-    """ "Tenure: 2 months", "Contract: Month-to-month"."""
-    name, _ = split_label(feature.get("label") or feature["name"])
-    return f"{name}: {value_in_units(feature, value)}"
+    """The reason code's phrase for one value ("Tenure under 12 months", or "Tenure: 2 months")."""
+    return reason_for(feature, value)[1]

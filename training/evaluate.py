@@ -30,6 +30,7 @@ def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float = 0.5
         "pr_auc": float(metrics.average_precision_score(y_true, probability)),
         "log_loss": float(metrics.log_loss(y_true, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "brier": float(metrics.brier_score_loss(y_true, probability)),
+        "ece": expected_calibration_error(y_true, probability),
         "accuracy": float(metrics.accuracy_score(y_true, predicted)),
         "precision": float(metrics.precision_score(y_true, predicted, zero_division=0)),
         "recall": float(metrics.recall_score(y_true, predicted, zero_division=0)),
@@ -80,6 +81,31 @@ def calibration(model: str, y_true: np.ndarray, probability: np.ndarray, bins: i
             "count": count[present].astype(np.int64),
         }
     )
+
+
+def expected_calibration_error(y_true: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Expected calibration error: over the reliability table's equal-width bins (`calibration`),
+    the mean of |observed churn rate − mean predicted probability| weighted by each bin's share
+    of customers, i.e. (1/N) Σ_b |Σ_{i∈b} (y_i − p_i)|. 0 is perfectly calibrated."""
+    probability = np.asarray(probability, dtype=np.float64)
+    if len(probability) == 0:
+        return 0.0
+    index = np.searchsorted(np.linspace(0.0, 1.0, bins + 1)[1:-1], probability)
+    gap = np.bincount(index, weights=np.asarray(y_true, dtype=np.float64) - probability, minlength=bins)
+    return float(np.abs(gap).sum() / len(probability))
+
+
+def uncalibrated_metrics(y_true: np.ndarray, margin: np.ndarray) -> dict:
+    """Test-split log loss, Brier score and ECE of sigmoid(margin), the probabilities before calibration."""
+    from runtime import sigmoid
+
+    probability = sigmoid(margin)
+    y_true = np.asarray(y_true, dtype=int)
+    return {
+        "log_loss": float(metrics.log_loss(y_true, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        "brier": float(metrics.brier_score_loss(y_true, probability)),
+        "ece": expected_calibration_error(y_true, probability),
+    }
 
 
 def score_distribution(model: str, y_true: np.ndarray, probability: np.ndarray, bins: int = SCORE_BINS) -> pd.DataFrame:

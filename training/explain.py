@@ -4,14 +4,16 @@ Every stored probability, margin and SHAP value comes from `runtime`: each
 model's portable files are broadcast once, and `mapInArrow` workers encode the
 raw feature columns with `runtime.encode_rows` (the manifest's `encoding`, the
 encoder the dashboard uses), then take margin and SHAP from the same kernel in
-one pass and the probability from `runtime.sigmoid`. SHAP values of one-hot slots
-are summed back to the feature they encode.
+one pass and the probability from the model's calibration map
+(`runtime.Calibration`, Platt scaling of the margin fitted by the calibration
+stage: probability = sigmoid(slope × margin + intercept)). SHAP values of one-hot
+slots are summed back to the feature they encode, in the model's own log-odds.
 
 Spark is only the reference. The rows also carry Spark's PipelineModel encoding
 and, for Spark-native models, their own transform's margin (`Reference`); each
 worker writes, per row, the largest gap between the two encodings and between
-the runtime's margin and the reference margin. `parity` then aggregates those
-gaps in Spark over the rows actually written and refuses a run whose gap exceeds
+the runtime's margin and the reference margin, and between the calibrated
+probabilities of the two margins. `parity` then aggregates those gaps in Spark over the rows actually written and refuses a run whose gap exceeds
 `TOLERANCE`; nothing per customer reaches the driver.
 """
 
@@ -79,6 +81,10 @@ def gap_column(model: str) -> str:
     return f"_parity__{model}"
 
 
+def probability_gap_column(model: str) -> str:
+    return f"_parity__{model}__probability"
+
+
 def _kernel(spec: dict) -> Any:
     from runtime import build_kernel
 
@@ -107,8 +113,8 @@ def explain_batches(
     feature_names: list[str],
     passthrough: list[str],
 ) -> Iterator[pa.RecordBatch]:
-    """Worker side: encode the raw features, then probability, margin, SHAP and parity gaps per model."""
-    from runtime import encode_rows, grouping_matrix, sigmoid
+    """Worker side: encode the raw features, then calibrated probability, margin, SHAP and parity gaps per model."""
+    from runtime import Calibration, encode_rows, grouping_matrix
 
     grouping = grouping_matrix(encoding, feature_names)
     for batch in batches:
@@ -127,8 +133,12 @@ def explain_batches(
                 reference = _library_reference(kernel, x, x_reference, margin)
             phi, _ = kernel.contributions(x)
             grouped = np.asarray(phi @ grouping, dtype=np.float64)
-            names += [probability_column(model), margin_column(model), gap_column(model)]
-            arrays += [pa.array(sigmoid(margin)), pa.array(margin), pa.array(np.abs(margin - reference))]
+            calibration = Calibration(spec["slope"], spec["intercept"])
+            probability = calibration.probability(margin)
+            probability_gap = np.abs(probability - calibration.probability(reference))
+            names += [probability_column(model), margin_column(model), gap_column(model), probability_gap_column(model)]
+            arrays += [pa.array(probability), pa.array(margin), pa.array(np.abs(margin - reference))]
+            arrays.append(pa.array(probability_gap))
             names += [shap_column(model, feature) for feature in feature_names]
             arrays += [pa.array(np.ascontiguousarray(grouped[:, j])) for j in range(len(feature_names))]
         yield pa.RecordBatch.from_arrays(arrays, names=names)
@@ -163,6 +173,8 @@ def runtime_frame(
                 "kind": m.runtime,
                 "files": m.portable,
                 "spark_reference": m.reference.transformer is not None,
+                "slope": m.calibration_map.slope,
+                "intercept": m.calibration_map.intercept,
                 "token": uuid.uuid4().hex,
             }
         )
@@ -174,6 +186,7 @@ def runtime_frame(
             T.StructField(probability_column(m.name), T.DoubleType(), False),
             T.StructField(margin_column(m.name), T.DoubleType(), False),
             T.StructField(gap_column(m.name), T.DoubleType(), False),
+            T.StructField(probability_gap_column(m.name), T.DoubleType(), False),
         ]
         fields += [T.StructField(shap_column(m.name, f), T.DoubleType(), False) for f in feature_names]
     return referenced.mapInArrow(
@@ -185,7 +198,7 @@ def runtime_frame(
 def score_and_explain(
     encoded: DataFrame, models: list[FittedModel], encoding: list[dict], feature_names: list[str], keep: list[str]
 ) -> DataFrame:
-    """`encoded` (raw features + Spark's feature vector) → `keep` columns + every model's probability,
+    """`encoded` (raw features + Spark's feature vector) → `keep` columns + every model's calibrated probability,
     margin and per-feature SHAP from `runtime`, plus the parity gaps `parity` checks."""
     missing = [f for f in feature_names if f not in keep]
     if missing:
@@ -203,6 +216,7 @@ def parity(spark: SparkSession, written: Path | list[Path], models: list[FittedM
         F.count(F.lit(1)).alias("rows"),
         F.max(SLOT_GAP).alias(SLOT_GAP),
         *(F.max(gap_column(m.name)).alias(gap_column(m.name)) for m in models),
+        *(F.max(probability_gap_column(m.name)).alias(probability_gap_column(m.name)) for m in models),
     ).collect()[0]
     rows = int(row["rows"])
     problems = []
@@ -212,9 +226,20 @@ def parity(spark: SparkSession, written: Path | list[Path], models: list[FittedM
     entries = {}
     for model in models:
         gap = _finite(row[gap_column(model.name)])
-        entries[model.name] = {"reference": model.reference.name, "max_abs_margin": gap, "rows": rows}
+        probability_gap = _finite(row[probability_gap_column(model.name)])
+        entries[model.name] = {
+            "reference": model.reference.name,
+            "max_abs_margin": gap,
+            "max_abs_probability": probability_gap,
+            "rows": rows,
+        }
         if not gap <= TOLERANCE:
             problems.append(f"model '{model.name}': runtime margins differ from {model.reference.name} by {gap:.3g}")
+        if not probability_gap <= TOLERANCE:
+            problems.append(
+                f"model '{model.name}': calibrated probabilities differ from those of {model.reference.name}'s "
+                f"margins by {probability_gap:.3g}"
+            )
     log.info("parity on %d written rows: slot encoding %.3g, margins %s", rows, slot_gap, entries)
     if problems:
         raise ParityError(

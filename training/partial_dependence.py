@@ -9,7 +9,8 @@ spread over Spark partitions and cross-joined with the broadcast grid, so the
 work (customers × grid points × models) is distributed over both. Each worker
 sets the feature to the grid value on raw rows, encodes them with
 `runtime.encoding.encode_rows` and scores them with `runtime` kernels
-(broadcast once, built once per worker). Spark averages per (feature, grid
+(broadcast once, built once per worker) and each model's calibration map, so
+the curves are in the calibrated probabilities every other table holds. Spark averages per (feature, grid
 point); ICE lines are the first `ICE_CUSTOMERS` of the same sample.
 """
 
@@ -97,7 +98,7 @@ def _probability_column(model: str) -> str:
 def _score_batches(
     batches: Iterator[pd.DataFrame], specs: dict, encoding: list[dict], feature_types: dict[str, str], keep: list[str]
 ) -> Iterator[pd.DataFrame]:
-    from runtime import build_kernel, encode_rows, sigmoid
+    from runtime import Calibration, build_kernel, encode_rows
 
     features = list(feature_types)
     for batch in batches:
@@ -113,7 +114,8 @@ def _score_batches(
                 spec = broadcast.value
                 if spec["token"] not in _WORKER_KERNELS:
                     _WORKER_KERNELS[spec["token"]] = build_kernel(spec["kind"], spec["files"])
-                out[_probability_column(model)] = sigmoid(_WORKER_KERNELS[spec["token"]].margin(x))
+                calibration = Calibration(spec["slope"], spec["intercept"])
+                out[_probability_column(model)] = calibration.probability(_WORKER_KERNELS[spec["token"]].margin(x))
             yield out
 
 
@@ -139,7 +141,15 @@ def compute(
     )
     expanded = sample.crossJoin(F.broadcast(grid_frame))
     specs = {
-        m.name: spark.sparkContext.broadcast({"kind": m.runtime, "files": m.portable, "token": uuid.uuid4().hex})
+        m.name: spark.sparkContext.broadcast(
+            {
+                "kind": m.runtime,
+                "files": m.portable,
+                "slope": m.calibration_map.slope,
+                "intercept": m.calibration_map.intercept,
+                "token": uuid.uuid4().hex,
+            }
+        )
         for m in models
     }
     keep = [layout.ID_COLUMN, "_rank", "feature", "grid_index"]

@@ -1,7 +1,8 @@
 """One training run, stage by stage: ingest → validate → split → features →
-models (+ tuning) → score + SHAP (+ parity) → evaluate (+ calibration, score
-distributions) → partial dependence + ICE → permutation importance → item vectors
-(datasets with events) → publish. Each stage lives in `training/stages/`, logs what
+models (+ tuning; fitted on training minus the validation slice) → calibrate (Platt
+on the validation slice) → score + SHAP (+ parity) → evaluate (+ calibration, score
+distributions, champion rule) → partial dependence + ICE → permutation importance →
+item vectors (datasets with events) → publish. Each stage lives in `training/stages/`, logs what
 it did and how long it took; the timings go into the manifest."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from training import items, tuning
 from training.datasets import DatasetSpec
 from training.models import families
 from training.stages.assess import CHAMPION_METRIC, evaluate_models, explain_globally
+from training.stages.calibrate import calibrate_models
 from training.stages.fit import fit_models
 from training.stages.prepare import fingerprint, prepare
 from training.stages.release import manifest, release
@@ -71,6 +73,8 @@ def _run(
 ) -> Bundle:
     prepared = prepare(spark, spec, raw, timings, config.sample, config.test_fraction, config.seed)
     fitted = fit_models(prepared.train, config.models, config.model_params, config.seed, config.tuning, timings)
+    with timings.stage("calibrate"):
+        calibrate_models(prepared.train, spec.feature_names, prepared.slots, fitted, config.seed)
     with timings.stage("score + SHAP"):
         scored, parity = score(prepared, spec, fitted, scratch)
     with timings.stage("evaluate"):

@@ -5,7 +5,10 @@
 Scores come from `runtime`, as in training: the explain stage's workers
 (`training.explain.score_and_explain`) encode the typed rows with
 `runtime.encode_rows` and run the model's portable files for log-odds,
-probability and SHAP values in one pass. The bundle's fitted Spark pipeline
+probability and SHAP values in one pass; the probability is the model's own
+calibration map from the bundle's manifest (`models.<m>.calibration`) applied to
+the log-odds, as in training, so a customer scored again gets the probability the
+dashboard shows. The bundle's fitted Spark pipeline
 (`features/spark_pipeline/`) and, for Spark ML models, the model's saved Spark
 transformer are the reference: the scored rows are written to a scratch folder
 next to the output, checked there (`training.explain.parity`, same tolerance as
@@ -86,6 +89,7 @@ def model_from_bundle(bundle: Bundle, model: str) -> FittedModel:
         runtime=kind,
         portable=files,
         reference=reference,
+        calibration=dict(entry["calibration"]),
     )
 
 

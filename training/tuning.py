@@ -1,9 +1,13 @@
 """Hyperparameter search for every tuned family, on training rows only.
 
-The test split never takes part: each search scores its grid points on
-validation rows carved out of TRAIN, picks the best by validation ROC AUC, and
-only then does the final evaluation touch the test split. Every grid point's
-parameters and validation score are recorded in the manifest
+The test split never takes part: each search fits its grid points on the
+training rows minus one hashed validation slice (`validation_mask_column`,
+the same slice for every family), scores them on that slice (ROC AUC; XGBoost:
+log loss of its early-stopped boosters, lower is better), and only then does
+the final evaluation touch the test split. No family refits on all training
+rows: every final model is fitted on training minus validation, so the slice
+stays unseen for the calibration stage (`training/calibration.py`). Every grid
+point's parameters, validation score and seconds are recorded in the manifest
 (`models.<m>.tuning`, see artifacts/README.md).
 
 Modes (`RunConfig.tuning`, CLI `--tuning`):
@@ -76,21 +80,36 @@ def with_validation_column(train: DataFrame, seed: int) -> DataFrame:
     return train.withColumn(VALIDATION_COLUMN, validation_mask_column(seed))
 
 
-def record(method: str, validation: str, grid: list[tuple[dict, float]], best: dict) -> dict:
+def fit_rows(train: DataFrame, seed: int) -> DataFrame:
+    """The rows every final model is fitted on: the training split minus the validation slice."""
+    return train.where(~validation_mask_column(seed))
+
+
+def validation_rows(train: DataFrame, seed: int) -> DataFrame:
+    """The validation slice of the training split (tuning scores and the calibration fit)."""
+    return train.where(validation_mask_column(seed))
+
+
+# Grid points: (params, validation score, seconds to fit and score the point).
+Point = tuple[dict, float, float]
+
+
+def record(method: str, validation: str, grid: list[Point], best: dict, metric: str = METRIC) -> dict:
     """The manifest's `tuning` entry."""
     return {
         "method": method,
-        "metric": METRIC,
+        "metric": metric,
         "validation": validation,
-        "grid": [{"params": _plain(p), "score": float(s)} for p, s in grid],
+        "grid": [{"params": _plain(p), "score": float(s), "seconds": round(float(t), 3)} for p, s, t in grid],
         "best_params": _plain(best),
     }
 
 
-def best_of(grid: list[tuple[dict, float]]) -> dict:
-    """The best grid point's params (first one on ties, so the choice is deterministic)."""
-    scores = np.array([s for _, s in grid])
-    return grid[int(np.argmax(scores))][0]
+def best_of(grid: list[Point], lower_is_better: bool = False) -> dict:
+    """The best grid point's params: highest score, or lowest with `lower_is_better` (a loss);
+    the first one on ties, so the choice is deterministic."""
+    scores = np.array([s for _, s, _ in grid])
+    return grid[int(np.argmin(scores) if lower_is_better else np.argmax(scores))][0]
 
 
 def _plain(params: dict) -> dict:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
 from bundle import layout
+from runtime import sigmoid
 from training.datasets import synthetic
 from training.pipeline import RunConfig, run
 from training.spark import one_row
 
 CUSTOMERS = 3000
-MODELS = {"logistic": {"maxIter": 100}, "gbt": {"maxIter": 30}, "xgboost": {"n_estimators": 120}}
+MODELS = {
+    "logistic": {"maxIter": 100},
+    "gbt": {"maxIter": 30},
+    "xgboost": {"n_estimators": 120},
+    "sklearn": {"max_iter": 60},
+}
 
 
 def test_generation_is_deterministic_for_a_seed_and_follows_the_documented_log_odds(spark):
@@ -49,3 +56,28 @@ def test_true_drivers_rank_first_and_noise_last_for_every_model(synthetic_bundle
         assert set(ranking[: len(synthetic.DRIVERS)]) == set(synthetic.DRIVERS), (model, ranking)
         assert set(ranking[-len(synthetic.NOISE) :]) == set(synthetic.NOISE), (model, ranking)
         assert synthetic_bundle.manifest["models"][model]["metrics"]["roc_auc"] > 0.75
+
+
+def test_every_model_is_calibrated_on_the_validation_slice_and_stores_calibrated_probabilities(synthetic_bundle):
+    manifest = synthetic_bundle.manifest
+    train_rows = manifest["split"]["train_rows"]
+    for model, entry in manifest["models"].items():
+        calibration = entry["calibration"]
+        assert calibration["method"] == "platt", (model, calibration)
+        assert calibration["slope"] > 0 and 0.1 * train_rows < calibration["rows"] < 0.3 * train_rows
+        assert "validation customers" in calibration["fitted_on"] and "never the test split" in calibration["fitted_on"]
+        predictions = synthetic_bundle.read_table(layout.predictions_path(model)).to_pandas()
+        expected = sigmoid(calibration["slope"] * predictions[layout.MARGIN_COLUMN] + calibration["intercept"])
+        np.testing.assert_allclose(predictions[layout.PROBABILITY_COLUMN], expected, rtol=0, atol=1e-12)
+        # Platt never reorders customers, and on unseen test rows it does not make the probabilities worse.
+        before, after = calibration["before"], entry["metrics"]
+        assert after["log_loss"] <= before["log_loss"] + 0.01, (model, before, after)
+        assert 0.0 <= after["ece"] <= 1.0 and 0.0 <= before["ece"] <= 1.0
+        assert entry["parity"]["max_abs_probability"] <= 1e-6
+    # The slice is held out of every final fit: HGB (fitted on the driver) says how many rows it saw.
+    assert manifest["models"]["sklearn"]["driver_training_rows"] + manifest["models"]["sklearn"]["calibration"][
+        "rows"
+    ] == train_rows
+    champion = manifest["models"][manifest["champion"]]
+    assert manifest["champion_rule"].startswith(champion["display_name"])
+    assert "log loss" in manifest["champion_rule"]

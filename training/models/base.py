@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pyspark.ml import Transformer
 
+from runtime.calibration import Calibration
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -42,6 +44,18 @@ class FittedModel:
     save_native: Callable[[Path], dict[str, str]] | None = field(default=None, repr=False)
     # Extra facts for the manifest entry (e.g. tuning results).
     extra: dict = field(default_factory=dict)
+    # The manifest's `calibration` record; the calibration stage (training/stages/calibrate.py)
+    # replaces the identity with the Platt map fitted on the validation slice.
+    calibration: dict = field(
+        default_factory=lambda: {
+            "method": "none", "slope": 1.0, "intercept": 0.0, "rows": 0, "fitted_on": "not calibrated"
+        }
+    )  # fmt: skip
+
+    @property
+    def calibration_map(self) -> Calibration:
+        """The map from this model's margin to the probability stored and shown."""
+        return Calibration.from_manifest(self.calibration)
 
 
 # fit(train, seed, overrides, tuning_mode=...) -> FittedModel; `overrides` fix

@@ -72,20 +72,24 @@ def _fit(x: np.ndarray, y: np.ndarray, params: dict, seed: int) -> HistGradientB
 
 def _search(
     x: np.ndarray, y: np.ndarray, valid: np.ndarray, base: dict, seed: int, mode: str, fixed: dict
-) -> tuple[dict, dict]:
-    scored = []
+) -> tuple[dict, HistGradientBoostingClassifier, dict]:
+    """(best point, its model fitted on training minus validation, tuning record); no refit."""
+    scored, models = [], []
     for point in tuning.grid_points("sklearn", mode, fixed):
+        started = time.perf_counter()
         model = _fit(x[~valid], y[~valid], {**base, **point}, seed)
-        scored.append((point, float(roc_auc_score(y[valid], model.decision_function(x[valid])))))
+        score = float(roc_auc_score(y[valid], model.decision_function(x[valid])))
+        scored.append((point, score, time.perf_counter() - started))
+        models.append(model)
     best = tuning.best_of(scored)
     record = tuning.record(
-        "grid search, each point fitted on training rows minus the validation rows, "
-        "then the best refitted on all training rows",
+        "grid search, each point fitted on the training rows minus the validation rows; "
+        "the best point's model is the model (no refit: the validation rows stay unseen for calibration)",
         tuning.VALIDATION_RULE,
         scored,
         {**base, **best},
     )
-    return best, record
+    return best, models[[p for p, _, _ in scored].index(best)], record
 
 
 def fit_sklearn(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
@@ -96,10 +100,16 @@ def fit_sklearn(train: DataFrame, seed: int, overrides: dict | None = None, tuni
     started = time.perf_counter()
     x, y, valid = collect_training_rows(train, seed)
     extra = {}
-    if tuning_mode != "off" and valid.any() and len(np.unique(y[valid])) == 2:
-        best, extra["tuning"] = _search(x, y, valid, params, seed, tuning_mode, fixed)
+    # Fitted on the training rows minus the validation slice (kept for calibration); on a table
+    # too small for a slice with both classes on each side, on every training row.
+    usable = len(np.unique(y[valid])) == 2 and len(np.unique(y[~valid])) == 2
+    if not usable:
+        valid = np.zeros_like(valid)
+    if tuning_mode != "off" and usable:
+        best, model, extra["tuning"] = _search(x, y, valid, params, seed, tuning_mode, fixed)
         params = {**params, **best}
-    model = _fit(x, y, params, seed)
+    else:
+        model = _fit(x[~valid], y[~valid], params, seed)
     seconds = time.perf_counter() - started
     return FittedModel(
         name="sklearn",
@@ -110,7 +120,7 @@ def fit_sklearn(train: DataFrame, seed: int, overrides: dict | None = None, tuni
         runtime="sklearn_hgb",
         portable={"model.skops": skops.io.dumps(model)},
         reference=REFERENCE,
-        extra={**extra, "driver_training_rows": int(len(y))},
+        extra={**extra, "driver_training_rows": int((~valid).sum())},
     )
 
 

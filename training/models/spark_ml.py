@@ -1,7 +1,9 @@
 """Spark ML LogisticRegression and GBTClassifier.
 
-Spark fits them; `runtime` scores them (kinds "linear" and "tree"). Their own
-`transform` is the parity reference, reloaded from the bundle for batch scoring.
+Spark fits them, on the training rows minus the validation slice
+(`training.tuning.fit_rows`: the slice stays unseen for calibration); `runtime`
+scores them (kinds "linear" and "tree"). Their own `transform` is the parity
+reference, reloaded from the bundle for batch scoring.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from pyspark.ml.classification import (
 )
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.stat import Summarizer
-from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -49,11 +50,12 @@ def _gbt_reference(model: GBTClassificationModel) -> Reference:
 def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
     params = {**LOGISTIC_PARAMS, **(overrides or {})}
     started = time.perf_counter()
-    model = LogisticRegression(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, **params).fit(train)
+    rows = tuning.fit_rows(train, seed)
+    model = LogisticRegression(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, **params).fit(rows)
     seconds = time.perf_counter() - started
     coef = model.coefficients.toArray()
-    # Exact linear SHAP against the training distribution: phi_j = w_j (x_j - E[x_j]).
-    mean = train.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).collect()[0]["m"].toArray()
+    # Exact linear SHAP against the distribution it was fitted on: phi_j = w_j (x_j - E[x_j]).
+    mean = rows.select(Summarizer.mean(F.col(FEATURES_COLUMN)).alias("m")).collect()[0]["m"].toArray()
 
     linear = {"coefficients": coef.tolist(), "intercept": float(model.intercept), "feature_means": mean.tolist()}
     return FittedModel(
@@ -69,36 +71,34 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
     )
 
 
-def _tune_gbt(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
-    """TrainValidationSplit over a ParamGridBuilder grid; returns (best model refitted on all of train,
-    its parameters, tuning record)."""
-    estimator = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
-    builder = ParamGridBuilder()
-    for name, values in tuning.GRIDS["gbt"].get(mode, {}).items():
-        if name not in fixed:
-            builder = builder.addGrid(estimator.getParam(name), values)
-    grid = builder.build()
-    search = TrainValidationSplit(
-        estimator=estimator,
-        estimatorParamMaps=grid,
-        evaluator=BinaryClassificationEvaluator(labelCol=layout.LABEL_COLUMN, metricName="areaUnderROC"),
-        trainRatio=1.0 - tuning.VALIDATION_FRACTION,
-        seed=seed,
-        parallelism=2,
-    ).fit(train)
-    scored = [
-        ({p.name: v for p, v in point.items()}, float(s))
-        for point, s in zip(grid, search.validationMetrics, strict=True)
-    ]
-    best = {**params, **tuning.best_of(scored)}
+def _gbt(params: dict, seed: int) -> GBTClassifier:
+    return GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
+
+
+def _tune_gbt(rows: DataFrame, valid: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
+    """Every grid point fitted on `rows` (training minus validation) and scored by ROC AUC on `valid`;
+    returns (the best point's model, its parameters, tuning record). No refit on all training rows."""
+    evaluator = BinaryClassificationEvaluator(
+        labelCol=layout.LABEL_COLUMN, rawPredictionCol="rawPrediction", metricName="areaUnderROC"
+    )
+    scored, models = [], []
+    for point in tuning.grid_points("gbt", mode, fixed):
+        started = time.perf_counter()
+        model = _gbt({**params, **point}, seed).fit(rows)
+        score = float(evaluator.evaluate(model.transform(valid)))
+        scored.append((point, score, time.perf_counter() - started))
+        models.append(model)
+    best_point = tuning.best_of(scored)
+    best = {**params, **best_point}
     record = tuning.record(
-        "Spark ML TrainValidationSplit over a ParamGridBuilder grid; the best point refitted on all training rows",
-        f"TrainValidationSplit's seeded random split of the training rows "
-        f"({tuning.VALIDATION_FRACTION:.0%} validation); the test split is not used",
+        "grid search; each point fitted with Spark ML on the training rows minus the validation rows and "
+        "scored on them; the best point's model is the model (no refit: the validation rows stay unseen "
+        "for calibration)",
+        tuning.VALIDATION_RULE,
         scored,
         best,
     )
-    return search.bestModel, best, record
+    return models[[p for p, _, _ in scored].index(best_point)], best, record
 
 
 def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:
@@ -108,10 +108,12 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_m
     params = {**GBT_PARAMS, **fixed}
     extra = {}
     started = time.perf_counter()
+    rows = tuning.fit_rows(train, seed)
     if tuning.grid_points("gbt", tuning_mode, fixed) != [{}]:
-        model, params, extra["tuning"] = _tune_gbt(train, seed, params, tuning_mode, fixed)
+        valid = tuning.validation_rows(train, seed)
+        model, params, extra["tuning"] = _tune_gbt(rows, valid, seed, params, tuning_mode, fixed)
     else:
-        model = GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params).fit(train)
+        model = _gbt(params, seed).fit(rows)
     seconds = time.perf_counter() - started
     # shap parses the JVM trees once, on the driver; workers get plain arrays.
     ensemble = shap.TreeExplainer(model).model

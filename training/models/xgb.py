@@ -1,8 +1,13 @@
 """XGBoost trained on Spark (xgboost.spark), saved as UBJSON.
 
-With tuning on, every grid point trains on the training rows minus a hashed
-validation slice (`training.tuning`) and stops early on that slice's ROC AUC;
-the best point's booster, cut at its best iteration, is the model. Its margins
+With tuning on, every grid point trains on the training rows minus the hashed
+validation slice (`training.tuning`) and stops early on that slice's log loss
+(ROC AUC stopped a 5,000-row table after 14 trees at learning rate 0.05, with
+probabilities squeezed into 0.08-0.58: ROC AUC plateaus long before the
+probabilities are right, log loss does not); the best point (lowest validation
+log loss) has its booster cut at its best iteration, and that is the model.
+With tuning off, the default parameters train on the same rows without early
+stopping. Either way the slice stays unseen for the calibration stage. Its margins
 and SHAP values come from `runtime` (kind "xgboost") in the explain stage, so the
 trees scored are exactly the trees saved; xgboost.spark only fits.
 """
@@ -28,6 +33,7 @@ XGBOOST_PARAMS = {
     "reg_lambda": 1.0,
 }
 EARLY_STOPPING_ROUNDS = 20
+EVAL_METRIC = "logloss"  # early stopping watches validation log loss
 
 
 def _estimator(train: DataFrame, seed: int, params: dict, **more) -> tuple[SparkXGBClassifier, int]:
@@ -51,20 +57,23 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
     flagged = tuning.with_validation_column(train, seed)
     scored, boosters = [], []
     for point in tuning.grid_points("xgboost", mode, fixed):
+        started = time.perf_counter()
         estimator, workers = _estimator(
             train,
             seed,
             {**params, **point},
             validation_indicator_col=tuning.VALIDATION_COLUMN,
             early_stopping_rounds=EARLY_STOPPING_ROUNDS,
-            eval_metric="auc",
+            eval_metric=EVAL_METRIC,
         )
         booster = estimator.fit(flagged.repartition(workers)).get_booster()
         best_iteration = int(booster.attr("best_iteration"))
-        scored.append(({**point, "best_iteration": best_iteration}, float(booster.attr("best_score"))))
+        score = float(booster.attr("best_score"))
+        scored.append(({**point, "best_iteration": best_iteration}, score, time.perf_counter() - started))
         boosters.append(booster[: best_iteration + 1])
-    best = tuning.best_of(scored)
-    chosen = boosters[[p for p, _ in scored].index(best)]
+    # Log loss: lower is better.
+    best = tuning.best_of(scored, lower_is_better=True)
+    chosen = boosters[[p for p, _, _ in scored].index(best)]
     best_params = {
         **params,
         **{k: v for k, v in best.items() if k != "best_iteration"},
@@ -72,11 +81,12 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
     }
     record = tuning.record(
         f"grid search; each point trained on the training rows minus the validation rows with early stopping "
-        f"({EARLY_STOPPING_ROUNDS} rounds without validation ROC AUC gain); "
-        "the best point's trees up to its best iteration are the model",
+        f"({EARLY_STOPPING_ROUNDS} rounds without a lower validation log loss); the point with the lowest "
+        "validation log loss wins and its trees up to its best iteration are the model",
         tuning.VALIDATION_RULE,
         scored,
         best_params,
+        metric="log_loss",
     )
     return chosen, best_params, record
 
@@ -90,7 +100,7 @@ def fit_xgboost(train: DataFrame, seed: int, overrides: dict | None = None, tuni
         booster, params, extra["tuning"] = _search(train, seed, params, tuning_mode, fixed)
     else:
         estimator, workers = _estimator(train, seed, params)
-        booster = estimator.fit(train.repartition(workers)).get_booster()
+        booster = estimator.fit(tuning.fit_rows(train, seed).repartition(workers)).get_booster()
     seconds = time.perf_counter() - started
     workers = max(1, min(2, train.sparkSession.sparkContext.defaultParallelism))
     return FittedModel(

@@ -1,7 +1,8 @@
 """Stages evaluate → partial dependence → permutation importance: the bundle's evaluation tables.
 
 Every probability here is a stored runtime score (evaluate) or a fresh `runtime` call
-(partial dependence on Spark workers, permutation importance on the driver)."""
+(partial dependence on Spark workers, permutation importance on the driver), calibrated by
+each model's Platt map. The champion is chosen by `training.champion.choose_champion`."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ from analytics import risk
 from bundle import layout
 from runtime import build_kernel
 from training import evaluate, importance, partial_dependence, publish
+from training.champion import CHAMPION_METRIC, choose_champion
 from training.datasets import DatasetSpec
-from training.explain import probability_column
+from training.explain import margin_column, probability_column
 from training.models import FittedModel
 from training.stages.prepare import Prepared
 from training.stages.timings import Timings
 
 log = logging.getLogger("training")
 
-CHAMPION_METRIC = "roc_auc"
+__all__ = ["CHAMPION_METRIC", "Assessment", "evaluate_models", "explain_globally", "model_entry"]
+
 SHAP_METHODS = {
     "linear": "exact linear SHAP (independent features, training means as background)",
     "tree": "TreeSHAP, path-dependent (shap)",
@@ -42,6 +45,7 @@ class Assessment:
     label_rate: float
     test_rows: int
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    champion_rule: str = ""  # why the champion won, in one sentence
 
 
 def _base_value(model: FittedModel, n_slots: int) -> float:
@@ -51,8 +55,18 @@ def _base_value(model: FittedModel, n_slots: int) -> float:
 
 
 def model_entry(
-    model: FittedModel, y_test: np.ndarray, probability: np.ndarray, threshold: float, n_slots: int
+    model: FittedModel,
+    y_test: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+    n_slots: int,
+    margin: np.ndarray | None = None,
 ) -> dict:
+    """The manifest's `models.<m>` entry: `metrics` of the calibrated test probabilities; the calibration
+    record with `before`, the same test split's log loss, Brier and ECE of sigmoid(margin)."""
+    calibration = dict(model.calibration)
+    if margin is not None:
+        calibration["before"] = evaluate.uncalibrated_metrics(y_test, margin)
     return {
         "family": model.family,
         "display_name": model.display_name,
@@ -65,8 +79,7 @@ def model_entry(
             "output": "log_odds",
             "method": SHAP_METHODS.get(model.runtime, model.runtime),
         },
-        # Replaced by the calibration stage; until then the identity map (probability = sigmoid(margin)).
-        "calibration": {"method": "none", "slope": 1.0, "intercept": 0.0, "rows": 0, "fitted_on": "not calibrated"},
+        "calibration": calibration,
         **model.extra,
     }
 
@@ -75,25 +88,31 @@ def evaluate_models(
     scored: list[Path], fitted: list[FittedModel], slots: list[dict], spec: DatasetSpec, threshold: float,
     background_rows: int, seed: int,
 ) -> Assessment:  # fmt: skip
-    # Driver memory: label, split and one probability per model for every customer
-    # (≈ 10 + 8 × models bytes per customer; 42 MB at 1M customers with four models).
-    outcome = publish.read_columns(
-        scored, [layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *(probability_column(m.name) for m in fitted)]
-    )
+    # Driver memory: label, split, one probability and one margin per model for every customer
+    # (≈ 10 + 16 × models bytes per customer; 74 MB at 1M customers with four models).
+    columns = [probability_column(m.name) for m in fitted] + [margin_column(m.name) for m in fitted]
+    outcome = publish.read_columns(scored, [layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *columns])
     test = pc.equal(outcome.column(layout.SPLIT_COLUMN), "test").to_numpy(zero_copy_only=False)
     labels = outcome.column(layout.LABEL_COLUMN).to_numpy()
     entries, curves, calibration, scores = {}, [], [], []
     for model in fitted:
         every = outcome.column(probability_column(model.name)).to_numpy()
         probability = every[test]
-        entries[model.name] = model_entry(model, labels[test], probability, threshold, len(slots))
+        margin = outcome.column(margin_column(model.name)).to_numpy()[test]
+        entries[model.name] = model_entry(model, labels[test], probability, threshold, len(slots), margin)
         entries[model.name]["risk_bands"] = risk.cutoffs_from_scores(every[~test])
         curves.append(evaluate.curves(model.name, labels[test], probability))
         calibration.append(evaluate.calibration(model.name, labels[test], probability))
         scores.append(evaluate.score_distribution(model.name, labels[test], probability))
-        log.info("%s: test ROC AUC %.4f", model.name, entries[model.name]["metrics"]["roc_auc"])
-    champion = max(entries, key=lambda m: entries[m]["metrics"][CHAMPION_METRIC])
-    log.info("champion: %s", champion)
+        after, before = entries[model.name]["metrics"], entries[model.name]["calibration"]["before"]
+        log.info(
+            "%s: test ROC AUC %.4f; log loss %.4f → %.4f, ECE %.4f → %.4f calibrated",
+            model.name, after["roc_auc"], before["log_loss"], after["log_loss"], before["ece"], after["ece"],
+        )  # fmt: skip
+    champion, rule = choose_champion(
+        {m: e["metrics"] for m, e in entries.items()}, {m: e["display_name"] for m, e in entries.items()}
+    )
+    log.info("champion: %s (%s)", champion, rule)
     tables = {
         layout.CURVES: pd.concat(curves, ignore_index=True),
         layout.CALIBRATION: pd.concat(calibration, ignore_index=True),
@@ -103,7 +122,7 @@ def evaluate_models(
     tables[layout.BACKGROUND] = publish.background_sample(
         scored, train_split, spec.feature_names, background_rows, seed
     )
-    return Assessment(entries, champion, len(labels), float(labels.mean()), int(test.sum()), tables)
+    return Assessment(entries, champion, len(labels), float(labels.mean()), int(test.sum()), tables, rule)
 
 
 def explain_globally(

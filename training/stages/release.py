@@ -84,6 +84,7 @@ def manifest(
         "models": models,
         "champion": assessment.champion,
         "champion_metric": CHAMPION_METRIC,
+        "champion_rule": assessment.champion_rule,
         "versions": _versions(spark),
         "timings": dict(timings),
         "memory": timings.memory,

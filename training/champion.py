@@ -49,5 +49,7 @@ def choose_champion(
         if m not in qualified:
             above = (loss[m] / best_loss - 1) * 100 if best_loss > 0 else float("inf")
             ranked = f"was higher ({auc[m]:.3f})" if auc[m] > auc[champion] else f"was {auc[m]:.3f}"
-            reasons.append(f"{name[m]}'s ROC AUC {ranked} but its log loss {loss[m]:.3f} is {above:.0f} % above the best")
+            reasons.append(
+                f"{name[m]}'s ROC AUC {ranked} but its log loss {loss[m]:.3f} is {above:.0f} % above the best"
+            )
     return champion, sentence + ("; " + "; ".join(reasons) if reasons else "") + "."

@@ -11,10 +11,11 @@ slots are summed back to the feature they encode, in the model's own log-odds.
 
 Spark is only the reference. The rows also carry Spark's PipelineModel encoding
 and, for Spark-native models, their own transform's margin (`Reference`); each
-worker writes, per row, the largest gap between the two encodings and between
-the runtime's margin and the reference margin, and between the calibrated
-probabilities of the two margins. `parity` then aggregates those gaps in Spark over the rows actually written and refuses a run whose gap exceeds
-`TOLERANCE`; nothing per customer reaches the driver.
+worker writes, per row, the largest gap between the two encodings, between the
+runtime's margin and the reference margin, and between the calibrated
+probabilities of the two margins. `parity` then aggregates those gaps in Spark
+over the rows actually written and refuses a run whose gap exceeds `TOLERANCE`;
+nothing per customer reaches the driver.
 """
 
 from __future__ import annotations

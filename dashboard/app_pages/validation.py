@@ -175,11 +175,33 @@ def _draw_gains(view: ValidationView, names: dict[str, str]) -> None:
 
 def _draw_comparison(view: ValidationView) -> None:
     st.subheader("Model comparison")
-    st.markdown(inert(view.champion_reason, limit=None))
+    # The rule's sentence names models and figures from the bundle: plain text, never Markdown.
+    st.caption(inert(f"Why this champion: {view.champion_reason}", limit=None))
     number_format = {title: st.column_config.NumberColumn(format="%.3f") for title in METRIC_COLUMNS.values()}
     number_format[TRAINING_TIME] = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(view.comparison, hide_index=True, width="stretch", column_config=number_format)
     st.caption("Test-split metrics of every model; precision, recall and F1 at each model's own threshold.")
+    _draw_calibration_summary(view)
+
+
+def _draw_calibration_summary(view: ValidationView) -> None:
+    st.markdown("**Calibration on the test split**")
+    table = view.calibration_summary
+    three = st.column_config.NumberColumn(format="%.3f")
+    number_format = {
+        c: three for c in table.columns if c.endswith((" before", " after")) or c in ("Slope", "Intercept")
+    }
+    number_format["Validation rows"] = st.column_config.NumberColumn(format="%d")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=number_format)
+    st.caption(
+        "Each model's own log-odds (what its SHAP values add up to) become the probability shown through "
+        "Platt scaling: probability = sigmoid(slope × log-odds + intercept), fitted on the validation rows "
+        "carved out of the training split (never on the test split). 'Before' is sigmoid of the model's "
+        "own log-odds, 'after' the calibrated probability every page shows; lower is better for all three. "
+        "ECE is the expected calibration error: the gap between predicted and observed churn rates, "
+        "averaged over ten probability bins weighted by their customers. The slope is positive, so "
+        "calibration never reorders customers and ROC AUC is unchanged."
+    )
 
 
 render()

@@ -89,6 +89,7 @@ def _tuning(entry: Mapping, searched: bool) -> tuple[pd.DataFrame | None, str]:
             {
                 **{k: _plain(v) for k, v in params.items()},
                 "score": trial.get("score"),
+                **({"seconds": trial.get("seconds")} if "seconds" in trial else {}),
                 "best": "★" if params == best else "",
             }
         )

@@ -215,8 +215,60 @@ def score_histogram(labels: np.ndarray, probability: np.ndarray, bins: int = SCO
     return pd.concat(rows, ignore_index=True)
 
 
+CALIBRATION_COLUMNS = [
+    "Model",
+    "Calibration",
+    "Slope",
+    "Intercept",
+    "Validation rows",
+    "Log loss before",
+    "Log loss after",
+    "Brier before",
+    "Brier after",
+    "ECE before",
+    "ECE after",
+]
+
+
+def calibration_summary(manifest: Mapping) -> pd.DataFrame:
+    """One row per model: its calibration map (method, slope, intercept, validation rows) and the test
+    split's log loss, Brier score and expected calibration error before (sigmoid of the model's own
+    log-odds) and after calibration (the stored probabilities). Empty cells where a bundle did not record
+    a figure (bundles trained before calibration have no `before`)."""
+    rows = []
+    for model in model_names(dict(manifest)):
+        entry = manifest["models"][model]
+        calibration = entry.get("calibration") or {}
+        before = calibration.get("before") or {}
+        after = entry.get("metrics") or {}
+        rows.append(
+            {
+                "Model": entry.get("display_name", model),
+                "Calibration": "Platt scaling" if calibration.get("method") == "platt" else "none",
+                "Slope": _number(calibration.get("slope")),
+                "Intercept": _number(calibration.get("intercept")),
+                "Validation rows": int(calibration.get("rows") or 0),
+                **{
+                    f"{title} {when}": _number(source.get(key))
+                    for key, title in (("log_loss", "Log loss"), ("brier", "Brier"), ("ece", "ECE"))
+                    for when, source in (("before", before), ("after", after))
+                },
+            }
+        )
+    return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
 def champion_reason(manifest: Mapping) -> str:
-    """One sentence: which model is champion, by which metric, and its margin over the runner-up."""
+    """One sentence: why the champion won. The training run's own rule when it wrote one
+    (`champion_rule`: best ROC AUC among models whose calibrated log loss is near the best);
+    for older bundles, the champion metric and the margin over the runner-up."""
+    rule = manifest.get("champion_rule")
+    if isinstance(rule, str) and rule.strip():
+        return rule
     metric = manifest["champion_metric"]
     title = METRIC_COLUMNS.get(metric, metric.replace("_", " "))
     champion = manifest["champion"]
@@ -256,6 +308,7 @@ class ValidationView:
     gains: pd.DataFrame  # model, share_contacted, gain, lift
     scores: pd.DataFrame  # label, lower, upper, count (chosen model)
     comparison: pd.DataFrame
+    calibration_summary: pd.DataFrame  # per model: the calibration map and test metrics before/after
     champion_reason: str
     precomputed: dict[str, bool]  # which tables came from the bundle
 
@@ -308,6 +361,7 @@ def build_validation_view(
         gains=gains,
         scores=distribution.reset_index(drop=True),
         comparison=build_metrics_table(manifest),
+        calibration_summary=calibration_summary(manifest),
         champion_reason=champion_reason(manifest),
         precomputed=precomputed,
     )

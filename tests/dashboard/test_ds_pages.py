@@ -22,7 +22,13 @@ from dashboard.views.global_explanations.view import (
     load_explain_data,
 )
 from dashboard.views.model_card import build_model_card, model_card_markdown
-from dashboard.views.validation import Costs, build_validation_view, load_test_scores
+from dashboard.views.validation import (
+    Costs,
+    build_validation_view,
+    calibration_summary,
+    champion_reason,
+    load_test_scores,
+)
 from tests.dashboard.dashboard_helpers import open_app
 from tests.dashboard.ds_bundle import ds_root, ds_tables  # noqa: F401  (fixtures)
 
@@ -64,8 +70,46 @@ def test_validation_view_matches_sklearn_on_the_bundle(telco_bundle):
     tn, fp, fn, tp = confusion_matrix(scores.labels, scores.probability[model] >= 0.4).ravel()
     assert view.confusion.to_numpy().tolist() == [[tp, fn], [fp, tn]]
     assert set(view.points["model"]) == set(telco_bundle.manifest["models"])
-    assert "champion" in view.champion_reason and "runner-up" in view.champion_reason
+    manifest = telco_bundle.manifest
+    assert view.champion_reason == manifest["champion_rule"]
+    assert view.champion_reason.startswith(manifest["models"][model]["display_name"])
     assert not view.precomputed["calibration"]
+    summary = view.calibration_summary.set_index("Model")
+    assert len(summary) == len(manifest["models"])
+    test = customers[layout.SPLIT_COLUMN].to_numpy() == "test"
+    labels = customers[layout.LABEL_COLUMN].to_numpy()[test]
+    for name, entry in manifest["models"].items():
+        row = summary.loc[entry["display_name"]]
+        calibration = entry["calibration"]
+        assert row["Calibration"] == "Platt scaling" and row["Validation rows"] == calibration["rows"] > 0
+        assert (row["Slope"], row["Intercept"]) == (calibration["slope"], calibration["intercept"])
+        assert row["Log loss after"] == entry["metrics"]["log_loss"]
+        assert row["ECE before"] == calibration["before"]["ece"] and row["ECE after"] == entry["metrics"]["ece"]
+        # "Before" is sigmoid of the stored margin on the test split, recomputed here.
+        margin = telco_bundle.read_table(layout.predictions_path(name)).column(layout.MARGIN_COLUMN).to_numpy()
+        before = 1 / (1 + np.exp(-margin[test]))
+        assert row["Brier before"] == pytest.approx(float(np.mean((before - labels) ** 2)), abs=1e-9)
+
+
+def test_champion_reason_and_calibration_summary_of_a_bundle_without_them():
+    manifest = {
+        "champion": "b",
+        "champion_metric": "roc_auc",
+        "models": {
+            "a": {"display_name": "A", "metrics": {"roc_auc": 0.80, "log_loss": 0.5}},
+            "b": {
+                "display_name": "B",
+                "metrics": {"roc_auc": 0.85, "log_loss": 0.4},
+                "calibration": {"method": "none", "slope": 1, "intercept": 0, "rows": 0, "fitted_on": "x"},
+            },
+        },
+    }
+    reason = champion_reason(manifest)
+    assert "runner-up" in reason and reason.startswith("B is the champion")
+    summary = calibration_summary(manifest)
+    assert summary["Calibration"].tolist() == ["none", "none"] and summary["Log loss after"].tolist() == [0.5, 0.4]
+    assert summary["Log loss before"].isna().all() and summary["Slope"].isna().tolist() == [True, False]
+    assert champion_reason({**manifest, "champion_rule": "B: because."}) == "B: because."
 
 
 def test_cohort_recomputes_from_stored_shap(telco_bundle, ds_tables):  # noqa: F811 (pytest fixture imported above)
@@ -166,7 +210,11 @@ def test_validation_page_threshold_and_costs(bundle_root, monkeypatch):
     assert at.slider(key="validation_threshold").value == pytest.approx(best_dear)
     assert len(at.get("vega_lite_chart")) == 7
     assert "without a calibration table" not in texts(at.caption)  # training wrote the table
-    assert "champion" in texts(at.markdown)
+    manifest = data.load_bundle("telco").manifest
+    assert f"Why this champion: {manifest['champion_rule']}" in texts(at.caption).replace("\\", "")
+    assert "**Calibration on the test split**" in texts(at.markdown)
+    table = next(frame.value for frame in at.dataframe if "ECE before" in frame.value.columns)
+    assert len(table) == len(manifest["models"]) and (table["Calibration"] == "Platt scaling").all()
 
 
 def test_validation_page_model_switch(bundle_root, monkeypatch):

@@ -41,7 +41,11 @@ def test_probability_and_percentile_come_from_the_champion(bundle, store):
     assert view.probability == pytest.approx(probabilities[pos])
     expected_percentile = 100.0 * np.mean(probabilities < probabilities[pos])
     assert view.percentile == pytest.approx(expected_percentile)
-    assert view.probability == pytest.approx(float(sigmoid(view.margin)), abs=1e-6)
+    # The stored probability is the model's calibrated one: sigmoid(slope × margin + intercept).
+    calibration = bundle.manifest["models"][view.model]["calibration"]
+    assert calibration["method"] == "platt"
+    expected = sigmoid(calibration["slope"] * view.margin + calibration["intercept"])
+    assert view.probability == pytest.approx(float(expected), abs=1e-6)
 
 
 def test_outcome_reflects_label_and_split(bundle, store, customers):

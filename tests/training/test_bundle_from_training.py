@@ -16,6 +16,7 @@ from bundle.models import load_runtime
 from bundle.reader import open_bundle
 from runtime.encoding import encode_rows
 from tests.conftest import SAMPLE_ROWS
+from training.champion import choose_champion
 
 
 def margins(bundle, model):
@@ -42,6 +43,7 @@ def test_bundle_is_sound_and_complete(telco_bundle):
         "features",
         "train gbt",
         "train sklearn",
+        "calibrate",
         "score + SHAP",
         "evaluate",
         "partial dependence",
@@ -160,7 +162,14 @@ def test_metrics_and_champion_agree_with_the_published_predictions(telco_bundle)
         }  # fmt: skip
         assert entry["metrics"]["brier"] == pytest.approx(float(np.mean((probability - labels) ** 2)), abs=1e-9)
         assert 0.7 < recomputed[model] <= 1.0  # Telco is learnable; a broken model scores near 0.5
-    assert telco_bundle.manifest["champion"] == max(recomputed, key=recomputed.__getitem__)
+    # Champion: best ROC AUC among models whose calibrated log loss is within 15 % of the best.
+    log_loss = {m: entry["metrics"]["log_loss"] for m, entry in models.items()}
+    qualified = {m: auc for m, auc in recomputed.items() if log_loss[m] <= 1.15 * min(log_loss.values())}
+    assert telco_bundle.manifest["champion"] == max(qualified, key=qualified.__getitem__)
+    champion, rule = choose_champion(
+        {m: e["metrics"] for m, e in models.items()}, {m: e["display_name"] for m, e in models.items()}
+    )
+    assert (telco_bundle.manifest["champion"], telco_bundle.manifest["champion_rule"]) == (champion, rule)
 
 
 def test_roc_curves_span_the_unit_square(telco_bundle):

@@ -75,9 +75,10 @@ def test_every_model_is_calibrated_on_the_validation_slice_and_stores_calibrated
         assert 0.0 <= after["ece"] <= 1.0 and 0.0 <= before["ece"] <= 1.0
         assert entry["parity"]["max_abs_probability"] <= 1e-6
     # The slice is held out of every final fit: HGB (fitted on the driver) says how many rows it saw.
-    assert manifest["models"]["sklearn"]["driver_training_rows"] + manifest["models"]["sklearn"]["calibration"][
-        "rows"
-    ] == train_rows
+    assert (
+        manifest["models"]["sklearn"]["driver_training_rows"] + manifest["models"]["sklearn"]["calibration"]["rows"]
+        == train_rows
+    )
     champion = manifest["models"][manifest["champion"]]
     assert manifest["champion_rule"].startswith(champion["display_name"])
     assert "log loss" in manifest["champion_rule"]

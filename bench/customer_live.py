@@ -28,7 +28,7 @@ from dashboard.views.customer.lime_check import explain_lime
 from dashboard.views.customer.similar import build_similar
 from dashboard.views.customer.view import build_customer_view, probability_waterfall
 from dashboard.views.customer.whatif import build_ice, build_whatif, feature_domains, load_background, population
-from runtime import ModelRuntime, sigmoid
+from runtime import ModelRuntime
 from store.customers import CustomerStore
 
 TARGETS_MS = {"page": 100.0, "lime": 150.0, "whatif": 50.0, "levers": 300.0, "similar": 50.0}
@@ -165,7 +165,7 @@ def stored_score_parity(bundle: Bundle, runtimes: dict[str, ModelRuntime]) -> fl
         margin, phi = runtime.explain(customers)
         gaps = [
             np.abs(margin - predictions[layout.MARGIN_COLUMN].to_numpy()),
-            np.abs(sigmoid(margin) - predictions[layout.PROBABILITY_COLUMN].to_numpy()),
+            np.abs(runtime.probability_of(margin) - predictions[layout.PROBABILITY_COLUMN].to_numpy()),
             np.abs(phi - shap.to_numpy()).ravel(),
         ]
         for gap in gaps:

@@ -37,7 +37,7 @@ def validation_sample(train: DataFrame, feature_names: list[str], seed: int, lim
         F.col(layout.LABEL_COLUMN).cast("int").alias(layout.LABEL_COLUMN),
         *(F.col(f"`{n}`") for n in feature_names),
     ).toPandas()
-    return frame.sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)
+    return pd.DataFrame(frame).sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)
 
 
 def calibrate_models(

@@ -145,8 +145,13 @@ def test_batch_scores_are_the_runtime_on_the_same_dirty_rows(spark, telco_bundle
         output = tmp_path / f"runtime-{model}"
         score_table(spark, telco_bundle, model, str(path), None, output, "parquet")
         scored = pd.read_parquet(output).sort_values(layout.ID_COLUMN).reset_index(drop=True)
-        margin, shap = load_runtime(telco_bundle, model).explain(rows)
+        runtime = load_runtime(telco_bundle, model)
+        margin, shap = runtime.explain(rows)
         assert np.max(np.abs(scored[layout.MARGIN_COLUMN].to_numpy() - margin)) < 1e-9, model
-        assert np.max(np.abs(scored[layout.PROBABILITY_COLUMN].to_numpy() - 1 / (1 + np.exp(-margin)))) < 1e-9
+        # The bundle's calibration map, read from its manifest: sigmoid(slope × margin + intercept).
+        calibration = telco_bundle.manifest["models"][model]["calibration"]
+        assert calibration["method"] == "platt" and runtime.calibration.slope == calibration["slope"]
+        expected = 1 / (1 + np.exp(-(calibration["slope"] * margin + calibration["intercept"])))
+        assert np.max(np.abs(scored[layout.PROBABILITY_COLUMN].to_numpy() - expected)) < 1e-9
         top = np.abs(shap).max(axis=1)
         assert np.allclose(np.abs(scored["reason_1_shap"].to_numpy()), top, atol=1e-9), model

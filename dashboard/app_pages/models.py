@@ -17,11 +17,15 @@ def render() -> None:
     test_rows = manifest["split"].get("test_rows")
     rows_text = f"{test_rows:,} customers" if isinstance(test_rows, int) else "customers"
     metric = manifest["champion_metric"]
-    st.title("Models")
-    st.caption(
-        f"Scored on the test split ({rows_text}) of bundle '{inert(bundle.name)}'. "
-        f"Champion picked by {inert(METRIC_COLUMNS.get(metric, metric.replace('_', ' ')))}."
+    rule = manifest.get("champion_rule")
+    # The rule names models and figures from the bundle: made inert, never Markdown.
+    picked = (
+        f"Why the champion: {inert(rule, limit=None)}"
+        if isinstance(rule, str) and rule
+        else f"Champion picked by {inert(METRIC_COLUMNS.get(metric, metric.replace('_', ' ')))}."
     )
+    st.title("Models")
+    st.caption(f"Scored on the test split ({rows_text}) of bundle '{inert(bundle.name)}'. {picked}")
 
     table = build_metrics_table(manifest)
     number_format = {title: st.column_config.NumberColumn(format="%.3f") for title in METRIC_COLUMNS.values()}

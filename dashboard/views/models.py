@@ -12,6 +12,7 @@ METRIC_COLUMNS: dict[str, str] = {
     "pr_auc": "PR AUC",
     "log_loss": "Log loss",
     "brier": "Brier",
+    "ece": "ECE",
     "accuracy": "Accuracy",
     "precision": "Precision",
     "recall": "Recall",

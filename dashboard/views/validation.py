@@ -30,7 +30,7 @@ SCORE_BINS = 20
 CALIBRATION_TABLE = getattr(layout, "CALIBRATION", "evaluation/calibration.parquet")
 SCORE_DISTRIBUTION_TABLE = getattr(layout, "SCORE_DISTRIBUTION", "evaluation/score_distribution.parquet")
 # Metrics where a lower value is better (everything else: higher is better).
-LOWER_IS_BETTER = {"log_loss", "brier"}
+LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
 
 
 class ThresholdError(ValueError):

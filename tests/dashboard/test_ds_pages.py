@@ -107,8 +107,10 @@ def test_champion_reason_and_calibration_summary_of_a_bundle_without_them():
     reason = champion_reason(manifest)
     assert "runner-up" in reason and reason.startswith("B is the champion")
     summary = calibration_summary(manifest)
-    assert summary["Calibration"].tolist() == ["none", "none"] and summary["Log loss after"].tolist() == [0.5, 0.4]
-    assert summary["Log loss before"].isna().all() and summary["Slope"].isna().tolist() == [True, False]
+    # Champion first, as every table of the page.
+    assert summary["Model"].tolist() == ["B", "A"] and summary["Calibration"].tolist() == ["none", "none"]
+    assert summary["Log loss after"].tolist() == [0.4, 0.5] and summary["Log loss before"].isna().all()
+    assert summary["Slope"].isna().tolist() == [False, True]
     assert champion_reason({**manifest, "champion_rule": "B: because."}) == "B: because."
 
 

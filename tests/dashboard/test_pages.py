@@ -164,8 +164,10 @@ def test_models_page_lists_every_model(artifacts):
     assert sorted(table["Model"]) == sorted(names)
     champion = manifest["models"][manifest["champion"]]["display_name"]
     assert table.loc[table["Champion"] != "", "Model"].tolist() == [champion]
-    for column in ["ROC AUC", "PR AUC", "Log loss", "Brier", "Accuracy", "Precision", "Recall", "F1"]:
+    for column in ["ROC AUC", "PR AUC", "Log loss", "Brier", "ECE", "Accuracy", "Precision", "Recall", "F1"]:
         assert table[column].notna().all(), column
+    captions = "\n".join(str(c.value) for c in at.caption).replace("\\", "")
+    assert f"Why the champion: {manifest['champion_rule']}" in captions
     specs = [chart.proto.spec for chart in charts_on(at)]
     assert any("True positive rate" in spec for spec in specs)
     assert at.query_params["bundle"] == "telco"

@@ -84,6 +84,22 @@ def training() -> Training:
     return Training(raw=raw, x=encode_rows(raw, ENCODING), y=y)
 
 
+SEED = 11
+
+
+@pytest.fixture(scope="session")
+def fitted_on(spark: SparkSession, training: Training) -> np.ndarray:
+    """The slots every fitter was fitted on: the training rows minus the hashed validation slice
+    (`training.tuning.fit_rows`), which the calibration stage keeps unseen."""
+    from training import tuning
+
+    ids = spark.createDataFrame([(f"c{i:04d}",) for i in range(len(training.x))], ["customer_id"])
+    kept = ids.orderBy("customer_id").select((~tuning.validation_mask_column(SEED)).alias("kept")).collect()
+    mask = np.array([row["kept"] for row in kept], dtype=bool)
+    assert 0 < (~mask).sum() < len(mask)  # a slice was held out
+    return training.x[mask]
+
+
 @pytest.fixture(scope="session")
 def fit(spark: SparkSession, training: Training) -> Callable[[str], FittedModel]:
     """fit(family) -> FittedModel, each family fitted once per session by its own fitter on Spark."""
@@ -101,7 +117,7 @@ def fit(spark: SparkSession, training: Training) -> Callable[[str], FittedModel]
 
     @cache
     def fitted(family: str) -> FittedModel:
-        return families()[family](frame, 11, SMALL[family])
+        return families()[family](frame, SEED, SMALL[family])
 
     return fitted
 

@@ -4,7 +4,8 @@ Additivity (base + ΣSHAP = margin) and batch/live parity both hold even when
 credit goes to the wrong feature or the covers that path-dependent TreeSHAP
 weighs by are wrong (margins never read covers). Here each model's trees are
 rebuilt from its library's own description (tests/runtime/exact_shapley.py),
-covers are recounted from the training rows, and Shapley values come from
+covers are recounted from the rows the model was fitted on (training minus the
+validation slice), and Shapley values come from
 enumerating every subset of the six input slots; the runtime must agree to 1e-6.
 """
 
@@ -109,7 +110,7 @@ def shapley_of(reference: Reference, covers: list[np.ndarray], rows: np.ndarray)
     return np.array([phi for phi, _ in pairs]), np.array([base for _, base in pairs])
 
 
-def test_linear_shap_is_weight_times_distance_from_the_training_mean(fit, training, rows):
+def test_linear_shap_is_weight_times_distance_from_the_training_mean(fit, fitted_on, rows):
     from pyspark.ml.classification import LogisticRegressionModel
     from pyspark.ml.linalg import Vectors
 
@@ -117,7 +118,7 @@ def test_linear_shap_is_weight_times_distance_from_the_training_mean(fit, traini
     model = fitted.reference.transformer
     assert isinstance(model, LogisticRegressionModel)
     weights, intercept = model.coefficients.toArray(), float(model.intercept)
-    mean = training.x.mean(axis=0)
+    mean = fitted_on.mean(axis=0)
     kernel = build_kernel(fitted.runtime, fitted.portable)
     phi, base = kernel.contributions(rows)
     np.testing.assert_allclose(phi, weights * (rows - mean), rtol=0, atol=TOLERANCE)
@@ -129,7 +130,7 @@ def test_linear_shap_is_weight_times_distance_from_the_training_mean(fit, traini
 
 
 @pytest.mark.parametrize("family", sorted(REFERENCES))
-def test_tree_shap_equals_exact_shapley_over_recounted_covers(family, fit, training, rows):
+def test_tree_shap_equals_exact_shapley_over_recounted_covers(family, fit, fitted_on, rows):
     fitted = fit(family)
     reference = REFERENCES[family](fitted, rows)
     # The reference reads the model as its library does (else everything below is moot).
@@ -139,7 +140,7 @@ def test_tree_shap_equals_exact_shapley_over_recounted_covers(family, fit, train
     kernel = build_kernel(fitted.runtime, fitted.portable)
     np.testing.assert_allclose(kernel.margin(rows), reference.library_margin, atol=1e-5)
 
-    covers = recount(reference, training.x)
+    covers = recount(reference, fitted_on)
     assert_covers_match(reference, covers, rtol=1e-5 if reference.cover_weights == "hessians" else 1e-12)
 
     expected, expected_base = shapley_of(reference, covers, rows)
@@ -160,7 +161,7 @@ def wrong_cover_export(portable: bytes) -> bytes:
     return json.dumps(spec).encode()
 
 
-def test_a_wrong_cover_export_is_caught(fit, training, rows):
+def test_a_wrong_cover_export_is_caught(fit, fitted_on, rows):
     fitted = fit("gbt")
     broken = {"trees.json": wrong_cover_export(fitted.portable["trees.json"])}
     reference = gbt_reference(fitted, rows)
@@ -171,7 +172,7 @@ def test_a_wrong_cover_export_is_caught(fit, training, rows):
         ref.trees_from_shap_arrays(json.loads(broken["trees.json"])),
         "rows",
     )
-    covers = recount(reference, training.x)
+    covers = recount(reference, fitted_on)
     with pytest.raises(AssertionError, match="covers differ from the training rows"):
         assert_covers_match(reference, covers, rtol=1e-12)
     kernel = build_kernel("tree", broken)

@@ -106,7 +106,8 @@ def test_every_model_records_its_parity_with_the_reference_on_every_row(telco_bu
     }
     for model, entry in telco_bundle.manifest["models"].items():
         parity = entry["parity"]
-        assert set(parity) == {"reference", "max_abs_margin", "rows"}
+        assert set(parity) == {"reference", "max_abs_margin", "max_abs_probability", "rows"}
+        assert 0.0 <= parity["max_abs_probability"] <= 1e-6, (model, parity)
         assert parity["reference"] == references[model] and parity["rows"] == rows
         assert 0.0 <= parity["max_abs_margin"] <= 1e-6, (model, parity)
 

@@ -26,9 +26,9 @@ from bundle.reader import Bundle
 from dashboard.views.customer.levers import build_levers
 from dashboard.views.customer.lime_check import explain_lime
 from dashboard.views.customer.similar import build_similar
-from dashboard.views.customer.view import build_customer_view, probability_waterfall
+from dashboard.views.customer.view import build_customer_view
 from dashboard.views.customer.whatif import build_ice, build_whatif, feature_domains, load_background, population
-from runtime import ModelRuntime, sigmoid
+from runtime import ModelRuntime
 from store.customers import CustomerStore
 
 TARGETS_MS = {"page": 100.0, "lime": 150.0, "whatif": 50.0, "levers": 300.0, "similar": 50.0}
@@ -81,7 +81,6 @@ def _time_customer(page: _Page, runtime: ModelRuntime, model: str, customer_id: 
 
     def draw() -> None:
         view = build_customer_view(page.bundle, page.store, customer_id, model=model)
-        probability_waterfall(view.waterfall)
         top = next(f for f in view.waterfall["feature"] if f in page.domains)
         build_ice(runtime, m, view.raw_features, top, page.domains[top], page.encoded)
         raw["view"] = view
@@ -165,7 +164,7 @@ def stored_score_parity(bundle: Bundle, runtimes: dict[str, ModelRuntime]) -> fl
         margin, phi = runtime.explain(customers)
         gaps = [
             np.abs(margin - predictions[layout.MARGIN_COLUMN].to_numpy()),
-            np.abs(sigmoid(margin) - predictions[layout.PROBABILITY_COLUMN].to_numpy()),
+            np.abs(runtime.probability_of(margin) - predictions[layout.PROBABILITY_COLUMN].to_numpy()),
             np.abs(phi - shap.to_numpy()).ravel(),
         ]
         for gap in gaps:

@@ -81,8 +81,12 @@ def test_reason_card_numbers_match_the_metrics(artifacts):
     card = texts(at.markdown).replace("\\", "")
     assert f"{format_probability(p[5])} chance of churning" in card
     assert metrics(at)["Risk band"].endswith("risk")
-    assert "pts" in card
-    assert "percentage points" in texts(at.caption)
+    view = build_customer_view(telco(artifacts), CustomerStore(telco(artifacts)), str(ids[5]))
+    for reason in view.reasons:  # each reason on the card, with the same effect as the sentence
+        assert f"{reason.text} · {reason.effect_text}" in card
+        assert f"{reason.text} ({reason.effect_text})" in card
+    assert "pts" not in card
+    assert "odds factor" in texts(at.caption)
 
 
 def test_whatif_change_reset_and_url_round_trip(artifacts):
@@ -225,8 +229,11 @@ def test_downloads_hold_the_explanation(artifacts, monkeypatch):
     table = pd.read_csv(pd.io.common.BytesIO(content if isinstance(content, bytes) else content.encode()))
     assert table["feature"].tolist() == [f["name"] for f in bundle.manifest["features"]]
     store = CustomerStore(bundle)
-    shap = store.lookup(ids[6]).shap[bundle.manifest["champion"]]
-    assert np.allclose(table["shap"], [shap[f] for f in table["feature"]])
+    champion = bundle.manifest["champion"]
+    shap = store.lookup(ids[6]).shap[champion]
+    slope = bundle.manifest["models"][champion]["calibration"]["slope"]
+    assert np.allclose(table["effect_log_odds"], [slope * shap[f] for f in table["feature"]])
+    assert np.allclose(table["odds_factor"], np.exp(table["effect_log_odds"]))
     # The HTML report is generated on click; its builder is what the button calls.
     view = build_customer_view(bundle, store, ids[6])
     page = build_report(bundle, view, None)

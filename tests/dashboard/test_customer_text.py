@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 
 from dashboard.views.common import format_probability, rank_phrase, reason_text, value_in_units, with_article
 from dashboard.views.customer.lime_check import agreement, agreement_note
-from dashboard.views.customer.report import export_name, html_report
+from dashboard.views.customer.report import explanation_csv, export_name, html_report
 from dashboard.views.customer.whatif import Domain, WhatIfError, encode_whatif, parse_whatif
 
 
@@ -143,3 +144,23 @@ def test_report_escapes_every_piece_of_data():
     assert export_name("telco", "r1", "../a b<c>", "html") == "churnlens-telco-r1-customer-.._a_b_c_.html"
     # The probability passed in is the one the page states, in the metric format.
     assert "Churn probability 42.0% · high risk" in page
+
+
+def test_the_csv_export_neutralises_spreadsheet_formulas():
+    manifest = {
+        "features": [
+            {"name": "plan", "type": "categorical", "label": "=Plan", "categories": ["=1+2"]},
+            {"name": "tenure", "type": "numeric", "label": "Tenure (months)"},
+        ]
+    }
+    text = explanation_csv(
+        manifest, {"plan": '=HYPERLINK("http://x")', "tenure": -3.0}, {"plan": 0.7, "tenure": -0.2}, None
+    )
+    table = pd.read_csv(io.StringIO(text), dtype=str)
+    assert table.loc[0, "label"] == "'=Plan"
+    assert table.loc[0, "value"] == '\'=HYPERLINK("http://x")'
+    assert table.loc[0, "reason"].startswith("'=Plan")  # the fallback phrase starts with the label
+    assert table.loc[1, "value"] == "-3.0"  # a number stays a number
+    assert table.loc[0, "effect"] == "odds ×2.01" and table.loc[1, "effect"] == "odds ÷1.22"
+    assert float(table.loc[0, "share_of_push"]) == pytest.approx(0.7 / 0.9)
+    assert all(not str(v).startswith(("=", "+", "@")) for v in table.to_numpy().ravel())

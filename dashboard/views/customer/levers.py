@@ -26,7 +26,7 @@ import pandas as pd
 from analytics.risk import band_cutoffs, risk_band
 from dashboard.views.common import format_points, format_probability, is_missing, reason_text
 from dashboard.views.customer.whatif import Domain, customer_frame, feature_slots
-from runtime import ModelRuntime, sigmoid
+from runtime import ModelRuntime
 from store.customers import CustomerStore
 
 LEVER_COLUMNS = [
@@ -91,7 +91,7 @@ def build_levers(
         for name, value in option:
             slots, row = encoded[(name, _key(value))]
             x[i, slots] = row
-    new_p = sigmoid(runtime.kernel.margin(x))
+    new_p = runtime.probability_of(runtime.kernel.margin(x))
     order = [i for i in np.argsort(new_p, kind="stable") if new_p[i] < probability][:top]
     peers = _same_band(store, model, probability, manifest)
     labels = store.labels()  # observed churn (1) of every customer, in row order

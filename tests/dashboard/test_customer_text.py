@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from dashboard.views.common import format_probability, rank_phrase, reason_text, value_in_units, with_article
+from dashboard.views.customer.levers import Cooccurrence, _plausible, values_set
 from dashboard.views.customer.lime_check import agreement, agreement_note
 from dashboard.views.customer.report import explanation_csv, export_name, html_report
 from dashboard.views.customer.whatif import Domain, WhatIfError, encode_whatif, parse_whatif
@@ -164,3 +166,20 @@ def test_the_csv_export_neutralises_spreadsheet_formulas():
     assert table.loc[0, "effect"] == "odds ×2.01" and table.loc[1, "effect"] == "odds ÷1.22"
     assert float(table.loc[0, "share_of_push"]) == pytest.approx(0.7 / 0.9)
     assert all(not str(v).startswith(("=", "+", "@")) for v in table.to_numpy().ravel())
+
+
+def test_levers_encode_values_that_are_plausible_only_in_a_pair():
+    """A 400-row bundle crashed with KeyError ('plan', 'p4'): plan p4 occurred only with the add-on,
+    so 'plan → p4' alone was filtered out while 'plan → p4 and add-on → Yes' was kept."""
+    seen = Cooccurrence.build(
+        {
+            "plan": np.array(["p1", "p1", "p4", "p4"], dtype=object),
+            "addon": np.array(["No", "Yes", "Yes", "Yes"], dtype=object),
+        }
+    )
+    customer = {"plan": "p1", "addon": "No"}
+    singles = [(("plan", "p4"),), (("addon", "Yes"),)]
+    pairs = [singles[0] + singles[1]]
+    options = [o for o in singles + pairs if _plausible(o, customer, seen)]
+    assert options == [(("addon", "Yes"),), (("plan", "p4"), ("addon", "Yes"))]
+    assert values_set(options, "plan") == ["p4"] and values_set(options, "addon") == ["Yes"]

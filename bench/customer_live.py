@@ -26,7 +26,7 @@ from bundle.reader import Bundle
 from dashboard.views.customer.levers import build_levers
 from dashboard.views.customer.lime_check import explain_lime
 from dashboard.views.customer.similar import build_similar
-from dashboard.views.customer.view import build_customer_view, probability_waterfall
+from dashboard.views.customer.view import build_customer_view
 from dashboard.views.customer.whatif import build_ice, build_whatif, feature_domains, load_background, population
 from runtime import ModelRuntime
 from store.customers import CustomerStore
@@ -81,7 +81,6 @@ def _time_customer(page: _Page, runtime: ModelRuntime, model: str, customer_id: 
 
     def draw() -> None:
         view = build_customer_view(page.bundle, page.store, customer_id, model=model)
-        probability_waterfall(view.waterfall)
         top = next(f for f in view.waterfall["feature"] if f in page.domains)
         build_ice(runtime, m, view.raw_features, top, page.domains[top], page.encoded)
         raw["view"] = view

@@ -131,6 +131,14 @@ def _meaning_problems(manifest: dict[str, Any]) -> list[str]:
         for i, slot in enumerate(manifest["encoding"])
         if slot["feature"] not in names
     ]
+    for i, feature in enumerate(features):
+        codes = [reason["code"] for reason in feature.get("reasons", [])]
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            problems.append(f"'features[{i}].reasons' repeat codes: {', '.join(repeated)}")
+        for j, reason in enumerate(feature.get("reasons", [])):
+            if "lower" in reason and "upper" in reason and not reason["lower"] < reason["upper"]:
+                problems.append(f"'features[{i}].reasons[{j}]' must have lower < upper")
     for name, model in models.items():
         bands = model.get("risk_bands")
         if bands is not None and not bands["medium"] <= bands["high"]:

@@ -15,11 +15,17 @@ next to the output, checked there (`training.explain.parity`, same tolerance as
 training), and only then turned into the output.
 
 Output, one row per input row: customer_id, model, probability, margin,
-risk_band (analytics.risk), reason_1..3 (feature label), reason_k_value,
-reason_k_shap (ranked by |SHAP| like the dashboard's waterfall; positive pushes
-towards churn). Missing values are imputed as in training; values that are not
-valid for their feature become missing; categories never seen in training
-encode as all zeros. All three are counted per feature in the drift report.
+risk_band (analytics.risk), and for k = 1..4 (analytics.effects.MAX_REASONS, ranked
+by |effect| as on the Customer page): reason_k_code and reason_k (the reason code
+and phrase of the customer's value, `analytics.reasons.reason_for` on the bundle's
+feature entry: the same codes the page and its exports use), reason_k_value (the
+value as displayed), reason_k_effect (SHAP × the model's calibration slope: the
+reason's share of the calibrated log-odds; positive pushes towards churn) and
+reason_k_odds_factor (exp(effect): the customer's odds of churning are that many
+times what they would be without the reason). Missing values are imputed as in
+training; values that are not valid for their feature become missing; categories
+never seen in training encode as all zeros. All three are counted per feature in
+the drift report.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from analytics import drift, risk
+from analytics import drift, effects, risk
+from analytics.reasons import reason_for
 from bundle import layout
 from bundle.feature_types import display_value
 from bundle.models import portable_files
@@ -52,7 +59,7 @@ from training.spark import one_row
 from training.validate import ROW_ID, with_row_numbers
 
 log = logging.getLogger("training")
-REASONS = 3
+REASONS = effects.MAX_REASONS
 
 
 class ScoringError(Exception):
@@ -234,9 +241,11 @@ def _output_schema(id_type: T.DataType) -> T.StructType:
     ]
     for k in range(1, REASONS + 1):
         fields += [
+            T.StructField(f"reason_{k}_code", T.StringType()),
             T.StructField(f"reason_{k}", T.StringType()),
             T.StructField(f"reason_{k}_value", T.StringType()),
-            T.StructField(f"reason_{k}_shap", T.DoubleType()),
+            T.StructField(f"reason_{k}_effect", T.DoubleType()),
+            T.StructField(f"reason_{k}_odds_factor", T.DoubleType()),
         ]
     return T.StructType(fields)
 
@@ -245,9 +254,10 @@ def _reasons(
     batches: Iterator[pd.DataFrame], model: str, entry: dict, cuts: dict, feature_entries: list[dict]
 ) -> Iterator[pd.DataFrame]:
     names = [f["name"] for f in feature_entries]
-    labels = [f.get("label", f["name"]) for f in feature_entries]
+    slope = float(entry["calibration"]["slope"])
     for batch in batches:
         phi = batch[[explain.shap_column(model, n) for n in names]].to_numpy(dtype=np.float64)
+        effect = effects.effects(phi, slope)
         margin = batch[explain.margin_column(model)].to_numpy(dtype=np.float64)
         probability = batch[explain.probability_column(model)].to_numpy(dtype=np.float64)
         out = {
@@ -257,15 +267,22 @@ def _reasons(
             layout.MARGIN_COLUMN: margin,
             "risk_band": risk.band(probability, cuts),
         }
-        order = np.argsort(-np.abs(phi), axis=1, kind="stable")[:, :REASONS]
+        order = effects.ranked(effect, REASONS)
         rows = np.arange(len(batch))
-        for k in range(min(REASONS, len(names))):
+        for k in range(REASONS):
+            if k >= len(names):  # fewer features than reasons: the column stays empty
+                out |= {f"reason_{k + 1}{s}": None for s in ("_code", "", "_value", "_effect", "_odds_factor")}
+                continue
             j = order[:, k]
-            out[f"reason_{k + 1}"] = [labels[i] for i in j]
+            values = [_plain(batch[names[i]].iloc[r]) for r, i in zip(rows, j, strict=True)]
+            coded = [reason_for(feature_entries[i], v) for i, v in zip(j, values, strict=True)]
+            out[f"reason_{k + 1}_code"] = [c for c, _ in coded]
+            out[f"reason_{k + 1}"] = [p for _, p in coded]
             out[f"reason_{k + 1}_value"] = [
-                display_value(feature_entries[i], _plain(batch[names[i]].iloc[r])) for r, i in zip(rows, j, strict=True)
+                display_value(feature_entries[i], v) for i, v in zip(j, values, strict=True)
             ]
-            out[f"reason_{k + 1}_shap"] = phi[rows, j]
+            out[f"reason_{k + 1}_effect"] = effect[rows, j]
+            out[f"reason_{k + 1}_odds_factor"] = np.exp(effect[rows, j])
         yield pd.DataFrame(out)
 
 

@@ -45,14 +45,12 @@ from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
 from dashboard.views.common import format_probability
-from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, build_customer_view, probability_waterfall
+from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, Reason, build_customer_view
 from store.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
 LAST_CUSTOMER_KEY = "last_customer"
 MODEL_KEY = "model_pick"
-UNITS_KEY = "waterfall_units"
-POINTS, LOGODDS = "probability points", "log-odds"
 
 
 def _follow_in_url(customer_id: str) -> None:
@@ -179,68 +177,67 @@ def _tab_in_url(label: str) -> None:
 def _draw_reason_card(view: CustomerView) -> None:
     champion = " ★ champion" if view.is_champion else ""
     st.subheader(inert(f"Customer {view.customer_id}", None))
-    col_p, col_band, col_pct, col_outcome = st.columns([1, 1, 2.2, 1])  # the rank reads as a phrase
+    # Short values only: a metric tile cuts anything wider than its column at 1,280 px.
+    col_p, col_band, col_rank, col_outcome = st.columns(4)
     col_p.metric(
         "Churn probability",
         format_probability(view.probability),
         help=inert(
-            f"{view.model_name}{champion}. Average customer: {format_probability(view.average_probability)}.", None
+            f"{view.model_name}{champion}. Average customer: {format_probability(view.average_probability)}. "
+            f"{view.calibration_text}",
+            None,
         ),
     )
     col_band.metric("Risk band", f"{view.band.capitalize()} risk", help=describe_bands())
-    col_pct.metric("Rank", view.rank_text.capitalize(), help="Among all customers in the bundle, under this model.")
+    col_rank.metric(
+        "Risk rank",
+        view.rank_short,
+        help=inert(f"This customer is {view.rank_text}, under this model.", None),
+    )
     col_outcome.metric("Actual outcome", view.outcome, help=inert(f"In the {view.outcome_detail}.", None))
-    col_outcome.caption(inert(f"In the {view.outcome_detail.split(':')[0]}", None))
     st.markdown(inert(view.caption, None))
     up, down = st.columns(2)
-    with up:
-        st.markdown("**Raising the risk**")
-        for reason in view.raising:
-            st.markdown(inert(f"{reason.text}  ({reason.effect})", None))
-        if not view.raising:
-            st.markdown("Nothing raises this customer's risk.")
-    with down:
-        st.markdown("**Lowering the risk**")
-        for reason in view.lowering:
-            st.markdown(inert(f"{reason.text}  ({reason.effect})", None))
-        if not view.lowering:
-            st.markdown("Nothing lowers this customer's risk.")
-    st.caption(EFFECT_CAPTION)
-    st.caption(inert(view.baseline_text, None))
+    _reason_list(up, "Raising the risk", view.raising, "None of the main reasons raises this customer's risk.")
+    _reason_list(down, "Lowering the risk", view.lowering, "None of the main reasons lowers this customer's risk.")
+    st.caption(
+        f"The {len(view.reasons)} strongest reasons, each with its effect on the odds of churning. {EFFECT_CAPTION}"
+    )
+    st.caption(inert(f"{view.calibration_text} {view.baseline_text}", None))
+
+
+def _reason_list(column, heading: str, reasons: tuple[Reason, ...], empty: str) -> None:
+    with column:
+        st.markdown(f"**{heading}**")
+        for reason in reasons:
+            st.markdown(inert(f"{reason.text} · {reason.effect_text}", None))
+        if not reasons:
+            st.markdown(empty)
 
 
 def _draw_why(view: CustomerView) -> None:
-    left, right = st.columns([1, 1], gap="large")
-    with left:
-        units = st.radio("Show effects in", [POINTS, LOGODDS], key=UNITS_KEY, horizontal=True)
-        st.markdown(inert(f"Top reasons · SHAP contributions, {view.model_name}", None))
-        if units == POINTS:
-            draw.altair_chart(
-                charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True), width="stretch"
-            )
-            st.caption("Each bar is the change in probability it makes at its place in the walk from the baseline.")
-        else:
-            draw.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
-            st.caption("Bars add up in log-odds, the scale the model works in; the axis also shows the probability.")
-        st.caption("Red pushes towards churn, blue away from it.")
-    with right:
-        st.markdown("**Customer details**")
-        st.dataframe(
-            view.features,
-            hide_index=True,
-            width="stretch",
-            height=36 * (len(view.features) + 1) + 3,
-            column_config={
-                "Feature": st.column_config.TextColumn(width=170),
-                "Value": st.column_config.TextColumn(width=140),
-                "Effect (log-odds)": st.column_config.NumberColumn(
-                    "Effect",
-                    width=80,
-                    format="%+.2f",
-                    help="SHAP value: how much this feature moves the log-odds of churning",
-                ),
-            },
-        )
+    st.markdown(inert(f"Reasons · {view.model_name}", None))
+    draw.altair_chart(charts.waterfall_chart(view.waterfall), width="stretch")
+    st.caption(
+        "Each bar is one reason's effect (odds factor, written on the bar); the bars add up, from the baseline, "
+        "to this customer's probability. The axis is in probabilities on the log-odds scale the effects add "
+        "up in. Red pushes towards churn, blue away from it."
+    )
+    st.markdown("**Customer details**")
+    st.dataframe(
+        view.features,
+        hide_index=True,
+        width="stretch",
+        height=36 * (len(view.features) + 1) + 3,
+        column_config={
+            "Feature": st.column_config.TextColumn(width="medium"),
+            "Value": st.column_config.TextColumn(width="small"),
+            "Reason": st.column_config.TextColumn(width="medium", help="The reason code's phrase for this value."),
+            "Effect": st.column_config.TextColumn(width="small", help="Effect on the odds of churning."),
+            "Share of the push": st.column_config.NumberColumn(
+                width="small", format="%.0f%%", help="|effect| as a share of all effects together."
+            ),
+        },
+    )
 
 
 render()

@@ -20,7 +20,7 @@ from dashboard.views.customer.lime_check import (
     explain_lime,
 )
 from dashboard.views.customer.report import chart_svg, explanation_csv, export_name, html_report
-from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, probability_waterfall, shap_by_feature
+from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView
 from runtime import ModelRuntime
 
 # --- LIME ---------------------------------------------------------------------------------
@@ -44,8 +44,7 @@ def draw_lime(bundle: Bundle, runtime: ModelRuntime, view: CustomerView) -> None
         return
     result = stored[1]
     labels = feature_labels(bundle.manifest)
-    shap = shap_by_feature(bundle.manifest, view)
-    check = agreement(shap, result.weights)
+    check = agreement(view.effects, result.weights)
     c1, c2, c3 = st.columns(3)
     c1.metric(
         "Same direction",
@@ -61,20 +60,24 @@ def draw_lime(bundle: Bundle, runtime: ModelRuntime, view: CustomerView) -> None
     c3.metric("LIME took", f"{result.seconds * 1000:,.0f} ms", help=f"{result.samples:,} samples, seed 0.")
     note = agreement_note(check, labels)
     (st.warning if check.disagreeing else st.success)(inert(note, None))
-    st.dataframe(comparison_table(shap, result.weights, labels), hide_index=True, width="stretch")
-    st.caption("SHAP is in log-odds, LIME in probability: compare directions and order, not sizes.")
+    st.dataframe(comparison_table(view.effects, result.weights, labels), hide_index=True, width="stretch")
+    st.caption(
+        "Both effects are odds factors on the same calibrated log-odds. SHAP's compares the customer's value "
+        "with the average customer, exactly for this model; LIME's compares it with the other values of its "
+        "random variations (bins of numbers, other categories), from a local linear fit. Sizes differ by "
+        "design: compare directions and order."
+    )
 
 
 # --- export -------------------------------------------------------------------------------
 
 
 def draw_export(bundle: Bundle, view: CustomerView) -> None:
-    shap = shap_by_feature(bundle.manifest, view)
     stored = st.session_state.get(LIME_RESULT_KEY)
     lime = stored[1].weights if stored and stored[0][:2] == (str(view.customer_id), view.model) else None
     st.download_button(
         "Download explanation (CSV)",
-        explanation_csv(bundle.manifest, view.raw_features, shap, lime),
+        explanation_csv(bundle.manifest, view.raw_features, view.effects, lime),
         file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "csv"),
         mime="text/csv",
         key="download_csv",
@@ -94,15 +97,10 @@ def draw_export(bundle: Bundle, view: CustomerView) -> None:
 
 
 def build_report(bundle: Bundle, view: CustomerView, lime: dict | None) -> str:
-    svgs = {
-        "Reasons (probability points)": chart_svg(
-            charts.waterfall_chart(probability_waterfall(view.waterfall), probability=True)
-        ),
-    }
+    svgs = {"Reasons (effects on the odds of churning)": chart_svg(charts.waterfall_chart(view.waterfall))}
     lime_note = None
     if lime is not None:
-        shap = shap_by_feature(bundle.manifest, view)
-        lime_note = agreement_note(agreement(shap, lime), feature_labels(bundle.manifest))
+        lime_note = agreement_note(agreement(view.effects, lime), feature_labels(bundle.manifest))
     return html_report(
         title=f"Customer {view.customer_id}: churn risk",
         customer_id=view.customer_id,
@@ -113,9 +111,9 @@ def build_report(bundle: Bundle, view: CustomerView, lime: dict | None) -> str:
         band=view.band,
         rank_text=view.rank_text,
         summary=view.caption,
-        raising=[(r.text, r.effect) for r in view.raising],
-        lowering=[(r.text, r.effect) for r in view.lowering],
-        baseline=view.baseline_text,
+        raising=[(r.text, r.effect_text) for r in view.raising],
+        lowering=[(r.text, r.effect_text) for r in view.lowering],
+        baseline=f"{view.calibration_text} {view.baseline_text}",
         effect_note=EFFECT_CAPTION,
         charts=svgs,
         details=view.features,

@@ -146,7 +146,7 @@ def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dic
             if domain.type == "numeric":
                 step = 1.0 if float(domain.low).is_integer() and float(domain.high).is_integer() else 0.01
                 chosen[name] = st.number_input(
-                    labels[name],
+                    inert(labels[name]),
                     min_value=domain.low,
                     max_value=domain.high,
                     step=step,
@@ -157,8 +157,15 @@ def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dic
                 options: list[object] = list(domain.choices)
                 if st.session_state.get(key) not in options:
                     options = [st.session_state.get(key), *options]
-                chosen[name] = st.selectbox(labels[name], options, key=key, format_func=partial(display_value, spec))
+                chosen[name] = st.selectbox(
+                    inert(labels[name]), options, key=key, format_func=partial(_shown_value, spec)
+                )
     return chosen
+
+
+def _shown_value(spec: dict, value: object) -> str:
+    """An option as the user reads it, inert: option labels render Markdown too."""
+    return inert(display_value(spec, value))
 
 
 # --- ICE ----------------------------------------------------------------------------------
@@ -177,7 +184,7 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
         "Feature",
         names,
         key=ICE_KEY,
-        format_func=lambda n: labels.get(n, n),
+        format_func=lambda n: inert(labels.get(n, n)),
         help="How this customer's risk would change with this one value, all else equal.",
     )
     feature = picked or names[0]  # never None: the key was set to one of the options above
@@ -227,7 +234,10 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
     if st.session_state.get(LEVER_PICK_KEY) not in picks:  # another customer, fewer levers
         st.session_state[LEVER_PICK_KEY] = 0
     pick = st.selectbox(
-        "Try a lever in the What-if tab", picks, key=LEVER_PICK_KEY, format_func=lambda i: levers.iloc[i]["Change"]
+        "Try a lever in the What-if tab",
+        picks,
+        key=LEVER_PICK_KEY,
+        format_func=lambda i: inert(levers.iloc[i]["Change"]),
     )
     st.button(
         "Apply to what-if",
@@ -246,7 +256,10 @@ def draw_similar(bundle: Bundle, store, view, open_customer: Callable[[str], Non
     st.dataframe(similar, hide_index=True, width="stretch")
     for customer_id in similar["Customer"]:
         st.button(
-            f"Open customer {customer_id}", key=f"similar_{customer_id}", on_click=open_customer, args=(customer_id,)
+            inert(f"Open customer {customer_id}"),
+            key=f"similar_{customer_id}",
+            on_click=open_customer,
+            args=(customer_id,),
         )
 
 
@@ -258,7 +271,7 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
         "Risk band", [*BANDS, ANY], key=FIND_BAND_KEY, format_func=lambda b: f"{b} risk" if b != ANY else "any"
     )
     reason = c2.selectbox(
-        "Main reason", [ANY, *labels], key=FIND_REASON_KEY, format_func=lambda n: labels.get(n, "any")
+        "Main reason", [ANY, *labels], key=FIND_REASON_KEY, format_func=lambda n: inert(labels.get(n, "any"))
     )
     sort = c3.selectbox("Order", list(SORTS), key=FIND_SORT_KEY)
     page = c4.number_input("Page", min_value=1, value=1, step=1, key=FIND_PAGE_KEY)
@@ -269,5 +282,5 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
         options = list(found.rows["Customer"])
         if st.session_state.get(FIND_PICK_KEY) not in options:  # the page or filter changed
             st.session_state[FIND_PICK_KEY] = options[0]
-        pick = st.selectbox("Customer to open", options, key=FIND_PICK_KEY)
+        pick = st.selectbox("Customer to open", options, key=FIND_PICK_KEY, format_func=inert)
         st.button("Open this customer", key=FIND_OPEN_KEY, on_click=open_customer, args=(pick,))

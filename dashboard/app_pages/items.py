@@ -40,7 +40,9 @@ def _catalog(bundle):
             "from an event log, such as movielens: pick one in the sidebar."
         )
         return None
-    choice = sources[0] if len(sources) == 1 else st.selectbox("Item vectors", sources, key=SOURCE_KEY)
+    choice = (
+        sources[0] if len(sources) == 1 else st.selectbox("Item vectors", sources, key=SOURCE_KEY, format_func=inert)
+    )
     try:
         if choice == f"Bundle {bundle.name}" and has_items(bundle.manifest):
             return data.load_item_catalog(bundle)
@@ -92,9 +94,13 @@ def _neighbours_tab(catalog, item_id: str) -> None:
 def _analogy_tab(catalog, item_id: str, options: list[str]) -> None:
     st.caption("Items like the positive ones and unlike the negative ones (gensim most_similar: mean of unit vectors).")
     positive = st.multiselect(
-        "Positive", options, default=[item_id], format_func=catalog.label, key=f"analogy_pos_{item_id}"
+        "Positive",
+        options,
+        default=[item_id],
+        format_func=_item_label(catalog),
+        key=f"analogy_pos_{item_id}",
     )
-    negative = st.multiselect("Negative", options, format_func=catalog.label, key=f"analogy_neg_{item_id}")
+    negative = st.multiselect("Negative", options, format_func=_item_label(catalog), key=f"analogy_neg_{item_id}")
     if not positive and not negative:
         st.info("Pick at least one item.")
         return
@@ -111,7 +117,11 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
     near = views.build_neighbours(catalog, item_id, 3)["item_id"].tolist()
     far = views.far_item(catalog, item_id)
     chosen = st.multiselect(
-        "Items", options, default=[item_id, *near, far], format_func=catalog.label, key=f"odd_{item_id}"
+        "Items",
+        options,
+        default=[item_id, *near, far],
+        format_func=_item_label(catalog),
+        key=f"odd_{item_id}",
     )
     try:
         odd, scored = views.build_odd_one_out(catalog, chosen)
@@ -120,6 +130,11 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
         return
     st.success(f"Doesn't belong: {inert(catalog.label(odd))}")
     _table(scored, {"similarity to the group": "Similarity to the group"})
+
+
+def _item_label(catalog):
+    """Option labels render Markdown: an item title is data, so it goes through `inert`."""
+    return lambda item: inert(catalog.label(item))
 
 
 def render() -> None:

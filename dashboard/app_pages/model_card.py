@@ -33,6 +33,16 @@ def render() -> None:
         st.dataframe(card.split, hide_index=True, width="stretch")
     st.subheader("Features")
     st.dataframe(card.features, hide_index=True, width="stretch")
+    st.subheader("Reason codes")
+    st.caption(
+        "The phrase and code each feature's value is explained with on the Customer page, in its exports and in "
+        "batch scoring (`training score`: reason_k_code, reason_k). The first row of a feature that matches a "
+        "value wins; a value none matches reads 'label: value' under the feature's name as code."
+    )
+    if card.reasons.empty:
+        st.info("This bundle has no reason codes (trained before they existed): values read 'label: value'.")
+    else:
+        st.dataframe(card.reasons, hide_index=True, width="stretch")
     st.subheader("Models and hyperparameters")
     st.dataframe(card.models, hide_index=True, width="stretch")
     st.subheader("Tuning")

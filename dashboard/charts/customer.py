@@ -12,83 +12,79 @@ from typing import Literal
 import altair as alt
 import pandas as pd
 
+from dashboard.views.common import format_probability
 from dashboard.views.customer.view import DECREASES, INCREASES
 from runtime import sigmoid
 
 RISK_COLORS = alt.Scale(domain=[INCREASES, DECREASES], range=["#d62728", "#1f77b4"])
 ROW_HEIGHT = 30
 
-# Vega expression turning a log-odds tick into "1.0 (73%)", so the axis stays linear in
-# what SHAP adds up (log-odds) while still reading as a probability.
-_LOGODDS_WITH_PROBABILITY = "format(datum.value, '.1f') + ' (' + format(1 / (1 + exp(-datum.value)), '.0%') + ')'"
+# Vega expression writing a log-odds tick as the probability it stands for ("73%", "99.4%"), so
+# the axis stays linear in what the effects add up (calibrated log-odds) yet reads as a probability.
+_P = "(1 / (1 + exp(-datum.value)))"
+_LOGODDS_AS_PROBABILITY = f"({_P} < 0.01 || {_P} > 0.99) ? format({_P}, '.1%') : format({_P}, '.0%')"
+LEGEND = alt.Legend(orient="top", title=None, labelLimit=0, symbolType="square")
 
 
-def waterfall_chart(df: pd.DataFrame, probability: bool = False) -> alt.LayerChart:
-    """Horizontal SHAP waterfall from `views` rows: strongest reason on top, each bar
-    spanning start→end in log-odds, red when it raises the churn risk, blue when it lowers it.
-
-    `probability=True` takes rows from `views.customer.probability_waterfall` (start/end as
-    probabilities, `shap` as probability points) and labels the axis in percent."""
-    data = _waterfall_data(df, probability)
+def waterfall_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Horizontal waterfall from `views` rows (`waterfall_rows`): strongest reason on top, each bar
+    spanning start→end in calibrated log-odds and labelled with its effect as an odds factor, red
+    when it raises the churn risk, blue when it lowers it. The axis is written in probabilities."""
+    data = _waterfall_data(df)
     y = alt.Y(
         "reason:N",
         sort=alt.EncodingSortField("rank", order="ascending"),
         title=None,
         axis=alt.Axis(labelLimit=320, labelFontSize=12),
     )
-    if probability:
-        x_axis = alt.Axis(format=".0%", title="Probability of churning", tickCount=6, grid=True)
-    else:
-        x_axis = alt.Axis(
-            labelExpr=_LOGODDS_WITH_PROBABILITY, title="Log-odds of churning (probability)", tickCount=6, grid=True
-        )
+    x_axis = alt.Axis(
+        labelExpr=_LOGODDS_AS_PROBABILITY, title="Probability of churning (log-odds scale)", tickCount=7, grid=True
+    )
     base = alt.Chart(data)
     bars = base.mark_bar(cornerRadius=2).encode(
         y=y,
         x=alt.X("start:Q", scale=alt.Scale(zero=False, nice=True), axis=x_axis),
         x2=alt.X2("end:Q"),
-        color=alt.Color("direction:N", scale=RISK_COLORS, title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("direction:N", scale=RISK_COLORS, legend=LEGEND),
         tooltip=[
             alt.Tooltip("label:N", title="Feature"),
             alt.Tooltip("value:N", title="Value"),
-            alt.Tooltip("shap:Q", title="Probability points" if probability else "SHAP (log-odds)", format="+.3f"),
+            alt.Tooltip("effect_text:N", title="Effect"),
             alt.Tooltip("probability_after:Q", title="Probability after", format=".1%"),
         ],
     )
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
-        y=y, x=alt.X("tip:Q"), text=alt.Text("shap_text:N")
+        y=y, x=alt.X("tip:Q"), text=alt.Text("effect_text:N")
     )
     return (
-        alt.layer(bars, labels, *_baseline_markers(data, probability))
+        alt.layer(bars, labels, *_baseline_markers(data))
         # A fixed step per reason, so bars and their labels never get squeezed together.
         .properties(height=alt.Step(ROW_HEIGHT), width="container")
         .configure_view(strokeWidth=0)
     )
 
 
-def _waterfall_data(df: pd.DataFrame, probability: bool) -> pd.DataFrame:
-    """The rows plus what the chart writes: each bar's text, the probability after it, where its label sits."""
+def _waterfall_data(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows plus what the chart writes: the probability after each bar, where its label sits."""
     data = df.copy()
-    if probability:
-        data["shap_text"] = data["shap"].map(lambda v: f"{v * 100:+.1f} pts")
-    else:
-        data["shap_text"] = data["shap"].map(lambda v: f"{v:+.2f}")
-    data["probability_after"] = data["end"] if probability else sigmoid(data["end"].to_numpy(dtype=float))
+    data["probability_after"] = sigmoid(data["end"].to_numpy(dtype=float))
     data["tip"] = data["end"].where(data["end"] >= data["start"], data["start"])
     return data
 
 
-def _baseline_markers(data: pd.DataFrame, probability: bool) -> list[alt.Chart]:
+def _baseline_markers(data: pd.DataFrame) -> list[alt.Chart]:
     """Two dashed rules, at the baseline and at this customer's score; their captions point away
     from each other so they never collide."""
     base_value = float(data.loc[data["rank"].idxmax(), "start"]) if len(data) else 0.0
     final = float(data.loc[data["rank"].idxmin(), "end"]) if len(data) else 0.0
-
-    def shown(v: float) -> float:
-        return v if probability else float(sigmoid(v))
-
     markers = pd.DataFrame(
-        {"x": [base_value, final], "text": [f"baseline {shown(base_value):.1%}", f"this customer {shown(final):.1%}"]}
+        {
+            "x": [base_value, final],
+            "text": [
+                f"baseline {format_probability(float(sigmoid(base_value)))}",
+                f"this customer {format_probability(float(sigmoid(final)))}",
+            ],
+        }
     )
     rules = alt.Chart(markers).mark_rule(strokeDash=[4, 3], color="#666").encode(x=alt.X("x:Q"))
     left, right = (0, 1) if base_value <= final else (1, 0)

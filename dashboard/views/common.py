@@ -66,3 +66,13 @@ def rank_phrase(percentile: float) -> str:
 def reason_text(feature: Mapping, value: object) -> str:
     """The reason code's phrase for one value ("Tenure under 12 months", or "Tenure: 2 months")."""
     return reason_for(feature, value)[1]
+
+
+def rank_short(percentile: float) -> str:
+    """The rank in a few characters, for a metric tile: "Top 0.1%", "Top 30%", "Bottom 14%"."""
+    riskiest = 100.0 - percentile  # % scored at least as high, this customer included
+    if riskiest <= 1.0:
+        return f"Top {max(math.ceil(riskiest * 10) / 10, 0.1):g}%"
+    if riskiest <= 50.0:
+        return f"Top {math.ceil(riskiest):.0f}%"
+    return f"Bottom {min(math.floor(percentile) + 1, 100):.0f}%"

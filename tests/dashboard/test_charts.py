@@ -49,8 +49,19 @@ def test_waterfall_bars_span_start_to_end_colored_by_direction(view):
     assert enc["color"]["scale"]["range"][0].lower() == "#d62728"  # red = raises risk
     assert enc["y"]["field"] == "reason"
     assert enc["y"]["sort"] == {"field": "rank", "order": "ascending"}
-    assert {t["field"] for t in enc["tooltip"]} >= {"label", "value", "shap"}
-    assert "exp(" in enc["x"]["axis"]["labelExpr"]  # probability shown next to log-odds
+    assert {t["field"] for t in enc["tooltip"]} >= {"label", "value", "effect_text"}
+    assert "exp(" in enc["x"]["axis"]["labelExpr"]  # log-odds ticks written as probabilities
+    assert enc["color"]["legend"]["labelLimit"] == 0  # "decreases risk" is never clipped
+
+
+def test_waterfall_bars_are_labelled_with_the_effect_the_card_shows(view):
+    spec = charts.waterfall_chart(view.waterfall).to_dict()
+    text = _layer_using(spec, "text")
+    assert text["encoding"]["text"]["field"] == "effect_text"
+    rows = next(v for v in spec["datasets"].values() if v and "effect_text" in v[0])
+    by_feature = {r["feature"]: r["effect_text"] for r in rows}
+    for reason in view.reasons:
+        assert by_feature[reason.feature] == reason.effect_text
 
 
 def test_waterfall_data_has_one_row_per_reason(view):
@@ -63,7 +74,7 @@ def test_waterfall_data_has_one_row_per_reason(view):
 
 def test_waterfall_marks_average_and_this_customer(view):
     spec = charts.waterfall_chart(view.waterfall).to_dict()
-    texts = [r["text"] for rows in spec["datasets"].values() for r in rows if "text" in r]
+    texts = [r["text"] for rows in spec["datasets"].values() for r in rows if isinstance(r.get("text"), str)]
     # Same format as the page's probability metric.
     assert f"this customer {view.probability:.1%}" in texts
     assert f"baseline {view.base_probability:.1%}" in texts

@@ -81,8 +81,12 @@ def test_reason_card_numbers_match_the_metrics(artifacts):
     card = texts(at.markdown).replace("\\", "")
     assert f"{format_probability(p[5])} chance of churning" in card
     assert metrics(at)["Risk band"].endswith("risk")
-    assert "pts" in card
-    assert "percentage points" in texts(at.caption)
+    view = build_customer_view(telco(artifacts), CustomerStore(telco(artifacts)), str(ids[5]))
+    for reason in view.reasons:  # each reason on the card, with the same effect as the sentence
+        assert f"{reason.text} · {reason.effect_text}" in card
+        assert f"{reason.text} ({reason.effect_text})" in card
+    assert "pts" not in card
+    assert "odds factor" in texts(at.caption)
 
 
 def test_whatif_change_reset_and_url_round_trip(artifacts):
@@ -147,9 +151,10 @@ def test_levers_suggest_actionable_changes_and_apply_to_whatif(artifacts):
     at = run_app(bundle="telco", customer=str(ids[riskiest]), tab="Retention levers")
     levers = next(d.value for d in at.dataframe if "Change" in d.value.columns)
     assert len(levers) > 0
-    actionable = {f["label"].split(" (")[0] for f in bundle.manifest["features"] if f.get("actionable")}
+    # Each change reads as its reason code's phrase ("Two-year contract"), always of an actionable feature.
+    actionable = {r["phrase"] for f in bundle.manifest["features"] if f.get("actionable") for r in f["reasons"]}
     for change in levers["Change"]:
-        assert all(part.split(":")[0] in actionable for part in change.split(" and "))
+        assert all(part in actionable for part in change.split(" and ")), change
     assert not any(levers["Change"].str.contains("Tenure|Senior|Female|partner"))
     at.button(key="lever_apply").click().run()
     assert not at.exception
@@ -225,8 +230,11 @@ def test_downloads_hold_the_explanation(artifacts, monkeypatch):
     table = pd.read_csv(pd.io.common.BytesIO(content if isinstance(content, bytes) else content.encode()))
     assert table["feature"].tolist() == [f["name"] for f in bundle.manifest["features"]]
     store = CustomerStore(bundle)
-    shap = store.lookup(ids[6]).shap[bundle.manifest["champion"]]
-    assert np.allclose(table["shap"], [shap[f] for f in table["feature"]])
+    champion = bundle.manifest["champion"]
+    shap = store.lookup(ids[6]).shap[champion]
+    slope = bundle.manifest["models"][champion]["calibration"]["slope"]
+    assert np.allclose(table["effect_log_odds"], [slope * shap[f] for f in table["feature"]])
+    assert np.allclose(table["odds_factor"], np.exp(table["effect_log_odds"]))
     # The HTML report is generated on click; its builder is what the button calls.
     view = build_customer_view(bundle, store, ids[6])
     page = build_report(bundle, view, None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from dashboard.views.common import format_probability, rank_phrase, reason_text, value_in_units, with_article
+from dashboard.views.customer.levers import Cooccurrence, _plausible, values_set
 from dashboard.views.customer.lime_check import agreement, agreement_note
-from dashboard.views.customer.report import export_name, html_report
+from dashboard.views.customer.report import explanation_csv, export_name, html_report
 from dashboard.views.customer.whatif import Domain, WhatIfError, encode_whatif, parse_whatif
 
 
@@ -143,3 +146,40 @@ def test_report_escapes_every_piece_of_data():
     assert export_name("telco", "r1", "../a b<c>", "html") == "churnlens-telco-r1-customer-.._a_b_c_.html"
     # The probability passed in is the one the page states, in the metric format.
     assert "Churn probability 42.0% · high risk" in page
+
+
+def test_the_csv_export_neutralises_spreadsheet_formulas():
+    manifest = {
+        "features": [
+            {"name": "plan", "type": "categorical", "label": "=Plan", "categories": ["=1+2"]},
+            {"name": "tenure", "type": "numeric", "label": "Tenure (months)"},
+        ]
+    }
+    text = explanation_csv(
+        manifest, {"plan": '=HYPERLINK("http://x")', "tenure": -3.0}, {"plan": 0.7, "tenure": -0.2}, None
+    )
+    table = pd.read_csv(io.StringIO(text), dtype=str)
+    assert table.loc[0, "label"] == "'=Plan"
+    assert table.loc[0, "value"] == '\'=HYPERLINK("http://x")'
+    assert table.loc[0, "reason"].startswith("'=Plan")  # the fallback phrase starts with the label
+    assert table.loc[1, "value"] == "-3.0"  # a number stays a number
+    assert table.loc[0, "effect"] == "odds ×2.01" and table.loc[1, "effect"] == "odds ÷1.22"
+    assert float(table.loc[0, "share_of_push"]) == pytest.approx(0.7 / 0.9)
+    assert all(not str(v).startswith(("=", "+", "@")) for v in table.to_numpy().ravel())
+
+
+def test_levers_encode_values_that_are_plausible_only_in_a_pair():
+    """A 400-row bundle crashed with KeyError ('plan', 'p4'): plan p4 occurred only with the add-on,
+    so 'plan → p4' alone was filtered out while 'plan → p4 and add-on → Yes' was kept."""
+    seen = Cooccurrence.build(
+        {
+            "plan": np.array(["p1", "p1", "p4", "p4"], dtype=object),
+            "addon": np.array(["No", "Yes", "Yes", "Yes"], dtype=object),
+        }
+    )
+    customer = {"plan": "p1", "addon": "No"}
+    singles = [(("plan", "p4"),), (("addon", "Yes"),)]
+    pairs = [singles[0] + singles[1]]
+    options = [o for o in singles + pairs if _plausible(o, customer, seen)]
+    assert options == [(("addon", "Yes"),), (("plan", "p4"), ("addon", "Yes"))]
+    assert values_set(options, "plan") == ["p4"] and values_set(options, "addon") == ["Yes"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.effects import MAX_REASONS, format_effect
 from bundle import layout
 from bundle.manifest import model_names
 from bundle.models import load_runtime
@@ -35,24 +36,33 @@ def background(telco_bundle):
     return load_background(telco_bundle, [f["name"] for f in telco_bundle.manifest["features"]])
 
 
-def test_reason_effects_are_probability_points_from_log_odds(telco_bundle, store):
+def test_reason_effects_are_shap_times_the_calibration_slope(telco_bundle, store):
     for model in model_names(telco_bundle.manifest):
         view = build_customer_view(telco_bundle, store, store.customer_id(11), model=model)
+        slope = telco_bundle.manifest["models"][model]["calibration"]["slope"]
         assert view.model == model
-        for reason in (*view.raising, *view.lowering):
-            assert reason.points == pytest.approx(view.probability - float(sigmoid(view.margin - reason.shap)))
-        assert all(r.shap > 0 for r in view.raising) and all(r.shap < 0 for r in view.lowering)
-        assert 0 < len(view.raising) + len(view.lowering) <= 6
+        for reason in view.reasons:
+            assert reason.effect == pytest.approx(slope * reason.shap, rel=1e-12)
+            assert reason.effect_text == format_effect(reason.effect)
+        assert all(r.effect > 0 for r in view.raising) and all(r.effect < 0 for r in view.lowering)
+        assert set(view.raising) | set(view.lowering) == set(view.reasons)
+        assert 0 < len(view.reasons) <= MAX_REASONS
+        sizes = [abs(r.effect) for r in view.reasons]
+        assert sizes == sorted(sizes, reverse=True)
+        assert sizes[-1] >= max(abs(e) for n, e in view.effects.items() if n not in {r.feature for r in view.reasons})
+        # The effects add up, from the calibrated baseline, to the probability shown.
+        total = view.calibration.log_odds(view.base_value) + sum(view.effects.values())
+        assert float(sigmoid(total)) == pytest.approx(view.probability, abs=1e-6)
         assert view.average_probability == pytest.approx(float(np.mean(store.probabilities(model))))
         assert view.churn_rate == telco_bundle.manifest["dataset"]["label_rate"]
 
 
-def test_low_risk_customers_get_no_main_reason_for_concern(telco_bundle, store):
+def test_the_safest_customer_reads_as_least_risky(telco_bundle, store):
     model = telco_bundle.manifest["champion"]
     safest = int(np.argmin(store.probabilities(model)))
     view = build_customer_view(telco_bundle, store, store.customer_id(safest))
     assert view.band == "low"
-    assert "concern" not in view.caption and "least risky" in view.caption
+    assert "least risky" in view.caption
 
 
 def test_whatif_matches_a_fresh_runtime_score(telco_bundle, store):

@@ -189,6 +189,16 @@ def test_model_card_answers_which_data_features_parameters(telco_bundle):
     assert manifest["dataset"]["fingerprint"] in markdown and "Spark master" in markdown
     assert "`` Tenure \\| [x](http://evil) `tick` ``" in markdown  # code span: inert, pipe escaped for the table
     assert "No search for this model" in markdown  # models without a search say so
+    # Reason codes: one row per code, with what it matches and where it came from (Telco's spec).
+    reasons = card.reasons.set_index("Code")
+    assert len(reasons) == sum(len(f["reasons"]) for f in manifest["features"])
+    assert reasons.loc["contract:Month-to-month", "Phrase"] == "Month-to-month contract"
+    assert reasons.loc["tenure:12-24", "Matches"] == "12 ≤ value < 24"
+    assert reasons.loc["tenure:lt12", "Matches"] == "value < 12"
+    assert reasons.loc["female:yes", "Matches"] == "Yes (1)"
+    assert reasons.loc["total_charges:missing", "Matches"] == "missing"
+    assert set(reasons["Source"]) == {"given (dataset spec)"}
+    assert "## Reason codes" in markdown and "`contract:Month-to-month`" in markdown
 
 
 # ---------------------------------------------------------------- pages in AppTest
@@ -289,4 +299,6 @@ def test_model_card_page_and_download(bundle_root, monkeypatch):
     bundle = data.load_bundle("telco")
     features = [t for t in at.dataframe if "Preprocessing" in t.value.columns][0].value
     assert features["Feature"].tolist() == [f["name"] for f in bundle.manifest["features"]]
+    reasons = [t for t in at.dataframe if "Matches" in t.value.columns][0].value
+    assert reasons["Code"].tolist() == [r["code"] for f in bundle.manifest["features"] for r in f["reasons"]]
     assert len(at.get("download_button")) == 1

@@ -152,3 +152,33 @@ def test_a_bundle_published_while_a_session_is_open_is_picked_up_on_the_next_rer
     assert "second" in at.sidebar.caption[0].value and "first" not in at.sidebar.caption[0].value
     assert {m.label: m.value for m in at.metric}["Churn probability"] == f"{probabilities[5]:.1%}"
     assert at.text_input(key="customer").value == str(ids[5])
+
+
+LABEL_PAYLOAD = "[lbl](javascript:alert(3)) **Plan** https://ev.il/g"
+
+
+def test_labels_and_categories_from_data_are_inert_in_widget_labels_and_options(tmp_path, monkeypatch):
+    """Streamlit renders Markdown in widget labels and option labels too: a feature label and a
+    category label carrying links and emphasis reach the What if inputs, the ICE picker and the
+    Find customers filter only as inert text."""
+    import json
+
+    from tests.bundle.tiny import write_tiny_bundle
+
+    bundle = write_tiny_bundle(tmp_path / "artifacts")
+    manifest_file = bundle.path / layout.MANIFEST
+    manifest = json.loads(manifest_file.read_text())
+    manifest["features"][0]["label"] = LABEL_PAYLOAD
+    manifest["features"][1]["category_labels"] = {"Monthly": LABEL_PAYLOAD, "Yearly": "__bold__ _it_"}
+    manifest_file.write_text(json.dumps(manifest))
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(tmp_path / "artifacts"))
+    at = run_app(bundle="tiny", customer="3", tab="What if")
+    assert not at.exception
+    labels = [
+        str(getattr(w, "label", "")) for kind in ("number_input", "selectbox", "text_input") for w in at.get(kind)
+    ]
+    options = [str(o) for w in at.selectbox for o in w.options]
+    assert any("Plan" in text for text in labels) and any("Plan" in text for text in options)
+    for text in labels + options:
+        assert links_and_images(text) == [], text
+        assert not re.search(r"(?<!\\)(\*\*|__)", text), text  # no live emphasis

@@ -46,7 +46,7 @@ def test_deep_link_shows_probability_and_waterfall(artifacts):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Churn probability"] == f"{probabilities[7]:.1%}"
     assert metrics["Actual outcome"] in {"Churned", "Stayed"}
-    assert metrics["Rank"].startswith(("Riskier than", "Among the"))
+    assert metrics["Risk rank"].startswith(("Top ", "Bottom "))
     assert metrics["Risk band"] in {"High risk", "Medium risk", "Low risk"}
     # Why (waterfall) and What-if (new waterfall); ICE runs only once its tab is opened.
     assert len(charts_on(at)) == 2

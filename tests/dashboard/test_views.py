@@ -12,7 +12,6 @@ import pytest
 from bundle import layout
 from bundle.manifest import model_names
 from dashboard import views
-from runtime import sigmoid
 from store.customers import CustomerStore, MalformedCustomerId, UnknownCustomer
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import champion_predictions, telco
@@ -41,11 +40,9 @@ def test_probability_and_percentile_come_from_the_champion(bundle, store):
     assert view.probability == pytest.approx(probabilities[pos])
     expected_percentile = 100.0 * np.mean(probabilities < probabilities[pos])
     assert view.percentile == pytest.approx(expected_percentile)
-    # The stored probability is the model's calibrated one: sigmoid(slope × margin + intercept).
-    calibration = bundle.manifest["models"][view.model]["calibration"]
-    assert calibration["method"] == "platt"
-    expected = sigmoid(calibration["slope"] * view.margin + calibration["intercept"])
-    assert view.probability == pytest.approx(float(expected), abs=1e-6)
+    # The stored probability is the calibrated one (Platt: sigmoid(slope × margin + intercept)).
+    assert bundle.manifest["models"][view.model]["calibration"]["method"] == "platt"
+    assert view.probability == pytest.approx(float(view.calibration.probability(view.margin)), abs=1e-6)
 
 
 def test_outcome_reflects_label_and_split(bundle, store, customers):
@@ -56,32 +53,35 @@ def test_outcome_reflects_label_and_split(bundle, store, customers):
         assert view.outcome_detail.startswith(f"{'test' if split == 'test' else 'training'} set")
 
 
-def test_waterfall_adds_up_from_base_value_to_margin(bundle, store):
+def test_waterfall_adds_up_from_base_value_to_calibrated_log_odds(bundle, store):
     ids, _ = champion_predictions(bundle)
     view = views.build_customer_view(bundle, store, str(ids[0]), top_n=5)
     rows = view.waterfall
     n_features = len(bundle.manifest["features"])
     assert len(rows) == min(5, n_features) + (1 if n_features > 5 else 0)
     top = rows[rows["feature"] != views.OTHER]
-    assert list(top["shap"].abs()) == sorted(top["shap"].abs(), reverse=True)
-    # Each bar starts where the one below it ends; the bottom one starts at the base value.
-    assert rows["start"].iloc[-1] == pytest.approx(view.base_value)
+    assert list(top["effect"].abs()) == sorted(top["effect"].abs(), reverse=True)
+    # Each bar starts where the one below it ends; the bottom one starts at the calibrated base value.
+    calibration = view.calibration
+    assert rows["start"].iloc[-1] == pytest.approx(float(calibration.log_odds(view.base_value)))
     assert np.allclose(rows["start"].iloc[:-1].to_numpy(), rows["end"].iloc[1:].to_numpy())
-    assert np.allclose(rows["end"] - rows["start"], rows["shap"])
-    assert rows["end"].iloc[0] == pytest.approx(view.margin, abs=layout.LOCAL_ACCURACY_TOLERANCE)
-    assert set(rows["direction"][rows["shap"] > 0]) <= {views.INCREASES}
-    assert set(rows["direction"][rows["shap"] < 0]) <= {views.DECREASES}
+    assert np.allclose(rows["end"] - rows["start"], rows["effect"])
+    tolerance = calibration.slope * layout.LOCAL_ACCURACY_TOLERANCE
+    assert rows["end"].iloc[0] == pytest.approx(float(calibration.log_odds(view.margin)), abs=tolerance)
+    assert set(rows["direction"][rows["effect"] > 0]) <= {views.INCREASES}
+    assert set(rows["direction"][rows["effect"] < 0]) <= {views.DECREASES}
 
 
 def test_other_features_row_sums_the_rest(bundle, store):
     ids, _ = champion_predictions(bundle)
     view = views.build_customer_view(bundle, store, str(ids[1]), top_n=3)
     record = store.lookup(str(ids[1]))
+    slope = bundle.manifest["models"][view.model]["calibration"]["slope"]
     shap = record.shap[view.model]
     other = view.waterfall[view.waterfall["feature"] == views.OTHER].iloc[0]
     rest = sorted(shap.values(), key=abs, reverse=True)[3:]
     assert other["label"] == f"{len(rest)} other features"
-    assert other["shap"] == pytest.approx(sum(rest))
+    assert other["effect"] == pytest.approx(slope * sum(rest))
 
 
 def test_no_other_row_when_every_feature_fits(bundle, store):
@@ -110,7 +110,7 @@ def test_missing_values_show_as_missing(tmp_path):
     view = views.build_customer_view(tiny, CustomerStore(tiny), "11")
     shown = dict(zip(view.features["Feature"], view.features["Value"], strict=True))
     assert shown == {"Tenure (months)": "missing", "Contract": "Monthly"}
-    assert "Tenure (months) = missing" in set(view.waterfall["reason"])
+    assert "Tenure: missing" in set(view.waterfall["reason"])
 
 
 @pytest.mark.parametrize(
@@ -135,8 +135,9 @@ def test_caption_names_probability_and_top_reason(bundle, store):
     view = views.build_customer_view(bundle, store, str(ids[10]))
     # The same number as the probability metric, and the strongest reason in words and units.
     assert f"{view.probability:.1%} chance of churning" in view.caption
-    top = max((*view.raising, *view.lowering), key=lambda r: abs(r.shap))
-    assert f"{top.text} ({top.effect})" in view.caption
+    top = view.reasons[0]
+    assert abs(top.effect) == max(abs(e) for e in view.effects.values())
+    assert f"{top.text} ({top.effect_text})" in view.caption
 
 
 def test_unknown_and_malformed_ids_raise_user_errors(bundle, store):

@@ -164,3 +164,37 @@ def test_business_user_journey(server, page, bundle_root, screenshots, tmp_path)
     for reason in (*view.raising, *view.lowering):
         assert html.escape(reason.text) in report
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+_TRUNCATED = """els => els.flatMap(e => [e, ...e.querySelectorAll('*')])
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
+
+
+@pytest.mark.parametrize("which", ["riskiest", "safest"])
+def test_a_customer_at_either_extreme_reads_whole_at_1280_px(server, browser, bundle_root, screenshots, which):
+    """Metric tiles are not cut off at a 1,280-pixel-wide window, and the reasons of the riskiest and
+    the safest customer carry real effects (screenshots kept in test-output/e2e)."""
+    bundle = open_bundle(bundle_root / "telco")
+    store = CustomerStore(bundle)
+    scores = store.probabilities(bundle.manifest["champion"])
+    position = int(scores.argmax() if which == "riskiest" else scores.argmin())
+    view = build_customer_view(bundle, store, store.customer_id(position))
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/?bundle=telco&customer={view.customer_id}")
+        settle(page)
+        values = page.locator("[data-testid='stMetricValue']")
+        values.first.wait_for(timeout=30_000)
+        assert f"{view.probability:.1%}" in values.all_inner_texts()
+        assert values.evaluate_all(_TRUNCATED) == []
+        for reason in view.reasons:
+            page.get_by_text(f"{reason.text} · {reason.effect_text}", exact=True).first.wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(
+            timeout=30_000
+        )
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(screenshots / f"customer-{which}.png"), full_page=True)
+    finally:
+        context.close()

@@ -96,7 +96,7 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         (
             with_("features", columns={"Plan": {"labl": "x"}}),
             "features.columns.Plan.labl: unknown key "
-            "(expected one of type, label, categories, ignore, actionable, positive)",
+            "(expected one of type, label, categories, ignore, actionable, positive, reasons)",
         ),
         (
             with_("features", columns={"Churn": {"label": "x"}}),

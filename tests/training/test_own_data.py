@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bundle import ids, layout
+from bundle.manifest import manifest_problems
 from bundle.reader import open_bundle
 from tests.conftest import FAST_MODELS, REPO, SAMPLE_ROWS
 from training.__main__ import main
@@ -72,7 +73,16 @@ def awkward_config(csv, **customers) -> dict:
             **customers,
         },
         "features": {
-            "columns": {"Plan type": {"label": "Plan", "categories": {"pro": "Professional"}, "actionable": True}}
+            "columns": {
+                "Plan type": {
+                    "label": "Plan",
+                    "categories": {"pro": "Professional"},
+                    "actionable": True,
+                    "reasons": [{"values": ["basic"], "phrase": "On the basic plan"}],
+                },
+                # Binary from text: the column's own Y/N read as 1/0.
+                "Is Senior": {"reasons": [{"values": ["Y"], "phrase": "Senior", "code": "senior"}]},
+            }
         },
         "models": {"use": ["logistic"], "params": {"logistic": {"maxIter": 50}}},
         "training": {"test_fraction": 0.25},
@@ -256,6 +266,22 @@ def test_a_config_run_publishes_hashed_ids_and_original_names(hashed_root):
     assert features["is_senior"]["values"] == {"1": "Y", "0": "N"}
     assert features["plan_type"]["category_labels"] == {"pro": "Professional"}
     assert features["plan_type"]["actionable"] is True
+    # Reason codes: the config's where it gives them, generated from the training split elsewhere.
+    assert manifest_problems(manifest) == []
+    plan, senior = features["plan_type"], features["is_senior"]
+    assert plan["reasons"] == [{"code": "plan_type:basic", "phrase": "On the basic plan", "values": ["basic"]}]
+    assert senior["reasons"] == [{"code": "senior", "phrase": "Senior", "values": ["1"]}]  # Y → 1
+    sources = {f["name"]: f["reasons_source"] for f in manifest["features"]}
+    assert sources == {**dict.fromkeys(sources, "generated"), "plan_type": "config", "is_senior": "config"}
+    charges = features["monthly_charges"]
+    ranges = [r for r in charges["reasons"] if not r.get("missing")]
+    assert len(ranges) == 4 and ranges[0]["phrase"].startswith("monthly.charges under ")
+    missing = {"code": "monthly_charges:missing", "phrase": "monthly.charges missing", "missing": True}
+    assert charges["reasons"][-1] == missing  # "NA" every 37th row: the column can be missing
+    customers = pq.read_table(bundle.file(layout.CUSTOMERS)).to_pandas()
+    train = customers.loc[customers[layout.SPLIT_COLUMN] == "train", "monthly_charges"].dropna()
+    edges = [r["upper"] for r in ranges[:-1]]
+    assert np.allclose(edges, np.quantile(train, [0.25, 0.5, 0.75]), atol=1.0)  # training quartiles, rounded to 1
     assert (
         manifest["models"]["logistic"]["risk_bands"]["high"] >= manifest["models"]["logistic"]["risk_bands"]["medium"]
     )

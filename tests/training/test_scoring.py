@@ -10,8 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics import drift, risk
+from analytics.effects import MAX_REASONS
+from analytics.reasons import reason_for
 from bundle import layout
 from training.__main__ import main
+from training.datasets.reasons import CODE_PATTERN
 from training.datasets.telco import export_csv
 from training.scoring import score_table
 
@@ -59,12 +62,7 @@ def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted
         cuts = risk.cutoffs(telco_bundle, model)
         assert (scored["risk_band"].to_numpy() == risk.band(scored[layout.PROBABILITY_COLUMN].to_numpy(), cuts)).all()
         assert set(scored["risk_band"]) <= set(risk.BANDS)
-        shap = pq.read_table(telco_bundle.file(layout.shap_path(model))).to_pandas()
-        labels = {f["name"]: f["label"] for f in telco_bundle.manifest["features"]}
-        top = shap.drop(columns=[layout.ID_COLUMN]).abs().idxmax(axis=1)
-        assert (scored["reason_1"][same] == top[same].map(labels)).all()
-        row = scored.iloc[20]
-        assert abs(row["reason_1_shap"]) >= abs(row["reason_2_shap"]) >= abs(row["reason_3_shap"])
+        check_reasons(telco_bundle, model, scored, same)
     assert "tenure: 0 invalid" not in summary
     report = json.loads((tmp_path / f"scored-{model}.drift.json").read_text())
     quality = report["input_quality"]
@@ -75,6 +73,34 @@ def test_scores_equal_the_bundles_own_for_every_model_and_bad_values_are_counted
     )
     assert quality["contract"]["example"] == "Quarterly" and quality["monthly_charges"]["example"] == "n/a"
     assert "contract: 0 invalid (treated as missing), 3 unseen categories, e.g. 'Quarterly'" in summary
+
+
+def check_reasons(bundle, model: str, scored: pd.DataFrame, same: np.ndarray) -> None:
+    """Four reasons per row, ranked by |effect|; on the unchanged rows the first is the bundle's largest
+    |SHAP|, its code and phrase are `reason_for` of the customer's value, its effect SHAP × the model's
+    calibration slope (read from the manifest); every odds factor is exp(effect)."""
+    features = {f["name"]: f for f in bundle.manifest["features"]}
+    slope = bundle.manifest["models"][model]["calibration"]["slope"]
+    ids = scored[layout.ID_COLUMN]
+    shap = pq.read_table(bundle.file(layout.shap_path(model))).to_pandas().set_index(layout.ID_COLUMN).loc[ids]
+    customers = pq.read_table(bundle.file(layout.CUSTOMERS)).to_pandas().set_index(layout.ID_COLUMN).loc[ids]
+    top = shap.abs().to_numpy().argmax(axis=1)
+    names = list(shap.columns)
+    rows = np.flatnonzero(same)
+    expected = [reason_for(features[names[top[r]]], customers[names[top[r]]].iloc[r]) for r in rows]
+    assert list(zip(scored["reason_1_code"].iloc[rows], scored["reason_1"].iloc[rows], strict=True)) == expected
+    assert np.allclose(
+        scored["reason_1_effect"].iloc[rows], slope * shap.to_numpy()[rows, top[rows]], rtol=0, atol=1e-9
+    ), model
+    sizes = np.abs(scored[[f"reason_{k}_effect" for k in range(1, MAX_REASONS + 1)]].to_numpy())
+    assert (np.diff(sizes, axis=1) <= 1e-12).all()
+    for k in range(1, MAX_REASONS + 1):
+        factor = scored[f"reason_{k}_odds_factor"].to_numpy()
+        assert np.allclose(factor, np.exp(scored[f"reason_{k}_effect"].to_numpy()), rtol=1e-12), (model, k)
+        assert scored[f"reason_{k}_code"].str.fullmatch(CODE_PATTERN).all()
+    assert not any(c.endswith("_shap") for c in scored.columns)
+    # Telco's codes are hand-written in its spec: a CRM sees e.g. contract:Month-to-month.
+    assert set(scored["reason_1_code"]) & {r["code"] for f in features.values() for r in f.get("reasons", [])}
 
 
 def test_drift_report_flags_the_shifted_feature_only(spark, telco_bundle, telco_rows, tmp_path):
@@ -90,7 +116,16 @@ def test_drift_report_flags_the_shifted_feature_only(spark, telco_bundle, telco_
     assert max(r["psi"] for f, r in by_feature.items() if f != "tenure") < drift.PSI_WATCH
     markdown = (tmp_path / "out.csv.drift.md").read_text()
     assert "| act | Tenure (months) |" in markdown and "**1 act, 0 watch" in markdown
-    assert pd.read_csv(next((tmp_path / "out.csv").glob("part-*.csv"))).shape[1] == 14
+    columns = pd.read_csv(next((tmp_path / "out.csv").glob("part-*.csv"))).columns.tolist()
+    reasons = [f"reason_{k}{s}" for k in range(1, 5) for s in ("_code", "", "_value", "_effect", "_odds_factor")]
+    assert columns == [
+        layout.ID_COLUMN,
+        "model",
+        layout.PROBABILITY_COLUMN,
+        layout.MARGIN_COLUMN,
+        "risk_band",
+        *reasons,
+    ]
 
 
 def test_psi_and_status_thresholds():
@@ -153,5 +188,6 @@ def test_batch_scores_are_the_runtime_on_the_same_dirty_rows(spark, telco_bundle
         assert calibration["method"] == "platt" and runtime.calibration.slope == calibration["slope"]
         expected = 1 / (1 + np.exp(-(calibration["slope"] * margin + calibration["intercept"])))
         assert np.max(np.abs(scored[layout.PROBABILITY_COLUMN].to_numpy() - expected)) < 1e-9
+        slope = calibration["slope"]
         top = np.abs(shap).max(axis=1)
-        assert np.allclose(np.abs(scored["reason_1_shap"].to_numpy()), top, atol=1e-9), model
+        assert np.allclose(np.abs(scored["reason_1_effect"].to_numpy()), slope * top, atol=1e-9), model

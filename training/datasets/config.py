@@ -16,7 +16,11 @@ Keys (see examples/*.toml for commented files)::
     [customers]   path, format = csv|parquet, id, label, positive, hash_ids  (left out with events.churn_after_days)
     [customers.csv]  header, delimiter, null_values
     [features]    max_categories, infer
-    [features.columns."Column name"]  type, label, categories = {value = label}, ignore, actionable, positive
+    [features.columns."Column name"]  type, label, categories = {value = label}, ignore, actionable, positive,
+                                      reasons = [{below = 12, phrase = "Tenure under 12 months"},
+                                                 {from = 12, below = 24, phrase = "…", code = "tenure:1y"},
+                                                 {values = ["Month-to-month"], phrase = "…"},
+                                                 {missing = true, phrase = "…"}]
     [events]      path, format, user, item, timestamp, value, churn_after_days
     [items]       path, format, id, name, attributes
     [models]      use = [...], [models.params.<model>] ...

@@ -56,6 +56,7 @@ _KINDS = {
     "number": ((int, float), "a number"),
     "table": ((dict,), "a table"),
     "list[str]": ((list,), "a list of strings"),
+    "list": ((list,), "a list"),
     "scalar": ((str, int, float, bool), "a string, number or boolean"),
 }
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bundle import layout
-from training.datasets.config_reader import Reader, join, text
+from training.datasets import reasons as reason_rules
+from training.datasets.config_reader import Reader, join, shown, text
+from training.datasets.reasons import Reason
 
 MODELS = ("logistic", "gbt", "xgboost", "sklearn")  # training.models.registry(), without importing Spark
 TYPES = layout.FEATURE_TYPES
@@ -32,6 +34,7 @@ class ColumnOverride:
     ignore: bool = False
     actionable: bool = False
     positive: str | None = None
+    reasons: tuple[Reason, ...] = ()
 
 
 def table_source(reader: Reader, data: dict, where: str, base: Path, extra: tuple[str, ...]) -> TableSource | None:
@@ -161,10 +164,10 @@ def features(r: Reader, data: dict, people: Customers) -> tuple[int, bool, dict[
 def _column(r: Reader, where: str, entry: object) -> ColumnOverride | None:
     if not isinstance(entry, dict):
         r.problems.append(
-            f"{where}: expected a table of overrides (type, label, categories, ignore, actionable, positive)"
+            f"{where}: expected a table of overrides (type, label, categories, ignore, actionable, positive, reasons)"
         )
         return None
-    r.table(entry, where, ("type", "label", "categories", "ignore", "actionable", "positive"))
+    r.table(entry, where, ("type", "label", "categories", "ignore", "actionable", "positive", "reasons"))
     categories = r.get(entry, where, "categories", "table", default={})
     if any(not isinstance(v, str) for v in categories.values()):
         r.problems.append(f'{join(where, "categories")}: expected a table of category = "display label" strings')
@@ -176,10 +179,53 @@ def _column(r: Reader, where: str, entry: object) -> ColumnOverride | None:
         ignore=r.get(entry, where, "ignore", "bool", default=False),
         actionable=r.get(entry, where, "actionable", "bool", default=False),
         positive=text(r.get(entry, where, "positive", "scalar")),
+        reasons=_reasons(r, join(where, "reasons"), entry.get("reasons", [])),
     )
     if override.positive is not None and override.type not in (None, "binary"):
         r.problems.append(f"{join(where, 'positive')}: only a binary column has a positive value")
+    if override.type is not None and override.type != "binary":  # binary values are read once the column is
+        r.problems += reason_rules.type_problems(override.type, override.reasons, join(where, "reasons"))
     return override
+
+
+REASON_KEYS = ("phrase", "code", "from", "below", "values", "missing")
+
+
+def _reasons(r: Reader, where: str, data: object) -> tuple[Reason, ...]:
+    """`reasons = [{below = 12, phrase = "Tenure under 12 months"}, {values = ["Month-to-month"], …}, …]`."""
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        r.problems.append(
+            f'{where}: expected a list of tables like {{from = 12, below = 24, phrase = "…"}}, got {shown(data)}'
+        )
+        return ()
+    reasons = []
+    for i, entry in enumerate(data):
+        at = f"{where}[{i}]"
+        r.table(entry, at, REASON_KEYS)
+        values = r.get(entry, at, "values", "list", default=[])
+        if any(not isinstance(v, (str, int, bool)) for v in values):
+            r.problems.append(f"{at}.values: expected a list of values (text, whole numbers or true/false)")
+            values = []
+        phrase = r.get(
+            entry, at, "phrase", "str", required=True, check=lambda v: v.strip() != "",
+            expected='the text shown, e.g. "Tenure under 12 months"',
+        )  # fmt: skip
+        reasons.append(
+            Reason(
+                phrase=phrase or "",
+                code=r.get(entry, at, "code", "str"),
+                lower=_float(r.get(entry, at, "from", "number")),
+                upper=_float(r.get(entry, at, "below", "number")),
+                values=tuple(text(v) or "" for v in values),
+                missing=r.get(entry, at, "missing", "bool", default=False),
+            )
+        )
+    r.problems += reason_rules.shape_problems(reasons, where, phrases=False)
+    return tuple(reasons)
+
+
+def _float(value: int | float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def label_rules(r: Reader, people: Customers, events: dict | None, items: dict | None) -> None:

@@ -20,7 +20,9 @@ from pyspark.sql import types as T
 
 from bundle.feature_types import safe_name
 from training import feature_types as ft
-from training.datasets.config import Config
+from training.datasets import reasons as reason_rules
+from training.datasets.config import Config, ConfigError
+from training.datasets.config_reader import join
 from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.datasets.tables import _INTEGER_ID, TableError, read_table, with_integer_ids
 from training.datasets.tables import column_list as _list
@@ -126,6 +128,9 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
 
     decisions = _decisions(table, config)
     features = _features(decisions, config)
+    reason_problems = _reason_problems(features, config)
+    if reason_problems:
+        raise ConfigError(config.path, reason_problems)
     if not features:
         raise ValidationError(["the customers table has no usable feature columns (see the decisions above)"])
     spec = DatasetSpec(
@@ -170,6 +175,10 @@ def _features(decisions: list[Decision], config: Config) -> list[FeatureSpec]:
         name = safe_name(decision.column, taken)
         taken.add(name)
         positive = (override.positive if override else None) or decision.positive
+        negative = decision.negative if positive == decision.positive else None
+        reasons = override.reasons if override else ()
+        if decision.type == "binary":
+            reasons = reason_rules.binary_values(reasons, positive, negative)
         features.append(
             FeatureSpec(
                 name=name,
@@ -177,12 +186,26 @@ def _features(decisions: list[Decision], config: Config) -> list[FeatureSpec]:
                 label=(override.label if override and override.label else decision.column),
                 source=decision.column,
                 positive=positive if decision.type == "binary" else None,
-                negative=decision.negative if positive == decision.positive else None,
+                negative=negative,
                 category_labels=tuple(sorted(override.categories.items())) if override else (),
                 actionable=bool(override and override.actionable),
+                reasons=reasons,
+                reasons_source="config",
             )
         )
     return features
+
+
+def _reason_problems(features: list[FeatureSpec], config: Config) -> list[str]:
+    """The config's reasons checked against each column's type, known only now (inferred or given)."""
+    problems = []
+    for feature in features:
+        override = config.columns.get(feature.column)
+        if override is None or not feature.reasons or (override.type is not None and feature.type != "binary"):
+            continue  # none, or checked when the config was read
+        where = join(join("features.columns", feature.column), "reasons")
+        problems += reason_rules.type_problems(feature.type, feature.reasons, where)
+    return problems
 
 
 __all__ = ["Decision", "TableError", "build_spec", "infer", "read_table", "with_integer_ids"]

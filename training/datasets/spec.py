@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 
+from training.datasets.reasons import Reason
+
 if TYPE_CHECKING:
     from training.events import EventSource
 
@@ -22,6 +24,9 @@ class FeatureSpec:
     negative: str | None = None  # binary from text: the value meaning 0 ("N")
     category_labels: tuple[tuple[str, str], ...] = ()  # categorical: (value, display label) pairs
     actionable: bool = False  # a retention lever the business can change
+    # Reason codes (training/datasets/reasons.py); empty: generated at training from the training split.
+    reasons: tuple[Reason, ...] = ()
+    reasons_source: str = "spec"  # where given reasons come from: "spec" or "config"
 
     @property
     def column(self) -> str:

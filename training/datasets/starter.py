@@ -71,7 +71,12 @@ def _feature_lines(decisions: list, skip: tuple[str | None, ...]) -> list[str]:
         "max_categories = 50   # a categorical column with more levels is left out (or refused if you force it)",
         "# What inference decided for each column. Override any of them below:",
         "# type = numeric|binary|categorical, label = display label, ignore = true, actionable = true,",
-        "# categories = { value = \"display label\" }, positive = value meaning 'yes' (binary text).",
+        "# categories = { value = \"display label\" }, positive = value meaning 'yes' (binary text),",
+        "# reasons = reason codes (phrases per range or value); left out, they are generated at training:",
+        '# reasons = [{below = 12, phrase = "Tenure under 12 months"}, {from = 12, phrase = "Tenure 1 year+"},',
+        '#            {missing = true, phrase = "Tenure unknown"}]   (a number column)',
+        '# reasons = [{values = ["Month-to-month"], phrase = "Month-to-month contract"}]   (a text column)',
+        "# (`from` ≤ value < `below`; binary values 1/0; `code` optional; the first entry that matches wins).",
     ]
     shown = [d for d in decisions if d.column not in skip]
     for decision in shown:

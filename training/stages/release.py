@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 
 from bundle.reader import Bundle
 from bundle.writer import stage_bundle
-from training import feature_types, hashing, publish
+from training import feature_types, hashing, publish, reasons
 from training.datasets import DatasetSpec
 from training.items import ItemStage
 from training.memory import jvm_heap_max_mb
@@ -75,11 +75,14 @@ def manifest(
     timings: Timings, sample: int | None, item_stage: ItemStage | None,
 ) -> dict:  # fmt: skip
     models = {name: {**entry, "parity": parity[name]} for name, entry in assessment.model_entries.items()}
+    features = [feature_types.manifest_entry(f, _categories(f.name, prepared.slots)) for f in spec.features]
+    for entry, (codes, source) in zip(features, reasons.feature_reasons(spec, prepared.table, features), strict=True):
+        entry["reasons"], entry["reasons_source"] = codes, source
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": _dataset_entry(spec, prepared, assessment, sample),
         "split": prepared.split.as_manifest(),
-        "features": [feature_types.manifest_entry(f, _categories(f.name, prepared.slots)) for f in spec.features],
+        "features": features,
         "encoding": prepared.slots,
         "models": models,
         "champion": assessment.champion,

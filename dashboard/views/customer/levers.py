@@ -26,7 +26,7 @@ import pandas as pd
 from analytics.risk import band_cutoffs, risk_band
 from dashboard.views.common import format_points, format_probability, is_missing, reason_text
 from dashboard.views.customer.whatif import Domain, customer_frame, feature_slots
-from runtime import ModelRuntime, sigmoid
+from runtime import ModelRuntime
 from store.customers import CustomerStore
 
 LEVER_COLUMNS = [
@@ -74,7 +74,6 @@ def build_levers(
     singles = [((n, v),) for n in names for v in _candidates(n, domains[n], features.get(n))]
     pairs = [a + b for a, b in combinations(singles, 2) if a[0][0] != b[0][0]]
     options = [o for o in singles + pairs if _plausible(o, features, seen)]
-    singles = [o for o in options if len(o) == 1]
     if not options:
         return pd.DataFrame(columns=LEVER_COLUMNS)
     # Encode the customer once and each candidate value once; every option is that row
@@ -83,7 +82,7 @@ def build_levers(
     x = np.repeat(base[np.newaxis], len(options), axis=0)
     encoded = {}
     for name in names:
-        candidates = [v for ((n, v),) in singles if n == name]
+        candidates = values_set(options, name)
         if candidates:
             slots, values = feature_slots(runtime, name, candidates)
             encoded.update({(name, _key(v)): (slots, row) for v, row in zip(candidates, values, strict=True)})
@@ -91,7 +90,7 @@ def build_levers(
         for name, value in option:
             slots, row = encoded[(name, _key(value))]
             x[i, slots] = row
-    new_p = sigmoid(runtime.kernel.margin(x))
+    new_p = runtime.probability_of(runtime.kernel.margin(x))
     order = [i for i in np.argsort(new_p, kind="stable") if new_p[i] < probability][:top]
     peers = _same_band(store, model, probability, manifest)
     labels = store.labels()  # observed churn (1) of every customer, in row order
@@ -112,6 +111,12 @@ def build_levers(
             }
         )
     return pd.DataFrame(out, columns=LEVER_COLUMNS)
+
+
+def values_set(options: list[tuple], name: str) -> list:
+    """Every value of `name` that some option sets, once each. Not only the single changes' values:
+    a value can be plausible only together with another change, so appear in a pair alone."""
+    return list({_key(v): v for option in options for n, v in option if n == name}.values())
 
 
 def _same_band(store: CustomerStore, model: str, probability: float, manifest: Mapping) -> np.ndarray:

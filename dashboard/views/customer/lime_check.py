@@ -2,11 +2,14 @@
 
 LIME perturbs the customer's row (categoricals as categories, numbers in the
 background's quartile bins), scores every perturbed row through the bundle's
-runtime (raw rows -> `runtime.encode` -> the model's kernel -> `runtime.sigmoid`, as every
-other score) and fits a local linear model: its weights are in probability units.
-SHAP is exact for the model and in log-odds. Units differ, so the agreement
-check compares only what both can say: the *direction* of each reason and the
-*order* of the strongest ones.
+runtime (raw rows -> `runtime.encode` -> the model's kernel -> the calibration map, as
+every other score) and fits a local linear model to the *calibrated log-odds*, the
+unit of the page's effects. A LIME weight is then what having the customer's own value
+(their bin or category) rather than another adds to the calibrated log-odds, shown as
+an odds factor like SHAP's effects. The two answer different questions (LIME: this
+value against the other values of a perturbation; SHAP: against the average, exactly for
+this model), so the agreement check compares what both can say: the *direction* of each
+reason and the *order* of the strongest ones.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.effects import format_effect
 from dashboard.views.common import split_label
-from runtime import ModelRuntime, sigmoid
+from runtime import ModelRuntime
 from runtime.threads import one_thread
 
 DEFAULT_SAMPLES = 5000
@@ -27,7 +31,7 @@ MIN_SAMPLES, MAX_SAMPLES = 500, 20000
 SEED = 0
 TOP_K = 5
 MISSING_CATEGORY = "(missing)"
-AGREEMENT_COLUMNS = ["Feature", "SHAP (log-odds)", "LIME (probability)", "Same direction"]
+AGREEMENT_COLUMNS = ["Feature", "SHAP effect", "LIME effect", "Same direction"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def agreement_note(result: Agreement, labels: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class LimeResult:
-    weights: dict[str, float]  # feature -> LIME weight (probability units)
+    weights: dict[str, float]  # feature -> LIME weight (calibrated log-odds)
     intercept: float
     local_prediction: float
     seconds: float
@@ -198,11 +202,10 @@ def _explain(
     # A fresh explainer per call: its random state advances with every explanation.
     explainer = LimeTabularExplainer(
         to_lime(space, runtime.encode(background)),
-        mode="classification",
+        mode="regression",
         feature_names=names,
         categorical_features=sorted({**space.categories, **space.binary}),
         categorical_names={**space.categories, **space.binary},
-        class_names=["stays", "churns"],
         discretize_continuous=True,
         random_state=seed,
         # Every feature is shown, so skip LIME's extra selection fit.
@@ -210,15 +213,14 @@ def _explain(
     )
 
     def predict(x: np.ndarray) -> np.ndarray:
-        p = sigmoid(runtime.kernel.margin(runtime.encode(lime_rows(space, x))))
-        return np.column_stack([1.0 - p, p])
+        return runtime.calibration.log_odds(runtime.kernel.margin(runtime.encode(lime_rows(space, x))))
 
     row = to_lime(space, runtime.encode(pd.DataFrame({n: [features.get(n)] for n in names})))[0]
-    explanation = explainer.explain_instance(row, predict, labels=(1,), num_features=len(names), num_samples=samples)
-    weights = {names[i]: float(w) for i, w in explanation.as_map()[1]}
+    explanation = explainer.explain_instance(row, predict, num_features=len(names), num_samples=samples)
+    weights = {names[i]: float(w) for i, w in explanation.as_map()[1]}  # regression: lime files them under 1
     return LimeResult(
         weights={n: weights.get(n, 0.0) for n in names},
-        intercept=float(explanation.intercept[1]),
+        intercept=float(explanation.intercept[1]),  # likewise
         local_prediction=float(np.ravel(explanation.local_pred)[0]),
         seconds=time.perf_counter() - started,
         samples=samples,
@@ -232,8 +234,8 @@ def comparison_table(
     return pd.DataFrame(
         {
             "Feature": [labels.get(n, n) for n in top],
-            "SHAP (log-odds)": [float(shap[n]) for n in top],
-            "LIME (probability)": [float(lime.get(n, 0.0)) for n in top],
+            "SHAP effect": [format_effect(float(shap[n])) for n in top],
+            "LIME effect": [format_effect(float(lime.get(n, 0.0))) for n in top],
             "Same direction": ["yes" if np.sign(shap[n]) == np.sign(lime.get(n, 0.0)) else "no" for n in top],
         },
         columns=AGREEMENT_COLUMNS,

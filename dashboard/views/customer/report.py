@@ -13,11 +13,26 @@ import re
 from collections.abc import Mapping
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
+from analytics.effects import format_effect, odds_factor, shares
+from analytics.reasons import reason_for
 from dashboard.views.common import format_probability
 
-CSV_COLUMNS = ["feature", "label", "value", "shap", "lime"]
+CSV_COLUMNS = [
+    "feature", "label", "value", "reason_code", "reason", "effect", "effect_log_odds", "odds_factor",
+    "share_of_push", "lime_effect_log_odds",
+]  # fmt: skip
+# OWASP's CSV-injection rule: a text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text a spreadsheet would run as a formula, prefixed with a single quote; anything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def export_name(bundle: str, run_id: str, customer_id: object, suffix: str) -> str:
@@ -27,21 +42,35 @@ def export_name(bundle: str, run_id: str, customer_id: object, suffix: str) -> s
 
 
 def explanation_csv(
-    manifest: Mapping, features: Mapping[str, object], shap: Mapping[str, float], lime: Mapping[str, float] | None
+    manifest: Mapping, features: Mapping[str, object], effects: Mapping[str, float], lime: Mapping[str, float] | None
 ) -> str:
-    """One row per feature: name, display label, raw value, SHAP (log-odds), LIME weight (empty if not run)."""
-    rows = [
-        {
-            "feature": f["name"],
-            "label": f.get("label") or f["name"],
-            "value": features.get(f["name"]),
-            "shap": float(shap[f["name"]]),
-            "lime": None if lime is None else float(lime.get(f["name"], 0.0)),
-        }
-        for f in manifest["features"]
-    ]
+    """One row per feature: name, label, raw value, reason code and phrase, the effect as the page writes
+    it, its calibrated log-odds, odds factor and share of the push, and LIME's weight in the same
+    log-odds (empty until LIME has run). Text cells are made spreadsheet-safe."""
+    share = shares(np.array([float(effects[f["name"]]) for f in manifest["features"]]))
+    rows = []
+    for f, part in zip(manifest["features"], share, strict=True):
+        code, phrase = reason_for(f, features.get(f["name"]))
+        effect = float(effects[f["name"]])
+        rows.append(
+            {
+                "feature": f["name"],
+                "label": f.get("label") or f["name"],
+                "value": features.get(f["name"]),
+                "reason_code": code,
+                "reason": phrase,
+                "effect": format_effect(effect),
+                "effect_log_odds": effect,
+                "odds_factor": odds_factor(effect),
+                "share_of_push": float(part),
+                "lime_effect_log_odds": None if lime is None else float(lime.get(f["name"], 0.0)),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=CSV_COLUMNS)
+    for column in ("feature", "label", "value", "reason_code", "reason"):
+        frame[column] = frame[column].map(spreadsheet_safe)
     buffer = io.StringIO()
-    pd.DataFrame(rows, columns=CSV_COLUMNS).to_csv(buffer, index=False)
+    frame.to_csv(buffer, index=False)
     return buffer.getvalue()
 
 

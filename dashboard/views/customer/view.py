@@ -13,18 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.risk import HIGH, LOW, MEDIUM, band_cutoffs, risk_band
+from analytics.effects import UNIT_HELP, format_effect, ranked, shares
+from analytics.reasons import reason_for
+from analytics.risk import LOW, band_cutoffs, risk_band
 from bundle.reader import Bundle
-from dashboard.views.common import (
-    display_value,
-    feature_labels,
-    format_points,
-    format_probability,
-    rank_phrase,
-    reason_text,
-    with_article,
-)
-from runtime import sigmoid
+from dashboard.views.common import display_value, format_probability, rank_phrase, rank_short, with_article
+from runtime import IDENTITY, Calibration
 from store.customers import CustomerStore
 
 DEFAULT_TOP_N = 10
@@ -32,25 +26,25 @@ OTHER = "__other__"
 INCREASES = "increases risk"
 DECREASES = "decreases risk"
 
-WATERFALL_COLUMNS = ["feature", "label", "value", "reason", "shap", "start", "end", "direction", "rank"]
-REASONS_SHOWN = 3
-EFFECT_CAPTION = (
-    "Each reason's effect is in percentage points of probability: the customer's probability minus "
-    "the probability with that one reason's contribution taken out of the log-odds, "
-    "p − sigmoid(log-odds − contribution)."
-)
+WATERFALL_COLUMNS = [
+    "feature", "label", "value", "reason", "effect", "effect_text", "start", "end", "direction", "rank"
+]  # fmt: skip
+DETAILS_COLUMNS = ["Feature", "Value", "Reason", "Effect", "Share of the push"]
+EFFECT_CAPTION = UNIT_HELP
 
 
 @dataclass(frozen=True)
 class Reason:
     feature: str
-    text: str  # "Contract: Month-to-month"
-    shap: float  # log-odds
-    points: float  # change in probability (0..1 scale) this reason accounts for
+    code: str  # the reason code (analytics.reasons), what a CRM groups by
+    text: str  # its phrase: "Month-to-month contract", "Tenure: 2 months"
+    shap: float  # the model's own log-odds
+    effect: float  # calibrated log-odds (SHAP × calibration slope): the one effect shown
+    share: float  # |effect| / Σ |effect| over all features (0..1)
 
     @property
-    def effect(self) -> str:
-        return format_points(self.points)
+    def effect_text(self) -> str:
+        return format_effect(self.effect)
 
 
 @dataclass(frozen=True)
@@ -58,22 +52,27 @@ class CustomerView:
     customer_id: int | str
     model: str
     model_name: str
-    probability: float
+    probability: float  # calibrated: what every page, export and batch output shows
     percentile: float  # % of customers scored lower than this one
-    margin: float  # log-odds
-    base_value: float  # log-odds of the average customer (SHAP base value)
-    base_probability: float
+    margin: float  # the model's own log-odds
+    base_value: float  # the model's log-odds of the average customer (SHAP base value)
+    base_probability: float  # calibrated probability at the base value: where the waterfall starts
     threshold: float
     label: int
     split: str
     outcome: str  # "Churned" | "Stayed"
     outcome_detail: str
-    features: pd.DataFrame  # Feature, Value, Effect (log-odds), in manifest order
+    features: pd.DataFrame  # DETAILS_COLUMNS, in manifest order
     waterfall: pd.DataFrame  # WATERFALL_COLUMNS, rank 0 = strongest reason
     caption: str
+    effects: dict[str, float]  # feature -> effect (calibrated log-odds), every feature
+    calibration: Calibration = IDENTITY
+    calibration_text: str = ""
     band: str = LOW
     rank_text: str = ""
-    raising: tuple[Reason, ...] = ()
+    rank_short: str = ""
+    reasons: tuple[Reason, ...] = ()  # the strongest (at most MAX_REASONS), largest |effect| first
+    raising: tuple[Reason, ...] = ()  # those of `reasons` that raise the risk, largest first
     lowering: tuple[Reason, ...] = ()
     average_probability: float = float("nan")  # mean of the model's predictions over all customers
     churn_rate: float = float("nan")  # share of customers who actually churned (dataset label rate)
@@ -95,19 +94,18 @@ def build_customer_view(
     position = store.position(raw_id)
     record = store.record_at(position)
     specs = manifest["features"]
-    shap = record.shap[model]
-    shown = {f["name"]: display_value(f, record.features.get(f["name"])) for f in specs}
-    labels = feature_labels(manifest)
+    calibration = Calibration.from_manifest(entry["calibration"])
+    effect = {name: float(calibration.effect(phi)) for name, phi in record.shap[model].items()}
+    reasons = strongest_reasons(specs, record.features, record.shap[model], effect)
     base_value = float(entry["shap"]["base_value"])
     probability = record.probability[model]
     percentile = float(record.percentile[model])
-    raising, lowering = _reasons(
-        shap, {f["name"]: f for f in specs}, record.features, probability, record.margin[model]
-    )
     band = risk_band(probability, entry.get("risk_bands") or band_cutoffs(store.probabilities(model)))
     rank_text = rank_phrase(percentile)
     average = float(np.mean(store.probabilities(model)))
     churn_rate = float(manifest["dataset"].get("label_rate", float("nan")))
+    raising = tuple(r for r in reasons if r.effect > 0)
+    lowering = tuple(r for r in reasons if r.effect < 0)
     return CustomerView(
         customer_id=record.customer_id,
         model=model,
@@ -116,7 +114,7 @@ def build_customer_view(
         percentile=percentile,
         margin=record.margin[model],
         base_value=base_value,
-        base_probability=float(sigmoid(base_value)),
+        base_probability=float(calibration.probability(base_value)),
         threshold=float(entry.get("threshold", 0.5)),
         label=record.label,
         split=record.split,
@@ -126,115 +124,119 @@ def build_customer_view(
             if record.split == "test"
             else "training set: the model learned from this customer"
         ),
-        features=_details(specs, labels, shown, shap),
-        waterfall=_waterfall_rows(shap, labels, shown, base_value, top_n),
+        features=_details(specs, record.features, effect),
+        waterfall=waterfall_rows(specs, record.features, effect, float(calibration.log_odds(base_value)), top_n),
         caption=_caption(
             record.customer_id, entry.get("display_name", model), probability, rank_text, band, raising, lowering
         ),
+        effects=effect,
+        calibration=calibration,
+        calibration_text=calibration_text(entry["calibration"]),
         band=band,
         rank_text=rank_text,
+        rank_short=rank_short(percentile),
+        reasons=reasons,
         raising=raising,
         lowering=lowering,
         average_probability=average,
         churn_rate=churn_rate,
-        baseline_text=baseline_text(base_value, average, churn_rate),
+        baseline_text=baseline_text(float(calibration.probability(base_value)), average, churn_rate),
         is_champion=model == manifest["champion"],
         position=position,
         raw_features=dict(record.features),
     )
 
 
-def shap_by_feature(manifest: Mapping, view: CustomerView) -> dict[str, float]:
-    """{feature name: SHAP value (log-odds)} of the customer shown."""
-    # view.features lists features in manifest order.
-    names = [f["name"] for f in manifest["features"]]
-    return dict(zip(names, view.features["Effect (log-odds)"].astype(float), strict=True))
+def strongest_reasons(
+    specs: list[dict], values: Mapping[str, object], shap: Mapping[str, float], effect: Mapping[str, float]
+) -> tuple[Reason, ...]:
+    """The MAX_REASONS largest effects (features with no effect at all are no reason), largest first."""
+    names = [f["name"] for f in specs]
+    sizes = np.array([effect[n] for n in names])
+    share = shares(sizes)
+    chosen = [i for i in ranked(sizes) if sizes[i] != 0.0]
+    out = []
+    for i in chosen:
+        code, phrase = reason_for(specs[i], values.get(names[i]))
+        out.append(Reason(names[i], code, phrase, float(shap[names[i]]), float(sizes[i]), float(share[i])))
+    return tuple(out)
 
 
-def _details(
-    specs: list[dict], labels: Mapping[str, str], shown: Mapping[str, str], shap: Mapping[str, float]
-) -> pd.DataFrame:
-    """The customer details table: Feature, Value, Effect (log-odds), in manifest order."""
+def _details(specs: list[dict], values: Mapping[str, object], effect: Mapping[str, float]) -> pd.DataFrame:
+    """The customer details table, in manifest order: label, value, reason phrase, effect, share (%)."""
+    names = [f["name"] for f in specs]
+    share = shares(np.array([effect[n] for n in names]))
     return pd.DataFrame(
         {
-            "Feature": [labels[f["name"]] for f in specs],
-            "Value": [shown[f["name"]] for f in specs],
-            "Effect (log-odds)": [shap[f["name"]] for f in specs],
-        }
+            "Feature": [f.get("label") or f["name"] for f in specs],
+            "Value": [display_value(f, values.get(f["name"])) for f in specs],
+            "Reason": [reason_for(f, values.get(f["name"]))[1] for f in specs],
+            "Effect": [format_effect(effect[n]) for n in names],
+            "Share of the push": share * 100.0,
+        },
+        columns=DETAILS_COLUMNS,
     )
 
 
-def baseline_text(base_value: float, average: float, churn_rate: float) -> str:
-    """Three different "averages", each named for what it is."""
-    baseline = format_probability(float(sigmoid(base_value)))
+def calibration_text(record: Mapping) -> str:
+    """How the probability shown relates to the model's own log-odds, in one or two sentences."""
+    if record["method"] == "none":
+        return (
+            "This model's probabilities are not calibrated (the bundle was trained before calibration): "
+            "the probability is the logistic function of the model's log-odds."
+        )
     return (
-        f"The waterfall starts at the model's baseline, {baseline}: the probability "
+        f"Probabilities are calibrated (Platt scaling fitted on {record['rows']:,} validation customers, never "
+        f"the test split): calibrated log-odds = {record['slope']:.3f} × the model's log-odds "
+        f"{'+' if record['intercept'] >= 0 else '−'} {abs(record['intercept']):.3f}. Each effect is the model's "
+        f"SHAP value × {record['slope']:.3f}, so the effects add up to the probability shown."
+    )
+
+
+def baseline_text(baseline: float, average: float, churn_rate: float) -> str:
+    """Three different "averages", each named for what it is."""
+    return (
+        f"The waterfall starts at the model's baseline, {format_probability(baseline)}: the probability "
         f"at the customers' average log-odds (log-odds average differently from probabilities). "
         f"The average customer's predicted probability is {format_probability(average)}, "
         f"and {format_probability(churn_rate)} of customers actually churned."
     )
 
 
-def _reasons(
-    shap: Mapping[str, float], specs: Mapping[str, Mapping], values: Mapping[str, object], p: float, margin: float
-) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-    def reason(name: str) -> Reason:
-        phi = float(shap[name])
-        return Reason(name, reason_text(specs[name], values.get(name)), phi, p - float(sigmoid(margin - phi)))
-
-    up = sorted((n for n in shap if shap[n] > 0), key=lambda n: -shap[n])[:REASONS_SHOWN]
-    down = sorted((n for n in shap if shap[n] < 0), key=lambda n: shap[n])[:REASONS_SHOWN]
-    return tuple(reason(n) for n in up), tuple(reason(n) for n in down)
-
-
-def probability_waterfall(waterfall: pd.DataFrame) -> pd.DataFrame:
-    """The same bars on the probability scale: start/end as probabilities, `shap` as the
-    change in probability each bar makes at its place in the walk (sums to p − baseline)."""
-    out = waterfall.copy()
-    out["start"] = sigmoid(out["start"].to_numpy(dtype=float))
-    out["end"] = sigmoid(out["end"].to_numpy(dtype=float))
-    out["shap"] = out["end"] - out["start"]
-    return out
-
-
-def _waterfall_rows(
-    shap: Mapping[str, float],
-    labels: Mapping[str, str],
-    shown: Mapping[str, str],
-    base_value: float,
-    top_n: int,
+def waterfall_rows(
+    specs: list[dict], values: Mapping[str, object], effect: Mapping[str, float], start: float, top_n: int
 ) -> pd.DataFrame:
-    ranked = sorted(shap, key=lambda name: abs(shap[name]), reverse=True)
-    top, rest = ranked[:top_n], ranked[top_n:]
-    rows: list[dict[str, Any]] = [
-        {
-            "feature": name,
-            "label": labels[name],
-            "value": shown[name],
-            "reason": f"{labels[name]} = {shown[name]}",
-            "shap": float(shap[name]),
-        }
-        for name in top
-    ]
-    if rest:
+    """The waterfall's bars in calibrated log-odds from `start` (the calibrated base value): the
+    `top_n` largest effects, the rest as one bar; rank 0 = the strongest."""
+    by_name = {f["name"]: f for f in specs}
+    ordered = sorted(effect, key=lambda name: abs(effect[name]), reverse=True)
+    top, rest = ordered[:top_n], ordered[top_n:]
+    rows: list[dict[str, Any]] = []
+    for name in top:
+        spec = by_name[name]
         rows.append(
             {
-                "feature": OTHER,
-                "label": f"{len(rest)} other features",
-                "value": "",
-                "reason": f"{len(rest)} other features",
-                "shap": float(sum(shap[name] for name in rest)),
+                "feature": name,
+                "label": spec.get("label") or name,
+                "value": display_value(spec, values.get(name)),
+                "reason": reason_for(spec, values.get(name))[1],
+                "effect": float(effect[name]),
             }
         )
+    if rest:
+        total = float(sum(effect[name] for name in rest))
+        rows.append({"feature": OTHER, "label": f"{len(rest)} other features", "value": ""})
+        rows[-1] |= {"reason": f"{len(rest)} other features", "effect": total}
     # SHAP's waterfall convention: the small stuff is applied first, so walking the
     # bars bottom-up from the base value, the strongest reason ends at the prediction.
-    level = base_value
+    level = start
     for row in reversed(rows):
         row["start"] = level
-        level += row["shap"]
+        level += row["effect"]
         row["end"] = level
     for rank, row in enumerate(rows):
-        row["direction"] = INCREASES if row["shap"] >= 0 else DECREASES
+        row["effect_text"] = format_effect(row["effect"])
+        row["direction"] = INCREASES if row["effect"] >= 0 else DECREASES
         row["rank"] = rank
     return pd.DataFrame(rows, columns=WATERFALL_COLUMNS)
 
@@ -248,23 +250,17 @@ def _caption(
     raising: tuple[Reason, ...],
     lowering: tuple[Reason, ...],
 ) -> str:
+    """One sentence on the probability, then the reasons by size in each direction (never called small)."""
     chance = with_article(format_probability(probability))
     text = f"{model_name} gives customer {customer_id} {chance} chance of churning: {band} risk, {rank_text}."
 
     def listed(reasons: tuple[Reason, ...]) -> str:
-        return "; ".join(f"{r.text} ({r.effect})" for r in reasons)
+        return "; ".join(f"{r.text} ({r.effect_text})" for r in reasons)
 
-    if band == HIGH and raising:
-        text += f" The main reasons for concern: {listed(raising)}."
-        if lowering:
-            text += f" Working in the customer's favour: {listed(lowering)}."
-    elif band == MEDIUM and raising:
-        text += f" What raises the risk most: {listed(raising)}."
-        if lowering:
-            text += f" What holds it down: {listed(lowering)}."
-    else:
-        if lowering:
-            text += f" What keeps the risk low: {listed(lowering)}."
-        if raising:
-            text += f" Small upward pushes: {listed(raising)}."
+    if raising:
+        text += f" What raises it most: {listed(raising)}."
+    if lowering:
+        text += f" What lowers it most: {listed(lowering)}."
+    if not raising and not lowering:
+        text += " No feature moves this customer's risk away from the baseline."
     return text

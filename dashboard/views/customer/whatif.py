@@ -19,9 +19,9 @@ import pandas as pd
 
 from bundle import layout
 from bundle.reader import Bundle
-from dashboard.views.common import display_value, feature_labels, format_points, format_probability, is_missing
-from dashboard.views.customer.view import DEFAULT_TOP_N, _waterfall_rows
-from runtime import ModelRuntime, sigmoid
+from dashboard.views.common import format_points, format_probability, is_missing
+from dashboard.views.customer.view import DEFAULT_TOP_N, waterfall_rows
+from runtime import ModelRuntime
 from runtime.encoding import encode_rows
 from store.customers import CustomerStore
 
@@ -126,15 +126,14 @@ def build_whatif(
     top_n: int = DEFAULT_TOP_N,
 ) -> WhatIfView:
     """Re-score and re-explain the customer's row with `edits` applied, in one runtime call."""
-    specs = manifest["features"]
     row = dict(features)
     row.update(edits)
     margin, shap = runtime.explain(customer_frame(row, runtime.features))
-    contributions = dict(zip(runtime.features, shap[0].tolist(), strict=True))
-    labels = feature_labels(manifest)
-    shown = {f["name"]: display_value(f, row.get(f["name"])) for f in specs}
-    waterfall = _waterfall_rows(contributions, labels, shown, runtime.base_value, top_n)
-    probability = float(sigmoid(margin[0]))
+    # The same effects as the Why tab: SHAP × the calibration slope, from the calibrated base value.
+    effects = dict(zip(runtime.features, runtime.calibration.effect(shap[0]).tolist(), strict=True))
+    start = float(runtime.calibration.log_odds(runtime.base_value))
+    waterfall = waterfall_rows(manifest["features"], row, effects, start, top_n)
+    probability = float(runtime.probability_of(margin[0]))
     changed = tuple(n for n in edits if not _same(edits[n], features.get(n)))
     return WhatIfView(
         probability=probability,
@@ -218,7 +217,9 @@ def build_ice(
     slots, values = feature_slots(runtime, feature, grid)
     x = np.repeat(base[np.newaxis], len(grid), axis=0)
     x[:, :, slots] = values[:, np.newaxis, :]
-    probability = sigmoid(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(len(grid), len(base))
+    probability = runtime.probability_of(runtime.kernel.margin(x.reshape(-1, base.shape[1]))).reshape(
+        len(grid), len(base)
+    )
     curves = pd.DataFrame(
         {
             "x": grid,
@@ -230,7 +231,7 @@ def build_ice(
     )
     spec = next(f for f in manifest["features"] if f["name"] == feature)
     current = features.get(feature)
-    current_p = float(sigmoid(runtime.kernel.margin(base[:1]))[0])
+    current_p = float(runtime.probability_of(runtime.kernel.margin(base[:1]))[0])
     return IceView(
         feature=feature,
         label=spec.get("label") or feature,

@@ -73,8 +73,12 @@ def test_whatif_matches_a_fresh_runtime_score(telco_bundle, store):
     result = build_whatif(runtime, telco_bundle.manifest, view.raw_features, edits, view.probability)
     expected = runtime.probability(customer_frame({**view.raw_features, **edits}, runtime.features))[0]
     assert result.probability == pytest.approx(expected)
-    # The new waterfall walks from the base value to the new log-odds.
-    assert result.waterfall.loc[result.waterfall["rank"].idxmin(), "end"] == pytest.approx(result.margin)
+    # The new waterfall walks from the calibrated base value to the new calibrated log-odds.
+    calibration = runtime.calibration
+    assert telco_bundle.manifest["models"][model]["calibration"]["method"] == "platt"
+    assert result.waterfall.loc[result.waterfall["rank"].idxmin(), "end"] == pytest.approx(
+        float(calibration.log_odds(result.margin)), abs=calibration.slope * layout.LOCAL_ACCURACY_TOLERANCE
+    )
 
 
 def test_ice_curve_passes_through_the_customer(telco_bundle, store, background):

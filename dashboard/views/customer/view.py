@@ -31,6 +31,10 @@ WATERFALL_COLUMNS = [
 ]  # fmt: skip
 DETAILS_COLUMNS = ["Feature", "Value", "Reason", "Effect", "Share of the push"]
 EFFECT_CAPTION = UNIT_HELP
+OUTCOME_DETAIL = {
+    "test": "test set: the model never saw this customer while training",
+    "train": "training set: used to fit, tune or calibrate the model",
+}
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,7 @@ def build_customer_view(
         label=record.label,
         split=record.split,
         outcome="Churned" if record.label == 1 else "Stayed",
-        outcome_detail=(
-            "test set: the model never saw this customer while training"
-            if record.split == "test"
-            else "training set: the model learned from this customer"
-        ),
+        outcome_detail=OUTCOME_DETAIL["test" if record.split == "test" else "train"],
         features=_details(specs, record.features, effect),
         waterfall=waterfall_rows(specs, record.features, effect, float(calibration.log_odds(base_value)), top_n),
         caption=_caption(

@@ -9,7 +9,8 @@
     python -m training export-telco-csv telco.csv         the built-in Telco table as CSV (for examples/)
     python -m training export-movielens-events examples/data [--users N]
                                         MovieLens ratings.csv + movies.csv (for examples/with_events.toml)
-    python -m training ensure                             train each built-in bundle that is missing or unreadable
+    python -m training ensure                             train each built-in bundle that is missing, unreadable
+                                                          or written in an older schema version
     python -m training word2vec-neighbours PATH ITEM
                                                           neighbours of ITEM in a folder written by Spark's
                                                           Word2VecModel.save() (or a bundle's items/word2vec); no JVM
@@ -23,6 +24,7 @@ never a traceback, and publishes nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -125,14 +127,26 @@ def _export_parsers(commands: Commands) -> None:
 
 
 def _missing_bundles(artifacts: Path) -> list[str]:
+    """Built-in bundles that are missing, unreadable, or written by an older schema version: a
+    migrated built-in bundle opens, but lacks what the current version measures (calibration,
+    reason codes, ...), and retraining it costs minutes."""
+    from bundle import layout
     from bundle.reader import BundleError, open_bundle
 
     missing = []
     for name in ENSURED_DATASETS:
         try:
-            open_bundle(artifacts / name)
+            bundle = open_bundle(artifacts / name)
         except BundleError as exc:
             logging.getLogger("training").info("bundle %s needs training: %s", name, exc)
+            missing.append(name)
+            continue
+        written = json.loads((bundle.path / layout.MANIFEST).read_text(encoding="utf-8"))["schema_version"]
+        if written < layout.SCHEMA_VERSION:
+            logging.getLogger("training").info(
+                "bundle %s needs training: written in schema version %d, current is %d",
+                name, written, layout.SCHEMA_VERSION,
+            )  # fmt: skip
             missing.append(name)
     return missing
 

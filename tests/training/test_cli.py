@@ -33,6 +33,19 @@ def test_ensure_lists_missing_and_corrupt_bundles(bundle_root, tmp_path):
     assert _missing_bundles(tmp_path) == ["telco", "movielens"]
 
 
+def test_ensure_retrains_a_built_in_bundle_of_an_older_schema(tmp_path):
+    """It would open (migrated), but without calibration or reason codes: `make demo` retrains it."""
+    import shutil
+
+    from bundle.reader import open_bundle
+    from tests.conftest import REPO
+    from training.__main__ import _missing_bundles
+
+    shutil.copytree(REPO / "tests" / "fixtures" / "bundle-v3" / "tiny", tmp_path / "telco")
+    assert open_bundle(tmp_path / "telco").manifest["schema_version"] == 4  # it opens, migrated
+    assert _missing_bundles(tmp_path) == ["telco", "movielens"]
+
+
 def test_a_bad_bundle_name_fails_before_spark_starts(capsys):
     assert main(["run", "--dataset", "telco", "--bundle", "../x"]) == 2
     assert "not a valid bundle name" in capsys.readouterr().err

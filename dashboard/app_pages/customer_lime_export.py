@@ -19,8 +19,8 @@ from dashboard.views.customer.lime_check import (
     comparison_table,
     explain_lime,
 )
-from dashboard.views.customer.report import chart_svg, explanation_csv, export_name, html_report
-from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView
+from dashboard.views.customer.report import chart_svg, customer_report, explanation_csv, export_name
+from dashboard.views.customer.view import CustomerView
 from runtime import ModelRuntime
 
 # --- LIME ---------------------------------------------------------------------------------
@@ -101,21 +101,4 @@ def build_report(bundle: Bundle, view: CustomerView, lime: dict | None) -> str:
     lime_note = None
     if lime is not None:
         lime_note = agreement_note(agreement(view.effects, lime), feature_labels(bundle.manifest))
-    return html_report(
-        title=f"Customer {view.customer_id}: churn risk",
-        customer_id=view.customer_id,
-        bundle=bundle.name,
-        run_id=bundle.run_id,
-        model_name=view.model_name,
-        probability=view.probability,
-        band=view.band,
-        rank_text=view.rank_text,
-        summary=view.caption,
-        raising=[(r.text, r.effect_text) for r in view.raising],
-        lowering=[(r.text, r.effect_text) for r in view.lowering],
-        baseline=f"{view.calibration_text} {view.baseline_text}",
-        effect_note=EFFECT_CAPTION,
-        charts=svgs,
-        details=view.features,
-        lime_note=lime_note,
-    )
+    return customer_report(view, bundle.name, bundle.run_id, svgs, lime_note)

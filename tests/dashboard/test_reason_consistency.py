@@ -21,7 +21,7 @@ import pytest
 from analytics.effects import MAX_REASONS, format_effect
 from bundle import layout
 from bundle.models import load_runtime
-from dashboard.views.customer.report import explanation_csv, html_report
+from dashboard.views.customer.report import customer_report, explanation_csv
 from dashboard.views.customer.view import OTHER, build_customer_view
 from dashboard.views.customer.whatif import build_whatif
 from runtime import sigmoid
@@ -108,23 +108,7 @@ def _csv(manifest, view) -> str:
 
 
 def _report(view) -> str:
-    return html_report(
-        title="t",
-        customer_id=view.customer_id,
-        bundle="b",
-        run_id="r",
-        model_name=view.model_name,
-        probability=view.probability,
-        band=view.band,
-        rank_text=view.rank_text,
-        summary=view.caption,
-        raising=[(r.text, r.effect_text) for r in view.raising],
-        lowering=[(r.text, r.effect_text) for r in view.lowering],
-        baseline=view.baseline_text,
-        effect_note="",
-        charts={},
-        details=view.features,
-    )
+    return customer_report(view, "b", "r", charts={})
 
 
 def test_the_whatif_waterfall_without_edits_is_the_why_waterfall(telco_bundle, store):

@@ -19,6 +19,7 @@ import pandas as pd
 from analytics.effects import format_effect, odds_factor, shares
 from analytics.reasons import reason_for
 from dashboard.views.common import format_probability
+from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView
 
 CSV_COLUMNS = [
     "feature", "label", "value", "reason_code", "reason", "effect", "effect_log_odds", "odds_factor",
@@ -140,3 +141,27 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;te
 <p><small>Customer {_e(customer_id)} · made with churnlens</small></p>
 </body></html>
 """
+
+
+def customer_report(
+    view: CustomerView, bundle: str, run_id: str, charts: Mapping[str, str], lime_note: str | None = None
+) -> str:
+    """The HTML report of one customer's view: the same reasons, effects and sentence as the page."""
+    return html_report(
+        title=f"Customer {view.customer_id}: churn risk",
+        customer_id=view.customer_id,
+        bundle=bundle,
+        run_id=run_id,
+        model_name=view.model_name,
+        probability=view.probability,
+        band=view.band,
+        rank_text=view.rank_text,
+        summary=view.caption,
+        raising=[(r.text, r.effect_text) for r in view.raising],
+        lowering=[(r.text, r.effect_text) for r in view.lowering],
+        baseline=f"{view.calibration_text} {view.baseline_text}",
+        effect_note=EFFECT_CAPTION,
+        charts=charts,
+        details=view.features,
+        lime_note=lime_note,
+    )

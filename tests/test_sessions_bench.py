@@ -34,7 +34,7 @@ def test_a_known_customer_draws_the_probability_metric(served):
     assert run.error is None, (run.error, run.exceptions, run.alerts)
     labels = dict(run.metrics)
     assert labels["Churn probability"].endswith("%")
-    assert {"Risk band", "Rank", "Actual outcome"} <= labels.keys()
+    assert {"Risk band", "Risk rank", "Actual outcome"} <= labels.keys()
     assert run.elements["vega_lite_chart"] >= 1 and not run.exceptions
     assert run.ms > 0
 

@@ -158,14 +158,9 @@ def _whatif_inputs(bundle: Bundle, domains: dict, labels: dict[str, str]) -> dic
                 if st.session_state.get(key) not in options:
                     options = [st.session_state.get(key), *options]
                 chosen[name] = st.selectbox(
-                    inert(labels[name]), options, key=key, format_func=partial(_shown_value, spec)
+                    inert(labels[name]), options, key=key, format_func=partial(display_value, spec)
                 )
     return chosen
-
-
-def _shown_value(spec: dict, value: object) -> str:
-    """An option as the user reads it, inert: option labels render Markdown too."""
-    return inert(display_value(spec, value))
 
 
 # --- ICE ----------------------------------------------------------------------------------
@@ -184,7 +179,7 @@ def draw_ice(bundle: Bundle, store, runtime, view) -> None:
         "Feature",
         names,
         key=ICE_KEY,
-        format_func=lambda n: inert(labels.get(n, n)),
+        format_func=lambda n: labels.get(n, n),
         help="How this customer's risk would change with this one value, all else equal.",
     )
     feature = picked or names[0]  # never None: the key was set to one of the options above
@@ -237,7 +232,7 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
         "Try a lever in the What-if tab",
         picks,
         key=LEVER_PICK_KEY,
-        format_func=lambda i: inert(levers.iloc[i]["Change"]),
+        format_func=lambda i: levers.iloc[i]["Change"],
     )
     st.button(
         "Apply to what-if",
@@ -271,7 +266,7 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
         "Risk band", [*BANDS, ANY], key=FIND_BAND_KEY, format_func=lambda b: f"{b} risk" if b != ANY else "any"
     )
     reason = c2.selectbox(
-        "Main reason", [ANY, *labels], key=FIND_REASON_KEY, format_func=lambda n: inert(labels.get(n, "any"))
+        "Main reason", [ANY, *labels], key=FIND_REASON_KEY, format_func=lambda n: labels.get(n, "any")
     )
     sort = c3.selectbox("Order", list(SORTS), key=FIND_SORT_KEY)
     page = c4.number_input("Page", min_value=1, value=1, step=1, key=FIND_PAGE_KEY)
@@ -282,5 +277,5 @@ def draw_find(bundle: Bundle, store, model: str, open_customer: Callable[[str], 
         options = list(found.rows["Customer"])
         if st.session_state.get(FIND_PICK_KEY) not in options:  # the page or filter changed
             st.session_state[FIND_PICK_KEY] = options[0]
-        pick = st.selectbox("Customer to open", options, key=FIND_PICK_KEY, format_func=inert)
+        pick = st.selectbox("Customer to open", options, key=FIND_PICK_KEY)
         st.button("Open this customer", key=FIND_OPEN_KEY, on_click=open_customer, args=(pick,))

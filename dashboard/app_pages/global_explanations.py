@@ -133,7 +133,7 @@ def _draw_feature(manifest: dict, view: GlobalView, view_for: Callable[[str], Gl
     if FEATURE_KEY not in st.session_state:
         st.session_state[FEATURE_KEY] = view.feature
     order = view.importance["feature"].tolist()
-    feature = st.selectbox("Feature", order, key=FEATURE_KEY, format_func=lambda f: inert(labels.get(f, f)))
+    feature = st.selectbox("Feature", order, key=FEATURE_KEY, format_func=lambda f: labels.get(f, f))
     st.query_params["feature"] = feature
     if feature != view.feature:
         view = view_for(feature)

@@ -97,10 +97,10 @@ def _analogy_tab(catalog, item_id: str, options: list[str]) -> None:
         "Positive",
         options,
         default=[item_id],
-        format_func=_item_label(catalog),
+        format_func=catalog.label,
         key=f"analogy_pos_{item_id}",
     )
-    negative = st.multiselect("Negative", options, format_func=_item_label(catalog), key=f"analogy_neg_{item_id}")
+    negative = st.multiselect("Negative", options, format_func=catalog.label, key=f"analogy_neg_{item_id}")
     if not positive and not negative:
         st.info("Pick at least one item.")
         return
@@ -120,7 +120,7 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
         "Items",
         options,
         default=[item_id, *near, far],
-        format_func=_item_label(catalog),
+        format_func=catalog.label,
         key=f"odd_{item_id}",
     )
     try:
@@ -130,11 +130,6 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
         return
     st.success(f"Doesn't belong: {inert(catalog.label(odd))}")
     _table(scored, {"similarity to the group": "Similarity to the group"})
-
-
-def _item_label(catalog):
-    """Option labels render Markdown: an item title is data, so it goes through `inert`."""
-    return lambda item: inert(catalog.label(item))
 
 
 def render() -> None:

@@ -25,7 +25,7 @@ def pick_model(manifest: dict, key: str, help: str | None = None) -> str:
         except UnknownModel as exc:
             st.warning(inert(str(exc), None))
             st.session_state[key] = manifest["champion"]
-    picked = st.selectbox("Model", list(choices), key=key, format_func=lambda m: inert(choices[m]), help=help)
+    picked = st.selectbox("Model", list(choices), key=key, format_func=lambda m: choices[m], help=help)
     model = picked or manifest["champion"]  # never None: the key was set to one of the options above
     if model == manifest["champion"]:
         st.query_params.pop(MODEL_PARAM, None)

@@ -91,6 +91,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
             ~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH)
         )
         checks["bad_ids"], checks["bad_id_example"] = _count(bad), _example(bad, as_text)
+    checks.update(_text_checks(raw, required))
     row_checks = {}
     for feature in spec.features:
         column = ft.raw_col(feature.column)
@@ -109,7 +110,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     if counts["rows"] == 0:
         raise ValidationError(["the input table has no rows"])
     counts.update(_repeated_ids(raw, ident))
-    problems = _id_and_label_problems(spec, counts)
+    problems = _text_problems(required, counts) + _id_and_label_problems(spec, counts)
     for key, (feature, check) in row_checks.items():
         if counts[key]:
             problems.append(
@@ -120,6 +121,31 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     if problems:
         raise ValidationError(problems)
     return _typed(raw, spec)
+
+
+# What a UTF-8 decoder (Spark's CSV and JSON readers among them) puts where the bytes were not UTF-8:
+# a Latin-1 "café" arrives as "caf\ufffd", and would become a category of its own.
+REPLACEMENT = "\ufffd"
+
+
+def _text_checks(raw: DataFrame, columns: list[str]) -> dict[str, Column]:
+    """Per text column: rows holding the replacement character, and the smallest such value."""
+    text = {f.name for f in raw.schema.fields if isinstance(f.dataType, T.StringType)}
+    checks = {}
+    for name in dict.fromkeys(c for c in columns if c in text):
+        bad = ft.raw_col(name).contains(REPLACEMENT)
+        checks[f"not_utf8:{name}"], checks[f"ex_not_utf8:{name}"] = _count(bad), _example(bad, ft.raw_col(name))
+    return checks
+
+
+def _text_problems(columns: list[str], counts: dict) -> list[str]:
+    return [
+        f"column '{name}': {_rows(counts[f'not_utf8:{name}'])} not UTF-8 text, e.g. "
+        f"{_shown(counts[f'ex_not_utf8:{name}'])}; save the file as UTF-8 (in a spreadsheet: "
+        "'CSV UTF-8') and train again"
+        for name in dict.fromkeys(columns)
+        if counts.get(f"not_utf8:{name}")
+    ]
 
 
 def _repeated_ids(raw: DataFrame, ident: Column) -> dict:

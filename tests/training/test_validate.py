@@ -76,3 +76,27 @@ def test_string_ids_a_user_could_not_type_are_refused(rows, telco_spec):
     ]
     typed = validate(odd.where(F.col("rownames").startswith("C-")), telco_spec)
     assert dict(typed.dtypes)["customer_id"] == "string"
+
+
+def test_text_that_was_not_utf8_is_refused_with_the_column(spark, tmp_path):
+    """A Latin-1 CSV read as UTF-8 (Spark's default) turns 'café' into 'caf\ufffd'; training refuses it
+    rather than publishing a bundle whose categories carry replacement characters."""
+    from training.datasets.spec import DatasetSpec, FeatureSpec
+
+    source = tmp_path / "latin1.csv"
+    cities = ["caf\xe9", "Z\xfcrich"]
+    lines = ["id,city,spend,churned", *(f"{i},{cities[i % 2]},{i},{i % 2}" for i in range(1, 9))]
+    source.write_bytes("\n".join(lines).encode("latin-1"))
+    table = spark.read.option("header", True).csv(str(source))
+    spec = DatasetSpec(
+        name="latin1",
+        source=str(source),
+        id_column="id",
+        label_column="churned",
+        positive_label="1",
+        features=(FeatureSpec("city", "categorical", "City"), FeatureSpec("spend", "numeric", "Spend")),
+        load=lambda spark: table,
+    )
+    (problem,) = problems_of(table, spec)
+    assert problem.startswith("column 'city': 8 rows are not UTF-8 text, e.g. ")
+    assert "save the file as UTF-8" in problem

@@ -269,7 +269,7 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
     problems = []
     base = bundle.manifest["models"][model]["shap"]["base_value"]
     calibration = Calibration.from_manifest(bundle.manifest["models"][model]["calibration"])
-    sigmoid_error = error = 0.0
+    calibration_error = error = 0.0
     for predictions, shap_values in streaming.lockstep(
         _stream(bundle, layout.predictions_path(model), [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]),
         _stream(bundle, layout.shap_path(model), names),
@@ -279,9 +279,9 @@ def _model_problems(bundle: Bundle, model: str, names: list[str]) -> list[str]:
         if not (np.all(np.isfinite(margin)) and np.all((probability >= 0) & (probability <= 1))):
             return [f"model '{model}' has non-finite margins or probabilities outside [0, 1]"]
         gap = np.abs(calibration.probability(margin) - probability)
-        sigmoid_error = max(sigmoid_error, float(np.max(gap, initial=0.0)))
+        calibration_error = max(calibration_error, float(np.max(gap, initial=0.0)))
         error = max(error, _local_accuracy(shap_values, margin, base, names))
-    if not sigmoid_error <= 1e-6:
+    if not calibration_error <= 1e-6:
         problems.append(f"model '{model}': probabilities disagree with its calibration of the margin")
     if not error <= layout.LOCAL_ACCURACY_TOLERANCE:
         problems.append(

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
+from runtime import sigmoid
+
 MAX_CURVE_POINTS = 400
 
 
@@ -28,9 +30,7 @@ def evaluate(y_true: np.ndarray, probability: np.ndarray, threshold: float = 0.5
     return {
         "roc_auc": float(metrics.roc_auc_score(y_true, probability)),
         "pr_auc": float(metrics.average_precision_score(y_true, probability)),
-        "log_loss": float(metrics.log_loss(y_true, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1])),
-        "brier": float(metrics.brier_score_loss(y_true, probability)),
-        "ece": expected_calibration_error(y_true, probability),
+        **probability_metrics(y_true, probability),
         "accuracy": float(metrics.accuracy_score(y_true, predicted)),
         "precision": float(metrics.precision_score(y_true, predicted, zero_division=0)),
         "recall": float(metrics.recall_score(y_true, predicted, zero_division=0)),
@@ -95,17 +95,19 @@ def expected_calibration_error(y_true: np.ndarray, probability: np.ndarray, bins
     return float(np.abs(gap).sum() / len(probability))
 
 
-def uncalibrated_metrics(y_true: np.ndarray, margin: np.ndarray) -> dict:
-    """Test-split log loss, Brier score and ECE of sigmoid(margin), the probabilities before calibration."""
-    from runtime import sigmoid
-
-    probability = sigmoid(margin)
+def probability_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict:
+    """How good the probabilities are as probabilities: log loss, Brier score and ECE."""
     y_true = np.asarray(y_true, dtype=int)
     return {
         "log_loss": float(metrics.log_loss(y_true, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "brier": float(metrics.brier_score_loss(y_true, probability)),
         "ece": expected_calibration_error(y_true, probability),
     }
+
+
+def uncalibrated_metrics(y_true: np.ndarray, margin: np.ndarray) -> dict:
+    """Test-split log loss, Brier score and ECE of sigmoid(margin), the probabilities before calibration."""
+    return probability_metrics(y_true, sigmoid(margin))
 
 
 def score_distribution(model: str, y_true: np.ndarray, probability: np.ndarray, bins: int = SCORE_BINS) -> pd.DataFrame:

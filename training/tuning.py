@@ -105,11 +105,12 @@ def record(method: str, validation: str, grid: list[Point], best: dict, metric: 
     }
 
 
-def best_of(grid: list[Point], lower_is_better: bool = False) -> dict:
-    """The best grid point's params: highest score, or lowest with `lower_is_better` (a loss);
-    the first one on ties, so the choice is deterministic."""
+def best_index(grid: list[Point], lower_is_better: bool = False) -> int:
+    """Where the best grid point is: highest score, or lowest with `lower_is_better` (a loss);
+    the first one on ties, so the choice is deterministic. Callers keep each point's model in
+    a list beside `grid` and take the model at this index."""
     scores = np.array([s for _, s, _ in grid])
-    return grid[int(np.argmin(scores) if lower_is_better else np.argmax(scores))][0]
+    return int(np.argmin(scores) if lower_is_better else np.argmax(scores))
 
 
 def _plain(params: dict) -> dict:

@@ -121,9 +121,9 @@ def test_champion_falls_back_to_the_best_log_loss_when_nothing_else_qualifies():
     assert only == "gbt" and "only model" in sentence
 
 
-def test_best_of_handles_lower_is_better_explicitly():
+def test_best_index_handles_lower_is_better_explicitly():
     grid = [({"a": 1}, 0.30, 1.0), ({"a": 2}, 0.25, 1.0), ({"a": 3}, 0.25, 1.0), ({"a": 4}, 0.40, 1.0)]
-    assert tuning.best_of(grid, lower_is_better=True) == {"a": 2}
-    assert tuning.best_of(grid) == {"a": 4}
+    assert grid[tuning.best_index(grid, lower_is_better=True)][0] == {"a": 2}
+    assert grid[tuning.best_index(grid)][0] == {"a": 4}
     record = tuning.record("m", "v", grid, {"a": 2}, metric="log_loss")
     assert record["metric"] == "log_loss" and record["grid"][0] == {"params": {"a": 1}, "score": 0.3, "seconds": 1.0}

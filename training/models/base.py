@@ -10,6 +10,7 @@ from pathlib import Path
 from pyspark.ml import Transformer
 
 from runtime.calibration import Calibration
+from training.calibration import identity
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,7 @@ class FittedModel:
     extra: dict = field(default_factory=dict)
     # The manifest's `calibration` record; the calibration stage (training/stages/calibrate.py)
     # replaces the identity with the Platt map fitted on the validation slice.
-    calibration: dict = field(
-        default_factory=lambda: {
-            "method": "none", "slope": 1.0, "intercept": 0.0, "rows": 0, "fitted_on": "not calibrated"
-        }
-    )  # fmt: skip
+    calibration: dict = field(default_factory=lambda: identity("not calibrated"))
 
     @property
     def calibration_map(self) -> Calibration:

@@ -81,7 +81,8 @@ def _search(
         score = float(roc_auc_score(y[valid], model.decision_function(x[valid])))
         scored.append((point, score, time.perf_counter() - started))
         models.append(model)
-    best = tuning.best_of(scored)
+    i = tuning.best_index(scored)
+    best = scored[i][0]
     record = tuning.record(
         "grid search, each point fitted on the training rows minus the validation rows; "
         "the best point's model is the model (no refit: the validation rows stay unseen for calibration)",
@@ -89,7 +90,7 @@ def _search(
         scored,
         {**base, **best},
     )
-    return best, models[[p for p, _, _ in scored].index(best)], record
+    return best, models[i], record
 
 
 def fit_sklearn(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:

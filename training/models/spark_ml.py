@@ -88,7 +88,8 @@ def _tune_gbt(rows: DataFrame, valid: DataFrame, seed: int, params: dict, mode: 
         score = float(evaluator.evaluate(model.transform(valid)))
         scored.append((point, score, time.perf_counter() - started))
         models.append(model)
-    best_point = tuning.best_of(scored)
+    i = tuning.best_index(scored)
+    best_point = scored[i][0]
     best = {**params, **best_point}
     record = tuning.record(
         "grid search; each point fitted with Spark ML on the training rows minus the validation rows and "
@@ -98,7 +99,7 @@ def _tune_gbt(rows: DataFrame, valid: DataFrame, seed: int, params: dict, mode: 
         scored,
         best,
     )
-    return models[[p for p, _, _ in scored].index(best_point)], best, record
+    return models[i], best, record
 
 
 def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_mode: str = "off") -> FittedModel:

@@ -72,8 +72,8 @@ def _search(train: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
         scored.append(({**point, "best_iteration": best_iteration}, score, time.perf_counter() - started))
         boosters.append(booster[: best_iteration + 1])
     # Log loss: lower is better.
-    best = tuning.best_of(scored, lower_is_better=True)
-    chosen = boosters[[p for p, _, _ in scored].index(best)]
+    i = tuning.best_index(scored, lower_is_better=True)
+    best, chosen = scored[i][0], boosters[i]
     best_params = {
         **params,
         **{k: v for k, v in best.items() if k != "best_iteration"},

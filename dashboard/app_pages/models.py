@@ -9,6 +9,7 @@ from dashboard.charts import models as charts
 from dashboard.shell import data, draw
 from dashboard.shell.plain import inert
 from dashboard.views import METRIC_COLUMNS, TRAINING_TIME, build_metrics_table, model_display_names
+from dashboard.views.models import champion_reason
 
 
 def render() -> None:
@@ -16,14 +17,9 @@ def render() -> None:
     manifest = bundle.manifest
     test_rows = manifest["split"].get("test_rows")
     rows_text = f"{test_rows:,} customers" if isinstance(test_rows, int) else "customers"
-    metric = manifest["champion_metric"]
-    rule = manifest.get("champion_rule")
-    # The rule names models and figures from the bundle: made inert, never Markdown.
-    picked = (
-        f"Why the champion: {inert(rule, limit=None)}"
-        if isinstance(rule, str) and rule
-        else f"Champion picked by {inert(METRIC_COLUMNS.get(metric, metric.replace('_', ' ')))}."
-    )
+    # The Validation page's sentence (the training run's own rule, or for older bundles the champion
+    # metric and the margin); it names models and figures from the bundle: made inert, never Markdown.
+    picked = f"Why the champion: {inert(champion_reason(manifest), limit=None)}"
     st.title("Models")
     st.caption(f"Scored on the test split ({rows_text}) of bundle '{inert(bundle.name)}'. {picked}")
 

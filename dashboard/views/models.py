@@ -1,6 +1,9 @@
-"""Models page data: one row of test metrics per model; and which model a page shows (every page's picker)."""
+"""Models page data: one row of test metrics per model, why the champion won (the Models and Validation
+pages), and which model a page shows (every page's picker)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -18,6 +21,8 @@ METRIC_COLUMNS: dict[str, str] = {
     "recall": "Recall",
     "f1": "F1",
 }
+# Metrics where a lower value is better (everything else: higher is better).
+LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
 TRAINING_TIME = "Training time (s)"
 CHAMPION_MARK = "★ champion"
 
@@ -75,3 +80,34 @@ def resolve_model(manifest: dict, requested: object) -> str:
             f"This bundle has no model '{shown}'; showing its models: {', '.join(model_names(manifest))}."
         )
     return str(requested)
+
+
+def champion_reason(manifest: Mapping) -> str:
+    """One sentence: why the champion won. The training run's own rule when it wrote one
+    (`champion_rule`: best ROC AUC among models whose calibrated log loss is near the best);
+    for older bundles, the champion metric and the margin over the runner-up."""
+    rule = manifest.get("champion_rule")
+    if isinstance(rule, str) and rule.strip():
+        return rule
+    metric = manifest["champion_metric"]
+    title = METRIC_COLUMNS.get(metric, metric.replace("_", " "))
+    champion = manifest["champion"]
+    names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
+    values = {
+        m: float(v)
+        for m in manifest["models"]
+        if isinstance(v := (manifest["models"][m].get("metrics") or {}).get(metric), (int, float))
+    }
+    if champion not in values:
+        return f"{names[champion]} is the champion, picked by {title} (its value was not recorded)."
+    others = {m: v for m, v in values.items() if m != champion}
+    if not others:
+        return f"{names[champion]} is the only model: {title} {values[champion]:.3f}."
+    lower = metric in LOWER_IS_BETTER
+    runner_up = (min if lower else max)(others, key=lambda m: others[m])
+    margin = abs(values[champion] - others[runner_up])
+    return (
+        f"{names[champion]} is the champion: best {title} on the test split "
+        f"({values[champion]:.3f}), {margin:.3f} {'below' if lower else 'above'} the runner-up "
+        f"{names[runner_up]} ({others[runner_up]:.3f})."
+    )

@@ -21,7 +21,7 @@ import pandas as pd
 from bundle import layout
 from bundle.manifest import model_names
 from bundle.reader import Bundle
-from dashboard.views.models import METRIC_COLUMNS, build_metrics_table
+from dashboard.views.models import build_metrics_table, champion_reason
 
 CALIBRATION_BINS = 10
 SCORE_BINS = 20
@@ -29,8 +29,6 @@ SCORE_BINS = 20
 # computes the same figures from predictions instead.
 CALIBRATION_TABLE = getattr(layout, "CALIBRATION", "evaluation/calibration.parquet")
 SCORE_DISTRIBUTION_TABLE = getattr(layout, "SCORE_DISTRIBUTION", "evaluation/score_distribution.parquet")
-# Metrics where a lower value is better (everything else: higher is better).
-LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
 
 
 class ThresholdError(ValueError):
@@ -260,37 +258,6 @@ def calibration_summary(manifest: Mapping) -> pd.DataFrame:
 
 def _number(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
-
-
-def champion_reason(manifest: Mapping) -> str:
-    """One sentence: why the champion won. The training run's own rule when it wrote one
-    (`champion_rule`: best ROC AUC among models whose calibrated log loss is near the best);
-    for older bundles, the champion metric and the margin over the runner-up."""
-    rule = manifest.get("champion_rule")
-    if isinstance(rule, str) and rule.strip():
-        return rule
-    metric = manifest["champion_metric"]
-    title = METRIC_COLUMNS.get(metric, metric.replace("_", " "))
-    champion = manifest["champion"]
-    names = {m: manifest["models"][m].get("display_name", m) for m in manifest["models"]}
-    values = {
-        m: float(v)
-        for m in manifest["models"]
-        if isinstance(v := (manifest["models"][m].get("metrics") or {}).get(metric), (int, float))
-    }
-    if champion not in values:
-        return f"{names[champion]} is the champion, picked by {title} (its value was not recorded)."
-    others = {m: v for m, v in values.items() if m != champion}
-    if not others:
-        return f"{names[champion]} is the only model: {title} {values[champion]:.3f}."
-    lower = metric in LOWER_IS_BETTER
-    runner_up = (min if lower else max)(others, key=lambda m: others[m])
-    margin = abs(values[champion] - others[runner_up])
-    return (
-        f"{names[champion]} is the champion: best {title} on the test split "
-        f"({values[champion]:.3f}), {margin:.3f} {'below' if lower else 'above'} the runner-up "
-        f"{names[runner_up]} ({others[runner_up]:.3f})."
-    )
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from dashboard.views.global_explanations.view import (
     load_explain_data,
 )
 from dashboard.views.model_card import build_model_card, model_card_markdown
+from dashboard.views.models import champion_reason
 from dashboard.views.validation import (
     Costs,
     build_validation_view,
     calibration_summary,
-    champion_reason,
     load_test_scores,
 )
 from tests.dashboard.dashboard_helpers import open_app

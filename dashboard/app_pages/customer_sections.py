@@ -229,10 +229,7 @@ def draw_levers(bundle: Bundle, store, runtime, view) -> None:
     if st.session_state.get(LEVER_PICK_KEY) not in picks:  # another customer, fewer levers
         st.session_state[LEVER_PICK_KEY] = 0
     pick = st.selectbox(
-        "Try a lever in the What-if tab",
-        picks,
-        key=LEVER_PICK_KEY,
-        format_func=lambda i: levers.iloc[i]["Change"],
+        "Try a lever in the What-if tab", picks, key=LEVER_PICK_KEY, format_func=lambda i: levers.iloc[i]["Change"]
     )
     st.button(
         "Apply to what-if",

@@ -40,9 +40,7 @@ def _catalog(bundle):
             "from an event log, such as movielens: pick one in the sidebar."
         )
         return None
-    choice = (
-        sources[0] if len(sources) == 1 else st.selectbox("Item vectors", sources, key=SOURCE_KEY, format_func=inert)
-    )
+    choice = sources[0] if len(sources) == 1 else st.selectbox("Item vectors", sources, key=SOURCE_KEY)
     try:
         if choice == f"Bundle {bundle.name}" and has_items(bundle.manifest):
             return data.load_item_catalog(bundle)
@@ -94,11 +92,7 @@ def _neighbours_tab(catalog, item_id: str) -> None:
 def _analogy_tab(catalog, item_id: str, options: list[str]) -> None:
     st.caption("Items like the positive ones and unlike the negative ones (gensim most_similar: mean of unit vectors).")
     positive = st.multiselect(
-        "Positive",
-        options,
-        default=[item_id],
-        format_func=catalog.label,
-        key=f"analogy_pos_{item_id}",
+        "Positive", options, default=[item_id], format_func=catalog.label, key=f"analogy_pos_{item_id}"
     )
     negative = st.multiselect("Negative", options, format_func=catalog.label, key=f"analogy_neg_{item_id}")
     if not positive and not negative:
@@ -117,11 +111,7 @@ def _odd_one_out_tab(catalog, item_id: str, options: list[str]) -> None:
     near = views.build_neighbours(catalog, item_id, 3)["item_id"].tolist()
     far = views.far_item(catalog, item_id)
     chosen = st.multiselect(
-        "Items",
-        options,
-        default=[item_id, *near, far],
-        format_func=catalog.label,
-        key=f"odd_{item_id}",
+        "Items", options, default=[item_id, *near, far], format_func=catalog.label, key=f"odd_{item_id}"
     )
     try:
         odd, scored = views.build_odd_one_out(catalog, chosen)

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from analytics.reasons import reason_for, split_label, value_in_units  # noqa: F401  (the views import them from here)
+from analytics.reasons import reason_for
 from bundle import feature_types
 
 MISSING = "missing"

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.views.common import format_probability, rank_phrase, reason_text, value_in_units, with_article
+from analytics.reasons import value_in_units
+from dashboard.views.common import format_probability, rank_phrase, reason_text, with_article
 from dashboard.views.customer.levers import Cooccurrence, _plausible, values_set
 from dashboard.views.customer.lime_check import agreement, agreement_note
 from dashboard.views.customer.report import explanation_csv, export_name, html_report

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.effects import format_effect
-from dashboard.views.common import split_label
+from analytics.reasons import split_label
 from runtime import ModelRuntime
 from runtime.threads import one_thread
 

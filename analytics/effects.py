@@ -1,7 +1,7 @@
 """A reason's effect: the one quantity the Customer page, its exports and batch scoring show.
 
 The effect of a feature for a customer is its SHAP value times the model's calibration
-slope: the feature's share of the calibrated log-odds, so a customer's effects add up,
+slope (`runtime.Calibration.effect`): the feature's share of the calibrated log-odds, so a customer's effects add up,
 with the calibrated baseline, to the log-odds of the probability shown. People read it
 as an odds factor, exp(effect): "odds ×3.10" means the customer's odds of churning are
 3.1 times what they would be without this reason (everything else as it is). Unlike a
@@ -18,18 +18,12 @@ import math
 import numpy as np
 
 MAX_REASONS = 4  # the convention of adverse-action notices in credit scoring
-UNIT = "odds factor"
 UNIT_HELP = (
     "Each reason's effect is an odds factor: 'odds ×3.10' means this customer's odds of churning "
     "(p / (1 − p)) are 3.1 times what they would be without that reason, everything else as it is; "
     "'odds ÷2.00' halves them. Effects multiply: together with the baseline odds they give the "
     "probability shown. They are the model's SHAP values (log-odds) times its calibration slope."
 )
-
-
-def effects(shap: np.ndarray | float, slope: float) -> np.ndarray:
-    """SHAP values (the model's log-odds) as effects (calibrated log-odds)."""
-    return slope * np.asarray(shap, dtype=np.float64)
 
 
 def odds_factor(effect: float) -> float:

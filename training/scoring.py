@@ -49,6 +49,7 @@ from bundle import layout
 from bundle.feature_types import display_value
 from bundle.models import portable_files
 from bundle.reader import Bundle, BundleError
+from runtime import Calibration
 from training import explain, features
 from training import feature_types as ft
 from training.datasets import FeatureSpec
@@ -254,10 +255,10 @@ def _reasons(
     batches: Iterator[pd.DataFrame], model: str, entry: dict, cuts: dict, feature_entries: list[dict]
 ) -> Iterator[pd.DataFrame]:
     names = [f["name"] for f in feature_entries]
-    slope = float(entry["calibration"]["slope"])
+    calibration = Calibration.from_manifest(entry["calibration"])
     for batch in batches:
         phi = batch[[explain.shap_column(model, n) for n in names]].to_numpy(dtype=np.float64)
-        effect = effects.effects(phi, slope)
+        effect = calibration.effect(phi)
         margin = batch[explain.margin_column(model)].to_numpy(dtype=np.float64)
         probability = batch[explain.probability_column(model)].to_numpy(dtype=np.float64)
         out = {

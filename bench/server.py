@@ -58,7 +58,10 @@ def stop(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def dashboard_server(
-    artifacts: Path, log: Path | None = None, env: dict[str, str | None] | None = None
+    artifacts: Path,
+    log: Path | None = None,
+    env: dict[str, str | None] | None = None,
+    script: str = "dashboard/app.py",
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Serve `artifacts`; yields (url, process). `env` adds variables (None removes one);
     the server's output goes to `log` (discarded when None). Stopped on exit."""
@@ -71,7 +74,7 @@ def dashboard_server(
         else:
             environment[name] = value
     command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
     ]  # fmt: skip
     out = log.open("w") if log is not None else subprocess.DEVNULL

@@ -8,9 +8,13 @@
    `[auth]` section (see `.streamlit/secrets.example.toml`).
 3. **Shared password** for teams without an identity provider: a hash in
    `CHURNLENS_PASSWORD_HASH` (or `password_hash` under `[churnlens]` in secrets),
-   made with `python -m dashboard.shell.auth hash`. Compared in constant time; every
-   failure from one client doubles a delay (up to 8 s); the password never goes
-   into a log, a URL or a query parameter.
+   made with `python -m dashboard.shell.auth hash` (scrypt at OWASP's N=2^17, r=8, p=1).
+   Compared in constant time, a few checks at a time (`passwords`); failures are
+   answered one at a time after a delay per client address and for the whole server
+   (`throttle`; the address comes from CHURNLENS_CLIENT_IP_HEADER behind a proxy); the
+   password never goes into a log, a URL or a query parameter. Served through
+   `dashboard/serve.py`, the sign-in is an HTML form that sets a signed, expiring,
+   HttpOnly cookie (`http_gate`), which this gate accepts too.
 
 The first that is configured wins, in that order. `gate()` runs in app.py
 right after `st.set_page_config`, so nothing else renders for a viewer who is
@@ -19,26 +23,23 @@ not let in.
 
 from __future__ import annotations
 
-import base64
 import getpass
-import hashlib
-import hmac
 import logging
 import os
-import secrets
 import sys
-import threading
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from dashboard.shell import session_cookie, throttle
+from dashboard.shell.passwords import hash_password, parse, verify_password
 
 log = logging.getLogger("churnlens.auth")
 
 PASSWORD_HASH_ENV = "CHURNLENS_PASSWORD_HASH"
 TRUSTED_HEADER_ENV = "CHURNLENS_TRUSTED_USER_HEADER"
 USER_KEY = "churnlens_user"
-MAX_DELAY_S = 8.0
 MAX_USER_LENGTH = 200
+__all__ = ["hash_password", "verify_password"]  # made and checked in passwords.py; the CLI below prints them
 
 
 @dataclass(frozen=True)
@@ -62,106 +63,45 @@ def auth_config(env: Mapping[str, str], secrets_: Mapping) -> AuthConfig:
     )
     if stored:
         problem = (
-            "" if _parse(stored) else f"{PASSWORD_HASH_ENV} is not a hash made by `python -m dashboard.shell.auth hash`"
+            "" if parse(stored) else f"{PASSWORD_HASH_ENV} is not a hash made by `python -m dashboard.shell.auth hash`"
         )
         return AuthConfig("password", password_hash=stored, problem=problem)
     return AuthConfig("none")
 
 
+def header_values(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of header `name` (names ignore case). Streamlit's headers object keeps
+    repeated headers (`get_all`); a plain mapping can repeat a name only in another case."""
+    get_all = getattr(headers, "get_all", None)
+    if callable(get_all):
+        return [str(v) for v in get_all(name)]
+    return [str(v) for k, v in headers.items() if k.lower() == name.lower()]
+
+
 def header_user(headers: Mapping[str, str], name: str) -> str | None:
-    """The user a trusted proxy names in header `name`, or None (pure; header names ignore case)."""
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            user = str(value).strip()
-            if user and len(user) <= MAX_USER_LENGTH and user.isprintable():
-                return user
-    return None
+    """The user a trusted proxy names in header `name`, or None (pure).
 
-
-# --- password hashes: "scrypt$n$r$p$salt$hash" or "pbkdf2_sha256$iterations$salt$hash" (base64) ----------
-
-
-def hash_password(password: str, *, n: int = 2**15, r: int = 8, p: int = 1) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32)
-    return "$".join(["scrypt", str(n), str(r), str(p), _b64(salt), _b64(digest)])
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def _parse(stored: str) -> tuple | None:
-    parts = stored.split("$")
-    try:
-        if parts[0] == "scrypt" and len(parts) == 6:
-            n, r, p = (int(x) for x in parts[1:4])
-            return (
-                "scrypt",
-                n,
-                r,
-                p,
-                base64.b64decode(parts[4], validate=True),
-                base64.b64decode(parts[5], validate=True),
-            )
-        if parts[0] == "pbkdf2_sha256" and len(parts) == 4:
-            return (
-                "pbkdf2_sha256",
-                int(parts[1]),
-                base64.b64decode(parts[2], validate=True),
-                base64.b64decode(parts[3], validate=True),
-            )
-    except ValueError:
+    A header sent twice is refused: the proxy sets it once, so a second copy came from the
+    client, and which copy wins would depend on the server (Streamlit's mapping took the first)."""
+    values = header_values(headers, name)
+    if len(values) != 1:
         return None
+    user = values[0].strip()
+    if user and len(user) <= MAX_USER_LENGTH and user.isprintable():
+        return user
     return None
 
 
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of `password` against a stored hash; False for a malformed hash."""
-    parsed = _parse(stored)
-    if parsed is None:
-        return False
-    if parsed[0] == "scrypt":
-        _, n, r, p, salt, expected = parsed
-        try:
-            actual = hashlib.scrypt(
-                password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=len(expected)
-            )
-        except ValueError:
-            return False
-    else:
-        _, iterations, salt, expected = parsed
-        actual = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, dklen=len(expected))
-    return hmac.compare_digest(actual, expected)
-
-
-# --- failure delay ------------------------------------------------------------------------------------
-
-_failures: dict[str, tuple[int, float]] = {}
-_failures_lock = threading.Lock()
-FAILURE_MEMORY_S = 15 * 60
-
-
-def failure_delay(client: str, now: float | None = None) -> float:
-    """Record a failed attempt from `client`; return how long to wait before answering (0.5 s, 1 s, 2 s … 8 s)."""
-    now = time.monotonic() if now is None else now
-    with _failures_lock:
-        count, last = _failures.get(client, (0, now))
-        count = 1 if now - last > FAILURE_MEMORY_S else count + 1
-        _failures[client] = (count, now)
-    return min(0.5 * 2 ** (count - 1), MAX_DELAY_S)
-
-
-def forget_failures(client: str) -> None:
-    with _failures_lock:
-        _failures.pop(client, None)
+def request_client(get_all: Callable[[str], list[str]], peer: str | None) -> str:
+    """The throttle's key for this request: see `throttle.client_address`."""
+    header = os.environ.get(throttle.CLIENT_IP_HEADER_ENV, "").strip()
+    return throttle.client_address(header, get_all(header) if header else [], peer)
 
 
 # --- the gate (Streamlit) -----------------------------------------------------------------------------
 
 
-def _secrets() -> Mapping:
+def secrets_mapping() -> Mapping:
     import streamlit as st
 
     try:
@@ -176,7 +116,7 @@ def gate() -> None:
 
     from dashboard.shell.plain import inert
 
-    config = auth_config(os.environ, _secrets())
+    config = auth_config(os.environ, secrets_mapping())
     if config.mode == "none":
         return
     if config.problem:
@@ -205,6 +145,16 @@ def gate() -> None:
     _password_gate(config.password_hash)
 
 
+def _cookie_user(stored: str) -> str | None:
+    """The user of a valid sign-in cookie (set by `dashboard/serve.py`), or None."""
+    import streamlit as st
+
+    token = st.context.cookies.get(session_cookie.COOKIE_NAME)
+    if not token:
+        return None
+    return session_cookie.token_user(token, session_cookie.server_secret(os.environ), stored)
+
+
 def _password_gate(stored: str) -> None:
     import streamlit as st
 
@@ -213,20 +163,23 @@ def _password_gate(stored: str) -> None:
             del st.session_state[USER_KEY]
             st.rerun()
         return
+    user = _cookie_user(stored)
+    if user:
+        st.session_state[USER_KEY] = user
+        return
     st.title("churnlens")
     with st.form("churnlens_login", clear_on_submit=True):
         password = st.text_input("Password", type="password", key="churnlens_password")
         submitted = st.form_submit_button("Log in", type="primary")
-    client = st.context.ip_address or "unknown"
     if submitted and password:
+        client = request_client(st.context.headers.get_all, st.context.ip_address)
         if verify_password(password, stored):
-            forget_failures(client)
+            throttle.forget_failures(client)
             log.info("password sign-in from %s", client)
             st.session_state[USER_KEY] = "password"
             st.rerun()
-        delay = failure_delay(client)
-        log.warning("failed password sign-in from %s; answering after %.1f s", client, delay)
-        time.sleep(delay)
+        delay = throttle.answer_failure(client)
+        log.warning("failed password sign-in from %s; answered after %.1f s", client, delay)
         st.error("That password is not right.")
     st.stop()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.shell import auth, data
+from dashboard.shell import auth, data, throttle
 from tests.dashboard.dashboard_helpers import APP
 
 TIMEOUT = 60
@@ -62,12 +62,12 @@ def test_header_user_is_taken_only_from_the_configured_header():
 
 def test_failure_delay_grows_and_is_capped_and_forgotten():
     client = "test-client-delay"
-    delays = [auth.failure_delay(client, now=100.0 + i) for i in range(7)]
+    delays = [throttle.failure_delay(client, now=100.0 + i) for i in range(7)]
     assert delays == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
-    assert auth.failure_delay(client, now=100.0 + 7 + auth.FAILURE_MEMORY_S + 1) == 0.5
-    auth.forget_failures(client)
-    assert auth.failure_delay(client, now=5000.0) == 0.5
-    auth.forget_failures(client)
+    assert throttle.failure_delay(client, now=100.0 + 7 + throttle.FAILURE_MEMORY_S + 1) == 0.5
+    throttle.forget_failures(client)
+    assert throttle.failure_delay(client, now=5000.0) == 0.5
+    throttle.forget_failures(client)
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_password_gate_keeps_everything_else_hidden_until_the_right_password(art
     logged = caplog.text
     assert "failed password sign-in" in logged and "wrong guess" not in logged and "correct horse" not in logged
     assert all("horse" not in str(v) and "guess" not in str(v) for v in at.query_params.values())
-    auth.forget_failures("unknown")
+    throttle.forget_failures("unknown")
 
 
 def test_a_malformed_password_hash_refuses_everyone(artifacts, monkeypatch):

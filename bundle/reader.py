@@ -26,6 +26,7 @@ from bundle.checks import structure_problems
 from bundle.errors import BundleError
 from bundle.files import OPEN_THREADS, Bundle, read_parquet, sha256_of
 from bundle.manifest import manifest_problems
+from bundle.score_sample import score_sample_problems
 
 # Names other packages import from here (the file-access layer moved to bundle/files.py).
 __all__ = [
@@ -126,11 +127,15 @@ def verify_files(bundle_dir: Path, manifest: dict[str, Any], label: str | None =
             raise BundleError(f"Bundle '{label}' is corrupt: {relpath} does not match its checksum.")
 
 
-def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = True) -> Bundle:
+def open_bundle(
+    path: Path | str, *, name: str | None = None, verify: bool = True, check_scores: bool = True
+) -> Bundle:
     """Open the bundle at `path` (a run directory or the symlink naming it).
 
     `verify=False` skips only the checksums (the writer computed them a moment
     ago); the manifest and the tables' structure are always checked.
+    `check_scores=False` skips recomputing a sample of stored scores through the
+    runtime (`bundle/score_sample.py`): the writer runs the full parity check instead.
     """
     path = Path(path)
     # Messages name the bundle as the user knows it, not the run directory behind the symlink.
@@ -145,7 +150,12 @@ def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = Tru
     problems = structure_problems(bundle_dir, manifest, label)
     if problems:
         raise BundleError(f"Bundle '{label}' is inconsistent: " + "; ".join(problems) + ".")
-    return Bundle(name=name or manifest["bundle"], path=bundle_dir, manifest=manifest)
+    bundle = Bundle(name=name or manifest["bundle"], path=bundle_dir, manifest=manifest)
+    if check_scores:
+        problems = score_sample_problems(Bundle(name=label, path=bundle_dir, manifest=manifest))
+        if problems:
+            raise BundleError(f"Bundle '{label}' is inconsistent: " + "; ".join(problems) + ".")
+    return bundle
 
 
 def list_bundles(root: Path | str) -> list[str]:

@@ -25,6 +25,9 @@ from runtime.errors import ModelFileError
 
 
 class Kernel(Protocol):
+    # How many encoded input columns the model file was trained on (None: the file does not say).
+    input_width: int | None
+
     def margin(self, x: np.ndarray) -> np.ndarray: ...
 
     def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...

@@ -19,6 +19,7 @@ class LinearKernel:
         self.intercept = float(spec["intercept"])
         self.mean = np.asarray(spec["feature_means"], dtype=np.float64)
         self.base = self.intercept + float(self.coef @ self.mean)
+        self.input_width: int | None = len(self.coef)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         return x @ self.coef + self.intercept

@@ -10,7 +10,20 @@ import pandas as pd
 
 from runtime.calibration import IDENTITY, Calibration
 from runtime.encoding import encode_rows, grouping_matrix
+from runtime.errors import ModelFileError
 from runtime.kernels import Kernel, build_kernel
+
+
+def check_width(kernel: Kernel, columns: int) -> None:
+    """Refuse an encoding whose column count differs from what the model file was trained on,
+    before any row reaches the model (XGBoost would fail deep inside with a shape error)."""
+    width = getattr(kernel, "input_width", None)
+    least = getattr(kernel, "min_width", 0)
+    if (width is not None and width != columns) or columns < least:
+        expected = width if width is not None else f"at least {least}"
+        raise ModelFileError(
+            f"the model file takes {expected} input columns but the manifest's features and encoding give {columns}"
+        )
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class ModelRuntime:
     ) -> ModelRuntime:
         """Build from portable files; raises `runtime.ModelFileError` with a readable message."""
         kernel = build_kernel(kind, files)
+        check_width(kernel, len(encoding))
         _, base = kernel.contributions(np.zeros((1, len(encoding))))
         return cls(
             model=model,

@@ -49,6 +49,7 @@ class SklearnHGBKernel:
         self.model = load_sklearn_hgb(required(files, "model.skops"))
         self.explainer = shap.TreeExplainer(self.model)
         self.base = float(np.ravel(self.explainer.expected_value)[0])
+        self.input_width: int | None = int(self.model.n_features_in_)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         # One OpenMP thread, for the same reason as XGBoost's nthread=1: a Spark

@@ -25,6 +25,10 @@ class TreeKernel:
         self.scale = float(spec.get("scale", 1.0))
         self.explainer = shap.TreeExplainer({"trees": trees, "base_offset": float(spec["base_offset"])})
         self.base = float(np.ravel(self.explainer.expected_value)[0]) * self.scale
+        # shap's array form records split features, not the input width: a tree that never splits
+        # on the last columns is still valid, so only a lower bound is known (see `fits`).
+        self.input_width: int | None = None
+        self.min_width = 1 + max((int(np.max(t["features"], initial=-1)) for t in trees), default=-1)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.explainer.model.predict(x), dtype=np.float64) * self.scale

@@ -24,6 +24,7 @@ class XGBoostKernel:
         # One thread: a Spark task per core needs no more, and a single row runs
         # ~100x faster on one thread (0.15 ms) than on two (~20 ms) on this machine.
         self.booster.set_param({"nthread": 1})
+        self.input_width: int | None = int(self.booster.num_features())
 
     def _matrix(self, x: np.ndarray) -> Any:
         return self._xgboost.DMatrix(x, nthread=1)

@@ -27,6 +27,19 @@ def _reverse(frame):
     return frame.iloc[::-1].reset_index(drop=True)
 
 
+def _shift(*columns: str):
+    """Move the named columns down one row (the last wraps to the top), IDs left in place."""
+    return lambda frame: frame.assign(**{c: np.roll(frame[c].to_numpy(), 1) for c in columns})
+
+
+def _drop_feature(name: str):
+    def change(manifest: dict) -> None:
+        manifest["features"] = [f for f in manifest["features"] if f["name"] != name]
+        manifest["encoding"] = [e for e in manifest["encoding"] if e["feature"] != name]
+
+    return change
+
+
 # (what is broken, table changes, manifest change, the message a user gets)
 OPEN_TIME = [
     (
@@ -142,6 +155,20 @@ OPEN_TIME = [
         "background.parquet lacks the column(s) contract",
     ),
     ("a table not listed", {}, lambda m: m["files"].pop(SHAP), f"the manifest does not list {SHAP}"),
+    # Tampering the checksums cannot catch: the stored scores are recomputed for a sample at open.
+    (
+        "probability and margin shifted one row, IDs kept",
+        {PRED: _shift("probability", "margin")},
+        None,
+        "its stored probability of customer 7 is 7.9% but the model computes 73.1%",
+    ),
+    ("margin alone shifted one row", {PRED: _shift("margin")}, None, "its stored margin of customer"),
+    (
+        "a feature removed from features and encoding",
+        {},
+        _drop_feature("contract"),
+        "model 'lin' cannot run: the model file takes 3 input columns but the manifest's features and encoding give 1",
+    ),
 ]
 
 

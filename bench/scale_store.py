@@ -2,6 +2,9 @@
 
     python -m bench.scale_store --bundle artifacts/telco1m [--sessions 10] [--session-seconds 30]
 
+- `bundle_open_ms`: `open_bundle` (manifest, checksums, structure, the tamper check); `open_check_ms`: the
+  tamper check alone (a sample of ~300 stored scores recomputed through every model, bundle/score_sample.py),
+  also recorded as `open_check_ms_1m`;
 - `store_load_ms`: opening the store (sorted IDs only); `first_lookup_ms`: the first customer
   (it loads the model's probabilities for percentiles);
 - `*_cpu_*`: CPU time beside wall time (the measuring thread; the whole process for the open and
@@ -32,7 +35,9 @@ import numpy as np
 
 from bench import customer_page
 from bench.server import dashboard_server
+from bundle.files import Bundle
 from bundle.reader import open_bundle
+from bundle.score_sample import score_sample_problems
 from dashboard.views import build_customer_view
 from dashboard.views.customer.similar import find_customers
 from store.customers import CustomerStore
@@ -84,11 +89,23 @@ def _lookup_timings(store: CustomerStore, model: str, positions: np.ndarray) -> 
     }
 
 
+def open_check_ms(bundle: Bundle) -> float:
+    """Milliseconds of the open-time tamper check alone (part of `bundle_open_ms`): a sample of
+    stored scores recomputed through every model (bundle/score_sample.py)."""
+    started = time.perf_counter()
+    problems = score_sample_problems(bundle)
+    elapsed = (time.perf_counter() - started) * 1000
+    if problems:
+        raise RuntimeError(f"the bundle fails its own open check: {problems}")
+    return elapsed
+
+
 def measure_store(bundle_path: Path | str, lookups: int = 1000, seed: int = 0) -> dict:
     """Server-side figures of the store (no Streamlit), in milliseconds unless named otherwise."""
     started, started_cpu = time.perf_counter(), time.process_time()
     bundle = open_bundle(bundle_path)
     open_ms, open_cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
+    check_ms = open_check_ms(bundle)
     started = time.perf_counter()
     store = CustomerStore(bundle)
     load_ms = (time.perf_counter() - started) * 1000
@@ -112,6 +129,7 @@ def measure_store(bundle_path: Path | str, lookups: int = 1000, seed: int = 0) -
         "customers": n,
         "bundle_open_ms": open_ms,
         "bundle_open_cpu_ms": open_cpu_ms,
+        "open_check_ms": check_ms,
         "store_load_ms": load_ms,
         **lookup_figures,
         "find_ms": find_ms,
@@ -148,6 +166,7 @@ def measure(bundle_path: Path | str, lookups: int = 1000, sessions_n: int = 10, 
     out = {f"scale_{k}_{tag}": round(v, 3) for k, v in figures.items() if k != "customers"}
     out[f"scale_customers_{tag}"] = figures["customers"]
     out[f"page_p95_ms_{tag}"] = round(figures["page_p95_ms"], 3)
+    out[f"open_check_ms_{tag}"] = round(figures["open_check_ms"], 1)  # the issue-21 key: open_check_ms_1m
     out[f"first_page_s_{tag}"] = round(first_page_s(bundle_path), 2)
     if sessions_n > 0:
         from bench import sessions

@@ -36,3 +36,13 @@ def test_figures_are_flat_per_stage_keys():
     assert found["scale_train_100k_jvm_heap_peak_mb"] == 700.0
     assert found["scale_train_100k_customers"] == 100_000
     assert all(not isinstance(v, (dict, list)) for v in found.values())
+
+
+def test_the_open_check_is_timed_on_its_own(tmp_path):
+    """`open_check_ms_1m` comes from `open_check_ms`, run here on the three-customer bundle
+    (the 1M figure itself takes `make bench-scale`)."""
+    from bench.scale_store import open_check_ms
+    from tests.bundle.tiny import write_tiny_bundle
+
+    bundle = write_tiny_bundle(tmp_path)
+    assert open_check_ms(bundle) > 0.0

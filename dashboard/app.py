@@ -17,22 +17,21 @@ from dashboard.shell.plain import inert
 # An emoji icon becomes a data: URL favicon; a ":material/…:" one would be fetched from fonts.gstatic.com,
 # and the app must make no request beyond its own origin.
 st.set_page_config(page_title="churnlens", page_icon="📉", layout="wide")
-auth.gate()  # renders nothing else until the viewer is allowed in (no-op unless configured)
 
 # Not "pages/": a folder of that name beside the entry script switches Streamlit to its old
 # folder-based multipage mode, which can run a page script without this router (so without
 # the bundle it sets up) on a session's first run; tests/dashboard/test_layout.py keeps it so.
 _PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
-navigation = st.navigation(
-    [
-        st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),
-        st.Page(_PAGES_DIR / "validation.py", title="Validation", icon=":material/fact_check:"),
-        st.Page(_PAGES_DIR / "global_explanations.py", title="Global explanations", icon=":material/bubble_chart:"),
-        st.Page(_PAGES_DIR / "model_card.py", title="Model card", icon=":material/description:"),
-        st.Page(_PAGES_DIR / "models.py", title="Models", icon=":material/leaderboard:"),
-        st.Page(_PAGES_DIR / "items.py", title="Items", icon=":material/movie:"),
-    ]
-)
+PAGES = [
+    st.Page(_PAGES_DIR / "customer.py", title="Customer", icon=":material/person_search:", default=True),
+    st.Page(_PAGES_DIR / "validation.py", title="Validation", icon=":material/fact_check:"),
+    st.Page(_PAGES_DIR / "global_explanations.py", title="Global explanations", icon=":material/bubble_chart:"),
+    st.Page(_PAGES_DIR / "model_card.py", title="Model card", icon=":material/description:"),
+    st.Page(_PAGES_DIR / "models.py", title="Models", icon=":material/leaderboard:"),
+    st.Page(_PAGES_DIR / "items.py", title="Items", icon=":material/movie:"),
+]
+auth.gate(PAGES)  # renders nothing else until the viewer is allowed in (no-op unless configured)
+navigation = st.navigation(PAGES)
 
 names = data.bundle_names()
 if not names:

@@ -27,8 +27,9 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from dashboard.shell import session_cookie, throttle
 from dashboard.shell.passwords import hash_password, parse, verify_password
@@ -110,8 +111,19 @@ def secrets_mapping() -> Mapping:
         return {}
 
 
-def gate() -> None:
-    """Stop the script here unless the viewer may see the dashboard."""
+def _stop(pages: Sequence[Any]) -> NoReturn:
+    """End this run without the dashboard, keeping the page the URL asked for: the pages are
+    registered (hidden) so that signing in reruns that page, not the default one."""
+    import streamlit as st
+
+    if pages:
+        st.navigation(list(pages), position="hidden")
+    st.stop()
+    raise AssertionError("st.stop() returned")  # pragma: no cover - st.stop raises
+
+
+def gate(pages: Sequence[Any] = ()) -> None:
+    """Stop the script here unless the viewer may see the dashboard (`pages`: the app's st.Page list)."""
     import streamlit as st
 
     from dashboard.shell.plain import inert
@@ -122,13 +134,13 @@ def gate() -> None:
     if config.problem:
         log.error("authentication misconfigured: %s", config.problem)
         st.error("Sign-in is misconfigured on this server; ask its administrator.")
-        st.stop()
+        _stop(pages)
     if config.mode == "header":
         user = header_user(st.context.headers, config.header)
         if user is None:
             log.warning("request without the trusted user header %s from %s", config.header, st.context.ip_address)
             st.error("Open this dashboard through your organisation's sign-in address.")
-            st.stop()
+            _stop(pages)
         st.session_state[USER_KEY] = user
         st.sidebar.caption(f"Signed in as {inert(user, 80)}")
         return
@@ -137,12 +149,12 @@ def gate() -> None:
         if not getattr(st.user, "is_logged_in", False):
             st.title("churnlens")
             st.button("Log in", on_click=st.login, type="primary")
-            st.stop()
+            _stop(pages)
         st.session_state[USER_KEY] = str(st.user.get("email") or st.user.get("name") or "")
         st.sidebar.caption(f"Signed in as {inert(st.session_state[USER_KEY], 80)}")
         st.sidebar.button("Log out", on_click=st.logout)
         return
-    _password_gate(config.password_hash)
+    _password_gate(config.password_hash, pages)
 
 
 def _cookie_user(stored: str) -> str | None:
@@ -155,17 +167,27 @@ def _cookie_user(stored: str) -> str | None:
     return session_cookie.token_user(token, session_cookie.server_secret(os.environ), stored)
 
 
-def _password_gate(stored: str) -> None:
+def signout_url() -> str:
+    from streamlit import config
+
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/_churnlens/signout" if base else "/_churnlens/signout"
+
+
+def _password_gate(stored: str, pages: Sequence[Any]) -> None:
     import streamlit as st
 
+    # Checked on every run, so the cookie's expiry ends this session too (its value is the one the
+    # browser sent when it connected).
+    if _cookie_user(stored):
+        st.session_state[USER_KEY] = "password"
+        # An HttpOnly cookie can only be cleared by the server: the sign-out address does it.
+        st.sidebar.link_button("Log out", signout_url())
+        return
     if st.session_state.get(USER_KEY):
         if st.sidebar.button("Log out"):
             del st.session_state[USER_KEY]
             st.rerun()
-        return
-    user = _cookie_user(stored)
-    if user:
-        st.session_state[USER_KEY] = user
         return
     st.title("churnlens")
     with st.form("churnlens_login", clear_on_submit=True):
@@ -181,7 +203,7 @@ def _password_gate(stored: str) -> None:
         delay = throttle.answer_failure(client)
         log.warning("failed password sign-in from %s; answered after %.1f s", client, delay)
         st.error("That password is not right.")
-    st.stop()
+    _stop(pages)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,10 @@ log = logging.getLogger("training")
 
 
 def _fail(headline: str, problems: list[str], code: int = 2) -> int:
-    print(headline, *(f"  - {p}" for p in problems), sep="\n", file=sys.stderr)
+    from training.text import one_line
+
+    # One short line per problem, whatever the data put into it (issue 21: a binary file's header).
+    print(headline, *(f"  - {one_line(p)}" for p in problems), sep="\n", file=sys.stderr)
     return code
 
 

@@ -22,6 +22,7 @@ from bundle import layout
 from training import feature_types as ft
 from training.datasets import DatasetSpec
 from training.spark import one_row
+from training.text import shown
 
 ROW_ID = "_row_number"
 
@@ -44,8 +45,7 @@ def _example(condition: Column, column: Column) -> Column:
 
 
 def _shown(value: object, limit: int = 40) -> str:
-    text = str(value)
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+    return shown(value, limit)
 
 
 def _rows(n: int, verb: str = "are") -> str:
@@ -91,7 +91,8 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
             ~as_text.rlike(layout.STRING_ID_PATTERN) | (F.length(as_text) > layout.ID_MAX_LENGTH)
         )
         checks["bad_ids"], checks["bad_id_example"] = _count(bad), _example(bad, as_text)
-    checks.update(_text_checks(raw, required))
+    categorical = {f.column for f in spec.features if f.type == "categorical"}
+    checks.update(_text_checks(raw, required, categorical))
     row_checks = {}
     for feature in spec.features:
         column = ft.raw_col(feature.column)
@@ -110,7 +111,7 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
     if counts["rows"] == 0:
         raise ValidationError(["the input table has no rows"])
     counts.update(_repeated_ids(raw, ident))
-    problems = _text_problems(required, counts) + _id_and_label_problems(spec, counts)
+    problems = _text_problems(required, categorical, counts) + _id_and_label_problems(spec, counts)
     for key, (feature, check) in row_checks.items():
         if counts[key]:
             problems.append(
@@ -128,24 +129,47 @@ def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
 REPLACEMENT = "\ufffd"
 
 
-def _text_checks(raw: DataFrame, columns: list[str]) -> dict[str, Column]:
-    """Per text column: rows holding the replacement character, and the smallest such value."""
+# Longer cells are not customer data (a binary file, a pasted document); they would reach the
+# manifest (categories) or a page. Categories are shown in select boxes and tables: shorter still.
+MAX_CELL_CHARS = 1_000
+MAX_CATEGORY_CHARS = 200
+
+
+def _text_checks(raw: DataFrame, columns: list[str], categorical: set[str]) -> dict[str, Column]:
+    """Per text column: rows holding the replacement character, rows over the length cap, and the
+    smallest such value of each."""
     text = {f.name for f in raw.schema.fields if isinstance(f.dataType, T.StringType)}
     checks = {}
     for name in dict.fromkeys(c for c in columns if c in text):
-        bad = ft.raw_col(name).contains(REPLACEMENT)
-        checks[f"not_utf8:{name}"], checks[f"ex_not_utf8:{name}"] = _count(bad), _example(bad, ft.raw_col(name))
+        column = ft.raw_col(name)
+        bad = column.contains(REPLACEMENT)
+        checks[f"not_utf8:{name}"], checks[f"ex_not_utf8:{name}"] = _count(bad), _example(bad, column)
+        cap = MAX_CATEGORY_CHARS if name in categorical else MAX_CELL_CHARS
+        long = F.length(column) > cap
+        checks[f"too_long:{name}"], checks[f"ex_too_long:{name}"] = _count(long), _example(long, column)
+        checks[f"longest:{name}"] = F.max(F.length(column))
     return checks
 
 
-def _text_problems(columns: list[str], counts: dict) -> list[str]:
-    return [
-        f"column '{name}': {_rows(counts[f'not_utf8:{name}'])} not UTF-8 text, e.g. "
-        f"{_shown(counts[f'ex_not_utf8:{name}'])}; save the file as UTF-8 (in a spreadsheet: "
-        "'CSV UTF-8') and train again"
-        for name in dict.fromkeys(columns)
-        if counts.get(f"not_utf8:{name}")
-    ]
+def _text_problems(columns: list[str], categorical: set[str], counts: dict) -> list[str]:
+    problems = []
+    for name in dict.fromkeys(columns):
+        if counts.get(f"not_utf8:{name}"):
+            problems.append(
+                f"column {_shown(name)}: {_rows(counts[f'not_utf8:{name}'])} not UTF-8 text, e.g. "
+                f"{_shown(counts[f'ex_not_utf8:{name}'])}; save the file as UTF-8 (in a spreadsheet: "
+                "'CSV UTF-8') or name its encoding in the config ([customers.csv] encoding = \"latin-1\") "
+                "and train again"
+            )
+        if counts.get(f"too_long:{name}"):
+            what = "categories" if name in categorical else "values"
+            cap = MAX_CATEGORY_CHARS if name in categorical else MAX_CELL_CHARS
+            problems.append(
+                f"column {_shown(name)}: {_rows(counts[f'too_long:{name}'], 'have')} {what} longer than "
+                f"{cap:,} characters (the longest has {counts[f'longest:{name}']:,}), e.g. "
+                f"{_shown(counts[f'ex_too_long:{name}'])}; is this the right file and column?"
+            )
+    return problems
 
 
 def _repeated_ids(raw: DataFrame, ident: Column) -> dict:

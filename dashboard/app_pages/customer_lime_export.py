@@ -75,9 +75,12 @@ def draw_lime(bundle: Bundle, runtime: ModelRuntime, view: CustomerView) -> None
 def draw_export(bundle: Bundle, view: CustomerView) -> None:
     stored = st.session_state.get(LIME_RESULT_KEY)
     lime = stored[1].weights if stored and stored[0][:2] == (str(view.customer_id), view.model) else None
+    # Both files are made on click, for this session (its websocket asks for them), and never
+    # exist before: nothing sits under /media for someone who only has a URL (README, "Serving
+    # on a shared URL").
     st.download_button(
         "Download explanation (CSV)",
-        explanation_csv(bundle.manifest, view.raw_features, view.effects, lime),
+        lambda: explanation_csv(bundle.manifest, view.raw_features, view.effects, lime),
         file_name=export_name(bundle.name, bundle.run_id, view.customer_id, "csv"),
         mime="text/csv",
         key="download_csv",

@@ -20,9 +20,10 @@ def render() -> None:
     )
     st.download_button(
         "Download the card as Markdown",
-        model_card_markdown(manifest, card),
+        lambda: model_card_markdown(manifest, card),  # made on click only, like the Customer exports
         file_name=f"model-card-{bundle.name}-{bundle.run_id}.md",
         mime="text/markdown",
+        on_click="ignore",
     )
     data_col, split_col = st.columns(2, gap="large")
     with data_col:

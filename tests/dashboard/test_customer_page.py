@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -211,21 +212,31 @@ def test_lime_runs_on_demand_beside_shap(artifacts):
     assert "two methods" in texts(at.success) + texts(at.warning)
 
 
-def test_downloads_hold_the_explanation(artifacts, monkeypatch):
+def test_downloads_hold_the_explanation_and_are_made_only_on_click(artifacts, monkeypatch):
     bundle = telco(artifacts)
     ids, _ = champion_predictions(bundle)
-    saved: list[tuple[bytes, str | None]] = []
+    saved: list[str | None] = []
+    deferred: list[tuple] = []
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
 
     def capture(self, path_or_data, mimetype, kind, filename=None):
-        saved.append((path_or_data, filename))
+        saved.append(filename)
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def capture_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        deferred.append((data_callable, file_name))
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", capture_deferred)
     run_app(bundle="telco", customer=str(ids[6]), tab="Export")
-    csvs = [(d, n) for d, n in saved if n and n.endswith(".csv")]
-    assert csvs, "no CSV download on the page"
-    content, name = csvs[-1]
+    # Issue 21: no export is stored under /media by drawing the page; each is made when clicked.
+    assert not [n for n in saved if n and n.endswith((".csv", ".html"))]
+    csvs = [(make, n) for make, n in deferred if n and n.endswith(".csv")]
+    assert csvs and [n for _, n in deferred if n and n.endswith(".html")], "no CSV or HTML download on the page"
+    make, name = csvs[-1]
+    content = make()
     assert name == f"churnlens-telco-{bundle.run_id}-customer-{ids[6]}.csv"
     table = pd.read_csv(pd.io.common.BytesIO(content if isinstance(content, bytes) else content.encode()))
     assert table["feature"].tolist() == [f["name"] for f in bundle.manifest["features"]]

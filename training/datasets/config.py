@@ -14,7 +14,7 @@ Keys (see examples/*.toml for commented files)::
 
     name = "acme"                      # bundle name unless --bundle
     [customers]   path, format = csv|parquet, id, label, positive, hash_ids  (left out with events.churn_after_days)
-    [customers.csv]  header, delimiter, null_values
+    [customers.csv]  header, delimiter, null_values, encoding (default utf-8; e.g. latin-1, cp1252)
     [features]    max_categories, infer
     [features.columns."Column name"]  type, label, categories = {value = label}, ignore, actionable, positive,
                                       reasons = [{below = 12, phrase = "Tenure under 12 months"},

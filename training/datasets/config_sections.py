@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ class TableSource:
     header: bool = True
     delimiter: str = ","
     null_values: tuple[str, ...] = ("",)
+    encoding: str = "utf-8"  # a charset Spark's CSV reader takes (config_sections.SPARK_CHARSETS)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def table_source(reader: Reader, data: dict, where: str, base: Path, extra: tupl
             )
             return None
     csv = reader.get(data, where, "csv", "table", default={})
-    reader.table(csv, join(where, "csv"), ("header", "delimiter", "null_values"))
+    reader.table(csv, join(where, "csv"), ("header", "delimiter", "null_values", "encoding"))
     header = reader.get(csv, join(where, "csv"), "header", "bool", default=True)
     delimiter = reader.get(
         csv,
@@ -64,9 +67,46 @@ def table_source(reader: Reader, data: dict, where: str, base: Path, extra: tupl
         expected="a single character",
     )
     nulls = reader.get(csv, join(where, "csv"), "null_values", "list[str]", default=[""])
-    return TableSource(
-        path=resolve_path(path, base), format=fmt, header=header, delimiter=delimiter, null_values=tuple(nulls)
+    encoding = reader.get(
+        csv,
+        join(where, "csv"),
+        "encoding",
+        "str",
+        default="utf-8",
+        check=lambda v: codec_name(v) is not None,
+        expected=f"one of the encodings Spark's CSV reader knows ({', '.join(sorted(set(SPARK_CHARSETS.values())))}); "
+        "convert other files to UTF-8 first (iconv -f cp1252 -t utf-8)",
     )
+    return TableSource(
+        path=resolve_path(path, base),
+        format=fmt,
+        header=header,
+        delimiter=delimiter,
+        null_values=tuple(nulls),
+        encoding=codec_name(encoding or "utf-8") or "utf-8",
+    )
+
+
+# Spark 4's CSV reader takes only these charsets (INVALID_PARAMETER_VALUE.CHARSET otherwise),
+# keyed by Python's canonical codec name so that 'latin-1', 'latin1' and 'ISO-8859-1' all work.
+SPARK_CHARSETS = {
+    "utf-8": "utf-8",
+    "iso8859-1": "iso-8859-1",
+    "ascii": "us-ascii",
+    "utf-16": "utf-16",
+    "utf-16-be": "utf-16be",
+    "utf-16-le": "utf-16le",
+    "utf-32": "utf-32",
+}
+
+
+def codec_name(name: str) -> str | None:
+    """The charset name Spark takes for a text encoding ('latin-1' → 'iso-8859-1'); None when
+    Python does not know it or Spark's CSV reader cannot read it."""
+    try:
+        return SPARK_CHARSETS.get(codecs.lookup(name).name)
+    except LookupError:
+        return None
 
 
 def resolve_path(path: str, base: Path) -> str:

@@ -8,6 +8,7 @@ from pyspark.sql import types as T
 
 from training import feature_types as ft
 from training.datasets.config import TableSource
+from training.text import shown
 
 _INTEGER_ID = r"^-?(0|[1-9][0-9]{0,17})$"
 
@@ -24,6 +25,11 @@ def read_table(spark: SparkSession, source: TableSource) -> DataFrame:
         table = (
             spark.read.option("header", source.header)
             .option("sep", source.delimiter)
+            .option("encoding", source.encoding)
+            # Standard CSV (RFC 4180, what spreadsheets and Python's csv write): a quote inside a
+            # quoted field is doubled. Spark's default escape is a backslash, which leaves `""` in.
+            .option("quote", '"')
+            .option("escape", '"')
             .option("inferSchema", False)
             .option("mode", "FAILFAST")
             .csv(source.path)
@@ -57,5 +63,5 @@ def with_integer_ids(table: DataFrame, id_column: str | None) -> DataFrame:
 
 
 def column_list(columns: list[str], limit: int = 12) -> str:
-    shown = ", ".join(repr(c) for c in columns[:limit])
-    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
+    listed = ", ".join(shown(c) for c in columns[:limit])
+    return listed + (f", … ({len(columns)} in all)" if len(columns) > limit else "")

@@ -127,9 +127,7 @@ def verify_files(bundle_dir: Path, manifest: dict[str, Any], label: str | None =
             raise BundleError(f"Bundle '{label}' is corrupt: {relpath} does not match its checksum.")
 
 
-def open_bundle(
-    path: Path | str, *, name: str | None = None, verify: bool = True, check_scores: bool = True
-) -> Bundle:
+def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = True, check_scores: bool = True) -> Bundle:
     """Open the bundle at `path` (a run directory or the symlink naming it).
 
     `verify=False` skips only the checksums (the writer computed them a moment

@@ -25,9 +25,9 @@ from runtime.errors import ModelFileError
 
 
 class Kernel(Protocol):
-    # How many encoded input columns the model file was trained on (None: the file does not say).
-    input_width: int | None
-
+    # Kernels built from files also say how many encoded columns the model was trained on
+    # (`input_width`, None when the file does not say; `min_width` as a lower bound), which
+    # `runtime.model.check_width` reads: optional, so stand-in kernels in tests need neither.
     def margin(self, x: np.ndarray) -> np.ndarray: ...
 
     def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...

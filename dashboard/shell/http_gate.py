@@ -131,7 +131,8 @@ async def _signin(request: Request, password_hash: str, base: str) -> Response:
     password = fields.get("password", [""])[0]
     target = safe_next(fields.get("next", [base])[0], base)
     client = auth.request_client(request.headers.getlist, request.client.host if request.client else None)
-    if password and await run_in_threadpool(verify_password, password, password_hash):
+    accepted: bool = await run_in_threadpool(verify_password, password, password_hash) if password else False
+    if accepted:
         throttle.forget_failures(client)
         log.info("password sign-in from %s", client)
         env = os.environ
@@ -142,7 +143,13 @@ async def _signin(request: Request, password_hash: str, base: str) -> Response:
         secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
         max_age = int(session_cookie.lifetime_s(env))
         response.set_cookie(
-            session_cookie.COOKIE_NAME, token, max_age=max_age, path=base, httponly=True, secure=secure, samesite="strict"
+            session_cookie.COOKIE_NAME,
+            token,
+            max_age=max_age,
+            path=base,
+            httponly=True,
+            secure=secure,
+            samesite="strict",
         )
         return response
     delay = await run_in_threadpool(throttle.answer_failure, client)

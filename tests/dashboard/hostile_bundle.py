@@ -60,9 +60,7 @@ def _manifest(manifest: dict) -> None:
 
 
 def _items(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(
-        title=[FORMULA, BOLD, URL, LINK], genres=["__bold205__|_it281_", f"X|{ICON}", URL, ""]
-    )
+    return frame.assign(title=[FORMULA, BOLD, URL, LINK], genres=["__bold205__|_it281_", f"X|{ICON}", URL, ""])
 
 
 def write_hostile_bundle(root: Path) -> Bundle:

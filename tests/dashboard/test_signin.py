@@ -71,7 +71,9 @@ def test_failures_are_answered_one_at_a_time():
             active[0] -= 1
 
     waited: list[float] = []
-    threads = [threading.Thread(target=lambda: waited.append(throttle.answer_failure("shared", sleep))) for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: waited.append(throttle.answer_failure("shared", sleep))) for _ in range(6)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

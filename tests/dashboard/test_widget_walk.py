@@ -44,7 +44,7 @@ def hostile_root(tmp_path_factory) -> Path:
 def _nodes(node) -> Iterator:
     yield node
     children = getattr(node, "children", None)
-    for child in (children.values() if isinstance(children, dict) else []):
+    for child in children.values() if isinstance(children, dict) else []:
         yield from _nodes(child)
 
 

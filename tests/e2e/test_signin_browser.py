@@ -54,7 +54,7 @@ def served(tiny_root: Path) -> Iterator[str]:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def redirect_request(self, *args, **kwargs):
         return None
 
 
@@ -133,7 +133,8 @@ def test_a_crash_shows_no_outside_links(tiny_root, page, links):
         settle(page)
         page.locator("[data-testid='stException']").wait_for(timeout=30_000)
         outside = page.evaluate(
-            "() => [...document.querySelectorAll('a[href]')].map(a => a.href).filter(h => !h.startsWith(location.origin))"
+            "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+            ".filter(h => !h.startsWith(location.origin))"
         )
         assert bool(outside) is links, outside
         assert (page.get_by_text("Ask Google").count() > 0) is links

@@ -5,7 +5,6 @@ italic or strike element carries data, no icon replaces an ID, and the IDs shown
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest

@@ -21,6 +21,7 @@ from dashboard.shell import data
 from store.customers import CustomerLookupError, CustomerStore
 from tests.bundle.tiny import write_tiny_bundle
 from tests.dashboard.dashboard_helpers import APP
+from tests.training.own_files import own_files, rows_text, typed_cities
 from tests.training.test_validate import problems_of
 
 TIMEOUT = 60
@@ -322,39 +323,10 @@ def test_cli_refuses_with_an_exit_code_and_no_traceback(argv, code, message, cap
 
 # --- own files that used to train (issue 21) ---------------------------------------------------
 
-HEADER = "id,city,spend,churned"
-
-
-def _own_files(tmp_path: Path, body: bytes, csv_section: str = "") -> Path:
-    """A customers CSV (`body` under the header) and the config that trains it."""
-    (tmp_path / "own.csv").write_bytes(HEADER.encode() + b"\n" + body)
-    config = tmp_path / "own.toml"
-    config.write_text(
-        'name = "own"\n[customers]\npath = "own.csv"\nid = "id"\nlabel = "churned"\npositive = "1"\n'
-        f'{csv_section}[models]\nuse = ["logistic"]\n'
-    )
-    return config
-
-
-def _rows_text(cities: list[str], n: int = 40) -> str:
-    return "\n".join(f"{i},{cities[i % len(cities)]},{i},{i % 2}" for i in range(1, n + 1)) + "\n"
-
-
-def _typed_cities(spark, config_path: Path) -> set[str]:
-    from training.datasets.config import load_config
-    from training.datasets.infer import build_spec, read_table
-    from training.validate import validate
-
-    config = load_config(config_path)
-    assert config.customers is not None
-    spec, _ = build_spec(spark, config)
-    typed = validate(read_table(spark, config.customers), spec)
-    return {row[0] for row in typed.select("city").distinct().collect()}
-
 
 def test_a_declared_encoding_is_read_as_declared(spark, tmp_path):
-    body = _rows_text(["caf\xe9", "Z\xfcrich"]).encode("latin-1")
-    assert _typed_cities(spark, _own_files(tmp_path, body, '[customers.csv]\nencoding = "latin-1"\n')) == {
+    body = rows_text(["caf\xe9", "Z\xfcrich"]).encode("latin-1")
+    assert typed_cities(spark, own_files(tmp_path, body, '[customers.csv]\nencoding = "latin-1"\n')) == {
         "café",
         "Zürich",
     }
@@ -363,7 +335,7 @@ def test_a_declared_encoding_is_read_as_declared(spark, tmp_path):
 def test_an_undeclared_latin1_file_is_refused_by_the_cli(tmp_path, capsys):
     from training.__main__ import main
 
-    config = _own_files(tmp_path, _rows_text(["caf\xe9", "Z\xfcrich"]).encode("latin-1"))
+    config = own_files(tmp_path, rows_text(["caf\xe9", "Z\xfcrich"]).encode("latin-1"))
     assert main(["run", "--config", str(config), "--artifacts", str(tmp_path / "artifacts")]) == 2
     err = capsys.readouterr().err
     assert "column 'city': 40 rows are not UTF-8 text" in err and 'encoding = "latin-1"' in err
@@ -373,21 +345,21 @@ def test_an_undeclared_latin1_file_is_refused_by_the_cli(tmp_path, capsys):
 def test_an_unknown_encoding_is_a_config_mistake(tmp_path, capsys):
     from training.__main__ import main
 
-    config = _own_files(tmp_path, _rows_text(["a", "b"]).encode(), '[customers.csv]\nencoding = "klingon"\n')
+    config = own_files(tmp_path, rows_text(["a", "b"]).encode(), '[customers.csv]\nencoding = "klingon"\n')
     assert main(["run", "--config", str(config), "--artifacts", str(tmp_path / "artifacts")]) == 2
     assert "customers.csv.encoding" in capsys.readouterr().err
 
 
 def test_doubled_quotes_inside_quoted_fields_are_one_quote(spark, tmp_path):
-    body = _rows_text(['"caf""e"', '"Z, ""u"""']).encode()
-    assert _typed_cities(spark, _own_files(tmp_path, body)) == {'caf"e', 'Z, "u"'}
+    body = rows_text(['"caf""e"', '"Z, ""u"""']).encode()
+    assert typed_cities(spark, own_files(tmp_path, body)) == {'caf"e', 'Z, "u"'}
 
 
 def test_a_million_character_cell_is_refused_in_one_short_line(tmp_path, capsys):
     from training.__main__ import main
 
-    body = (_rows_text(["plain", "other"], 39) + f"40,{'x' * 1_000_000},40,0\n").encode()
-    config = _own_files(tmp_path, body)
+    body = (rows_text(["plain", "other"], 39) + f"40,{'x' * 1_000_000},40,0\n").encode()
+    config = own_files(tmp_path, body)
     assert main(["run", "--config", str(config), "--artifacts", str(tmp_path / "artifacts")]) == 2
     err = capsys.readouterr().err
     assert "column 'city': 1 row has categories longer than 200 characters (the longest has 1,000,000)" in err
@@ -399,7 +371,7 @@ def test_a_binary_file_read_as_csv_gives_short_error_lines(tmp_path, capsys):
     from training.__main__ import main
 
     noise = bytes(b for b in range(256) if b not in b"\n\r,") * 150  # ~38,000 bytes, no line break
-    config = _own_files(tmp_path, b"")
+    config = own_files(tmp_path, b"")
     (tmp_path / "own.csv").write_bytes(noise + b"\n" + noise + b"\n")
     assert main(["run", "--config", str(config), "--artifacts", str(tmp_path / "artifacts")]) == 2
     err = capsys.readouterr().err

@@ -26,13 +26,14 @@ from bundle.checks import structure_problems
 from bundle.errors import BundleError
 from bundle.files import OPEN_THREADS, Bundle, read_parquet, sha256_of
 from bundle.manifest import manifest_problems
-from bundle.score_sample import score_sample_problems
+from bundle.score_sample import RuntimeSource, score_sample_problems
 
 # Names other packages import from here (the file-access layer moved to bundle/files.py).
 __all__ = [
     "OPEN_THREADS",
     "Bundle",
     "BundleError",
+    "check_stored_scores",
     "list_bundles",
     "open_bundle",
     "read_manifest",
@@ -150,10 +151,16 @@ def open_bundle(path: Path | str, *, name: str | None = None, verify: bool = Tru
         raise BundleError(f"Bundle '{label}' is inconsistent: " + "; ".join(problems) + ".")
     bundle = Bundle(name=name or manifest["bundle"], path=bundle_dir, manifest=manifest)
     if check_scores:
-        problems = score_sample_problems(Bundle(name=label, path=bundle_dir, manifest=manifest))
-        if problems:
-            raise BundleError(f"Bundle '{label}' is inconsistent: " + "; ".join(problems) + ".")
+        check_stored_scores(Bundle(name=label, path=bundle_dir, manifest=manifest))
     return bundle
+
+
+def check_stored_scores(bundle: Bundle, runtime_of: RuntimeSource | None = None) -> None:
+    """Raise a `BundleError` naming the bundle when a sample of its stored scores disagrees with
+    its models (`bundle/score_sample.py`); part of `open_bundle` unless `check_scores=False`."""
+    problems = score_sample_problems(bundle, runtime_of)
+    if problems:
+        raise BundleError(f"Bundle '{bundle.name}' is inconsistent: " + "; ".join(problems) + ".")
 
 
 def list_bundles(root: Path | str) -> list[str]:

@@ -14,7 +14,8 @@ the check costs about the same on a million customers as on a thousand.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +26,10 @@ from bundle.errors import BundleError
 from bundle.files import Bundle, unreadable
 from bundle.manifest import feature_names
 
+if TYPE_CHECKING:
+    from runtime import ModelRuntime
+
+RuntimeSource = Callable[[Bundle, str], "ModelRuntime"]
 SAMPLE_ROWS = 300
 SAMPLE_GROUPS = 6
 
@@ -79,10 +84,14 @@ def _worst(model: str, ids: list[Any], stored: np.ndarray, computed: np.ndarray,
     )
 
 
-def score_sample_problems(bundle: Bundle) -> list[str]:
-    """Every model's stored probability and margin against the runtime, on a sample of customers."""
+def score_sample_problems(bundle: Bundle, runtime_of: RuntimeSource | None = None) -> list[str]:
+    """Every model's stored probability and margin against the runtime, on a sample of customers.
+
+    `runtime_of(bundle, model)` gives each model's runtime (default `bundle.models.load_runtime`;
+    the dashboard passes its cached loader, so the check and the pages share one load)."""
     from bundle.models import load_runtime  # needs the model libraries; only this check pays for them
 
+    runtime_of = runtime_of or load_runtime
     names = feature_names(bundle.manifest)
     try:
         starts = _group_starts(pq.ParquetFile(bundle.file(layout.CUSTOMERS)).metadata)
@@ -95,7 +104,7 @@ def score_sample_problems(bundle: Bundle) -> list[str]:
     problems = []
     for model in bundle.manifest["models"]:
         try:
-            runtime = load_runtime(bundle, model)
+            runtime = runtime_of(bundle, model)
         except BundleError as exc:
             problems.append(f"model '{model}' cannot run: {exc.__cause__}" if exc.__cause__ else str(exc))
             continue

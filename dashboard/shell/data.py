@@ -16,7 +16,7 @@ import streamlit as st
 
 from bundle import layout
 from bundle.models import load_runtime as _load_runtime
-from bundle.reader import Bundle, BundleError, list_bundles, open_bundle, resolve_bundle_dir
+from bundle.reader import Bundle, BundleError, check_stored_scores, list_bundles, open_bundle, resolve_bundle_dir
 from dashboard.views.global_explanations.view import ExplainData
 from dashboard.views.global_explanations.view import load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores
@@ -65,7 +65,10 @@ def load_bundle(name: str) -> Bundle:
 def _open_run(run_dir: str, name: str) -> Bundle | str:
     # A refusal is cached too (as its message): a corrupt run is hashed once, not on every rerun.
     try:
-        return open_bundle(run_dir, name=name, verify=True)
+        bundle = open_bundle(run_dir, name=name, verify=True, check_scores=False)
+        # The open-time tamper check, through the same cached runtimes the pages use.
+        check_stored_scores(bundle, load_runtime)
+        return bundle
     except BundleError as exc:
         log.warning("bundle %s (run directory %s) refused: %s", name, run_dir, exc)
         return str(exc)

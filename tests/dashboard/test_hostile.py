@@ -183,3 +183,25 @@ def test_labels_and_categories_from_data_are_inert_in_widget_labels_and_options(
         assert links_and_images(text) == [], text
         assert not re.search(r"(?<!\\)(\*\*|__)", text), text  # no live emphasis
     assert LABEL_PAYLOAD in options and "__bold__ _it_" in options  # plain text, exactly as given
+
+
+def test_scores_shifted_against_their_ids_are_refused_by_the_dashboard(tmp_path, monkeypatch):
+    """Issue 21: probability and margin moved down one row with IDs kept, checksums fixed up, showed
+    customer 3's score as customer 7's. The open-time sample check refuses the bundle with a message."""
+    import numpy as np
+
+    from tests.bundle.corrupt import rewrite
+    from tests.bundle.tiny import write_tiny_bundle
+
+    bundle = write_tiny_bundle(tmp_path / "artifacts")
+    columns = [layout.PROBABILITY_COLUMN, layout.MARGIN_COLUMN]
+    rewrite(
+        bundle.path,
+        {layout.predictions_path("lin"): lambda f: f.assign(**{c: np.roll(f[c].to_numpy(), 1) for c in columns})},
+    )
+    monkeypatch.setenv(data.ARTIFACTS_ENV, str(tmp_path / "artifacts"))
+    at = run_app(bundle="tiny", customer="7")
+    assert not at.exception
+    (shown,) = [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]  # inert() escapes the punctuation
+    assert shown.startswith("Bundle 'tiny' is inconsistent") and "stored probability of customer 7" in shown
+    assert not at.metric  # no customer drawn from it

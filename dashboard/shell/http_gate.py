@@ -36,6 +36,12 @@ SIGNIN = "_churnlens/signin"
 SIGNOUT = "_churnlens/signout"
 PUBLIC_PREFIXES = ("static/", "_stcore/health", "_stcore/host-config", "favicon")
 MAX_FORM_BYTES = 4096
+# The form page loads nothing, runs no script, cannot be framed and is not cached.
+FORM_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
 
 
 def _base() -> str:
@@ -123,7 +129,7 @@ async def _refuse(scope: Scope, receive: Callable, send: Callable, base: str, pa
 async def _signin(request: Request, password_hash: str, base: str) -> Response:
     if request.method == "GET":
         target = safe_next(request.query_params.get("next", base), base)
-        return HTMLResponse(_form(base, target))
+        return HTMLResponse(_form(base, target), headers=FORM_HEADERS)
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return PlainTextResponse("Too large.", status_code=413)
@@ -154,4 +160,4 @@ async def _signin(request: Request, password_hash: str, base: str) -> Response:
         return response
     delay = await run_in_threadpool(throttle.answer_failure, client)
     log.warning("failed password sign-in from %s; answered after %.1f s", client, delay)
-    return HTMLResponse(_form(base, target, "That password is not right."), status_code=401)
+    return HTMLResponse(_form(base, target, "That password is not right."), status_code=401, headers=FORM_HEADERS)

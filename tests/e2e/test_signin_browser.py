@@ -74,8 +74,9 @@ def test_without_the_cookie_nothing_but_the_form_answers(served):
     assert status == 303
     assert headers["location"] == "/_churnlens/signin?next=%2Fmodel_card%3Fbundle%3Dtiny"
     assert _fetch(f"{served}/media/0123456789abcdef.csv")[0] == 403
-    status, _, page = _fetch(f"{served}/_churnlens/signin?next=https://ev.il/")
+    status, headers, page = _fetch(f"{served}/_churnlens/signin?next=https://ev.il/")
     assert status == 200 and 'name="next" value="/"' in page and "<script" not in page
+    assert "frame-ancestors 'none'" in headers["content-security-policy"] and headers["cache-control"] == "no-store"
     status, _, page = _fetch(f"{served}/_churnlens/signin", {"password": "wrong", "next": "/model_card"})
     assert status == 401 and "not right" in page
     status, headers, _ = _fetch(f"{served}/_churnlens/signin", {"password": PASSWORD, "next": "/model_card"})

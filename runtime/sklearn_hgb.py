@@ -15,6 +15,7 @@ import numpy as np
 from runtime.errors import ModelFileError
 from runtime.kernels import register, required
 from runtime.threads import one_thread
+from runtime.xgboost_import import import_shap_without_pyspark
 
 # The only types a scikit-learn model file may hold beyond skops' defaults
 # (scikit-learn estimators, NumPy/SciPy containers, builtins).
@@ -44,7 +45,7 @@ class SklearnHGBKernel:
     """margin = decision_function (log-odds); SHAP = shap's exact path-dependent TreeSHAP."""
 
     def __init__(self, files: Mapping[str, bytes]) -> None:
-        import shap
+        shap = import_shap_without_pyspark()
 
         self.model = load_sklearn_hgb(required(files, "model.skops"))
         self.explainer = shap.TreeExplainer(self.model)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from runtime.kernels import model_json, register
+from runtime.xgboost_import import import_shap_without_pyspark
 
 
 @register("tree")
@@ -18,7 +19,7 @@ class TreeKernel:
     """
 
     def __init__(self, files: Mapping[str, bytes]) -> None:
-        import shap  # heavy; only models that need it pay for it
+        shap = import_shap_without_pyspark()  # heavy; only models that need it pay for it
 
         spec = model_json(files, "trees.json")
         trees = [{key: np.asarray(value) for key, value in tree.items()} for tree in spec["trees"]]

@@ -62,7 +62,7 @@ def test_fresh_serving_process_runs_xgboost_exactly_without_sklearn(telco_bundle
 
 
 def test_block_applies_to_the_importing_thread_only():
-    finder = xgboost_import._NoSklearnHere(threading.get_ident())
+    finder = xgboost_import._Refused("sklearn", threading.get_ident(), "xgboost loads for serving")
     with pytest.raises(ModuleNotFoundError):
         finder.find_spec("sklearn")
     with pytest.raises(ModuleNotFoundError):
@@ -80,4 +80,24 @@ def test_process_with_sklearn_gets_the_usual_xgboost():
 
     xgboost = xgboost_import.import_xgboost_without_sklearn()
     assert xgboost.compat.SKLEARN_INSTALLED is True
-    assert not any(isinstance(f, xgboost_import._NoSklearnHere) for f in sys.meta_path)
+    assert not any(isinstance(f, xgboost_import._Refused) for f in sys.meta_path)
+
+
+def test_a_serving_process_loads_a_shap_model_without_pyspark(telco_bundle):
+    """shap imports PySpark when it is installed; the runtime's tree models need none of it, and the
+    dashboard never loads Spark (tests/dashboard/test_pages.py), now that the open check builds them."""
+    code = f"""
+import sys
+from bundle.models import load_runtime
+from bundle.reader import open_bundle
+bundle = open_bundle({str(telco_bundle.path)!r}, check_scores=False)
+kinds = [bundle.manifest["models"][m]["runtime"]["kind"] for m in bundle.manifest["models"]]
+assert "tree" in kinds, kinds
+for model in bundle.manifest["models"]:
+    load_runtime(bundle, model)
+assert "shap" in sys.modules
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("pyspark", "py4j"))
+assert not bad, bad[:5]
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

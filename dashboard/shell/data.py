@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from bundle import layout
@@ -38,6 +39,13 @@ CUSTOMER_BOX_KEY = "customer"  # the Customer page's ID box (and its URL paramet
 
 # Runs whose customer store (and SHAP data) one process keeps: the live run and the one it replaced.
 STORE_RUNS = 2
+
+# Row groups are decoded by every session's script thread at once. Arrow's default allocator
+# (jemalloc) keeps what each busy thread freed, so the server grew with concurrent sessions; glibc's
+# malloc (two arenas: MALLOC_ARENA_MAX, Makefile) reuses it. Same CPU per page (docs/performance.md,
+# "Sessions that stay flat"): a 1M bundle, 10 threads building Customer pages peaked at 333 MB
+# with jemalloc and 261 MB with this, against 216 / 239 MB for one thread.
+pa.set_memory_pool(pa.system_memory_pool())
 
 
 def artifacts_root() -> Path:

@@ -63,6 +63,14 @@ class ItemStage:
     recent: list[Path]  # CUSTOMER_ITEMS as Spark's sorted part files, in order (streamed by publish)
 
 
+def by_user(events: DataFrame, customers: DataFrame) -> DataFrame:
+    """The events with users in the customers' ID type, range-partitioned by user: the one shuffle of
+    the events. Users per item, the corpus's sequences and the recent items' window and sort are all
+    clustered by user, so Spark plans none of its own (`tests/training/test_item_corpus.py`)."""
+    id_type = customers.schema[layout.ID_COLUMN].dataType
+    return events.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).repartitionByRange(ev.USER)
+
+
 def _item_metadata(events: DataFrame, items: DataFrame) -> pd.DataFrame:
     users = events.groupBy(ev.ITEM).agg(F.countDistinct(ev.USER).alias("users"))
     return items.join(users, ev.ITEM, "inner").toPandas()
@@ -100,8 +108,10 @@ def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame
     dashboard matches on it) and kept by a semi-join, not an IN list: the customers may be millions.
     `ts` becomes a wall-clock timestamp in the session's time zone (what `toPandas` gave)."""
     id_type = customers.schema[layout.ID_COLUMN].dataType
+    # The IDs are broadcast (8 bytes a customer) so the events are not shuffled for the join: events
+    # range-partitioned by user (`by_user`) then need no shuffle at all, the window and the sort included.
     observed = observed.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).join(
-        customers.select(F.col(layout.ID_COLUMN).alias(ev.USER)), ev.USER, "left_semi"
+        F.broadcast(customers.select(F.col(layout.ID_COLUMN).alias(ev.USER))), ev.USER, "left_semi"
     )
     ranked = observed.withColumn(
         "rank",
@@ -210,22 +220,30 @@ def build(
     """Train item vectors on every user's full sequence; recent items are those the churn model saw
     (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
     settings = Word2VecParams(**(params or {}))
+    started = time.perf_counter()
     events, items = source.load(spark)
-    events = events.cache()
+    events = by_user(events, customers).cache()
     sequences, corpus_info = corpus(events, settings, seed)
     sequences = sequences.cache()
     corpus_info["events_used"] = int(one_row(sequences.select(F.sum(F.size("items")).alias("n")))["n"] or 0)
+    log.info("item corpus: %s in %.1f s", _describe(corpus_info), time.perf_counter() - started)
     model, fit_s = _fit(sequences, settings, seed)
     sequences.unpersist()
     ids, matrix = _vectors(model)
     log.info("word2vec: %d items × %d dims in %.1f s", len(ids), settings.vectorSize, fit_s)
+    started = time.perf_counter()
     tables = _item_tables(events, items, ids, matrix, settings, seed)
+    log.info("item tables (users per item, 2D map) in %.1f s", time.perf_counter() - started)
     # Recent items are what the churn model could have seen: before each user's cutoff, or every event
     # when the label comes from a customer table (no cutoff).
+    started = time.perf_counter()
     observed = events if source.window is None else ev.observed_events(events, source.window)
     recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
     log.info(
-        "recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent)
+        "recent items: up to %d per customer, written sorted into %d part files in %.1f s",
+        settings.history_items,
+        len(recent),
+        time.perf_counter() - started,
     )
     events.unpersist()
     manifest = {

@@ -4,6 +4,7 @@ that depends on neither the input's partitioning nor its order."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 from pyspark.sql import functions as F
@@ -66,3 +67,33 @@ def test_fit_does_not_depend_on_input_partitioning_or_order(spark):
     (ids_a, a), (ids_b, b) = vectors
     assert list(ids_a) == list(ids_b) and len(ids_a) == 210
     assert np.array_equal(a, b)  # bit for bit
+
+
+def _exchanges(frame) -> list[str]:
+    """The shuffles Spark plans for `frame` (its physical plan's Exchange nodes, AQE off)."""
+    plan = frame._jdf.queryExecution().executedPlan().toString()
+    # Tree drawing and plan ids differ from one planning to the next.
+    return [re.sub(r"^[\s:+|-]*|, \[plan_id=\d+\]", "", line) for line in plan.splitlines() if "Exchange" in line]
+
+
+def test_events_are_shuffled_once_for_users_per_item_sequences_and_recent_items(spark):
+    """`by_user` is the item stage's one shuffle of the events; the three consumers add none of
+    their own beyond small ones (per-item counts, the sampled corpus, the broadcast IDs)."""
+    from pyspark.sql import functions as F
+
+    events, _ = event_source(300, 5, 2).load(spark)
+    customers = spark.range(1, 301).select(F.col("id").alias("customer_id"))
+    ranged = items.by_user(events, customers)
+    adaptive = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")  # AQE would only show the plan it starts from
+    try:
+        ours = [e for e in _exchanges(ranged) if "rangepartitioning" in e]
+        assert len(ours) == 1
+        recent = _exchanges(items.recent_items(ranged, customers, 500))
+        assert [e for e in recent if "Broadcast" not in e] == ours  # window and global sort: no new shuffle
+        per_item = _exchanges(ranged.groupBy(ev.ITEM).agg(F.countDistinct(ev.USER)))
+        assert [e for e in per_item if "rangepartitioning" not in e and "item_id" not in e] == []
+        sequences, _ = items.corpus(ranged, dataclasses.replace(items.Word2VecParams(), max_events_per_item=2), 1)
+        assert [e for e in _exchanges(sequences) if "SinglePartition" not in e] == ours
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", adaptive)

@@ -14,8 +14,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+from analytics.cohort import parse_cohort
 from bundle.reader import Bundle
-from dashboard.views.global_explanations.cohort import parse_cohort
 from dashboard.views.global_explanations.view import build_global_view, load_explain_data
 from dashboard.views.validation import Costs, build_validation_view, load_test_scores
 

@@ -33,6 +33,15 @@ def render() -> None:
         st.dataframe(card.split, hide_index=True, width="stretch")
     st.subheader("Features")
     st.dataframe(card.features, hide_index=True, width="stretch")
+    st.subheader("Audit columns")
+    st.caption(
+        "Columns the Validation page's group metrics are shown for, and whether the models also use each one "
+        f"as a feature (an audit-only column is carried for audit, never a model input). {inert(card.audit_note)}."
+    )
+    if card.audit.empty:
+        st.info("This bundle names no audit columns; group metrics are still shown for every feature.")
+    else:
+        st.dataframe(card.audit, hide_index=True, width="stretch")
     st.subheader("Reason codes")
     st.caption(
         "The phrase and code each feature's value is explained with on the Customer page, in its exports and in "

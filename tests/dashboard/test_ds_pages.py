@@ -10,9 +10,9 @@ import pytest
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
 
+from analytics.cohort import parse_cohort
 from bundle import layout
 from dashboard.shell import data
-from dashboard.views.global_explanations.cohort import parse_cohort
 from dashboard.views.global_explanations.view import (
     ICE_TABLE,
     PDP_TABLE,

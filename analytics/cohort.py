@@ -1,4 +1,5 @@
-"""Cohorts: a segment of customers defined by feature conditions, written in a small strict grammar.
+"""Cohorts: a segment of customers defined by feature conditions, written in a small strict grammar
+(shared by the dashboard's cohort filter and training's error analysis, which writes its cohorts in it).
 
     cohort     := condition (";" condition)*          at most MAX_CONDITIONS conditions
     condition  := feature op value

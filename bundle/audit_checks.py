@@ -29,24 +29,7 @@ def audit_columns(manifest: dict[str, Any]) -> dict[str, list[str]]:
     rows = [layout.ID_COLUMN, layout.LABEL_COLUMN, *feature_names(manifest)]
     rows += [layout.group_column(d["name"]) for d in audit["dimensions"]]
     rows += [layout.probability_column_of(m) for m in manifest["models"]]
-    return {
-        layout.AUDIT_ROWS: rows,
-        layout.AUDIT_GROUPS: ["dimension", "group", "position", "customers", "churn_rate", "test_customers"],
-        layout.AUDIT_METRICS: ["model", "dimension", "group", "metric", "value", "lower", "upper"],
-        layout.ERROR_TREE: [
-            "model",
-            "target",
-            "node",
-            "parent",
-            "depth",
-            "condition",
-            "cohort",
-            "rows",
-            "rate",
-            "leaf",
-        ],
-        layout.ERROR_COHORTS: ["model", "target", "rank", "node", "cohort", "rows", "rate", "overall"],
-    }
+    return {layout.AUDIT_ROWS: rows, **{relpath: list(columns) for relpath, columns in layout.AUDIT_COLUMNS.items()}}
 
 
 def _read(bundle: Bundle, relpath: str) -> pd.DataFrame:

@@ -82,6 +82,13 @@ AUDIT_METRICS = "audit/group_metrics.parquet"
 ERROR_TREE = "audit/error_tree.parquet"
 ERROR_COHORTS = "audit/error_cohorts.parquet"
 AUDIT_TABLES = (AUDIT_ROWS, AUDIT_GROUPS, AUDIT_METRICS, ERROR_TREE, ERROR_COHORTS)
+# The columns of each audit table but AUDIT_ROWS (whose columns depend on the bundle).
+AUDIT_COLUMNS = {
+    AUDIT_GROUPS: ("dimension", "group", "position", "customers", "churn_rate", "test_customers"),
+    AUDIT_METRICS: ("model", "dimension", "group", "metric", "value", "lower", "upper"),
+    ERROR_TREE: ("model", "target", "node", "parent", "depth", "condition", "cohort", "rows", "rate", "leaf"),
+    ERROR_COHORTS: ("model", "target", "rank", "node", "cohort", "rows", "rate", "overall"),
+}
 ERROR_TARGETS = ("error", "log_loss")
 
 

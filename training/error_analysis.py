@@ -15,6 +15,8 @@ rate, worst first. Stored as tables (JSON-safe numbers and text), never as a pic
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -49,6 +51,25 @@ def _edge(slot: dict, kind: str, threshold: float, left: bool) -> str:
     return f"{name}<={cut:g}" if left else f"{name}>{cut:g}"
 
 
+_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(<=|>=|!=|<|>|:)")
+
+
+def _tightest(cohort: str, condition: str) -> list[str]:
+    """`cohort`'s conditions plus `condition`, dropping the ones it makes redundant: a deeper split on the
+    same number in the same direction is the tighter bound, and `feature:value` implies `feature!=other`."""
+    match = _PART.match(condition)
+    name, op = match.groups() if match else ("", "")
+    kept = []
+    for part in filter(None, cohort.split(";")):
+        other = _PART.match(part)
+        if other and op and other.group(1) == name:
+            before = other.group(2)
+            if (op[0] in "<>" and before[0] == op[0]) or (op == ":" and before == "!="):
+                continue
+        kept.append(part)
+    return [*kept, condition]
+
+
 def _nodes(tree, slots: list[dict], kinds: dict[str, str]) -> list[dict]:
     """Every node with its parent, depth, the edge condition from its parent and its full cohort."""
     t = tree.tree_
@@ -60,7 +81,7 @@ def _nodes(tree, slots: list[dict], kinds: dict[str, str]) -> list[dict]:
         slot = slots[int(t.feature[i])]
         for child, left in ((t.children_left[i], True), (t.children_right[i], False)):
             condition = _edge(slot, kinds.get(slot["feature"], "numeric"), float(t.threshold[i]), left)
-            cohort = ";".join(c for c in (entry["cohort"], condition) if c)
+            cohort = ";".join(_tightest(entry["cohort"], condition))
             nodes.append(
                 {"node": int(child), "parent": i, "depth": entry["depth"] + 1, "condition": condition, "cohort": cohort}
             )

@@ -63,7 +63,7 @@ def _fixed_table(rows: pd.DataFrame, dims: list[audit.Dimension], model: str, co
 
 
 def _error_tables(
-    rows: pd.DataFrame, spec: DatasetSpec, fitted: list[FittedModel], thresholds: dict[str, float], slots: list[dict],
+    rows: pd.DataFrame, spec: DatasetSpec, models: list[str], thresholds: dict[str, float], slots: list[dict],
     seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     # What the cohort grammar needs of each feature: its name, type and categories (the encoder's).
@@ -77,12 +77,12 @@ def _error_tables(
     ]
     raw, labels = rows[spec.feature_names], rows[layout.LABEL_COLUMN].to_numpy()
     trees, cohorts = [], []
-    for model in fitted:
-        probability = rows[layout.probability_column_of(model.name)].to_numpy()
-        found = error_analysis.analyse(raw, labels, probability, thresholds[model.name], slots, features, seed)
+    for model in models:
+        probability = rows[layout.probability_column_of(model)].to_numpy()
+        found = error_analysis.analyse(raw, labels, probability, thresholds[model], slots, features, seed)
         for target, (tree, ranked) in found.items():
-            trees.append(tree.assign(model=model.name, target=target))
-            cohorts.append(ranked.assign(model=model.name, target=target))
+            trees.append(tree.assign(model=model, target=target))
+            cohorts.append(ranked.assign(model=model, target=target))
     return pd.concat(trees, ignore_index=True), pd.concat(cohorts, ignore_index=True)
 
 
@@ -95,9 +95,21 @@ def audit_models(
     rows = audit.test_rows(prepared.table, spec, dims, seed, layout.AUDIT_ROW_CAP)
     for model, values in _probabilities(scored, rows[layout.ID_COLUMN], fitted).items():
         rows[layout.probability_column_of(model)] = values
+    stage = audit_tables(rows, counted, dims, spec, thresholds, prepared.slots, seed)
+    stage.manifest["test_rows"] = prepared.split.test_rows
+    return stage
+
+
+def audit_tables(
+    rows: pd.DataFrame, counted: pd.DataFrame, dims: list[audit.Dimension], spec: DatasetSpec,
+    thresholds: dict[str, float], slots: list[dict], seed: int,
+) -> AuditStage:  # fmt: skip
+    """The audit entry and tables from the collected rows (each model's probability in
+    `layout.probability_column_of(model)`) and the Spark group counts; `thresholds` names the models."""
+    models = list(thresholds)
     counts = groups.bootstrap_counts(len(rows), groups.RESAMPLES, seed)
-    metrics = pd.concat([_fixed_table(rows, dims, m.name, counts) for m in fitted], ignore_index=True)
-    tree, cohorts = _error_tables(rows, spec, fitted, thresholds, prepared.slots, seed)
+    metrics = pd.concat([_fixed_table(rows, dims, m, counts) for m in models], ignore_index=True)
+    tree, cohorts = _error_tables(rows, spec, models, thresholds, slots, seed)
     log.info("audit: %d dimensions, %d test rows, %d error cohorts", len(dims), len(rows), len(cohorts))
     features = set(spec.feature_names)
     labels = {f.name: f.label for f in spec.features}
@@ -107,27 +119,25 @@ def audit_models(
         "columns": [{"name": c, "label": labels.get(c, c), "feature": c in features} for c in spec.audit],
         "dimensions": [d.entry() for d in dims],
         "rows": len(rows),
-        "test_rows": prepared.split.test_rows,
+        "test_rows": len(rows),
         "row_cap": layout.AUDIT_ROW_CAP,
         "bootstrap": {"resamples": groups.RESAMPLES, "seed": seed, "confidence": groups.CONFIDENCE},
         "small_group": {
             "min_rows": groups.MIN_ROWS,
             "min_class": groups.MIN_CLASS,
             "max_auc_width": groups.MAX_AUC_WIDTH,
-        },
+        },  # fmt: skip
         "error_analysis": {
             "max_depth": error_analysis.MAX_DEPTH,
             "min_leaf": error_analysis.min_leaf(len(rows)),
             "seed": seed,
-        },
+        },  # fmt: skip
     }
     tables = {
         layout.AUDIT_ROWS: rows,
         layout.AUDIT_GROUPS: counted,
-        layout.AUDIT_METRICS: metrics[["model", "dimension", "group", "metric", "value", "lower", "upper"]],
-        layout.ERROR_TREE: tree[
-            ["model", "target", "node", "parent", "depth", "condition", "cohort", "rows", "rate", "leaf"]
-        ],
-        layout.ERROR_COHORTS: cohorts[["model", "target", "rank", "node", "cohort", "rows", "rate", "overall"]],
+        layout.AUDIT_METRICS: metrics[list(layout.AUDIT_COLUMNS[layout.AUDIT_METRICS])],
+        layout.ERROR_TREE: tree[list(layout.AUDIT_COLUMNS[layout.ERROR_TREE])],
+        layout.ERROR_COHORTS: cohorts[list(layout.AUDIT_COLUMNS[layout.ERROR_COHORTS])],
     }
     return AuditStage(entry, tables)

@@ -17,7 +17,7 @@ rate (upper bound below it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -127,15 +127,16 @@ def grouped_auc(
 
 
 def interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) of each column over the resamples (rows 1:), NaN resamples left out."""
+    """(lower, upper) over the resamples (axis -2, rows 1:) of a (..., 1 + resamples, groups) array, NaN
+    resamples left out; NaN where no resample defines the metric."""
     tail = (1 - CONFIDENCE) / 2 * 100
-    resampled = values[1:]
-    defined = np.isfinite(resampled).any(axis=0)
-    lower = np.full(values.shape[1], np.nan)
-    upper = np.full(values.shape[1], np.nan)
-    if defined.any():
-        lower[defined] = np.nanpercentile(resampled[:, defined], tail, axis=0)
-        upper[defined] = np.nanpercentile(resampled[:, defined], 100 - tail, axis=0)
+    resampled = values[..., 1:, :]
+    if not np.isnan(resampled).any():  # the common case, several times faster than nanpercentile
+        lower, upper = np.percentile(resampled, [tail, 100 - tail], axis=-2)
+        return lower, upper
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN is the answer
+        lower, upper = np.nanpercentile(resampled, [tail, 100 - tail], axis=-2)
     return lower, upper
 
 
@@ -150,27 +151,19 @@ def long_frame(metrics: dict[str, np.ndarray], names: list[str]) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    small: bool  # too small (or too uncertain) to say anything
-    worse_on: tuple[str, ...]  # metrics whose interval excludes the population value on the bad side
-
-
-def judge(row: pd.Series, population: dict[str, float]) -> Verdict:
-    """`row`: one group's wide record (rows, positives, <metric>, <metric>_lower, <metric>_upper)."""
-    rows, positives = float(row["rows"]), float(row["positives"])
-    width = float(row["roc_auc_upper"] - row["roc_auc_lower"]) if np.isfinite(row["roc_auc_upper"]) else np.inf
-    if rows < MIN_ROWS or positives < MIN_CLASS or rows - positives < MIN_CLASS or width > MAX_AUC_WIDTH:
-        return Verdict(True, ())
-    worse = []
+def verdicts(columns: dict[str, np.ndarray], population: dict[str, float]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """(too small per group, the metrics each group is clearly worse on) from per-group `columns`
+    (rows, positives, <metric>, <metric>_lower, <metric>_upper)."""
+    rows, positives = columns["rows"], columns["positives"]
+    width = columns["roc_auc_upper"] - columns["roc_auc_lower"]
+    wide = ~np.isfinite(width) | (width > MAX_AUC_WIDTH)
+    small = (rows < MIN_ROWS) | (positives < MIN_CLASS) | (rows - positives < MIN_CLASS) | wide
+    flags = []
     for metric, lower_is_worse in (("roc_auc", True), ("brier", False), ("tpr", True)):
-        if metric not in population or f"{metric}_upper" not in row:
-            continue
-        bad = (
-            row[f"{metric}_upper"] < population[metric]
-            if lower_is_worse
-            else row[f"{metric}_lower"] > population[metric]
-        )
-        if bool(bad):
-            worse.append(metric)
-    return Verdict(False, tuple(worse))
+        if metric in population and f"{metric}_upper" in columns:
+            if lower_is_worse:
+                flags.append((metric, columns[f"{metric}_upper"] < population[metric]))
+            else:
+                flags.append((metric, columns[f"{metric}_lower"] > population[metric]))
+    worse = [tuple(m for m, bad in flags if bad[i] and not small[i]) for i in range(len(rows))]
+    return small, worse

@@ -113,7 +113,7 @@ def _draw_errors(bundle: Bundle, audit: AuditData, model: str, threshold: float,
     target = st.radio("Tree fitted to", list(TARGETS), key=TARGET_KEY, format_func=TARGETS.get, horizontal=True)
     st.query_params["errors"] = target
     fitted = float(bundle.manifest["models"][model]["threshold"])
-    view = build_error_view(audit, bundle.manifest["features"], model, target, threshold, fitted)
+    view = build_error_view(audit, data.load_error_data(bundle), model, target, threshold, fitted)
     _draw_cohort_list(view, bundle.manifest)
     rate_title = "Error rate" if target == "error" else "Mean log loss (nats)"
     draw.altair_chart(audit_charts.error_tree_chart(view.tree, rate_title), width="stretch")

@@ -50,6 +50,8 @@ class AuditData:
     counts: np.ndarray  # (1 + resamples) × rows, row 0 all ones
     tree: pd.DataFrame
     cohorts: pd.DataFrame
+    codes: dict[str, np.ndarray]  # dimension → each row's group position (in the manifest's order)
+    fixed: dict[tuple[str, str], dict[str, np.ndarray]]  # (model, dimension) → stored metrics per group
 
     def dimension(self, name: str) -> dict:
         return next(d for d in self.entry["dimensions"] if d["name"] == name)
@@ -77,6 +79,11 @@ def audit_data(entry: dict, tables: dict[str, pd.DataFrame]) -> AuditData:
         counts=groups.bootstrap_counts(len(rows), bootstrap["resamples"], bootstrap["seed"]),
         tree=tables[layout.ERROR_TREE],
         cohorts=tables[layout.ERROR_COHORTS],
+        codes={
+            d["name"]: groups.codes_of(rows[layout.group_column(d["name"])].to_numpy(), d["groups"])
+            for d in entry["dimensions"]
+        },
+        fixed=stored_columns(tables[layout.AUDIT_METRICS], entry["dimensions"]),
     )
 
 
@@ -94,28 +101,35 @@ def _scope(data: AuditData, conditions: list[Condition]) -> np.ndarray:
     return cohort_mask(data.rows, conditions) if conditions else np.ones(len(data.rows), dtype=bool)
 
 
-def _wide(metrics: dict[str, np.ndarray], names: list[str]) -> pd.DataFrame:
-    table = pd.DataFrame({"group": names})
-    for metric, values in metrics.items():
-        table[metric] = values[0]
-        if metric not in ("rows", "positives"):
-            table[f"{metric}_lower"], table[f"{metric}_upper"] = groups.interval(values)
-    return table
+def _columns(metrics: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{metric, metric_lower, metric_upper: one value per group}: all intervals in one percentile call."""
+    names = [k for k in metrics if k not in ("rows", "positives")]
+    lower, upper = groups.interval(np.stack([metrics[k] for k in names]))
+    out = {k: metrics[k][0] for k in metrics}
+    for i, k in enumerate(names):
+        out[f"{k}_lower"], out[f"{k}_upper"] = lower[i], upper[i]
+    return out
 
 
-def _stored(data: AuditData, model: str, dimension: str, names: list[str]) -> pd.DataFrame:
-    """The threshold-free metrics training stored for `model` and `dimension`, one row per group."""
-    part = data.metrics[(data.metrics["model"] == model) & (data.metrics["dimension"] == dimension)]
-    table = pd.DataFrame({"group": names})
-    for metric, values in part.groupby("metric"):
-        indexed = values.set_index("group").reindex(names)
-        table[metric] = indexed["value"].to_numpy()
-        if metric not in ("rows", "positives"):
-            table[f"{metric}_lower"], table[f"{metric}_upper"] = (
-                indexed["lower"].to_numpy(),
-                indexed["upper"].to_numpy(),
-            )
-    return table
+def stored_columns(metrics: pd.DataFrame, dimensions: list[dict]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """The stored threshold-free metrics as {(model, dimension): {metric[_lower|_upper]: per group}}, in each
+    dimension's group order; built once when the tables are loaded."""
+    order = {d["name"]: {g: i for i, g in enumerate(d["groups"])} for d in dimensions}
+    out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for (model, dimension), part in metrics.groupby(["model", "dimension"], sort=False):
+        positions = part["group"].map(order[dimension]).to_numpy()
+        kinds = part["metric"].to_numpy()
+        values = part[["value", "lower", "upper"]].to_numpy(dtype=np.float64)
+        columns = out[(model, dimension)] = {}
+        for metric in dict.fromkeys(kinds.tolist()):
+            chosen = kinds == metric
+            for field, suffix in enumerate(("", "_lower", "_upper")):
+                if field and metric in ("rows", "positives"):
+                    continue
+                column = np.full(len(order[dimension]), np.nan)
+                column[positions[chosen]] = values[chosen, field]
+                columns[f"{metric}{suffix}"] = column
+    return out
 
 
 def _disparity(metrics: dict[str, np.ndarray], reference: int) -> dict[str, np.ndarray]:
@@ -129,6 +143,16 @@ def _disparity(metrics: dict[str, np.ndarray], reference: int) -> dict[str, np.n
     }
 
 
+def _population(data: AuditData, scope: np.ndarray, labels: np.ndarray, probability: np.ndarray, threshold: float):
+    everyone = np.where(scope, 0, -1)
+    ones = data.counts[:1]  # the point estimate only
+    both = {
+        **groups.fixed_metrics(ones, everyone, 1, labels, probability),
+        **groups.threshold_metrics(ones, everyone, 1, labels, probability, threshold),
+    }
+    return {k: float(v[0, 0]) for k, v in both.items()}
+
+
 def build_group_view(
     data: AuditData, model: str, dimension: str, threshold: float, conditions: list[Condition] | None = None
 ) -> GroupView:
@@ -137,39 +161,30 @@ def build_group_view(
     entry = data.dimension(dimension)
     names = list(entry["groups"])
     scope = _scope(data, conditions)
-    codes = groups.codes_of(data.rows[layout.group_column(dimension)].to_numpy(), names)
-    codes = np.where(scope, codes, -1)
+    codes = np.where(scope, data.codes[dimension], -1)
     labels = data.rows[layout.LABEL_COLUMN].to_numpy()
     probability = data.rows[layout.probability_column_of(model)].to_numpy()
     moving = groups.threshold_metrics(data.counts, codes, len(names), labels, probability, threshold)
     if conditions:
-        fixed = _wide(groups.fixed_metrics(data.counts, codes, len(names), labels, probability), names)
+        columns = _columns(groups.fixed_metrics(data.counts, codes, len(names), labels, probability))
     else:
-        fixed = _stored(data, model, dimension, names)
-    table = fixed.merge(_wide(moving, names), on="group")
-    reference = int(np.argmax(table["rows"].to_numpy()))
-    table = table.merge(_wide(_disparity(moving, reference), names), on="group")
-    everyone = np.where(scope, 0, -1)
-    population = {
-        k: float(v[0, 0])
-        for k, v in {
-            **groups.fixed_metrics(data.counts[:1], everyone, 1, labels, probability),
-            **groups.threshold_metrics(data.counts[:1], everyone, 1, labels, probability, threshold),
-        }.items()
-    }
-    table = _with_status(table, population)
+        columns = dict(data.fixed[(model, dimension)])
+    reference = int(np.argmax(columns["rows"]))
+    columns |= _columns({**moving, **_disparity(moving, reference)})
+    population = _population(data, scope, labels, probability, threshold)
+    small, worse = groups.verdicts(columns, population)
     customers = data.groups[data.groups["dimension"] == dimension].set_index("group")["customers"]
-    table.insert(1, "customers", customers.reindex(names).fillna(0).astype(int).to_numpy())
-    return GroupView(
-        entry, table, population, names[reference], worse_sentence(table, entry["label"]), int(scope.sum())
+    table = pd.DataFrame(
+        {
+            "group": names,
+            "customers": customers.reindex(names).fillna(0).astype(int).to_numpy(),
+            **columns,
+            "small": small,
+            "worse_on": [", ".join(TITLES[m] for m in w) for w in worse],
+        }
     )
-
-
-def _with_status(table: pd.DataFrame, population: dict[str, float]) -> pd.DataFrame:
-    verdicts = [groups.judge(row, population) for _, row in table.iterrows()]
-    table["small"] = [v.small for v in verdicts]
-    table["worse_on"] = [", ".join(TITLES[m] for m in v.worse_on) for v in verdicts]
-    return table
+    sentence = worse_sentence(table, entry["label"])
+    return GroupView(entry, table, population, names[reference], sentence, int(scope.sum()))
 
 
 def worse_sentence(table: pd.DataFrame, dimension_label: str) -> str:
@@ -179,7 +194,7 @@ def worse_sentence(table: pd.DataFrame, dimension_label: str) -> str:
     tail = f" {small} group{'s are' if small != 1 else ' is'} too small to judge." if small else ""
     if worse.empty:
         return f"No {dimension_label} group is clearly worse than the whole test split at 95 % confidence.{tail}"
-    named = "; ".join(f"{row.group} ({row.worse_on})" for row in worse.itertuples())
+    named = "; ".join(f"{group} ({on})" for group, on in zip(worse["group"], worse["worse_on"], strict=True))
     return f"Clearly worse than the whole test split (95 % interval excludes its value): {named}.{tail}"
 
 

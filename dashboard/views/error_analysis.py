@@ -60,35 +60,58 @@ def _layout(tree: pd.DataFrame) -> pd.DataFrame:
     return tree
 
 
-def build_error_view(data: AuditData, features: list[dict], model: str, target: str, threshold: float,
+@dataclass(frozen=True)
+class ErrorData:
+    """What does not depend on the threshold, prepared once per bundle run: each stored cohort's rows
+    among the audit rows (through the cohort grammar) and each tree laid out for drawing."""
+
+    masks: dict[str, np.ndarray]  # cohort text → its rows (none for a text the grammar refuses)
+    trees: dict[tuple[str, str], pd.DataFrame]  # (model, target) → nodes with x0, x1
+
+
+def error_data(data: AuditData, features: list[dict]) -> ErrorData:
+    masks = {}
+    for text in dict.fromkeys(data.cohorts["cohort"].tolist()):
+        try:
+            masks[text] = cohort_mask(data.rows, parse_cohort(text, features))
+        except CohortError:  # the stored text is the bundle's; a cohort it can't express is not offered
+            masks[text] = np.zeros(len(data.rows), dtype=bool)
+    trees = {
+        (str(model), str(target)): _layout(part.drop(columns=["model", "target"]))
+        for (model, target), part in data.tree.groupby(["model", "target"], sort=False)
+    }
+    return ErrorData(masks, trees)
+
+
+def build_error_view(data: AuditData, errors: ErrorData, model: str, target: str, threshold: float,
                      fitted_threshold: float) -> ErrorView:  # fmt: skip
     """The ranked cohorts and the tree of `model` for `target`, re-measured at `threshold`."""
     labels = data.rows[layout.LABEL_COLUMN].to_numpy()
     probability = data.rows[layout.probability_column_of(model)].to_numpy()
     values = row_target(target, labels, probability, threshold)
     chosen = (data.cohorts["model"] == model) & (data.cohorts["target"] == target)
-    cohorts = data.cohorts[chosen].sort_values("rank").reset_index(drop=True)
-    rates = []
-    for text in cohorts["cohort"]:
-        try:
-            mask = cohort_mask(data.rows, parse_cohort(text, features))
-        except CohortError:  # the stored text is the bundle's; a cohort it can't express is not offered
-            mask = np.zeros(len(labels), dtype=bool)
-        rates.append(float(values[mask].mean()) if mask.any() else float("nan"))
+    cohorts = data.cohorts[chosen]
+    rates = [float(values[m].mean()) if m.any() else np.nan for m in (errors.masks[c] for c in cohorts["cohort"])]
     overall = float(values.mean()) if len(values) else float("nan")
-    cohorts = cohorts.rename(columns={"rate": "stored_rate"}).assign(rate=rates)
-    cohorts["share"] = cohorts["rows"] / max(len(labels), 1)
-    cohorts["ratio"] = cohorts["rate"] / overall if overall > 0 else np.nan
-    cohorts = cohorts[cohorts["rate"].notna()].sort_values(["rate", "rows"], ascending=[False, False])
-    cohorts["rank"] = np.arange(1, len(cohorts) + 1)
-    tree = data.tree[(data.tree["model"] == model) & (data.tree["target"] == target)]
+    table = pd.DataFrame(
+        {
+            "cohort": cohorts["cohort"].to_numpy(),
+            "rows": cohorts["rows"].to_numpy(),
+            "share": cohorts["rows"].to_numpy() / max(len(labels), 1),
+            "rate": rates,
+            "stored_rate": cohorts["rate"].to_numpy(),
+        }
+    )
+    table["ratio"] = table["rate"] / overall if overall > 0 else np.nan
+    table = table[table["rate"].notna()].sort_values(["rate", "rows"], ascending=[False, False], kind="stable")
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
     return ErrorView(
         target=target,
         threshold=threshold,
         fitted_threshold=fitted_threshold,
         overall=overall,
-        cohorts=cohorts.reset_index(drop=True)[["rank", "cohort", "rows", "share", "rate", "stored_rate", "ratio"]],
-        tree=_layout(tree.drop(columns=["model", "target"])),
+        cohorts=table.reset_index(drop=True),
+        tree=errors.trees[(model, target)],
     )
 
 

@@ -17,7 +17,7 @@ from analytics import groups
 from analytics.cohort import cohort_mask, parse_cohort
 from bundle import layout
 from dashboard.views.audit import audit_data, build_group_view
-from dashboard.views.error_analysis import build_error_view
+from dashboard.views.error_analysis import build_error_view, error_data
 from training import audit
 from training.datasets.spec import DatasetSpec, FeatureSpec
 from training.stages.audit import audit_tables
@@ -143,7 +143,7 @@ def test_the_planted_error_cohort_is_the_first_one_listed(planted):
         & ~data.rows[layout.group_column("segment")].isin(["planted", "tiny"])
     ).to_numpy()
     for target in ("error", "log_loss"):
-        view = build_error_view(data, FEATURES, "m", target, 0.5, 0.5)
+        view = build_error_view(data, error_data(data, FEATURES), "m", target, 0.5, 0.5)
         text = view.cohorts.loc[0, "cohort"]
         inside = cohort_mask(data.rows, parse_cohort(text, FEATURES))
         # The depth-4 tree may cut the planted cohort in pieces: the worst leaf is one of them (the rest of

@@ -86,6 +86,8 @@ def awkward_config(csv, **customers) -> dict:
         },
         "models": {"use": ["logistic"], "params": {"logistic": {"maxIter": 50}}},
         "training": {"test_fraction": 0.25},
+        # A feature and a column inference leaves out (kept for audit only).
+        "audit": {"columns": ["Is Senior", "ref"]},
     }
 
 
@@ -287,6 +289,22 @@ def test_a_config_run_publishes_hashed_ids_and_original_names(hashed_root):
     )
 
 
+def test_audit_columns_from_the_config_reach_the_bundle_feature_or_not(hashed_root):
+    manifest = open_bundle(hashed_root / "awkward").manifest
+    assert manifest["audit"]["columns"] == [
+        {"name": "is_senior", "label": "Is Senior", "feature": True},
+        {"name": "ref", "label": "ref", "feature": False},
+    ]
+    ref = next(d for d in manifest["audit"]["dimensions"] if d["name"] == "ref")
+    # An identifier-like column: the 19 most frequent values and "(other)" for the rest.
+    assert ref["source"] == "audit" and len(ref["groups"]) == 20 and ref["groups"][-1] == "(other)"
+    assert "ref" not in {f["name"] for f in manifest["features"]}  # audit only: never a model input
+    bundle = open_bundle(hashed_root / "awkward")
+    rows = pq.read_table(bundle.file(layout.AUDIT_ROWS)).to_pandas()
+    assert len(rows) == manifest["split"]["test_rows"] == manifest["audit"]["rows"]
+    assert set(rows[layout.group_column("is_senior")]) <= {"Yes", "No"}
+
+
 def test_cli_config_mistakes_and_bad_tables_publish_nothing(hashed_root, awkward_csv, tmp_path, capsys):
     before = (hashed_root / "awkward").resolve()
     bad = tmp_path / "bad.toml"
@@ -357,6 +375,7 @@ def test_telco_from_csv_matches_the_built_in_run(spark, telco_bundle, tmp_path):
         for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy"):
             assert ours[metric] == pytest.approx(entry["metrics"][metric], abs=1e-9), (model, metric)
     assert bundle.manifest["dataset"]["fingerprint"] == built_in["dataset"]["fingerprint"]
+    assert bundle.manifest["audit"]["columns"] == built_in["audit"]["columns"]  # [audit] in examples/telco.toml
     json.dumps(bundle.manifest)  # plain JSON
 
 

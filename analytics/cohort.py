@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +49,7 @@ class Condition:
         return f"{self.feature}{self.op}{shown}"
 
 
-def parse_cohort(text: str | None, features: list[Mapping]) -> list[Condition]:
+def parse_cohort(text: str | None, features: Sequence[Mapping]) -> list[Condition]:
     """Conditions from a cohort string ('' or None: everybody), or `CohortError` saying what is wrong."""
     if text is None or not str(text).strip():
         return []

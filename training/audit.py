@@ -105,6 +105,7 @@ def count_groups(table: DataFrame, spec: DatasetSpec, dims: list[Dimension]) -> 
         )
         .toPandas()
     )
+    counts = pd.DataFrame(counts)
     frames = [_groups_of(d, counts[counts["dimension"] == d.name]) for d in dims]
     return pd.concat(frames, ignore_index=True)
 
@@ -151,7 +152,8 @@ def test_rows(table: DataFrame, spec: DatasetSpec, dims: list[Dimension], seed: 
         *(raw_col(n) for n in spec.feature_names),
         *(group_expr(d, spec).alias(layout.group_column(d.name)) for d in dims),
     ).toPandas()
+    frame = pd.DataFrame(frame)
     for d in dims:
         column = layout.group_column(d.name)
         frame[column] = frame[column].where(frame[column].isin(d.groups), OTHER)
-    return pd.DataFrame(frame).sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)
+    return frame.sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)

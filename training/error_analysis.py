@@ -16,6 +16,7 @@ rate, worst first. Stored as tables (JSON-safe numbers and text), never as a pic
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,22 +74,21 @@ def _tightest(cohort: str, condition: str) -> list[str]:
 def _nodes(tree, slots: list[dict], kinds: dict[str, str]) -> list[dict]:
     """Every node with its parent, depth, the edge condition from its parent and its full cohort."""
     t = tree.tree_
-    nodes = [{"node": 0, "parent": -1, "depth": 0, "condition": "", "cohort": ""}]
-    for entry in nodes:  # grows while walking: breadth first
-        i = entry["node"]
+    # (node, parent, depth, condition, cohort); the list grows while walked: breadth first.
+    walked: list[tuple[int, int, int, str, str]] = [(0, -1, 0, "", "")]
+    for i, _, depth, _, path in walked:
         if t.children_left[i] == -1:
             continue
         slot = slots[int(t.feature[i])]
         for child, left in ((t.children_left[i], True), (t.children_right[i], False)):
             condition = _edge(slot, kinds.get(slot["feature"], "numeric"), float(t.threshold[i]), left)
-            cohort = ";".join(_tightest(entry["cohort"], condition))
-            nodes.append(
-                {"node": int(child), "parent": i, "depth": entry["depth"] + 1, "condition": condition, "cohort": cohort}
-            )
-    return nodes
+            walked.append((int(child), i, depth + 1, condition, ";".join(_tightest(path, condition))))
+    return [dict(zip(("node", "parent", "depth", "condition", "cohort"), node, strict=True)) for node in walked]
 
 
-def _measure(nodes: list[dict], raw: pd.DataFrame, target: np.ndarray, features: list[dict], tree) -> pd.DataFrame:
+def _measure(
+    nodes: list[dict], raw: pd.DataFrame, target: np.ndarray, features: Sequence[Mapping], tree
+) -> pd.DataFrame:
     frame = pd.DataFrame(nodes)
     sizes, rates = [], []
     for text in frame["cohort"]:
@@ -105,7 +105,7 @@ def _measure(nodes: list[dict], raw: pd.DataFrame, target: np.ndarray, features:
 
 def analyse(
     raw: pd.DataFrame, labels: np.ndarray, probability: np.ndarray, threshold: float, slots: list[dict],
-    features: list[dict], seed: int,
+    features: Sequence[Mapping], seed: int,
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:  # fmt: skip
     """{target: (tree nodes, ranked leaves)} for one model; `features` are the manifest's entries."""
     x = encode_rows(raw, slots)

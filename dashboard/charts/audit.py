@@ -8,7 +8,9 @@ import pandas as pd
 HEIGHT_PER_GROUP = 28
 
 
-def group_interval_chart(table: pd.DataFrame, metric: str, title: str, population: float) -> alt.LayerChart:
+def group_interval_chart(
+    table: pd.DataFrame, metric: str, title: str, population: float
+) -> alt.LayerChart | alt.FacetChart:
     """One dot per group with its 95 % interval as a bar; the dashed line is the whole test split's value.
     Groups too small to judge are grey."""
     frame = pd.DataFrame(
@@ -49,7 +51,7 @@ def group_interval_chart(table: pd.DataFrame, metric: str, title: str, populatio
     return alt.layer(bars, dots, line).properties(height=max(120, HEIGHT_PER_GROUP * len(frame)))
 
 
-def error_tree_chart(tree: pd.DataFrame, rate_title: str) -> alt.LayerChart:
+def error_tree_chart(tree: pd.DataFrame, rate_title: str) -> alt.LayerChart | alt.FacetChart:
     """The error tree as an icicle: depth down, each node as wide as its share of the test rows, coloured
     by its error rate (or mean log loss); the text is the condition that leads to it."""
     frame = pd.DataFrame(

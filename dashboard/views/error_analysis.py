@@ -10,6 +10,7 @@ follows the slider; its order is by the re-measured rate, worst first.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ class ErrorData:
     trees: dict[tuple[str, str], pd.DataFrame]  # (model, target) → nodes with x0, x1
 
 
-def error_data(data: AuditData, features: list[dict]) -> ErrorData:
+def error_data(data: AuditData, features: Sequence[Mapping]) -> ErrorData:
     masks = {}
     for text in dict.fromkeys(data.cohorts["cohort"].tolist()):
         try:

@@ -26,7 +26,10 @@ REGIONS = ["a", "b", "c", "d"]
 SLOTS = [{"feature": "x", "kind": "numeric", "fill": 0.0}] + [
     {"feature": "region", "kind": "onehot", "category": r} for r in REGIONS
 ]
-FEATURES = [{"name": "x", "type": "numeric"}, {"name": "region", "type": "categorical", "categories": REGIONS}]
+FEATURES: list[dict] = [
+    {"name": "x", "type": "numeric"},
+    {"name": "region", "type": "categorical", "categories": REGIONS},
+]
 SPEC = DatasetSpec(
     name="planted",
     source="tests",

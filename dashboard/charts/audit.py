@@ -21,7 +21,7 @@ def group_interval_chart(
             "Upper": table[f"{metric}_upper"],
             "Test customers": table["rows"].astype(int),
             "Status": [
-                "too small to judge" if s else ("clearly worse" if w else "")
+                "too small to judge" if s else ("clearly worse" if w else "judged")
                 for s, w in zip(table["small"], table["worse_on"] != "", strict=True)
             ],  # fmt: skip
         }
@@ -30,7 +30,9 @@ def group_interval_chart(
     y = alt.Y("Group:N", sort=order, title=None)
     colour = alt.Color(
         "Status:N",
-        scale=alt.Scale(domain=["", "clearly worse", "too small to judge"], range=["#1f77b4", "#d62728", "#bbbbbb"]),
+        scale=alt.Scale(
+            domain=["judged", "clearly worse", "too small to judge"], range=["#1f77b4", "#d62728", "#bbbbbb"]
+        ),
         legend=alt.Legend(title=None, orient="bottom"),
     )
     tooltip = [
@@ -48,7 +50,8 @@ def group_interval_chart(
     dots = base.mark_point(filled=True, size=80).encode(x="Value:Q", y=y, color=colour, tooltip=tooltip)
     line = alt.Chart(pd.DataFrame({"Whole test split": [population]})).mark_rule(strokeDash=[4, 4], color="black")
     line = line.encode(x="Whole test split:Q", tooltip=[alt.Tooltip("Whole test split:Q", format=".3f")])
-    return alt.layer(bars, dots, line).properties(height=max(120, HEIGHT_PER_GROUP * len(frame)))
+    # A step per group, not a total height: Streamlit's stretched charts squeezed a fixed height's rows.
+    return alt.layer(bars, dots, line).properties(height=alt.Step(HEIGHT_PER_GROUP))
 
 
 def error_tree_chart(tree: pd.DataFrame, rate_title: str) -> alt.LayerChart | alt.FacetChart:

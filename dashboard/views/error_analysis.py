@@ -51,11 +51,10 @@ def _layout(tree: pd.DataFrame) -> pd.DataFrame:
         if node.node not in span or children.empty:
             continue
         x0, x1 = span[node.node]
-        total = max(float(children["rows"].sum()), 1.0)
+        scale = (x1 - x0) / max(float(children["rows"].sum()), 1.0)
         for child in children.itertuples():
-            width = (x1 - x0) * float(child.rows) / total
-            span[int(child.node)] = (x0, x0 + width)
-            x0 += width
+            span[int(child.node)] = (x0, x0 + scale * float(child.rows))
+            x0 += scale * float(child.rows)
     tree["x0"] = [span.get(int(n), (0.0, 0.0))[0] for n in tree["node"]]
     tree["x1"] = [span.get(int(n), (0.0, 0.0))[1] for n in tree["node"]]
     return tree

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from bundle import ids as id_hashing
 from bundle import layout, streaming
+from bundle.audit_checks import audit_columns, audit_problems
 from bundle.errors import BundleError
 from bundle.feature_types import is_safe_name
 from bundle.files import OPEN_THREADS, Bundle, read_schema
@@ -98,6 +99,7 @@ def structure_problems(bundle_dir: Path, manifest: dict[str, Any], label: str) -
     others: dict[str, dict[str, TypeTests]] = {
         layout.CURVES: {c: _ANY for c in ("model", "curve", "x", "y", "threshold")},
         layout.BACKGROUND: {layout.ID_COLUMN: _ANY, **{n: _ANY for n in feature_names(manifest)}},
+        **{relpath: dict.fromkeys(columns, _ANY) for relpath, columns in audit_columns(manifest).items()},
     }
     unlisted = [relpath for relpath in [*tables, *others] if relpath not in manifest["files"]]
     if unlisted:
@@ -347,6 +349,7 @@ def bundle_problems(bundle: Bundle) -> list[str]:
     # IDs are unique (structure check), so each background customer is found at most once.
     if len(background_splits) != len(np.unique(background)) or not set(background_splits) <= {"train"}:
         problems.append(f"{layout.BACKGROUND} must hold training customers only")
+    problems += audit_problems(bundle)
     if "items" in manifest:  # streamed: the recent items are walked in step with the customer IDs
         problems += item_problems(bundle)
     return problems

@@ -13,7 +13,9 @@ from __future__ import annotations
 # 3: every model entry records its `parity` with the training engine (reference, largest
 #    margin difference, rows compared). The manifest's shape per version is
 #    bundle/schema/manifest.v<N>.json; bundle/migrations.py upgrades older ones on read.
-SCHEMA_VERSION = 4
+# 4: every model entry records its calibration map.
+# 5: the manifest's `audit` entry and the audit tables below (group metrics, error analysis).
+SCHEMA_VERSION = 5
 
 MANIFEST = "manifest.json"
 
@@ -57,6 +59,46 @@ PERMUTATION_IMPORTANCE = "evaluation/permutation_importance.parquet"
 PDP = "explain/pdp.parquet"
 # ICE lines for a sample of customers: model, feature, grid_index, customer_id, probability.
 ICE = "explain/ice.parquet"
+
+# Audit (schema 5; `manifest.audit.measured` false: trained before, none of these exist).
+# The test split's customers, all of them up to AUDIT_ROW_CAP and a fixed sample beyond (the
+# first AUDIT_ROW_CAP by xxhash64(seed, customer_id)), sorted by ID: customer_id, label, each
+# feature's raw value (column named as the feature), each dimension's group label
+# (`group_column(dimension)`) and each model's stored probability (`probability_column_of(model)`).
+AUDIT_ROWS = "audit/test_rows.parquet"
+AUDIT_ROW_CAP = 20_000
+# Every customer (all splits) per dimension and group, counted on Spark:
+# dimension, group, position (order of the groups), customers, churn_rate, test_customers.
+AUDIT_GROUPS = "audit/groups.parquet"
+# Threshold-free metrics per model, dimension and group on AUDIT_ROWS with bootstrap intervals:
+# model, dimension, group, metric (rows | positives | churn_rate | mean_probability | roc_auc | brier),
+# value, lower, upper (null for rows and positives, and where undefined).
+AUDIT_METRICS = "audit/group_metrics.parquet"
+# Error analysis per model and target ("error": wrong at the model's threshold; "log_loss": per-row
+# log loss): the shallow tree's nodes (model, target, node, parent (-1 for the root), depth,
+# condition (the edge from the parent in the cohort grammar, "" at the root), cohort (every condition
+# from the root), rows, rate, leaf) and its leaves ranked worst first (model, target, rank, node,
+# cohort, rows, rate, overall).
+ERROR_TREE = "audit/error_tree.parquet"
+ERROR_COHORTS = "audit/error_cohorts.parquet"
+AUDIT_TABLES = (AUDIT_ROWS, AUDIT_GROUPS, AUDIT_METRICS, ERROR_TREE, ERROR_COHORTS)
+# The columns of each audit table but AUDIT_ROWS (whose columns depend on the bundle).
+AUDIT_COLUMNS = {
+    AUDIT_GROUPS: ("dimension", "group", "position", "customers", "churn_rate", "test_customers"),
+    AUDIT_METRICS: ("model", "dimension", "group", "metric", "value", "lower", "upper"),
+    ERROR_TREE: ("model", "target", "node", "parent", "depth", "condition", "cohort", "rows", "rate", "leaf"),
+    ERROR_COHORTS: ("model", "target", "rank", "node", "cohort", "rows", "rate", "overall"),
+}
+ERROR_TARGETS = ("error", "log_loss")
+
+
+def group_column(dimension: str) -> str:
+    return f"group:{dimension}"
+
+
+def probability_column_of(model: str) -> str:
+    return f"probability:{model}"
+
 
 # A sample of training rows (raw feature values), the background for
 # on-demand explanations (LIME, what-if, ICE) that need no JVM.

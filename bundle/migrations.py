@@ -53,8 +53,23 @@ def _v3_to_v4(manifest: Manifest) -> Manifest:
     return manifest
 
 
+# The audit record of a bundle trained before schema 5 (manifest.v5.json states this shape): no audit
+# tables exist, and the Validation page says to retrain for group metrics and error analysis.
+NOT_AUDITED: dict[str, Any] = {
+    "measured": False,
+    "note": "trained before schema 5: no group metrics or error analysis; retrain to see them",
+}
+
+
+def _v4_to_v5(manifest: Manifest) -> Manifest:
+    """Schema 5 measures per-group metrics and error cohorts at training; schema 4 bundles have none."""
+    manifest["audit"] = dict(NOT_AUDITED)
+    manifest["schema_version"] = 5
+    return manifest
+
+
 # from-version → the step to the next version
-STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3, 3: _v3_to_v4}
+STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 OLDEST = min(STEPS)
 READABLE = tuple(range(OLDEST, layout.SCHEMA_VERSION + 1))
 

@@ -153,10 +153,11 @@ def churn_table(events: DataFrame, items: DataFrame, window: ChurnWindow, genres
     return table.select(USER, churned, *(F.col(f).cast("double").alias(f) for f in features))
 
 
-def item_sequences(events: DataFrame) -> DataFrame:
-    """user_id, items: each user's item IDs in time order (ties broken by item ID)."""
+def item_sequences(events: DataFrame, extra: tuple[str, ...] = ()) -> DataFrame:
+    """user_id, items: each user's item IDs in time order (ties broken by item ID); `extra` columns,
+    constant per user, are kept."""
     ordered = F.array_sort(F.collect_list(F.struct(F.col(TS).cast("double").alias("t"), F.col(ITEM).alias("i"))))
-    return events.groupBy(USER).agg(F.transform(ordered, lambda e: e["i"]).alias("items"))
+    return events.groupBy(USER, *extra).agg(F.transform(ordered, lambda e: e["i"]).alias("items"))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from bundle import layout
 from store import items as item_math
 from training import events as ev
 from training.parts import write_sorted
+from training.spark import one_row
 
 log = logging.getLogger("training")
 
@@ -36,9 +37,15 @@ class Word2VecParams:
     vectorSize: int = 64
     windowSize: int = 10
     minCount: int = 5
-    maxIter: int = 5
+    maxIter: int = 10  # MovieLens: ratio 2.05 (mean of 4 seeds) against 2.03 at 5; the sample bounds the cost
     stepSize: float = 0.025
-    numPartitions: int = 1  # >1 trains faster but the result then depends on scheduling
+    # One: Spark's Word2Vec lets the tasks of one executor update the same broadcast arrays at once
+    # (Hogwild), so with more partitions two runs on the same input differ (docs/item-vectors.md).
+    # The corpus sample below bounds the cost instead.
+    numPartitions: int = 1
+    # A seeded sample of whole customers' sequences once the corpus holds more than this many events per
+    # vocabulary item on average (0: never sample). MovieLens has ~28 and its neighbours carry signal.
+    max_events_per_item: int = 2_000
     history_items: int = 500  # latest items kept per customer (Customer page: recent items, exclusions)
     # t-SNE for the most-used items only (sklearn's Barnes-Hut: ~35 s for 2,000 items on
     # 2 busy cores, ~65 s for all 3,500); PCA covers every item.
@@ -54,6 +61,14 @@ class ItemStage:
     model: Word2VecModel
     manifest: dict
     recent: list[Path]  # CUSTOMER_ITEMS as Spark's sorted part files, in order (streamed by publish)
+
+
+def by_user(events: DataFrame, customers: DataFrame) -> DataFrame:
+    """The events with users in the customers' ID type, range-partitioned by user: the one shuffle of
+    the events. Users per item, the corpus's sequences and the recent items' window and sort are all
+    clustered by user, so Spark plans none of its own (`tests/training/test_item_corpus.py`)."""
+    id_type = customers.schema[layout.ID_COLUMN].dataType
+    return events.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).repartitionByRange(ev.USER)
 
 
 def _item_metadata(events: DataFrame, items: DataFrame) -> pd.DataFrame:
@@ -93,8 +108,10 @@ def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame
     dashboard matches on it) and kept by a semi-join, not an IN list: the customers may be millions.
     `ts` becomes a wall-clock timestamp in the session's time zone (what `toPandas` gave)."""
     id_type = customers.schema[layout.ID_COLUMN].dataType
+    # The IDs are broadcast (8 bytes a customer) so the events are not shuffled for the join: events
+    # range-partitioned by user (`by_user`) then need no shuffle at all, the window and the sort included.
     observed = observed.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).join(
-        customers.select(F.col(layout.ID_COLUMN).alias(ev.USER)), ev.USER, "left_semi"
+        F.broadcast(customers.select(F.col(layout.ID_COLUMN).alias(ev.USER))), ev.USER, "left_semi"
     )
     ranked = observed.withColumn(
         "rank",
@@ -107,6 +124,31 @@ def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame
         F.col(ev.TS).cast("timestamp_ntz").alias(ev.TS),
         F.col(ev.VALUE).cast("double").alias(ev.VALUE),
     ).orderBy(layout.ID_COLUMN, "rank")
+
+
+def corpus(events: DataFrame, settings: Word2VecParams, seed: int) -> tuple[DataFrame, dict]:
+    """The sequences Word2Vec trains on, in one partition in a seeded order, and what was kept.
+
+    One ordered partition, one Word2Vec partition: the fit then depends on nothing but the data and
+    the seed, on any cluster. Beyond `max_events_per_item` events per vocabulary item (items seen
+    `minCount` times), whole customers' sequences are sampled by a hash of (customer ID, seed): 210
+    items do not need 20M events, and the sample bounds the one-core fit whatever the table's size."""
+    counts = events.groupBy(ev.ITEM).count()
+    row = one_row(
+        counts.agg(F.sum("count").alias("events"), F.sum(F.when(F.col("count") >= settings.minCount, 1)).alias("vocab"))
+    )
+    total, vocab = int(row["events"] or 0), int(row["vocab"] or 0)
+    budget = settings.max_events_per_item * vocab
+    fraction = 1.0 if settings.max_events_per_item <= 0 or total <= budget else budget / total
+    keyed = events.withColumn("_key", F.xxhash64(F.col(ev.USER).cast("string"), F.lit(seed)))
+    if fraction < 1.0:
+        # Sampled before sequences are built, so only the kept customers' events are grouped. pmod keeps
+        # the hash non-negative; a million buckets make the fraction exact to a millionth.
+        keyed = keyed.where(F.pmod(F.col("_key"), F.lit(1_000_000)) < F.lit(round(fraction * 1_000_000)))
+    sequences = ev.item_sequences(keyed, extra=("_key",))
+    ordered = sequences.repartition(1).sortWithinPartitions("_key", ev.USER).select("items")
+    info = {"events": total, "vocabulary": vocab, "sample_fraction": round(fraction, 6)}
+    return ordered, info
 
 
 def _fit(sequences: DataFrame, settings: Word2VecParams, seed: int) -> tuple[Word2VecModel, float]:
@@ -163,26 +205,45 @@ def _quality(ids: np.ndarray, matrix: np.ndarray, item_table: pa.Table, seed: in
     return quality
 
 
+def _describe(corpus_info: dict) -> str:
+    if corpus_info["sample_fraction"] >= 1.0:
+        return "each user's items in time order, all events"
+    return (
+        f"each user's items in time order; a seeded sample of whole sequences ({corpus_info['sample_fraction']:.2%}): "
+        f"{corpus_info['events_used']:,} of {corpus_info['events']:,} events"
+    )
+
+
 def build(
     spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame, scratch: Path
 ) -> ItemStage:
     """Train item vectors on every user's full sequence; recent items are those the churn model saw
     (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
     settings = Word2VecParams(**(params or {}))
+    started = time.perf_counter()
     events, items = source.load(spark)
-    events = events.cache()
-    sequences = ev.item_sequences(events).cache()
+    events = by_user(events, customers).cache()
+    sequences, corpus_info = corpus(events, settings, seed)
+    sequences = sequences.cache()
+    corpus_info["events_used"] = int(one_row(sequences.select(F.sum(F.size("items")).alias("n")))["n"] or 0)
+    log.info("item corpus: %s in %.1f s", _describe(corpus_info), time.perf_counter() - started)
     model, fit_s = _fit(sequences, settings, seed)
     sequences.unpersist()
     ids, matrix = _vectors(model)
     log.info("word2vec: %d items × %d dims in %.1f s", len(ids), settings.vectorSize, fit_s)
+    started = time.perf_counter()
     tables = _item_tables(events, items, ids, matrix, settings, seed)
+    log.info("item tables (users per item, 2D map) in %.1f s", time.perf_counter() - started)
     # Recent items are what the churn model could have seen: before each user's cutoff, or every event
     # when the label comes from a customer table (no cutoff).
+    started = time.perf_counter()
     observed = events if source.window is None else ev.observed_events(events, source.window)
     recent = write_sorted(recent_items(observed, customers, settings.history_items), scratch / RECENT_DIR)
     log.info(
-        "recent items: up to %d per customer, written sorted into %d part files", settings.history_items, len(recent)
+        "recent items: up to %d per customer, written sorted into %d part files in %.1f s",
+        settings.history_items,
+        len(recent),
+        time.perf_counter() - started,
     )
     events.unpersist()
     manifest = {
@@ -190,7 +251,8 @@ def build(
         "params": asdict(settings) | {"seed": seed},
         "items": len(ids),
         "dimensions": settings.vectorSize,
-        "sequences": "each user's items in time order, all events",
+        "sequences": _describe(corpus_info),
+        "corpus": corpus_info | {"partitions": settings.numPartitions},
         "churn_window": source.describe(),
         "fit_seconds": round(fit_s, 3),
         "quality": _quality(ids, matrix, tables[layout.ITEMS], seed),

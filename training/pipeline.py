@@ -1,9 +1,10 @@
 """One training run, stage by stage: ingest → validate → split → features →
 models (+ tuning; fitted on training minus the validation slice) → calibrate (Platt
 on the validation slice) → score + SHAP (+ parity) → evaluate (+ calibration, score
-distributions, champion rule) → partial dependence + ICE → permutation importance →
-item vectors (datasets with events) → publish. Each stage lives in `training/stages/`, logs what
-it did and how long it took; the timings go into the manifest."""
+distributions, champion rule) → audit (group metrics, error analysis) → partial dependence
++ ICE → permutation importance → item vectors (datasets with events) → publish. Each stage
+lives in `training/stages/`, logs what it did and how long it took; the timings go into the
+manifest."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from training import items, tuning
 from training.datasets import DatasetSpec
 from training.models import families
 from training.stages.assess import CHAMPION_METRIC, evaluate_models, explain_globally
+from training.stages.audit import audit_models
 from training.stages.calibrate import calibrate_models
 from training.stages.fit import fit_models
 from training.stages.prepare import fingerprint, prepare
@@ -81,6 +83,10 @@ def _run(
         assessment = evaluate_models(
             scored, fitted, prepared.slots, spec, config.threshold, config.background_rows, config.seed
         )
+    with timings.stage("audit"):
+        thresholds = {name: entry["threshold"] for name, entry in assessment.model_entries.items()}
+        audited = audit_models(prepared, spec, fitted, scored, thresholds, config.seed)
+        assessment.tables.update(audited.tables)
     explain_globally(prepared, spec, fitted, assessment, config.seed, timings)
     item_stage = None
     if spec.events is not None:
@@ -89,6 +95,7 @@ def _run(
             item_stage = items.build(spark, spec.events, config.item_params, config.seed, ids, scratch)
     with timings.stage("publish"):
         entries = manifest(spark, spec, prepared, assessment, parity, timings, config.sample, item_stage)
+        entries["audit"] = audited.manifest
         bundle = release(
             config.artifacts,
             name,

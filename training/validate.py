@@ -69,8 +69,11 @@ def prepare(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
 
 
 def validate(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
-    """Typed table with columns customer_id, label (0/1) and the spec's features (by safe name)."""
-    required = [c for c in (spec.id_column, spec.label_column, *(f.column for f in spec.features)) if c]
+    """Typed table with columns customer_id, label (0/1), the spec's features (by safe name) and its
+    audit-only columns (as text)."""
+    required = [
+        c for c in (spec.id_column, spec.label_column, *(f.column for f in spec.features), *spec.audit_only) if c
+    ]
     missing = [c for c in dict.fromkeys(required) if c not in raw.columns]
     if missing:
         raise ValidationError(
@@ -260,4 +263,5 @@ def _typed(raw: DataFrame, spec: DatasetSpec) -> DataFrame:
         .cast("int")
         .alias(layout.LABEL_COLUMN),
         *(ft.cast(f, ft.raw_col(f.column)).alias(f.name) for f in spec.features),
+        *(ft.raw_col(c).cast("string").alias(c) for c in spec.audit_only),
     )

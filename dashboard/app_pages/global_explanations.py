@@ -9,12 +9,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from analytics.cohort import MAX_LENGTH, CohortError, Condition, cohort_text, parse_cohort
 from bundle.reader import BundleError
 from dashboard.charts import global_explanations as global_charts
 from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
-from dashboard.views.global_explanations.cohort import MAX_LENGTH, CohortError, Condition, cohort_text, parse_cohort
 from dashboard.views.global_explanations.view import (
     ICE_TABLE,
     PDP_TABLE,

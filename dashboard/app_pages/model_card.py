@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard.shell import data
 from dashboard.shell.plain import inert
-from dashboard.views.model_card import build_model_card, model_card_markdown
+from dashboard.views.model_card import ModelCard, build_model_card, model_card_markdown
 
 
 def render() -> None:
@@ -34,6 +34,7 @@ def render() -> None:
         st.dataframe(card.split, hide_index=True, width="stretch")
     st.subheader("Features")
     st.dataframe(card.features, hide_index=True, width="stretch")
+    _draw_audit(card)
     st.subheader("Reason codes")
     st.caption(
         "The phrase and code each feature's value is explained with on the Customer page, in its exports and in "
@@ -66,6 +67,18 @@ def render() -> None:
     with spark_col:
         st.subheader("Spark")
         st.dataframe(card.spark, hide_index=True, width="stretch")
+
+
+def _draw_audit(card: ModelCard) -> None:
+    st.subheader("Audit columns")
+    st.caption(
+        "Columns the Validation page's group metrics are shown for, and whether the models also use each one "
+        f"as a feature (an audit-only column is carried for audit, never a model input). {inert(card.audit_note)}."
+    )
+    if card.audit.empty:
+        st.info("This bundle names no audit columns; group metrics are still shown for every feature.")
+    else:
+        st.dataframe(card.audit, hide_index=True, width="stretch")
 
 
 render()

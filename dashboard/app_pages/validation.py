@@ -1,6 +1,7 @@
 """Validation page: how good is each model on the test split, and where should the threshold be?
 
-`?model=` and `?threshold=` carry the chosen model and threshold, so a view can be shared.
+`?model=` and `?threshold=` carry the chosen model and threshold, so a view can be shared; the group
+metrics and error analysis sections (`validation_audit.py`) add `?group=`, `?errors=` and `?cohort=`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from bundle.reader import BundleError
+from dashboard.app_pages.validation_audit import draw_audit
 from dashboard.charts import validation as validation_charts
 from dashboard.shell import data, draw
 from dashboard.shell.model_pick import pick_model
@@ -85,6 +87,7 @@ def render() -> None:
     _draw_calibration(view, names, model, threshold)
     _draw_gains(view, names)
     _draw_comparison(view)
+    draw_audit(bundle, model, threshold)
 
 
 def _controls(manifest: dict) -> tuple[str, float, Costs]:

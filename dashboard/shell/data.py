@@ -12,11 +12,15 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from bundle import layout
 from bundle.models import load_runtime as _load_runtime
 from bundle.reader import Bundle, BundleError, check_stored_scores, list_bundles, open_bundle, resolve_bundle_dir
+from dashboard.views import audit as audit_view
+from dashboard.views.audit import AuditData
+from dashboard.views.error_analysis import ErrorData, error_data
 from dashboard.views.global_explanations.view import ExplainData
 from dashboard.views.global_explanations.view import load_explain_data as _load_explain_data
 from dashboard.views.validation import TestScores
@@ -38,6 +42,13 @@ CUSTOMER_BOX_KEY = "customer"  # the Customer page's ID box (and its URL paramet
 
 # Runs whose customer store (and SHAP data) one process keeps: the live run and the one it replaced.
 STORE_RUNS = 2
+
+# Row groups are decoded by every session's script thread at once. Arrow's default allocator
+# (jemalloc) keeps what each busy thread freed, so the server grew with concurrent sessions; glibc's
+# malloc (two arenas: MALLOC_ARENA_MAX, Makefile) reuses it. Same CPU per page (docs/performance.md,
+# "Sessions that stay flat"): a 1M bundle, 10 threads building Customer pages peaked at 333 MB
+# with jemalloc and 261 MB with this, against 216 / 239 MB for one thread.
+pa.set_memory_pool(pa.system_memory_pool())
 
 
 def artifacts_root() -> Path:
@@ -198,3 +209,23 @@ def load_explain_data(bundle: Bundle) -> ExplainData:
 @st.cache_resource(show_spinner="Loading SHAP values…", max_entries=STORE_RUNS)
 def _explain_data(run_dir: str, run_id: str, _bundle: Bundle) -> ExplainData:
     return _load_explain_data(_bundle)
+
+
+def load_audit_data(bundle: Bundle) -> AuditData:
+    """The audit tables and regenerated bootstrap resamples, read once per run (AuditMissing if none)."""
+    return _audit_data(str(bundle.path), bundle.run_id, bundle)
+
+
+@st.cache_resource(show_spinner="Loading group metrics…", max_entries=8)
+def _audit_data(run_dir: str, run_id: str, _bundle: Bundle) -> AuditData:
+    return audit_view.load_audit_data(_bundle)
+
+
+def load_error_data(bundle: Bundle) -> ErrorData:
+    """Each error cohort's rows and each tree's layout, prepared once per run."""
+    return _error_data(str(bundle.path), bundle.run_id, bundle)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _error_data(run_dir: str, run_id: str, _bundle: Bundle) -> ErrorData:
+    return error_data(load_audit_data(_bundle), _bundle.manifest["features"])

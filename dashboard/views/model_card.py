@@ -40,6 +40,8 @@ class ModelCard:
     data: pd.DataFrame  # Item, Value
     split: pd.DataFrame
     features: pd.DataFrame  # Feature, Label, Type, Preprocessing
+    audit: pd.DataFrame  # Column, Label, Also a feature (the audit columns group metrics are shown for)
+    audit_note: str  # what the audit measured, or why it did not
     reasons: pd.DataFrame  # Feature, Code, Phrase, Matches, Source (one row per reason code)
     models: pd.DataFrame  # Model, Family, Champion, Threshold, Hyperparameters, Training time
     tuning: dict[str, pd.DataFrame]  # model -> grid table (params..., score, best)
@@ -193,6 +195,8 @@ def build_model_card(manifest: dict) -> ModelCard:
         data=_pairs({**manifest["dataset"], **created, "source": shown_source(manifest["dataset"])}, DATA_FIELDS),
         split=_pairs(manifest["split"], SPLIT_FIELDS),
         features=features,
+        audit=_audit_columns(manifest),
+        audit_note=manifest["audit"]["note"],
         reasons=_reasons(manifest),
         models=models,
         tuning=tuning,
@@ -207,6 +211,15 @@ def build_model_card(manifest: dict) -> ModelCard:
             manifest.get("spark") or {}, [("master", "Spark master"), ("default_parallelism", "Default parallelism")]
         ),
     )
+
+
+def _audit_columns(manifest: dict) -> pd.DataFrame:
+    """The audit columns named at training and whether each is also a model feature."""
+    rows = [
+        {"Column": c["name"], "Label": c["label"], "Also a feature": "yes" if c["feature"] else "no (audit only)"}
+        for c in manifest["audit"].get("columns", [])
+    ]
+    return pd.DataFrame(rows, columns=["Column", "Label", "Also a feature"])
 
 
 def _models(manifest: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:
@@ -254,6 +267,7 @@ def model_card_markdown(manifest: dict, card: ModelCard | None = None) -> str:
         ("Data", card.data),
         ("Split", card.split),
         ("Features", card.features),
+        ("Audit columns", card.audit),
         ("Reason codes", card.reasons),
         ("Models", card.models),
     ):

@@ -21,6 +21,11 @@ from tests.conftest import REPO
 
 V2_BUNDLE = REPO / "tests" / "fixtures" / "bundle-v2" / "tiny"
 V3_BUNDLE = REPO / "tests" / "fixtures" / "bundle-v3" / "tiny"
+V4_BUNDLE = REPO / "tests" / "fixtures" / "bundle-v4" / "tiny"
+NOT_AUDITED = {
+    "measured": False,
+    "note": "trained before schema 5: no group metrics or error analysis; retrain to see them",
+}
 UNCALIBRATED = {
     "method": "none",
     "slope": 1.0,
@@ -51,7 +56,8 @@ def test_the_kept_fixture_is_schema_2_as_written():
     assert all("parity" not in model for model in on_disk["models"].values())
     assert manifest_problems(on_disk, 2) == []
     assert manifest_problems(on_disk) == [
-        "'schema_version' should be 4",
+        "the manifest has no 'audit'",
+        "'schema_version' should be 5",
         "'models.lin' has no 'parity'",
         "'models.lin' has no 'calibration'",
     ]
@@ -60,13 +66,14 @@ def test_the_kept_fixture_is_schema_2_as_written():
 def test_a_schema_2_bundle_opens_migrated_in_memory_and_unchanged_on_disk(v2_copy):
     before = _digests(v2_copy)
     bundle = open_bundle(v2_copy)  # checksums verified: the files are as training wrote them
-    assert bundle.manifest["schema_version"] == layout.SCHEMA_VERSION == 4
+    assert bundle.manifest["schema_version"] == layout.SCHEMA_VERSION == 5
     assert bundle.manifest["models"]["lin"]["parity"] == {
         "reference": "none (trained before schema 3)",
         "max_abs_margin": None,
         "rows": 0,
     }
     assert bundle.manifest["models"]["lin"]["calibration"] == UNCALIBRATED
+    assert bundle.manifest["audit"] == NOT_AUDITED
     assert bundle_problems(bundle) == []  # every content invariant, runtime parity included
     assert _digests(v2_copy) == before
     assert json.loads((v2_copy / layout.MANIFEST).read_text())["schema_version"] == 2
@@ -93,7 +100,7 @@ def test_a_bundle_too_old_to_migrate_says_so_and_how_to_retrain(v2_copy):
         open_bundle(v2_copy)
     assert str(refused.value) == (
         "Bundle 'tiny' has the old schema version 1, too old to migrate: this churnlens opens schema "
-        "versions 2, 3, 4 (versions 2, 3 are upgraded when read). To use it, retrain it with "
+        "versions 2, 3, 4, 5 (versions 2, 3, 4 are upgraded when read). To use it, retrain it with "
         "`python -m training run --dataset tiny` (or `make train` for the built-in bundles)."
     )
 
@@ -104,7 +111,7 @@ def test_a_bundle_newer_than_the_reader_says_so(v2_copy):
         open_bundle(v2_copy)
     message = str(refused.value)
     assert message.startswith("Bundle 'tiny' was made by a newer churnlens (schema version 99)")
-    assert "this churnlens opens schema versions 2, 3, 4" in message
+    assert "this churnlens opens schema versions 2, 3, 4, 5" in message
     assert "`python -m training run --dataset tiny`" in message and "`make train`" in message
 
 
@@ -129,7 +136,7 @@ def test_upgrading_leaves_the_input_alone():
     kept = copy.deepcopy(on_disk)
     upgraded = migrations.upgrade(on_disk)
     assert on_disk == kept
-    assert upgraded["schema_version"] == 4 and manifest_problems(upgraded) == []
+    assert upgraded["schema_version"] == 5 and manifest_problems(upgraded) == []
 
 
 def test_the_kept_schema_3_bundle_opens_uncalibrated_and_unchanged_on_disk(tmp_path):
@@ -143,3 +150,24 @@ def test_the_kept_schema_3_bundle_opens_uncalibrated_and_unchanged_on_disk(tmp_p
     assert bundle.manifest["models"]["lin"]["parity"] == on_disk["models"]["lin"]["parity"]
     assert bundle_problems(bundle) == []  # stored probabilities are sigmoid(margin): the identity map
     assert _digests(target) == before
+
+
+def test_the_kept_schema_4_bundle_opens_without_an_audit_and_unchanged_on_disk(tmp_path):
+    target = tmp_path / "tiny"
+    shutil.copytree(V4_BUNDLE, target)
+    before = _digests(target)
+    on_disk = json.loads((target / layout.MANIFEST).read_text())
+    assert on_disk["schema_version"] == 4 and "audit" not in on_disk and manifest_problems(on_disk, 4) == []
+    bundle = open_bundle(target)
+    assert bundle.manifest["audit"] == NOT_AUDITED
+    assert bundle.manifest["models"]["lin"]["calibration"] == on_disk["models"]["lin"]["calibration"]
+    assert bundle_problems(bundle) == []
+    assert _digests(target) == before
+
+
+def test_a_measured_audit_needs_its_record_and_its_tables(tmp_path):
+    on_disk = json.loads((V4_BUNDLE / layout.MANIFEST).read_text())
+    manifest = migrations.upgrade(on_disk)
+    manifest["audit"]["measured"] = True
+    problems = manifest_problems(manifest)
+    assert "'audit' has no 'dimensions'" in problems and "'audit' has no 'bootstrap'" in problems

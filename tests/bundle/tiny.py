@@ -72,6 +72,7 @@ def tiny_manifest(id_type: str = "int") -> dict:
         },
         "champion": "lin",
         "champion_metric": "roc_auc",
+        "audit": {"measured": False, "note": "tests/bundle/tiny.py: three customers, nothing to audit"},
         "versions": {},
         "timings": {},
     }

@@ -63,3 +63,12 @@ def test_curves_of_every_model_are_loaded(own_root):
     curves = data.load_curves(bundle)
     assert set(curves["model"]) == set(bundle.manifest["models"])
     assert set(curves["curve"]) == {"roc", "pr"}
+
+
+def test_the_dashboard_allocates_arrow_memory_with_malloc():
+    """Arrow's jemalloc kept each busy session thread's freed row groups (server RSS grew with sessions)."""
+    import pyarrow as pa
+
+    import dashboard.shell.data  # noqa: F401 - importing it is what configures the process
+
+    assert pa.default_memory_pool().backend_name == "system"

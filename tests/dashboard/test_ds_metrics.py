@@ -13,7 +13,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, confusion_matrix, f1_score, precision_score, recall_score
 
-from dashboard.views.global_explanations.cohort import CohortError, cohort_mask, cohort_text, parse_cohort
+from analytics.cohort import CohortError, cohort_mask, cohort_text, parse_cohort
 from dashboard.views.validation import (
     Costs,
     ThresholdError,

@@ -10,9 +10,9 @@ import pytest
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
 
+from analytics.cohort import parse_cohort
 from bundle import layout
 from dashboard.shell import data
-from dashboard.views.global_explanations.cohort import parse_cohort
 from dashboard.views.global_explanations.view import (
     ICE_TABLE,
     PDP_TABLE,
@@ -220,7 +220,7 @@ def test_validation_page_threshold_and_costs(bundle_root, monkeypatch):
     assert best_dear > best_cheap
     at.button[0].click().run()  # "move the slider to the best threshold"
     assert at.slider(key="validation_threshold").value == pytest.approx(best_dear)
-    assert len(at.get("vega_lite_chart")) == 7
+    assert len(at.get("vega_lite_chart")) == 10  # 7 + group metrics (2) + error tree
     assert "without a calibration table" not in texts(at.caption)  # training wrote the table
     manifest = data.load_bundle("telco").manifest
     assert f"Why this champion: {manifest['champion_rule']}" in texts(at.caption).replace("\\", "")

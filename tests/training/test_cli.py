@@ -34,15 +34,15 @@ def test_ensure_lists_missing_and_corrupt_bundles(bundle_root, tmp_path):
 
 
 def test_ensure_retrains_a_built_in_bundle_of_an_older_schema(tmp_path):
-    """It would open (migrated), but without calibration or reason codes: `make demo` retrains it."""
+    """It would open (migrated), but without calibration, reason codes or an audit: `make demo` retrains it."""
     import shutil
 
     from bundle.reader import open_bundle
     from tests.conftest import REPO
     from training.__main__ import _missing_bundles
 
-    shutil.copytree(REPO / "tests" / "fixtures" / "bundle-v3" / "tiny", tmp_path / "telco")
-    assert open_bundle(tmp_path / "telco").manifest["schema_version"] == 4  # it opens, migrated
+    shutil.copytree(REPO / "tests" / "fixtures" / "bundle-v4" / "tiny", tmp_path / "telco")
+    assert open_bundle(tmp_path / "telco").manifest["schema_version"] == 5  # it opens, migrated
     assert _missing_bundles(tmp_path) == ["telco", "movielens"]
 
 

@@ -162,7 +162,7 @@ def test_uris_are_kept_and_integer_positive_labels_become_text():
         ),
         (
             {**GOOD, "extra": 1},
-            "extra: unknown key (expected one of name, customers, features, events, items, models, training)",
+            "extra: unknown key (expected one of name, customers, features, audit, events, items, models, training)",
         ),
     ],
 )
@@ -232,3 +232,22 @@ def test_the_events_example_checks_its_events_and_items():
     assert (config.events["user"], config.events["item"], config.events["timestamp"]) == ("user", "movie", "rated_at")
     assert config.items["attributes"] == ("genres",) and config.events["churn_after_days"] == 180
     assert config.customers is None and config.label_column is None
+
+
+def test_audit_columns_are_read_and_every_mistake_named():
+    config = parse_config(with_("audit", columns=["gender", "Senior citizen"]), Path("/data"))
+    assert config.audit == ("gender", "Senior citizen")
+    assert parse_config(GOOD, Path("/data")).audit == ()
+    assert problems(with_("audit", columns="gender", extra=1)) == [
+        "audit.extra: unknown key (expected one of columns)",
+        "audit.columns: expected a list of strings, got 'gender'",
+    ]
+    assert problems(with_("audit", columns=["gender", "", "Churn", "gender", "Customer ID"])) == [
+        "audit.columns: expected column names, got an empty string",
+        "audit.columns: 'Churn' is the customer ID or the label, not something to group by",
+        "audit.columns: 'Customer ID' is the customer ID or the label, not something to group by",
+        "audit.columns: 'gender' listed more than once",
+    ]
+    assert problems(with_("audit", columns=[f"c{i}" for i in range(21)])) == [
+        "audit.columns: expected at most 20 columns, got 21"
+    ]

@@ -6,9 +6,10 @@ broadcast model files, mapInPandas closures) and everything it writes from them 
 sorted per-customer Parquet) crosses process boundaries, as on a real cluster. It cannot
 share the suite's one local SparkSession, so it runs as a subprocess of the CLI.
 
-Both runs read the same generated table through the same config file (`--config`, as a
-user's own data arrives), which also names fewer GBT rounds: the cluster run's cost is
-task round trips between JVMs, and the GBT's are most of them.
+Both runs read the same generated table and event log through the same config file
+(`--config`, as a user's own data arrives), which also names fewer GBT rounds: the cluster
+run's cost is task round trips between JVMs, and the GBT's are most of them. The events add
+item vectors and recent items, which must come out bit for bit the same.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import IO
 
 import numpy as np
 import pytest
+from pyspark.sql import functions as F
 
 from bundle import layout
 from bundle.checks import bundle_problems
@@ -47,6 +49,12 @@ path = "customers.parquet"
 id = "customer_id"
 label = "churned"
 positive = "yes"
+[events]
+path = "events.parquet"
+user = "user"
+item = "item"
+timestamp = "timestamp"
+value = "value"
 [models]
 use = ["logistic", "gbt", "xgboost", "sklearn"]
 [models.params.gbt]
@@ -124,12 +132,27 @@ def _assert_same_models(local: Bundle, remote: Bundle) -> None:
         assert np.abs(shap_ours - shap_theirs).max() <= SHAP_TOLERANCE, model
 
 
+def _assert_same_items(local: Bundle, remote: Bundle) -> None:
+    """Item vectors, the item map and recent items bit for bit: one ordered input partition and one
+    Word2Vec partition leave nothing to scheduling."""
+    for table in (layout.ITEMS, layout.ITEM_VECTORS, layout.ITEM_MAP, layout.CUSTOMER_ITEMS):
+        assert remote.read_table(table).equals(local.read_table(table)), table
+    ours, theirs = dict(local.manifest["items"]), dict(remote.manifest["items"])
+    ours.pop("fit_seconds"), theirs.pop("fit_seconds")
+    assert ours == theirs
+    assert ours["items"] == 210 and ours["corpus"]["partitions"] == 1
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3000)  # two trainings + a cluster start; minutes when idle, far more under heavy load
 def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
     from training.datasets import synthetic
 
     synthetic.generate(spark, CUSTOMERS, SEED).write.parquet(str(tmp_path / "customers.parquet"))
+    events = synthetic.generate_events(spark, CUSTOMERS, 8, SEED)
+    events.select("user", F.col("item").cast("string").alias("item"), "timestamp", "value").write.parquet(
+        str(tmp_path / "events.parquet")
+    )
     config_path = tmp_path / "synthetic.toml"
     config_path.write_text(CONFIG)
     # The cluster run spends most of its time starting JVMs and Python workers and waiting on
@@ -153,6 +176,7 @@ def test_local_cluster_run_gives_the_local_mode_bundle(spark, tmp_path):
     assert remote.manifest["split"] == local.manifest["split"]
     assert remote.manifest["encoding"] == local.manifest["encoding"]
     _assert_same_models(local, remote)
+    _assert_same_items(local, remote)
     assert local.manifest["models"]["gbt"]["params"]["maxIter"] == 20  # the config's parameters reached both runs
     assert remote.manifest["models"]["gbt"]["params"]["maxIter"] == 20
     # Per-stage memory is recorded for every timed stage.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,7 @@ def awkward_config(csv, **customers) -> dict:
         },
         "models": {"use": ["logistic"], "params": {"logistic": {"maxIter": 50}}},
         "training": {"test_fraction": 0.25},
+        "audit": {"columns": ["Is Senior", "ref"]},  # "ref" is left out by inference: kept for audit only
     }
 
 
@@ -239,16 +241,8 @@ def hashed_root(spark, awkward_csv, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ids.KEY_ENV, KEY)
         spec, _ = build_spec(spark, config)
-        run(
-            spark,
-            spec,
-            RunConfig(
-                artifacts=root,
-                models=config.models,
-                model_params=config.model_params,
-                test_fraction=config.test_fraction,
-            ),
-        )
+        fixed = RunConfig(models=config.models, model_params=config.model_params, test_fraction=config.test_fraction)
+        run(spark, spec, replace(fixed, artifacts=root))
     return root
 
 
@@ -285,6 +279,7 @@ def test_a_config_run_publishes_hashed_ids_and_original_names(hashed_root):
     assert (
         manifest["models"]["logistic"]["risk_bands"]["high"] >= manifest["models"]["logistic"]["risk_bands"]["medium"]
     )
+    assert [(c["name"], c["feature"]) for c in manifest["audit"]["columns"]] == [("is_senior", True), ("ref", False)]
 
 
 def test_cli_config_mistakes_and_bad_tables_publish_nothing(hashed_root, awkward_csv, tmp_path, capsys):
@@ -357,6 +352,7 @@ def test_telco_from_csv_matches_the_built_in_run(spark, telco_bundle, tmp_path):
         for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy"):
             assert ours[metric] == pytest.approx(entry["metrics"][metric], abs=1e-9), (model, metric)
     assert bundle.manifest["dataset"]["fingerprint"] == built_in["dataset"]["fingerprint"]
+    assert bundle.manifest["audit"]["columns"] == built_in["audit"]["columns"]  # [audit] in examples/telco.toml
     json.dumps(bundle.manifest)  # plain JSON
 
 

@@ -21,6 +21,7 @@ Keys (see examples/*.toml for commented files)::
                                                  {from = 12, below = 24, phrase = "…", code = "tenure:1y"},
                                                  {values = ["Month-to-month"], phrase = "…"},
                                                  {missing = true, phrase = "…"}]
+    [audit]       columns = ["gender", "senior_citizen"]  (customer-table columns: features, or kept for audit only)
     [events]      path, format, user, item, timestamp, value, churn_after_days
     [items]       path, format, id, name, attributes
     [models]      use = [...], [models.params.<model>] ...
@@ -66,6 +67,7 @@ class Config:
     max_categories: int
     infer: bool
     columns: dict[str, ColumnOverride]
+    audit: tuple[str, ...]  # [audit] columns: customer-table columns to show group metrics for
     events: dict | None
     items: dict | None
     models: tuple[str, ...]
@@ -93,7 +95,7 @@ def load_config(path: Path | str) -> Config:
 
 def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     r = Reader()
-    r.table(data, "", ("name", "customers", "features", "events", "items", "models", "training"))
+    r.table(data, "", ("name", "customers", "features", "audit", "events", "items", "models", "training"))
     name = r.get(
         data,
         "",
@@ -105,6 +107,7 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
     )
     people = sections.customers(r, data, base)
     max_categories, infer, columns = sections.features(r, data, people)
+    audit = sections.audit(r, data, people)
     events = sections.events(r, data.get("events"), base) if "events" in data else None
     items = sections.items(r, data.get("items"), base) if "items" in data else None
     sections.label_rules(r, people, events, items)
@@ -123,6 +126,7 @@ def parse_config(data: dict, base: Path, label: str = "config") -> Config:
         max_categories=max_categories,
         infer=infer,
         columns=columns,
+        audit=audit,
         events=events,
         items=items,
         models=tuple(dict.fromkeys(use)),

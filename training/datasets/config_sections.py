@@ -342,3 +342,26 @@ def training(r: Reader, data: dict) -> tuple[int, float, int | None, float]:
         table, "training", "threshold", "number", default=0.5, check=lambda v: 0 < v < 1, expected=between
     )
     return seed, fraction, sample, threshold
+
+
+MAX_AUDIT_COLUMNS = 20
+
+
+def audit(r: Reader, data: dict, people: Customers) -> tuple[str, ...]:
+    """[audit] columns: customer-table columns kept for group metrics (features or not)."""
+    table = r.get(data, "", "audit", "table", default={})
+    r.table(table, "audit", ("columns",))
+    columns = r.get(table, "audit", "columns", "list[str]", default=[])
+    if columns is None:
+        return ()
+    for column in columns:
+        if not column.strip():
+            r.problems.append("audit.columns: expected column names, got an empty string")
+        elif column in (people.id_column, people.label_column):
+            r.problems.append(f"audit.columns: {column!r} is the customer ID or the label, not something to group by")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        r.problems.append(f"audit.columns: {', '.join(repr(c) for c in repeated)} listed more than once")
+    if len(columns) > MAX_AUDIT_COLUMNS:
+        r.problems.append(f"audit.columns: expected at most {MAX_AUDIT_COLUMNS} columns, got {len(columns)}")
+    return tuple(columns)

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from bundle.feature_types import safe_name
+from bundle.feature_types import is_safe_name, safe_name
 from training import feature_types as ft
 from training.datasets import reasons as reason_rules
 from training.datasets.config import Config, ConfigError
@@ -123,6 +123,11 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         for column in config.columns
         if column not in table.columns
     ]
+    problems += [
+        f"audit.columns: no column {column!r} in the customers table (columns: {_list(table.columns)})"
+        for column in config.audit
+        if column not in table.columns
+    ]
     if problems:
         raise ValidationError(problems)
 
@@ -133,6 +138,9 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         raise ConfigError(config.path, reason_problems)
     if not features:
         raise ValidationError(["the customers table has no usable feature columns (see the decisions above)"])
+    audit, audit_problems = _audit(features, config)
+    if audit_problems:
+        raise ConfigError(config.path, audit_problems)
     spec = DatasetSpec(
         name=config.name,
         source=f"{customers.format} {customers.path} (config {config.path})",
@@ -143,6 +151,7 @@ def build_spec(spark: SparkSession, config: Config) -> tuple[DatasetSpec, list[D
         load=lambda _spark: table,
         max_categories=config.max_categories,
         hash_ids=config.hash_ids,
+        audit=audit,
     )
     if config.events is not None:  # a label column plus an event log: events add item vectors only
         from dataclasses import replace
@@ -194,6 +203,23 @@ def _features(decisions: list[Decision], config: Config) -> list[FeatureSpec]:
             )
         )
     return features
+
+
+def _audit(features: list[FeatureSpec], config: Config) -> tuple[tuple[str, ...], list[str]]:
+    """Audit columns by their name in the bundle: a feature's name, or the column itself (audit only)."""
+    by_source = {f.column: f.name for f in features}
+    names, problems = [], []
+    for column in config.audit:
+        if column in by_source:
+            names.append(by_source[column])
+        elif not is_safe_name(column) or column in by_source.values():
+            problems.append(
+                f"audit.columns: {column!r} is not a feature, and a column kept for audit only needs a plain name "
+                "(letters, digits and '_', not one of the feature names or customer_id, label, split)"
+            )
+        else:
+            names.append(column)
+    return tuple(names), problems
 
 
 def _reason_problems(features: list[FeatureSpec], config: Config) -> list[str]:

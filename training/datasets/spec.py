@@ -46,10 +46,18 @@ class DatasetSpec:
     events: EventSource | None = field(default=None, repr=False, compare=False)
     max_categories: int = 50  # a categorical with more levels is refused before training
     hash_ids: bool = False  # replace IDs by HMAC-SHA256(key, ID) at ingest (bundle.ids)
+    # Columns kept for audit (group metrics on the Validation page): feature names, or other columns
+    # of the input table, carried as text for audit only (never a model input).
+    audit: tuple[str, ...] = ()
 
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
+
+    @property
+    def audit_only(self) -> list[str]:
+        """Audit columns that are not features: carried through validation as text."""
+        return [c for c in self.audit if c not in self.feature_names]
 
     def of_type(self, kind: str) -> list[str]:
         return [f.name for f in self.features if f.type == kind]

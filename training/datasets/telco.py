@@ -134,6 +134,8 @@ SPEC = DatasetSpec(
     positive_label="Yes",
     features=_FEATURES,
     load=load,
+    # Gender (the `female` feature), senior citizen, partner, dependents: who the model may fail.
+    audit=("female", "senior_citizen", "partner", "dependents"),
 )
 
 

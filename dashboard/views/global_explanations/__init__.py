@@ -1,2 +1,2 @@
-"""The Global explanations page's data: `view` (importance, beeswarm, dependence, PDP/ICE)
-and `cohort` (the cohort filter's grammar and masks)."""
+"""The Global explanations page's data: `view` (importance, beeswarm, dependence, PDP/ICE). The cohort
+filter's grammar and masks live in `analytics.cohort`, shared with training's error analysis."""

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from analytics.cohort import Condition, cohort_mask
 from bundle import layout
 from bundle.manifest import feature_names, model_names
 from bundle.reader import Bundle
 from dashboard.views.common import MISSING
-from dashboard.views.global_explanations.cohort import Condition, cohort_mask
 from store.rows import read_rows, table_rows
 
 # Above this many customers the page works on a fixed random sample of them (plus the ICE

@@ -1,4 +1,5 @@
-"""Cohorts: a segment of customers defined by feature conditions, written in a small strict grammar.
+"""Cohorts: a segment of customers defined by feature conditions, written in a small strict grammar
+(shared by the dashboard's cohort filter and training's error analysis, which writes its cohorts in it).
 
     cohort     := condition (";" condition)*          at most MAX_CONDITIONS conditions
     condition  := feature op value
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +49,7 @@ class Condition:
         return f"{self.feature}{self.op}{shown}"
 
 
-def parse_cohort(text: str | None, features: list[Mapping]) -> list[Condition]:
+def parse_cohort(text: str | None, features: Sequence[Mapping]) -> list[Condition]:
     """Conditions from a cohort string ('' or None: everybody), or `CohortError` saying what is wrong."""
     if text is None or not str(text).strip():
         return []

@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from bundle.reader import BundleError
-from dashboard.shell import auth, data
+from dashboard.shell import auth, data, slots
 from dashboard.shell.plain import inert
 
 # An emoji icon becomes a data: URL favicon; a ":material/…:" one would be fetched from fonts.gstatic.com,
@@ -86,4 +86,5 @@ st.sidebar.caption(
     f"Champion: {inert(champion, 80)}"
 )
 
-navigation.run()
+with slots.page_slot():  # bounded concurrent page runs: dashboard/shell/slots.py
+    navigation.run()

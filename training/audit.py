@@ -20,6 +20,7 @@ from analytics.groups import MISSING
 from bundle import layout
 from training.datasets import DatasetSpec
 from training.feature_types import raw_col
+from training.parts import seeded_rows
 
 QUANTILE_BINS = 5
 MAX_GROUPS = 20
@@ -144,16 +145,12 @@ def test_rows(table: DataFrame, spec: DatasetSpec, dims: list[Dimension], seed: 
     """The test split (the first `cap` by xxhash64(seed, customer_id) beyond `cap`), sorted by ID: ID,
     label, raw features and one group label per dimension (categories beyond the cap read OTHER)."""
     test = table.where(F.col(layout.SPLIT_COLUMN) == "test")
-    order = F.xxhash64(F.lit(seed + 202), F.col(layout.ID_COLUMN))
-    picked = test.orderBy(order, layout.ID_COLUMN).limit(cap)
-    frame = picked.select(
-        layout.ID_COLUMN,
-        F.col(layout.LABEL_COLUMN).cast("int").alias(layout.LABEL_COLUMN),
+    columns = [
         *(raw_col(n) for n in spec.feature_names),
         *(group_expr(d, spec).alias(layout.group_column(d.name)) for d in dims),
-    ).toPandas()
-    frame = pd.DataFrame(frame)
+    ]
+    frame = seeded_rows(test, seed + 202, cap, columns)
     for d in dims:
         column = layout.group_column(d.name)
         frame[column] = frame[column].where(frame[column].isin(d.groups), OTHER)
-    return frame.sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)
+    return frame

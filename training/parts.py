@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyspark.sql import DataFrame
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from bundle import layout
 
 
 def write_sorted(frame: DataFrame, target: Path) -> list[Path]:
@@ -20,3 +24,14 @@ def write_sorted(frame: DataFrame, target: Path) -> list[Path]:
 def scored_files(target: Path) -> list[Path]:
     # Part files are numbered by task = range partition of the sort, so name order is ID order.
     return sorted(p for p in target.glob("part-*") if p.suffix == ".parquet" or p.name.endswith(".parquet"))
+
+
+def seeded_rows(rows: DataFrame, salt: int, limit: int, columns: list[Column]) -> pd.DataFrame:
+    """ID, label (0/1) and `columns` of every row up to `limit`, else of the first `limit` by
+    xxhash64(salt, customer_id): a sample that depends on the data and the seed only. Sorted by ID."""
+    order = F.xxhash64(F.lit(salt), F.col(layout.ID_COLUMN))
+    picked = rows.orderBy(order, layout.ID_COLUMN).limit(limit)
+    frame = picked.select(
+        layout.ID_COLUMN, F.col(layout.LABEL_COLUMN).cast("int").alias(layout.LABEL_COLUMN), *columns
+    ).toPandas()
+    return pd.DataFrame(frame).sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)

@@ -20,6 +20,7 @@ from bundle import layout
 from runtime import build_kernel, encode_rows
 from training import calibration, tuning
 from training.models import FittedModel
+from training.parts import seeded_rows
 
 log = logging.getLogger("training")
 
@@ -30,14 +31,7 @@ def validation_sample(train: DataFrame, feature_names: list[str], seed: int, lim
     """Label and raw features of the validation slice: all of it up to `limit` customers, else the
     first `limit` by xxhash64(seed, customer_id); sorted by ID."""
     rows = tuning.validation_rows(train, seed)
-    order = F.xxhash64(F.lit(seed + 101), F.col(layout.ID_COLUMN))
-    picked = rows.orderBy(order, layout.ID_COLUMN).limit(limit)
-    frame = picked.select(
-        layout.ID_COLUMN,
-        F.col(layout.LABEL_COLUMN).cast("int").alias(layout.LABEL_COLUMN),
-        *(F.col(f"`{n}`") for n in feature_names),
-    ).toPandas()
-    return pd.DataFrame(frame).sort_values(layout.ID_COLUMN, kind="stable").reset_index(drop=True)
+    return seeded_rows(rows, seed + 101, limit, [F.col(f"`{n}`") for n in feature_names])
 
 
 def calibrate_models(

@@ -86,7 +86,7 @@ def sample_customers(table: DataFrame, feature_names: list[str], seed: int, limi
     uses the first `ICE_CUSTOMERS`."""
     order = F.xxhash64(F.lit(seed + 31), F.col(layout.ID_COLUMN))
     picked = table.select(layout.ID_COLUMN, *feature_names).orderBy(order, layout.ID_COLUMN).limit(limit)
-    return picked.toPandas().reset_index(drop=True)
+    return pd.DataFrame(picked.toPandas()).reset_index(drop=True)
 
 
 def _grid_value_slots(feature: str, value: object, encoding: list[dict], slots: list[int]) -> np.ndarray:

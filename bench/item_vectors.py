@@ -20,7 +20,6 @@ import sys
 import numpy as np
 from pyspark.sql import SparkSession
 
-from bundle import layout
 from training import events as ev
 from training import items
 
@@ -33,16 +32,9 @@ def _measure(
     """(quality ratio, fit seconds, corpus facts) of one fit on `source`'s events."""
     events, item_table = source.load(spark)
     events = events.cache()
-    sequences, info = items.corpus(events, settings, seed)
-    sequences = sequences.cache()
-    sequences.count()
-    model, fit_s = items._fit(sequences, settings, seed)
-    ids, matrix = items._vectors(model)
-    tables = items._item_tables(events, item_table, ids, matrix, dataclasses.replace(settings, map_points=0), seed)
-    quality = items._quality(ids, matrix, tables[layout.ITEMS], seed)
-    sequences.unpersist()
+    vectors = items.train_vectors(events, item_table, dataclasses.replace(settings, map_points=0), seed)
     events.unpersist()
-    return float(quality["ratio"] or np.nan), fit_s, info
+    return float(vectors.quality["ratio"] or np.nan), vectors.fit_seconds, vectors.corpus
 
 
 def _movielens(spark: SparkSession) -> dict:

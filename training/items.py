@@ -71,9 +71,15 @@ def by_user(events: DataFrame, customers: DataFrame) -> DataFrame:
     return events.withColumn(ev.USER, F.col(ev.USER).cast(id_type)).repartitionByRange(ev.USER)
 
 
-def _item_metadata(events: DataFrame, items: DataFrame) -> pd.DataFrame:
-    users = events.groupBy(ev.ITEM).agg(F.countDistinct(ev.USER).alias("users"))
-    return items.join(users, ev.ITEM, "inner").toPandas()
+def item_counts(events: DataFrame) -> pd.DataFrame:
+    """Per item: its events (`count`) and distinct users (`users`), in one aggregation over the events
+    (one row per item, so small). The corpus's vocabulary and sample and the item table use it."""
+    counts = events.groupBy(ev.ITEM).agg(F.count(F.lit(1)).alias("count"), F.countDistinct(ev.USER).alias("users"))
+    return pd.DataFrame(counts.toPandas())
+
+
+def _item_metadata(counts: pd.DataFrame, items: DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(items.toPandas()).merge(counts[[ev.ITEM, "users"]], on=ev.ITEM, how="inner")
 
 
 def _vectors(model: Word2VecModel) -> tuple[np.ndarray, np.ndarray]:
@@ -126,18 +132,18 @@ def recent_items(observed: DataFrame, customers: DataFrame, k: int) -> DataFrame
     ).orderBy(layout.ID_COLUMN, "rank")
 
 
-def corpus(events: DataFrame, settings: Word2VecParams, seed: int) -> tuple[DataFrame, dict]:
+def corpus(
+    events: DataFrame, settings: Word2VecParams, seed: int, counts: pd.DataFrame | None = None
+) -> tuple[DataFrame, dict]:
     """The sequences Word2Vec trains on, in one partition in a seeded order, and what was kept.
 
     One ordered partition, one Word2Vec partition: the fit then depends on nothing but the data and
     the seed, on any cluster. Beyond `max_events_per_item` events per vocabulary item (items seen
     `minCount` times), whole customers' sequences are sampled by a hash of (customer ID, seed): 210
-    items do not need 20M events, and the sample bounds the one-core fit whatever the table's size."""
-    counts = events.groupBy(ev.ITEM).count()
-    row = one_row(
-        counts.agg(F.sum("count").alias("events"), F.sum(F.when(F.col("count") >= settings.minCount, 1)).alias("vocab"))
-    )
-    total, vocab = int(row["events"] or 0), int(row["vocab"] or 0)
+    items do not need 20M events, and the sample bounds the one-core fit whatever the table's size.
+    `counts`: `item_counts(events)`, when the caller has it."""
+    per_item = (item_counts(events) if counts is None else counts)["count"].to_numpy(dtype=np.int64)
+    total, vocab = int(per_item.sum()), int((per_item >= settings.minCount).sum())
     budget = settings.max_events_per_item * vocab
     fraction = 1.0 if settings.max_events_per_item <= 0 or total <= budget else budget / total
     keyed = events.withColumn("_key", F.xxhash64(F.col(ev.USER).cast("string"), F.lit(seed)))
@@ -168,10 +174,10 @@ def _fit(sequences: DataFrame, settings: Word2VecParams, seed: int) -> tuple[Wor
 
 
 def _item_tables(
-    events: DataFrame, items: DataFrame, ids: np.ndarray, matrix: np.ndarray, settings: Word2VecParams, seed: int
+    counts: pd.DataFrame, items: DataFrame, ids: np.ndarray, matrix: np.ndarray, settings: Word2VecParams, seed: int
 ) -> dict[str, pa.Table]:
     """The bundle's ITEMS, ITEM_VECTORS and ITEM_MAP tables."""
-    meta = _item_metadata(events, items).set_index(ev.ITEM).reindex(ids)
+    meta = _item_metadata(counts, items).set_index(ev.ITEM).reindex(ids)
     item_table = pa.table(
         {
             layout.ITEM_ID_COLUMN: pa.array(ids, pa.string()),
@@ -214,16 +220,23 @@ def _describe(corpus_info: dict) -> str:
     )
 
 
-def build(
-    spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame, scratch: Path
-) -> ItemStage:
-    """Train item vectors on every user's full sequence; recent items are those the churn model saw
-    (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
-    settings = Word2VecParams(**(params or {}))
+@dataclass
+class Vectors:
+    ids: np.ndarray  # item IDs, one per row of `matrix`
+    matrix: np.ndarray  # items × dimensions
+    tables: dict[str, pa.Table]  # ITEMS, ITEM_VECTORS, ITEM_MAP
+    model: Word2VecModel
+    corpus: dict  # what the corpus kept (`corpus`'s facts plus events_used)
+    fit_seconds: float
+    quality: dict  # MovieLens-style genre overlap of neighbours (`bundle.item_vectors.genre_overlap`)
+
+
+def train_vectors(events: DataFrame, items: DataFrame, settings: Word2VecParams, seed: int) -> Vectors:
+    """Item vectors and tables from `events` (from `by_user`, cached): the corpus, the one-partition
+    fit, the per-item tables and the neighbours' quality. Training and `bench.item_vectors` call it."""
     started = time.perf_counter()
-    events, items = source.load(spark)
-    events = by_user(events, customers).cache()
-    sequences, corpus_info = corpus(events, settings, seed)
+    counts = item_counts(events)
+    sequences, corpus_info = corpus(events, settings, seed, counts)
     sequences = sequences.cache()
     corpus_info["events_used"] = int(one_row(sequences.select(F.sum(F.size("items")).alias("n")))["n"] or 0)
     log.info("item corpus: %s in %.1f s", _describe(corpus_info), time.perf_counter() - started)
@@ -232,8 +245,21 @@ def build(
     ids, matrix = _vectors(model)
     log.info("word2vec: %d items × %d dims in %.1f s", len(ids), settings.vectorSize, fit_s)
     started = time.perf_counter()
-    tables = _item_tables(events, items, ids, matrix, settings, seed)
+    tables = _item_tables(counts, items, ids, matrix, settings, seed)
     log.info("item tables (users per item, 2D map) in %.1f s", time.perf_counter() - started)
+    quality = _quality(ids, matrix, tables[layout.ITEMS], seed)
+    return Vectors(ids, matrix, tables, model, corpus_info, fit_s, quality)
+
+
+def build(
+    spark: SparkSession, source: ev.EventSource, params: dict | None, seed: int, customers: DataFrame, scratch: Path
+) -> ItemStage:
+    """Train item vectors on every user's full sequence; recent items are those the churn model saw
+    (`customers`: the trained customers' IDs, a Spark table), written sorted into `scratch`."""
+    settings = Word2VecParams(**(params or {}))
+    events, items = source.load(spark)
+    events = by_user(events, customers).cache()
+    vectors = train_vectors(events, items, settings, seed)
     # Recent items are what the churn model could have seen: before each user's cutoff, or every event
     # when the label comes from a customer table (no cutoff).
     started = time.perf_counter()
@@ -249,12 +275,12 @@ def build(
     manifest = {
         "method": "word2vec",
         "params": asdict(settings) | {"seed": seed},
-        "items": len(ids),
+        "items": len(vectors.ids),
         "dimensions": settings.vectorSize,
-        "sequences": _describe(corpus_info),
-        "corpus": corpus_info | {"partitions": settings.numPartitions},
+        "sequences": _describe(vectors.corpus),
+        "corpus": vectors.corpus | {"partitions": settings.numPartitions},
         "churn_window": source.describe(),
-        "fit_seconds": round(fit_s, 3),
-        "quality": _quality(ids, matrix, tables[layout.ITEMS], seed),
+        "fit_seconds": round(vectors.fit_seconds, 3),
+        "quality": vectors.quality,
     }
-    return ItemStage(tables=tables, model=model, manifest=manifest, recent=recent)
+    return ItemStage(tables=vectors.tables, model=vectors.model, manifest=manifest, recent=recent)

@@ -6,7 +6,7 @@ Starts from the tiled customers' raw features (what the pipeline has after valid
 on `local[2]` with the bundle's own XGBoost booster and fitted Spark feature pipeline:
 encoding (`training.features.encode`), the score + SHAP pass written as sorted Parquet
 (`training.explain.write_explained`, as the pipeline's "score + SHAP" stage: on the driver up
-to `DRIVER_ROWS` customers, in `mapInArrow` workers beyond), mean |SHAP| per feature streamed
+to `DRIVER_WORK` customer-model pairs, in `mapInArrow` workers beyond), mean |SHAP| per feature streamed
 from those part files (what the Global explanations page shows), partial dependence + ICE
 (`training.partial_dependence`) and permutation importance (`training.importance`). The table
 is cached as the pipeline caches it.

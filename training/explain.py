@@ -47,10 +47,11 @@ TOLERANCE = 1e-6
 
 _WORKER_KERNELS: dict[str, Any] = {}
 
-# Up to this many customers the pass runs on the driver (`explain_on_driver`): Spark's Python
-# workers each import numpy, pandas, pyarrow, XGBoost and shap (seconds, and ~250 MB each),
-# which costs more than explaining the rows. Beyond, the workers' parallelism wins.
-DRIVER_ROWS = 50_000
+# Up to this many (customer, model) pairs the pass runs on the driver (`explain_on_driver`):
+# Spark's Python workers each import numpy, pandas, pyarrow, XGBoost and shap (seconds, and
+# 250–400 MB each), which costs more than explaining the rows on one core. Beyond, the workers'
+# parallelism wins: e.g. 25,000 customers with four models, or 100,000 with one.
+DRIVER_WORK = 100_000
 DRIVER_BATCH_ROWS = 10_000  # Spark's own Arrow batch size (spark.sql.execution.arrow.maxRecordsPerBatch)
 
 REFERENCE_SLOTS = "_reference_slots"  # Spark PipelineModel's encoding of a row, as array<double>
@@ -251,14 +252,14 @@ def write_explained(
     keep: list[str],
     target: Path,
     rows: int,
-    driver_rows: int = DRIVER_ROWS,
+    driver_work: int = DRIVER_WORK,
 ) -> list[Path]:
     """Every row of `encoded` scored and explained (`score_and_explain`) into Parquet part files in
-    `target`, sorted by ID, returned in that order. Up to `driver_rows` rows the pass runs in this
+    `target`, sorted by ID, returned in that order. Up to `driver_work` rows × models the pass runs in this
     process (`explain_on_driver`), beyond on Spark's workers: the same function on the same batches."""
     _check_keep(feature_names, keep)
     referenced = with_references(encoded, models, keep).orderBy(layout.ID_COLUMN)
-    if rows <= driver_rows:
+    if rows * len(models) <= driver_work:
         return explain_on_driver(referenced, models, encoding, feature_names, keep, target)
     return write_sorted(runtime_frame(referenced, models, encoding, feature_names, keep), target)
 

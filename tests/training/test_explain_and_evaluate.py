@@ -203,8 +203,9 @@ def test_the_driver_and_the_workers_write_the_same_scores(spark, telco_bundle, t
     keep, encoding = [layout.ID_COLUMN, *names], telco_bundle.manifest["encoding"]
     rows = encoded.count()
     tables = {}
-    for where, driver_rows in (("driver", rows), ("workers", rows - 1)):
-        files = explain.write_explained(encoded, models, encoding, names, keep, tmp_path / where, rows, driver_rows)
+    work = rows * len(models)
+    for where, driver_work in (("driver", work), ("workers", work - 1)):
+        files = explain.write_explained(encoded, models, encoding, names, keep, tmp_path / where, rows, driver_work)
         tables[where] = pq.ParquetFile(files[0]).schema_arrow, pq.read_table(files).combine_chunks()
     assert len(list((tmp_path / "driver").glob("part-*"))) == 1
     assert len(list((tmp_path / "workers").glob("part-*"))) >= 1

@@ -18,7 +18,7 @@ log = logging.getLogger("training")
 def score(prepared: Prepared, spec: DatasetSpec, fitted: list[FittedModel], scratch: Path) -> tuple[list[Path], dict]:
     """(the sorted part files, {model: its manifest `parity` entry})."""
     # Sorted before scoring (mapInArrow keeps row order), so the SHAP pass runs once and the part
-    # files come in ID order; beyond `explain.DRIVER_ROWS` nothing per customer reaches the driver.
+    # files come in ID order; beyond `explain.DRIVER_WORK` nothing per customer reaches the driver.
     keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
     rows = prepared.split.train_rows + prepared.split.test_rows
     target = scratch / publish.SCORED_DIR

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Spark-heavy modules load only when a command runs
+    from bundle.files import Bundle
     from training.datasets.config import Config
     from training.pipeline import RunConfig
 
@@ -176,15 +177,34 @@ def score(args: argparse.Namespace) -> int:
     from training import scoring
 
     errors = _user_errors()
+    if (args.output is None) == (getattr(args, "snapshot", None) is None):
+        return _fail("Nothing to do:", ["give either --output (a scored table) or --snapshot LABEL (the history)"])
     try:
         bundle = open_bundle(args.artifacts / args.bundle, name=args.bundle)
         model = scoring.choose_model(bundle, args.model)
     except errors as exc:
         return _report(f"bundle '{args.bundle}'", exc)
+    if args.snapshot is not None:
+        return _snapshot(args, bundle)
     with _spark(args, "churnlens-score") as spark:
         try:
             summary = scoring.score_table(spark, bundle, model, args.input, args.input_format, args.output, args.format)
         except errors + (scoring.ScoringError,) as exc:
             return _report(f"scoring with bundle '{args.bundle}'", exc)
+    print(summary)
+    return 0
+
+
+def _snapshot(args: argparse.Namespace, bundle: Bundle) -> int:
+    from training import scoring
+    from training.explain import ParityError
+    from training.snapshot import score_snapshot
+
+    errors = _user_errors() + (scoring.ScoringError, ParityError)
+    with _spark(args, "churnlens-snapshot") as spark:
+        try:
+            summary = score_snapshot(spark, bundle, args.input, args.input_format, args.snapshot, args.simulated)
+        except errors as exc:
+            return _report(f"snapshot '{args.snapshot}' of bundle '{args.bundle}'", exc)
     print(summary)
     return 0

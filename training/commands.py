@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Spark-heavy modules load only when a command runs
+    from pyspark.sql import SparkSession
+
     from bundle.files import Bundle
     from training.datasets.config import Config
     from training.pipeline import RunConfig
@@ -77,7 +79,7 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
     errors = _user_errors()
     config_file = None
     if args.command == "ensure":
-        jobs = [(name, pipeline.RunConfig(artifacts=args.artifacts)) for name in missing_bundles(args.artifacts)]
+        jobs = [(name, _ensure_config(args.artifacts, name)) for name in missing_bundles(args.artifacts)]
         if not jobs:
             print(f"All built-in bundles in {args.artifacts} are ready.")
             return 0
@@ -124,7 +126,34 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
             except ParityError as exc:  # stored scores would differ from their reference: nothing is published
                 return _fail(f"Training '{dataset}' refused to publish:", [str(exc)], 1)
             print(f"Published bundle '{bundle.name}' at {bundle.path}")
+            if config.snapshot_label == _DEMO_LABEL:
+                _demo_months(spark, bundle)
     return 0
+
+
+_DEMO_LABEL = "2026-01"
+
+
+def _ensure_config(artifacts: Path, name: str) -> RunConfig:
+    """`make demo`'s Telco bundle starts a history of simulated months (docs/history.md), if it has none yet."""
+    from training import pipeline
+    from training.snapshot import demo_history_wanted
+
+    if name == "telco" and demo_history_wanted(artifacts, name):
+        return pipeline.RunConfig(artifacts=artifacts, snapshot_label=_DEMO_LABEL)
+    return pipeline.RunConfig(artifacts=artifacts)
+
+
+def _demo_months(spark: SparkSession, bundle: Bundle) -> None:
+    import time
+
+    from training.snapshot import add_simulated_months
+
+    started = time.perf_counter()
+    for line in add_simulated_months(spark, bundle):
+        print(line)
+    seconds = time.perf_counter() - started
+    print(f"Simulated months 2026-02..2026-06 added to the history of '{bundle.name}' in {seconds:.0f} s")
 
 
 def _run_config(args: argparse.Namespace, config_file: Config | None) -> RunConfig:

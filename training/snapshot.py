@@ -110,3 +110,25 @@ def _rows_from_parts(
                 yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
 
     return schema, batches()
+
+
+DEMO_MONTHS = 6
+DEMO_START = "2026-01"
+
+
+def demo_history_wanted(root: Path, name: str) -> bool:
+    """`make demo` adds simulated months only to a bundle whose history is still empty."""
+    return not history.read_index(root, name)["snapshots"]
+
+
+def add_simulated_months(spark: SparkSession, bundle: Bundle, months: int = DEMO_MONTHS) -> list[str]:
+    """Months 2..`months` of `training.datasets.monthly` from the bundle's own customers, each scored into its
+    history as a simulated snapshot (month 1 is the training snapshot); one summary line per month."""
+    import tempfile
+
+    from training.datasets import monthly
+
+    ids = bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0).to_numpy()
+    with tempfile.TemporaryDirectory(prefix="churnlens-months-") as tmp:
+        paths = monthly.write_months(monthly.telco_first_month(ids), Path(tmp), months, DEMO_START)
+        return [score_snapshot(spark, bundle, str(path), "parquet", path.stem, simulated=True) for path in paths]

@@ -48,6 +48,7 @@ from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
 from dashboard.views.common import format_probability
 from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, Reason, build_customer_view
+from runtime import ModelRuntime
 from store.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
@@ -132,9 +133,8 @@ def _draw(bundle: Bundle, store: CustomerStore) -> None:
         draw_find(bundle, store, model, open_customer)
         return
 
-    _draw_reason_card(view)
     runtime = data.load_runtime(bundle, model)
-    draw_history(bundle, view.customer_id, model, runtime)
+    _draw_card_and_history(bundle, view, model, runtime)
     sections = {
         WHY_TAB: lambda: _draw_why(view),
         WHATIF_TAB: lambda: draw_whatif(bundle, store, runtime, view),
@@ -175,6 +175,11 @@ def _tab_in_url(label: str) -> None:
         st.query_params.pop(TAB_PARAM, None)
     elif st.query_params.get(TAB_PARAM) != label:
         st.query_params[TAB_PARAM] = label
+
+
+def _draw_card_and_history(bundle: Bundle, view: CustomerView, model: str, runtime: ModelRuntime) -> None:
+    _draw_reason_card(view)
+    draw_history(bundle, view.customer_id, model, runtime)  # the customer over the bundle's snapshots
 
 
 def _draw_reason_card(view: CustomerView) -> None:

@@ -9,7 +9,7 @@ HEIGHT = 220
 PERCENT = alt.Scale(domain=[0, 100])
 
 
-def probability_line(points: pd.DataFrame, cuts: dict[str, float]) -> alt.LayerChart:
+def probability_line(points: pd.DataFrame, cuts: dict[str, float]) -> alt.LayerChart | alt.FacetChart:
     """Probability (%) per snapshot; absent snapshots leave a gap (never interpolated); dashed band cut-offs."""
     order = points["snapshot"].tolist()
     base = alt.Chart(points).encode(
@@ -52,7 +52,7 @@ def over_time(frame: pd.DataFrame, value: str, title: str, series: str, order: l
     )
 
 
-def score_histogram(frame: pd.DataFrame, threshold: float) -> alt.LayerChart:
+def score_histogram(frame: pd.DataFrame, threshold: float) -> alt.LayerChart | alt.FacetChart:
     """Customers per 5-point probability bin (columns: lower, upper in %, customers), threshold as a rule."""
     bars = (
         alt.Chart(frame)

@@ -90,10 +90,9 @@ def build_history_view(
     """None when the history has fewer than two snapshots (nothing to compare)."""
     if len(store) < 2:
         return None
-    rows = store.customer(customer_id, model)
-    labels = [r.snapshot.label for r in rows]
-    at = labels.index(selected) if selected in labels else len(rows) - 1
-    at = max(at, 1)
+    labels = [s.label for s in store.snapshots]
+    at = max(labels.index(selected) if selected in labels else len(labels) - 1, 1)
+    rows = store.customer(customer_id, model, detail={labels[at - 1], labels[at]})
     now, then = rows[at], rows[at - 1]
     cuts = {k: float(v) for k, v in bundle.manifest["models"][model].get("risk_bands", {}).items() if k != "method"}
     base = {

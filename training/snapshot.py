@@ -26,6 +26,7 @@ from bundle.writer import scratch_dir
 from training import explain, features
 from training import feature_types as ft
 from training.history import check_new_label, finisher, population_figures, rows_schema, snapshot_meta, write_rows
+from training.models import FittedModel
 from training.parts import write_sorted
 from training.scoring import ScoringError, _input_table, _quality, bundle_features, model_from_bundle
 from training.spark import one_row
@@ -66,8 +67,7 @@ def score_snapshot(
     if counts["ids"] != counts["rows"]:
         raise ScoringError(f"the input has {counts['rows'] - counts['ids']:,} repeated customer IDs")
     quality_row = one_row(table.agg(*(c.alias(k) for k, c in stats.items()))).asDict()
-    fitted = [model_from_bundle(bundle, m) for m in manifest["models"]]
-    pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
+    pipeline, fitted = _loaded(spark, bundle)
     keep = [layout.ID_COLUMN, *names]
     explained = explain.score_and_explain(features.encode(pipeline, typed), fitted, manifest["encoding"], names, keep)
     with scratch_dir(root, bundle.name, new_snapshot_id()) as scratch:
@@ -91,6 +91,20 @@ def score_snapshot(
     return f"Snapshot '{label}' of bundle '{bundle.name}': {rows:,} customers scored by {len(fitted)} model(s)" + (
         f"; feature drift: {', '.join(flagged)}" if flagged else "; no feature drifted"
     )
+
+
+_LOADED: dict[tuple[str, str], tuple[PipelineModel, list[FittedModel]]] = {}
+
+
+def _loaded(spark: SparkSession, bundle: Bundle) -> tuple[PipelineModel, list[FittedModel]]:
+    """The bundle's feature pipeline and models, loaded once per Spark session and run (several months in a row
+    reuse them: loading Spark ML models from disk is seconds each)."""
+    key = (spark.sparkContext.applicationId, str(bundle.path))
+    if key not in _LOADED:
+        _LOADED.clear()  # one run at a time: an older run's models are not needed again
+        pipeline = PipelineModel.load(str(bundle.path / "features" / "spark_pipeline"))
+        _LOADED[key] = (pipeline, [model_from_bundle(bundle, m) for m in bundle.manifest["models"]])
+    return _LOADED[key]
 
 
 def _rows_from_parts(

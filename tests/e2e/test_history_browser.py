@@ -36,7 +36,7 @@ def test_monitoring_link_then_a_moved_customers_history(history_server, history_
     page.goto(f"{history_server}/?bundle=telco&customer={customer}&model=xgboost&snapshot=2026-05")
     settle(page, WAIT_MS)
     page.get_by_text(re.compile(r"Since 2026-04: .* → .* pts\)")).first.wait_for(timeout=WAIT_MS)
-    page.get_by_text("What changed").first.wait_for(timeout=WAIT_MS)
+    page.get_by_text("add up to the change in log-odds").first.wait_for(timeout=WAIT_MS)
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(screenshots / "customer-history.png"), full_page=True)
 

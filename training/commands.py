@@ -234,6 +234,6 @@ def _snapshot(args: argparse.Namespace, bundle: Bundle) -> int:
         try:
             summary = score_snapshot(spark, bundle, args.input, args.input_format, args.snapshot, args.simulated)
         except errors as exc:
-            return _report(f"snapshot '{args.snapshot}' of bundle '{args.bundle}'", exc)
+            return _report(f"Snapshot '{args.snapshot}' of bundle '{args.bundle}'", exc)
     print(summary)
     return 0

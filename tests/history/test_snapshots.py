@@ -89,3 +89,21 @@ def test_rows_are_sorted_and_absent_customers_are_absent(history_root, month_fil
     assert np.all(np.diff(ids) > 0)
     source = pd.read_parquet(month_files[2])
     assert set(ids) == set(source[monthly.ID_COLUMN])
+
+
+def test_the_cli_refuses_a_mismatched_snapshot_by_name_and_asks_for_one_target(
+    history_root, month_files, tmp_path, capsys
+):
+    from training.__main__ import main
+
+    frame = pd.read_parquet(month_files[0]).drop(columns=["tenure"]).assign(colour="red")
+    path = tmp_path / "bad month.parquet"
+    frame.to_parquet(path, index=False)
+    args = ["score", "--bundle", "telco", "--artifacts", str(history_root), "--input", str(path)]
+    before = history.read_index(history_root, "telco")
+    assert main([*args, "--snapshot", "2026-09", "--simulated"]) == 2
+    err = capsys.readouterr().err
+    assert "Snapshot '2026-09' of bundle 'telco' failed:" in err and "lacks 'tenure'" in err and "'colour'" in err
+    assert "Traceback" not in err and history.read_index(history_root, "telco") == before
+    assert main(args) == 2
+    assert "give either --output (a scored table) or --snapshot LABEL" in capsys.readouterr().err

@@ -60,7 +60,12 @@ def score_snapshot(
     specs = bundle_features(manifest)
     names = [s.name for s in specs]
     typed_columns, stats = _quality(table, specs, manifest)
-    typed = table.select(ft.raw_col(id_column).alias(layout.ID_COLUMN), *typed_columns)
+    customer_id = ft.raw_col(id_column)
+    if manifest["dataset"].get("id_hashing"):
+        from training.hashing import hashed_ids
+
+        customer_id = hashed_ids(customer_id)  # the history holds what the bundle holds, never a raw ID
+    typed = table.select(customer_id.alias(layout.ID_COLUMN), *typed_columns)
     counts = one_row(typed.agg(F.count(F.lit(1)).alias("rows"), F.countDistinct(layout.ID_COLUMN).alias("ids")))
     if counts["rows"] == 0:
         raise ScoringError("the input table has no rows")

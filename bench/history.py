@@ -71,10 +71,12 @@ def _batches(ids: np.ndarray, rng: np.random.Generator, shift: float) -> tuple[p
     batches = []
     for start in range(0, len(ids), CHUNK):
         n = len(ids[start : start + CHUNK])
-        x = rng.normal(shift, 1.0, (n, len(FEATURES)))
+        # Values on a grid, like real features (categories, whole months, cents) and tree SHAP values (one
+        # per leaf path): random doubles would not compress at all and overstate the bytes per customer.
+        x = np.round(rng.normal(shift, 1.0, (n, len(FEATURES))), 1)
         arrays = [pa.array(ids[start : start + CHUNK]), *(pa.array(x[:, j]) for j in range(len(FEATURES)))]
-        for _ in MODELS:
-            phi = x * 0.1 + rng.normal(0, 0.01, x.shape)
+        for k, _ in enumerate(MODELS):
+            phi = x * (0.1 + 0.01 * k)
             margin = phi.sum(axis=1) - 1.0
             arrays += [pa.array(1 / (1 + np.exp(-margin))), pa.array(margin)]
             arrays += [pa.array(phi[:, j]) for j in range(len(FEATURES))]

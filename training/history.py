@@ -174,7 +174,9 @@ def finisher(figures: dict[str, Any], meta: dict[str, Any]) -> Finish:
                 "probability_before": pa.array(then[changed], pa.float64()),
                 "probability_after": pa.array(now[both][changed], pa.float64()),
             })  # fmt: skip
-            moved.append(table)
+            # Largest probability change first, so the Monitoring page reads only the head of its model's rows.
+            change = pc.abs(pc.subtract(table["probability_after"], table["probability_before"]))
+            moved.append(table.take(pc.array_sort_indices(change, order="descending")))
             pairs = [f"{a}→{b}" for a, b in zip(table["band_before"].to_pylist(), table["band_after"].to_pylist())]
             figures["models"][model]["moved"] = dict(sorted(Counter(pairs).items()))
         if before_ids is not None and at is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -82,23 +83,30 @@ def _drift_tables(figures: dict, model: str, labels: dict[str, str]) -> tuple[pd
     return features.reset_index(drop=True), explanations.reset_index(drop=True)
 
 
-def _moved(snapshot: history.Snapshot, model: str) -> tuple[pd.DataFrame, int]:
-    table = pq.read_table(snapshot.path / history.MOVED)
-    table = table.filter(pc.equal(table["model"], model))
-    frame = table.to_pandas()
-    frame["change"] = (frame["probability_after"] - frame["probability_before"]) * 100
-    frame = frame.reindex(frame["change"].abs().sort_values(ascending=False).index).head(MOVED_SHOWN)
-    shown = pd.DataFrame(
+def _moved(snapshot: history.Snapshot, model: str) -> pd.DataFrame:
+    """The first `MOVED_SHOWN` of the model's moved customers: the snapshot stores each model's rows largest
+    change first, so only the head of the file is read, however many customers moved."""
+    picked: list[pa.Table] = []
+    rows = 0
+    for batch in pq.ParquetFile(snapshot.path / history.MOVED).iter_batches(batch_size=4096):
+        table = pa.Table.from_batches([batch])
+        table = table.filter(pc.equal(table["model"], model))
+        picked.append(table)
+        rows += table.num_rows
+        if rows >= MOVED_SHOWN:
+            break
+    schema = pq.read_schema(snapshot.path / history.MOVED)
+    frame = (pa.concat_tables(picked) if picked else schema.empty_table()).slice(0, MOVED_SHOWN).to_pandas()
+    return pd.DataFrame(
         {
             "Customer": frame[layout.ID_COLUMN].astype(str),
             "Before": frame["band_before"],
             "After": frame["band_after"],
             "Probability before (%)": frame["probability_before"] * 100,
             "Probability after (%)": frame["probability_after"] * 100,
-            "Change (pts)": frame["change"],
+            "Change (pts)": (frame["probability_after"] - frame["probability_before"]) * 100,
         }
     )
-    return shown.reset_index(drop=True), table.num_rows
 
 
 def build_monitoring_view(snapshots: list[history.Snapshot], model: str, selected: str | None) -> MonitoringView:
@@ -126,7 +134,8 @@ def build_monitoring_view(snapshots: list[history.Snapshot], model: str, selecte
         }
     )
     feature_drift, explanation_drift = _drift_tables(figures, model, snapshot.meta["labels"])
-    moved, moved_total = _moved(snapshot, model)
+    moved = _moved(snapshot, model)
+    moved_counts = dict(m.get("moved", {}))
     changes = [b.label for a, b in zip(snapshots, snapshots[1:]) if a.generation != b.generation]
     return MonitoringView(
         labels=labels,
@@ -142,7 +151,7 @@ def build_monitoring_view(snapshots: list[history.Snapshot], model: str, selecte
         feature_drift=feature_drift,
         explanation_drift=explanation_drift,
         moved=moved,
-        moved_total=moved_total,
-        moved_counts=dict(m.get("moved", {})),
+        moved_total=sum(moved_counts.values()),
+        moved_counts=moved_counts,
         rows=int(figures["rows"]),
     )

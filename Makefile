@@ -67,14 +67,19 @@ test: lint java chromium
 
 bench: $(VENV)/.runtime java train
 	$(PY) -m bench --artifacts $(ARTIFACTS)
+	$(PY) -m bench.history --customers 100000 --snapshots 12
+	$(PY) -m bench.history --score-bundle $(ARTIFACTS)/telco --score-customers 100000
 
 # The 1M set: trains a million synthetic customers (20M events) in local[2] into $(ARTIFACTS)/scale-1m,
-# then measures the dashboard's store, pages and sessions on that bundle. SCALE_ARGS overrides the
+# then measures the dashboard's store, pages and sessions on that bundle, and a 12-snapshot history of 1M
+# customers (bench/history.py; scoring a 1M snapshot too when the Telco bundle exists). SCALE_ARGS overrides the
 # training, e.g. SCALE_ARGS="--customers 100000 --driver-memory 4g" (the bundle is then scale-100k).
 SCALE_BUNDLE ?= scale-1m
 bench-scale: $(VENV)/.runtime java
 	$(PY) -m bench.scale_training --artifacts $(ARTIFACTS) $(SCALE_ARGS)
 	$(PY) -m bench.scale_store --bundle $(ARTIFACTS)/$(SCALE_BUNDLE)
+	$(PY) -m bench.history --customers 1000000 --snapshots 12
+	if [ -e $(ARTIFACTS)/telco ]; then $(PY) -m bench.history --score-bundle $(ARTIFACTS)/telco --score-customers 1000000; fi
 
 # explainerdashboard lives in its own venv, never in the product's requirements.
 $(VENV_ED)/.installed: bench/requirements-ed.txt scripts/find-python.sh

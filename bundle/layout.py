@@ -15,7 +15,9 @@ from __future__ import annotations
 #    bundle/schema/manifest.v<N>.json; bundle/migrations.py upgrades older ones on read.
 # 4: every model entry records its calibration map.
 # 5: the manifest's `audit` entry and the audit tables below (group metrics, error analysis).
-SCHEMA_VERSION = 5
+# 6: the manifest's `history` entry: the run is a model generation with its training snapshot in the
+#    bundle's history (`<artifacts>/.history/<name>/`, bundle/history.py; docs/history.md).
+SCHEMA_VERSION = 6
 
 MANIFEST = "manifest.json"
 

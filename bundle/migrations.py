@@ -68,8 +68,26 @@ def _v4_to_v5(manifest: Manifest) -> Manifest:
     return manifest
 
 
+# The history record of a bundle trained before schema 6 (manifest.v6.json states this shape): its run is
+# the model generation, but no training snapshot was kept; snapshots scored later may still be appended.
+NO_TRAINING_SNAPSHOT_NOTE = (
+    "trained before schema 6: no training snapshot; the history holds only snapshots scored later, if any"
+)
+
+
+def _v5_to_v6(manifest: Manifest) -> Manifest:
+    """Schema 6 keeps a history of scored snapshots beside the bundle; the training run is its first one."""
+    manifest["history"] = {
+        "generation": manifest["run_id"],
+        "training_snapshot": None,
+        "note": NO_TRAINING_SNAPSHOT_NOTE,
+    }
+    manifest["schema_version"] = 6
+    return manifest
+
+
 # from-version → the step to the next version
-STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+STEPS: dict[int, Callable[[Manifest], Manifest]] = {2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}
 OLDEST = min(STEPS)
 READABLE = tuple(range(OLDEST, layout.SCHEMA_VERSION + 1))
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +81,15 @@ class StagedBundle:
     def write_json(self, relpath: str, obj: object) -> None:
         self.target(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True), encoding="utf-8")
 
-    def publish(self, manifest: dict) -> Bundle:
-        """Checksum, verify and swap this run in under `root/name`."""
+    def publish(self, manifest: dict, after_swap: Callable[[Bundle], None] | None = None) -> Bundle:
+        """Checksum, verify and swap this run in under `root/name`; `after_swap` runs with the new bundle
+        while the lock is still held (training appends its training snapshot to the history there)."""
         manifest = {**manifest, "schema_version": layout.SCHEMA_VERSION, "bundle": self.name, "run_id": self.run_id}
+        # Writers that keep no training snapshot (tests' tiny bundles, benches) still state the generation.
+        manifest.setdefault(
+            "history",
+            {"generation": self.run_id, "training_snapshot": None, "note": "published without a training snapshot"},
+        )
         manifest["files"] = _file_entries(self.path)
         (self.path / layout.MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         # Read back through the reader (checksums were computed just above).
@@ -96,18 +102,21 @@ class StagedBundle:
         run_dir = runs / self.run_id
         # Everything that changes .runs/<name> or the link happens under the lock, so two
         # publishes of one name never prune each other's runs.
-        with _locked(runs.with_suffix(".lock")):
+        with locked(runs.with_suffix(".lock")):
             _clear_link_leftovers(self.root, self.name)
             if run_dir.exists():
                 raise BundleError(f"Bundle '{self.name}' already has a run '{self.run_id}'; use a new run id.")
             os.replace(self.path, run_dir)
             previous = _swap_link(self.root, self.name, run_dir)
             _prune_runs(runs, keep={run_dir, previous})
-        return Bundle(name=self.name, path=run_dir, manifest=staged.manifest)
+            published = Bundle(name=self.name, path=run_dir, manifest=staged.manifest)
+            if after_swap is not None:
+                after_swap(published)
+        return published
 
 
 @contextmanager
-def _locked(lock_file: Path) -> Iterator[None]:
+def locked(lock_file: Path) -> Iterator[None]:
     # flock is released by the kernel when the holder dies, so a killed publish never wedges the next.
     with lock_file.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -29,9 +29,15 @@ PAGES = [
     st.Page(_PAGES_DIR / "model_card.py", title="Model card", icon=":material/description:"),
     st.Page(_PAGES_DIR / "models.py", title="Models", icon=":material/leaderboard:"),
     st.Page(_PAGES_DIR / "items.py", title="Items", icon=":material/movie:"),
+    st.Page(_PAGES_DIR / "monitoring.py", title="Monitoring", icon=":material/monitoring:"),
 ]
+# The sidebar groups pages by who they are for; PAGES keeps one flat order for the gate.
+SECTIONS = {
+    "Business": [PAGES[0], PAGES[4], PAGES[5]],
+    "Data scientists": [PAGES[1], PAGES[2], PAGES[3], PAGES[6]],
+}
 auth.gate(PAGES)  # renders nothing else until the viewer is allowed in (no-op unless configured)
-navigation = st.navigation(PAGES)
+navigation = st.navigation(SECTIONS)
 
 names = data.bundle_names()
 if not names:

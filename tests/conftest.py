@@ -92,3 +92,34 @@ def movielens_bundle(movielens_bundle_root):
     from bundle.reader import open_bundle
 
     return open_bundle(movielens_bundle_root / "movielens")
+
+
+HISTORY_MONTHS = 5  # simulated months 2–5 (the training snapshot is month 1)
+HISTORY_START = "2026-01"
+
+
+@pytest.fixture(scope="session")
+def month_files(telco_bundle, tmp_path_factory) -> list[Path]:
+    from bundle import layout
+    from training.datasets import monthly
+
+    ids = telco_bundle.read_table(layout.CUSTOMERS, columns=[layout.ID_COLUMN]).column(0).to_numpy()
+    first = monthly.telco_first_month(ids)
+    return monthly.write_months(first, tmp_path_factory.mktemp("months"), HISTORY_MONTHS, HISTORY_START)
+
+
+@pytest.fixture(scope="session")
+def history_root(spark, bundle_root, month_files, tmp_path_factory) -> Path:
+    """A copy of the Telco test bundle whose history holds the training snapshot and simulated months 2–5
+    (tests/history/): a price rise for fiber-optic customers in month 3, a contract-mix shift in month 5."""
+    import shutil
+
+    from bundle.reader import open_bundle
+    from training.snapshot import score_snapshot
+
+    root = tmp_path_factory.mktemp("history") / "artifacts"
+    shutil.copytree(bundle_root, root, symlinks=True)
+    for path in month_files:
+        bundle = open_bundle(root / "telco", name="telco")
+        score_snapshot(spark, bundle, str(path), None, path.stem, simulated=True)
+    return root

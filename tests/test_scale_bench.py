@@ -46,3 +46,17 @@ def test_the_open_check_is_timed_on_its_own(tmp_path):
 
     bundle = write_tiny_bundle(tmp_path)
     assert open_check_ms(bundle) > 0.0
+
+
+def test_history_bench_plumbing_at_a_small_size(tmp_path):
+    """`history_lookup_ms_1m`, `monitoring_page_ms_1m` and `snapshot_bytes_per_customer` come from
+    `bench.history.measure` on snapshots built through the real append path; here 3 of 2,000 customers."""
+    from bench import history as bench_history
+
+    bench_history.build(tmp_path, customers=2000, snapshots=3)
+    found = bench_history.measure(tmp_path, lookups=20)
+    assert set(found) == {
+        "history_lookup_ms_2k", "history_lookup_p50_ms_2k", "history_open_ms_2k", "history_snapshots_2k",
+        "monitoring_page_ms_2k", "snapshot_bytes_per_customer",
+    }  # fmt: skip
+    assert found["history_snapshots_2k"] == 3 and found["snapshot_bytes_per_customer"] > 0

@@ -6,6 +6,8 @@
     python -m training init-config my.toml --customers customers.csv   a commented starting config
     python -m training score --bundle NAME --input new.csv --output scored.parquet
                                                           batch scoring + drift report
+    python -m training score --bundle NAME --input 2026-11.parquet --snapshot 2026-11
+                                                          ... appended to the bundle's history instead
     python -m training export-telco-csv telco.csv         the built-in Telco table as CSV (for examples/)
     python -m training export-movielens-events examples/data [--users N]
                                         MovieLens ratings.csv + movies.csv (for examples/with_events.toml)
@@ -107,7 +109,14 @@ def _score_parser(commands: Commands) -> argparse.ArgumentParser:
     )
     score.add_argument("--bundle", required=True, help="name of a published bundle")
     score.add_argument("--input", required=True, help="the new customers table (CSV or Parquet path or URI)")
-    score.add_argument("--output", required=True, type=Path, help="where the scores go")
+    score.add_argument("--output", type=Path, help="where the scores go (needed unless --snapshot is given)")
+    score.add_argument(
+        "--snapshot",
+        metavar="LABEL",
+        help="append the scored and explained rows (every model) to the bundle's history as snapshot LABEL, "
+        "e.g. 2026-11 (docs/history.md)",
+    )
+    score.add_argument("--simulated", action="store_true", help="with --snapshot: mark the data as simulated")
     score.add_argument(
         "--format", choices=("parquet", "csv"), default="parquet", help="output format (default parquet)"
     )

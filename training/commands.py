@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Spark-heavy modules load only when a command runs
+    from pyspark.sql import SparkSession
+
+    from bundle.files import Bundle
     from training.datasets.config import Config
     from training.pipeline import RunConfig
 
@@ -76,7 +79,7 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
     errors = _user_errors()
     config_file = None
     if args.command == "ensure":
-        jobs = [(name, pipeline.RunConfig(artifacts=args.artifacts)) for name in missing_bundles(args.artifacts)]
+        jobs = [(name, _ensure_config(args.artifacts, name)) for name in missing_bundles(args.artifacts)]
         if not jobs:
             print(f"All built-in bundles in {args.artifacts} are ready.")
             return 0
@@ -123,6 +126,8 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
             except ParityError as exc:  # stored scores would differ from their reference: nothing is published
                 return _fail(f"Training '{dataset}' refused to publish:", [str(exc)], 1)
             print(f"Published bundle '{bundle.name}' at {bundle.path}")
+            if config.snapshot_label == _DEMO_LABEL:
+                _demo_months(spark, bundle)
     return 0
 
 
@@ -141,6 +146,31 @@ def _input_bytes(args: argparse.Namespace, config_file: Config | None) -> int | 
     if args.command == "run" and (args.dataset or "telco") == "synthetic":
         return None
     return BUILTIN_BYTES
+
+
+_DEMO_LABEL = "2026-01"
+
+
+def _ensure_config(artifacts: Path, name: str) -> RunConfig:
+    """`make demo`'s Telco bundle starts a history of simulated months (docs/history.md), if it has none yet."""
+    from training import pipeline
+    from training.snapshot import demo_history_wanted
+
+    if name == "telco" and demo_history_wanted(artifacts, name):
+        return pipeline.RunConfig(artifacts=artifacts, snapshot_label=_DEMO_LABEL)
+    return pipeline.RunConfig(artifacts=artifacts)
+
+
+def _demo_months(spark: SparkSession, bundle: Bundle) -> None:
+    import time
+
+    from training.snapshot import add_simulated_months
+
+    started = time.perf_counter()
+    for line in add_simulated_months(spark, bundle):
+        print(line)
+    seconds = time.perf_counter() - started
+    print(f"Simulated months 2026-02..2026-06 added to the history of '{bundle.name}' in {seconds:.0f} s")
 
 
 def _run_config(args: argparse.Namespace, config_file: Config | None) -> RunConfig:
@@ -193,11 +223,15 @@ def score(args: argparse.Namespace) -> int:
     from training import scoring
 
     errors = _user_errors()
+    if (args.output is None) == (getattr(args, "snapshot", None) is None):
+        return _fail("Nothing to do:", ["give either --output (a scored table) or --snapshot LABEL (the history)"])
     try:
         bundle = open_bundle(args.artifacts / args.bundle, name=args.bundle)
         model = scoring.choose_model(bundle, args.model)
     except errors as exc:
         return _report(f"bundle '{args.bundle}'", exc)
+    if args.snapshot is not None:
+        return _snapshot(args, bundle)
     from training.spark import local_input_bytes
 
     with _spark(args, "churnlens-score", local_input_bytes([str(args.input)])) as spark:
@@ -205,5 +239,21 @@ def score(args: argparse.Namespace) -> int:
             summary = scoring.score_table(spark, bundle, model, args.input, args.input_format, args.output, args.format)
         except errors + (scoring.ScoringError,) as exc:
             return _report(f"scoring with bundle '{args.bundle}'", exc)
+    print(summary)
+    return 0
+
+
+def _snapshot(args: argparse.Namespace, bundle: Bundle) -> int:
+    from training import scoring
+    from training.explain import ParityError
+    from training.snapshot import score_snapshot
+    from training.spark import local_input_bytes
+
+    errors = _user_errors() + (scoring.ScoringError, ParityError)
+    with _spark(args, "churnlens-snapshot", local_input_bytes([str(args.input)])) as spark:
+        try:
+            summary = score_snapshot(spark, bundle, args.input, args.input_format, args.snapshot, args.simulated)
+        except errors as exc:
+            return _report(f"Snapshot '{args.snapshot}' of bundle '{args.bundle}'", exc)
     print(summary)
     return 0

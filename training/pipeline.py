@@ -21,6 +21,7 @@ from bundle.reader import Bundle
 from bundle.writer import check_bundle_name, scratch_dir
 from training import items, tuning
 from training.datasets import DatasetSpec
+from training.history import check_new_label, keep_training_snapshot
 from training.models import families
 from training.stages.assess import CHAMPION_METRIC, evaluate_models, explain_globally
 from training.stages.audit import audit_models
@@ -49,6 +50,7 @@ class RunConfig:
     model_params: dict[str, dict] = field(default_factory=dict)
     item_params: dict = field(default_factory=dict)  # training.items.Word2VecParams fields
     tuning: str = "quick"  # training.tuning.MODES: "off" | "quick" | "full"
+    snapshot_label: str | None = None  # the training snapshot's label in the history; default trained-<run id>
 
 
 def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFrame | None = None) -> Bundle:
@@ -58,6 +60,8 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     name = config.bundle_name or spec.name
     check_bundle_name(name)  # fail before training, not after
     tuning.check_mode(config.tuning)
+    if config.snapshot_label is not None:
+        check_new_label(config.artifacts, name, config.snapshot_label)  # fail before training, not after
     log.info("run %s: dataset %s → bundle %s", run_id, spec.name, name)
     with scratch_dir(config.artifacts, name, run_id) as scratch:
         return _run(spark, spec, config, raw, timings, run_id, name, scratch)
@@ -96,6 +100,12 @@ def _run(
     with timings.stage("publish"):
         entries = manifest(spark, spec, prepared, assessment, parity, timings, config.sample, item_stage)
         entries["audit"] = audited.manifest
+        label = config.snapshot_label or f"trained-{run_id}"
+        entries["history"] = {
+            "generation": run_id,
+            "training_snapshot": label,
+            "note": "the training customers as this run scored them are the generation's first snapshot",
+        }
         bundle = release(
             config.artifacts,
             name,
@@ -107,6 +117,7 @@ def _run(
             scored,
             spec.feature_names,
             item_stage,
+            after_swap=lambda published: keep_training_snapshot(published, label),
         )
     log.info("published %s (run %s) in %.0f s", bundle.path, run_id, sum(timings.values()))
     prepared.unpersist()

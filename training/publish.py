@@ -10,7 +10,7 @@ bundle is written and swapped in atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +149,7 @@ def write_bundle(
     item_stage: ItemStage | None = None,
     scored: list[Path] | None = None,
     feature_names: list[str] | None = None,
+    after_swap: Callable[[Bundle], None] | None = None,
 ) -> Bundle:
     """`tables` are written as they are; `scored` (the sorted wide result's part files) is
     streamed into the per-customer tables."""
@@ -177,4 +178,4 @@ def write_bundle(
             **{role: f"{base}/{path}" for role, path in native.items()},
         }
         manifest["models"][model.name]["runtime"] = {"kind": model.runtime, "files": portable}
-    return staged.publish(manifest)
+    return staged.publish(manifest, after_swap)

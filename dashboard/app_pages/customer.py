@@ -3,7 +3,8 @@
 Draws only: every number comes from `dashboard.views.customer` (view, whatif, levers,
 similar, lime_check, report), all of which run the bundle's models through the
 JVM-free runtime, so the page works for every model in the bundle.
-URL state: `?customer=`, `?model=`, `?whatif=` (JSON edits), `?ice=` (feature), `?tab=` (open tab).
+URL state: `?customer=`, `?model=`, `?whatif=` (JSON edits), `?ice=` (feature), `?tab=` (open tab),
+`?snapshot=` (the history snapshot compared with the one before it).
 
 Tabs whose work is heavy and whose state lives in the URL or is cheap to lose (ICE, levers,
 similar customers, export) run only while open: each rerun of the page (every widget change)
@@ -17,6 +18,7 @@ import streamlit as st
 
 from analytics.risk import describe_bands
 from bundle.reader import Bundle, BundleError
+from dashboard.app_pages.customer_history import draw_history
 from dashboard.app_pages.customer_items import draw_customer_items
 from dashboard.app_pages.customer_lime_export import draw_export, draw_lime
 from dashboard.app_pages.customer_sections import (
@@ -46,6 +48,7 @@ from dashboard.shell.model_pick import pick_model
 from dashboard.shell.plain import inert
 from dashboard.views.common import format_probability
 from dashboard.views.customer.view import EFFECT_CAPTION, CustomerView, Reason, build_customer_view
+from runtime import ModelRuntime
 from store.customers import MAX_ID_LENGTH, CustomerLookupError, CustomerStore
 
 CUSTOMER_PARAM = data.CUSTOMER_BOX_KEY
@@ -130,8 +133,8 @@ def _draw(bundle: Bundle, store: CustomerStore) -> None:
         draw_find(bundle, store, model, open_customer)
         return
 
-    _draw_reason_card(view)
     runtime = data.load_runtime(bundle, model)
+    _draw_card_and_history(bundle, view, model, runtime)
     sections = {
         WHY_TAB: lambda: _draw_why(view),
         WHATIF_TAB: lambda: draw_whatif(bundle, store, runtime, view),
@@ -172,6 +175,11 @@ def _tab_in_url(label: str) -> None:
         st.query_params.pop(TAB_PARAM, None)
     elif st.query_params.get(TAB_PARAM) != label:
         st.query_params[TAB_PARAM] = label
+
+
+def _draw_card_and_history(bundle: Bundle, view: CustomerView, model: str, runtime: ModelRuntime) -> None:
+    _draw_reason_card(view)
+    draw_history(bundle, view.customer_id, model, runtime)  # the customer over the bundle's snapshots
 
 
 def _draw_reason_card(view: CustomerView) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from bundle import layout
+from bundle import history, layout
 from bundle.models import load_runtime as _load_runtime
 from bundle.reader import Bundle, BundleError, check_stored_scores, list_bundles, open_bundle, resolve_bundle_dir
 from dashboard.views import audit as audit_view
@@ -28,6 +28,7 @@ from dashboard.views.validation import load_test_scores as _load_test_scores
 from runtime import ModelRuntime
 from runtime.xgboost_import import import_xgboost_without_sklearn
 from store.customers import CustomerStore
+from store.history import HistoryStore
 from store.recent_items import RecentItemsFile, open_recent_items
 
 log = logging.getLogger("churnlens.dashboard")
@@ -229,3 +230,26 @@ def load_error_data(bundle: Bundle) -> ErrorData:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _error_data(run_dir: str, run_id: str, _bundle: Bundle) -> ErrorData:
     return error_data(load_audit_data(_bundle), _bundle.manifest["features"])
+
+
+def load_snapshot_history(bundle: Bundle) -> HistoryStore:
+    """The bundle's history (bundle/history.py), opened and verified once per version of its index;
+    an empty store when it has none. Raises `BundleError` when it is damaged."""
+    index = history.history_dir(artifacts_root(), bundle.name) / history.INDEX
+    try:
+        stat = index.stat()
+    except FileNotFoundError:
+        return HistoryStore([])
+    found = _snapshot_history(str(artifacts_root()), bundle.name, stat.st_mtime_ns, stat.st_size)
+    if isinstance(found, str):
+        raise BundleError(found)
+    return found
+
+
+@st.cache_resource(show_spinner="Reading the history…", max_entries=8)
+def _snapshot_history(root: str, name: str, mtime_ns: int, size: int) -> HistoryStore | str:
+    # A refusal is cached too (as its message), like a bundle's: a damaged history is hashed once.
+    try:
+        return HistoryStore.open(root, name, verify=True)
+    except BundleError as exc:
+        return str(exc)

@@ -57,7 +57,8 @@ def test_the_kept_fixture_is_schema_2_as_written():
     assert manifest_problems(on_disk, 2) == []
     assert manifest_problems(on_disk) == [
         "the manifest has no 'audit'",
-        "'schema_version' should be 5",
+        "the manifest has no 'history'",
+        "'schema_version' should be 6",
         "'models.lin' has no 'parity'",
         "'models.lin' has no 'calibration'",
     ]
@@ -66,7 +67,7 @@ def test_the_kept_fixture_is_schema_2_as_written():
 def test_a_schema_2_bundle_opens_migrated_in_memory_and_unchanged_on_disk(v2_copy):
     before = _digests(v2_copy)
     bundle = open_bundle(v2_copy)  # checksums verified: the files are as training wrote them
-    assert bundle.manifest["schema_version"] == layout.SCHEMA_VERSION == 5
+    assert bundle.manifest["schema_version"] == layout.SCHEMA_VERSION == 6
     assert bundle.manifest["models"]["lin"]["parity"] == {
         "reference": "none (trained before schema 3)",
         "max_abs_margin": None,
@@ -100,7 +101,7 @@ def test_a_bundle_too_old_to_migrate_says_so_and_how_to_retrain(v2_copy):
         open_bundle(v2_copy)
     assert str(refused.value) == (
         "Bundle 'tiny' has the old schema version 1, too old to migrate: this churnlens opens schema "
-        "versions 2, 3, 4, 5 (versions 2, 3, 4 are upgraded when read). To use it, retrain it with "
+        "versions 2, 3, 4, 5, 6 (versions 2, 3, 4, 5 are upgraded when read). To use it, retrain it with "
         "`python -m training run --dataset tiny` (or `make train` for the built-in bundles)."
     )
 
@@ -111,7 +112,7 @@ def test_a_bundle_newer_than_the_reader_says_so(v2_copy):
         open_bundle(v2_copy)
     message = str(refused.value)
     assert message.startswith("Bundle 'tiny' was made by a newer churnlens (schema version 99)")
-    assert "this churnlens opens schema versions 2, 3, 4, 5" in message
+    assert "this churnlens opens schema versions 2, 3, 4, 5, 6" in message
     assert "`python -m training run --dataset tiny`" in message and "`make train`" in message
 
 
@@ -136,7 +137,7 @@ def test_upgrading_leaves_the_input_alone():
     kept = copy.deepcopy(on_disk)
     upgraded = migrations.upgrade(on_disk)
     assert on_disk == kept
-    assert upgraded["schema_version"] == 5 and manifest_problems(upgraded) == []
+    assert upgraded["schema_version"] == 6 and manifest_problems(upgraded) == []
 
 
 def test_the_kept_schema_3_bundle_opens_uncalibrated_and_unchanged_on_disk(tmp_path):
@@ -171,3 +172,22 @@ def test_a_measured_audit_needs_its_record_and_its_tables(tmp_path):
     manifest["audit"]["measured"] = True
     problems = manifest_problems(manifest)
     assert "'audit' has no 'dimensions'" in problems and "'audit' has no 'bootstrap'" in problems
+
+
+V5_BUNDLE = REPO / "tests" / "fixtures" / "bundle-v5" / "tiny"
+
+
+def test_the_kept_schema_5_bundle_opens_without_a_training_snapshot_and_unchanged_on_disk(tmp_path):
+    target = tmp_path / "tiny"
+    shutil.copytree(V5_BUNDLE, target)
+    before = _digests(target)
+    on_disk = json.loads((target / layout.MANIFEST).read_text())
+    assert on_disk["schema_version"] == 5 and "history" not in on_disk and manifest_problems(on_disk, 5) == []
+    bundle = open_bundle(target)
+    assert bundle.manifest["history"] == {
+        "generation": on_disk["run_id"],
+        "training_snapshot": None,
+        "note": migrations.NO_TRAINING_SNAPSHOT_NOTE,
+    }
+    assert bundle_problems(bundle) == []
+    assert _digests(target) == before

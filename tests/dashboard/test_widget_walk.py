@@ -104,7 +104,7 @@ def _problems(at: AppTest) -> list[str]:
 def _page_runs(root: Path) -> Iterator[tuple[str, AppTest]]:
     for tab in TABS:
         yield f"Customer/{tab}", open_app(TIMEOUT, bundle="tiny", customer=IDS[1], tab=tab)
-    for page in ("validation", "global_explanations", "model_card", "models", "items"):
+    for page in ("validation", "global_explanations", "model_card", "models", "items", "monitoring"):
         yield page, open_app(TIMEOUT, f"app_pages/{page}.py", bundle="tiny")
 
 

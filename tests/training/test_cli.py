@@ -42,7 +42,7 @@ def test_ensure_retrains_a_built_in_bundle_of_an_older_schema(tmp_path):
     from training.__main__ import _missing_bundles
 
     shutil.copytree(REPO / "tests" / "fixtures" / "bundle-v4" / "tiny", tmp_path / "telco")
-    assert open_bundle(tmp_path / "telco").manifest["schema_version"] == 5  # it opens, migrated
+    assert open_bundle(tmp_path / "telco").manifest["schema_version"] == 6  # it opens, migrated
     assert _missing_bundles(tmp_path) == ["telco", "movielens"]
 
 

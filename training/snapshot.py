@@ -1,7 +1,7 @@
 """`python -m training score --bundle NAME --input FILE --snapshot LABEL`: new data as a snapshot in the history.
 
 Every row is scored and explained with every model of the bundle on Spark by the one batch path
-(`training.explain.score_and_explain`, the runtime's kernels, parity-checked against Spark like training and
+(`training.explain.write_explained`, the runtime's kernels, parity-checked against Spark like training and
 `training score`), written sorted by ID into the run's scratch folder and streamed into the staged snapshot;
 its population figures are computed from the written rows; then it is appended (bundle/history_writer.py).
 The input must hold exactly the bundle's columns: its ID column (unless customers are numbered by row), the
@@ -27,7 +27,6 @@ from training import explain, features
 from training import feature_types as ft
 from training.history import check_new_label, finisher, population_figures, rows_schema, snapshot_meta, write_rows
 from training.models import FittedModel
-from training.parts import write_sorted
 from training.scoring import ScoringError, _input_table, _quality, bundle_features, model_from_bundle
 from training.spark import one_row
 from training.validate import ROW_ID
@@ -74,9 +73,10 @@ def score_snapshot(
     quality_row = one_row(table.agg(*(c.alias(k) for k, c in stats.items()))).asDict()
     pipeline, fitted = _loaded(spark, bundle)
     keep = [layout.ID_COLUMN, *names]
-    explained = explain.score_and_explain(features.encode(pipeline, typed), fitted, manifest["encoding"], names, keep)
+    encoded, rows_in = features.encode(pipeline, typed), int(counts["rows"])
     with scratch_dir(root, bundle.name, new_snapshot_id()) as scratch:
-        files = write_sorted(explained.orderBy(layout.ID_COLUMN), scratch / "scored")
+        # The training run's own score + SHAP pass: on the driver for small tables, on workers beyond.
+        files = explain.write_explained(encoded, fitted, manifest["encoding"], names, keep, scratch / "scored", rows_in)
         try:
             explain.parity(spark, files, fitted)
         except explain.ParityError as exc:

@@ -158,7 +158,7 @@ def test_init_config_refuses_text_that_is_not_utf8_and_reads_it_when_told(tmp_pa
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"id,churn\n1,Yes\n2,No,extra\n", "line 3 has 3 cells where the header has 2"),
+        (b"id,churn\n1,Yes\n2,No,extra\n", "a row has 3 cells where the header has 2, e.g. '2,No,extra'"),
         (b"", "the file is empty"),
         (None, "no such file or folder"),
     ],

@@ -17,11 +17,11 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 from pyarrow import csv as pacsv
 
 from training.datasets.config_sections import TableSource
@@ -35,7 +35,7 @@ from training.datasets.decide import (
     Decision,
     decide,
 )
-from training.text import one_line
+from training.text import one_line, shown
 
 # Decisions come from at most this many rows (the whole file below it): enough for every rule
 # (constant, 0/1, yes/no, ID-like, category counts up to any sensible cap) at any file size.
@@ -98,47 +98,62 @@ def _not_text(path: Path, source: TableSource, where: str) -> str:
     )
 
 
+def _batches(files: list[Path], source: TableSource) -> tuple[Iterator[pa.RecordBatch], list[str] | None]:
+    """Record batches of every file in turn (read lazily), and the CSV column names."""
+    if source.format == "parquet":
+        import pyarrow.parquet as pq
+
+        return (batch for f in files for batch in pq.ParquetFile(f).iter_batches(batch_size=65_536)), None
+    names = _header(files[0], source)
+    read_options = pacsv.ReadOptions(
+        column_names=names,
+        skip_rows=1 if source.header else 0,
+        encoding=codecs.lookup(source.encoding).name,
+        block_size=_BLOCK_BYTES,
+    )
+    parse_options = pacsv.ParseOptions(delimiter=source.delimiter, quote_char='"', double_quote=True)
+    convert_options = pacsv.ConvertOptions(
+        # As tables.read_table: empty cells and the markers ("NA") are empty values, quoted or not.
+        column_types={n: pa.string() for n in names},
+        null_values=list(dict.fromkeys(("", *source.null_values))),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    batches = (batch for f in files for batch in pacsv.open_csv(f, read_options, parse_options, convert_options))
+    return batches, names
+
+
 def read_sample(source: TableSource, rows: int = SAMPLE_ROWS) -> pa.Table:
-    """At most `rows` rows of a local CSV or Parquet table (file or folder), in file order."""
+    """At most `rows` rows of a local CSV or Parquet table (file or folder), in file order.
+    (pyarrow.dataset would do this too, but importing it imports pandas: a second of start-up.)"""
     files = _files(_local_path(source.path))
+    kept: list[pa.RecordBatch] = []
     try:
-        if source.format == "parquet":
-            return ds.dataset([str(f) for f in files], format="parquet").head(rows)
-        names = _header(files[0], source)
-        csv_format = ds.CsvFileFormat(
-            read_options=pacsv.ReadOptions(
-                column_names=names,
-                skip_rows=1 if source.header else 0,
-                encoding=codecs.lookup(source.encoding).name,
-                block_size=_BLOCK_BYTES,
-            ),
-            parse_options=pacsv.ParseOptions(delimiter=source.delimiter, quote_char='"', double_quote=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True
-            ),
-        )
-        table = ds.dataset([str(f) for f in files], format=csv_format).head(rows)
+        batches, names = _batches(files, source)
+        for batch in batches:
+            kept.append(batch.slice(0, rows - sum(b.num_rows for b in kept)))
+            if sum(b.num_rows for b in kept) >= rows:
+                break
+        table = pa.Table.from_batches(kept) if kept else None
     except (pa.ArrowInvalid, OSError, UnicodeError) as exc:
         message = str(exc)
         if "UTF8" in message or isinstance(exc, UnicodeError):
             raise TableError(_not_text(files[0], source, "a cell")) from None
         raise TableError(f"cannot read {source.format} table {source.path}: {_why(message, source)}") from None
-    nulls = [v for v in source.null_values if v != ""]
-    if nulls:  # as tables.read_table: markers such as "NA" are empty values too
-        marker = pa.array(nulls, pa.string())
-        table = pa.table(
-            {name: pc.if_else(pc.is_in(col, value_set=marker), None, col) for name, col in zip(names, table.columns)}
-        )
+    if table is None:
+        if names is None:
+            raise TableError(f"cannot read parquet table {source.path}: it has no rows")
+        table = pa.Table.from_arrays([pa.chunked_array([], pa.string()) for _ in names], names=names)
     return table
 
 
 def _why(message: str, source: TableSource) -> str:
     """pyarrow's reason, short: it names the file again and quotes the whole row."""
-    count = re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+)", message)
+    count = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message, re.DOTALL)
     if count:
-        row, expected, got = count.groups()
+        expected, got, row = count.groups()
         return (
-            f"line {row} has {got} cells where the header has {expected} "
+            f"a row has {got} cells where the header has {expected}, e.g. {shown(row.strip())} "
             f"(is the delimiter {source.delimiter!r}? is a value with a delimiter in it unquoted?)"
         )
     return one_line(message.split(": ", 1)[-1] if "CSV parse error" in message else message, 200)

@@ -19,6 +19,9 @@ Modes (`RunConfig.tuning`, CLI `--tuning`):
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from pyspark.sql import DataFrame
@@ -92,6 +95,33 @@ def validation_rows(train: DataFrame, seed: int) -> DataFrame:
 
 # Grid points: (params, validation score, seconds to fit and score the point).
 Point = tuple[dict, float, float]
+
+
+def fit_threads(points: int, cores: int) -> int:
+    """How many grid points to fit at once: one per core, at most one per point. Spark ML fits
+    of small tables spend most of their time in per-job latency on the driver, so two fits
+    submitted from two threads overlap where one leaves the cores idle."""
+    return max(1, min(points, cores))
+
+
+def fit_grid[M](
+    points: list[dict], fit: Callable[[dict], tuple[float, M]], threads: int
+) -> tuple[list[Point], list[M]]:
+    """Every point's (score, model) from `fit`, `threads` at a time, returned in grid order:
+    each fit depends only on its own parameters, rows and seed, so running them side by side
+    changes their seconds but not their scores, and `best_index` picks the same point."""
+
+    def timed(point: dict) -> tuple[Point, M]:
+        started = time.perf_counter()
+        score, model = fit(point)
+        return (point, score, time.perf_counter() - started), model
+
+    if threads <= 1 or len(points) <= 1:
+        done = [timed(point) for point in points]
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grid") as pool:
+            done = list(pool.map(timed, points))
+    return [point for point, _ in done], [model for _, model in done]
 
 
 def record(method: str, validation: str, grid: list[Point], best: dict, metric: str = METRIC) -> dict:

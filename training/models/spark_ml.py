@@ -75,26 +75,31 @@ def _gbt(params: dict, seed: int) -> GBTClassifier:
     return GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
 
 
-def _tune_gbt(rows: DataFrame, valid: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
-    """Every grid point fitted on `rows` (training minus validation) and scored by ROC AUC on `valid`;
-    returns (the best point's model, its parameters, tuning record). No refit on all training rows."""
-    evaluator = BinaryClassificationEvaluator(
-        labelCol=layout.LABEL_COLUMN, rawPredictionCol="rawPrediction", metricName="areaUnderROC"
-    )
-    scored, models = [], []
-    for point in tuning.grid_points("gbt", mode, fixed):
-        started = time.perf_counter()
+def _tune_gbt(
+    rows: DataFrame, valid: DataFrame, seed: int, params: dict, mode: str, fixed: dict, threads: int | None = None
+):
+    """Every grid point fitted on `rows` (training minus validation) and scored by ROC AUC on `valid`,
+    as many at once as Spark has cores; returns (the best point's model, its parameters, tuning
+    record). No refit on all training rows."""
+    points = tuning.grid_points("gbt", mode, fixed)
+    threads = threads or tuning.fit_threads(len(points), rows.sparkSession.sparkContext.defaultParallelism)
+
+    def fit(point: dict) -> tuple[float, GBTClassificationModel]:
+        evaluator = BinaryClassificationEvaluator(
+            labelCol=layout.LABEL_COLUMN, rawPredictionCol="rawPrediction", metricName="areaUnderROC"
+        )
         model = _gbt({**params, **point}, seed).fit(rows)
-        score = float(evaluator.evaluate(model.transform(valid)))
-        scored.append((point, score, time.perf_counter() - started))
-        models.append(model)
+        return float(evaluator.evaluate(model.transform(valid))), model
+
+    scored, models = tuning.fit_grid(points, fit, threads)
     i = tuning.best_index(scored)
     best_point = scored[i][0]
     best = {**params, **best_point}
     record = tuning.record(
-        "grid search; each point fitted with Spark ML on the training rows minus the validation rows and "
-        "scored on them; the best point's model is the model (no refit: the validation rows stay unseen "
-        "for calibration)",
+        f"grid search; each point fitted with Spark ML on the training rows minus the validation rows and "
+        f"scored on them, {threads} at a time (Spark jobs from {threads} driver threads; a point's seconds "
+        "overlap the others'); the best point's model is the model (no refit: the validation rows stay "
+        "unseen for calibration)",
         tuning.VALIDATION_RULE,
         scored,
         best,

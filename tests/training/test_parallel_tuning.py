@@ -36,15 +36,19 @@ def test_gbt_grid_fitted_two_at_a_time_picks_the_same_model(spark):
             ]
         ),
     ).cache()
-    rows, valid = tuning.fit_rows(frame, 42), tuning.validation_rows(frame, 42)
     params = {**spark_ml.GBT_PARAMS, "maxIter": 8}
     fixed = {"maxIter": 8}
-    one = spark_ml._tune_gbt(rows, valid, 42, params, "quick", fixed, threads=1)
-    two = spark_ml._tune_gbt(rows, valid, 42, params, "quick", fixed, threads=2)
+    one = spark_ml._tune_gbt(frame, 42, params, "quick", fixed, threads=1)
+    two = spark_ml._tune_gbt(frame, 42, params, "quick", fixed, threads=2)
     assert "2 at a time" in two[2]["method"] and "1 at a time" in one[2]["method"]
     assert [p["score"] for p in one[2]["grid"]] == [p["score"] for p in two[2]["grid"]]
     trees = [model.toDebugString.split("\n", 1)[1] for model in (one[0], two[0])]  # line 1 names the uid
     assert one[1] == two[1] and trees[0] == trees[1]
+    # The wide grid stops boosting on the validation slice: a 120-tree point keeps fewer trees.
+    wide = spark_ml._tune_gbt(frame, 42, spark_ml.GBT_PARAMS, "full", {"maxDepth": 2, "stepSize": 0.2}, threads=2)
+    assert [p["params"]["maxIter"] for p in wide[2]["grid"]] == [60, 120]
+    assert all(p["params"]["trees"] < p["params"]["maxIter"] for p in wide[2]["grid"])
+    assert wide[1]["maxIter"] == wide[0].getNumTrees and "early stopping" in wide[2]["method"]
     frame.unpersist()
 
 

@@ -128,11 +128,13 @@ def read_sample(source: TableSource, rows: int = SAMPLE_ROWS) -> pa.Table:
     (pyarrow.dataset would do this too, but importing it imports pandas: a second of start-up.)"""
     files = _files(_local_path(source.path))
     kept: list[pa.RecordBatch] = []
+    read = 0
     try:
         batches, names = _batches(files, source)
         for batch in batches:
-            kept.append(batch.slice(0, rows - sum(b.num_rows for b in kept)))
-            if sum(b.num_rows for b in kept) >= rows:
+            kept.append(batch.slice(0, rows - read))
+            read += kept[-1].num_rows
+            if read >= rows:
                 break
         table = pa.Table.from_batches(kept) if kept else None
     except (pa.ArrowInvalid, OSError, UnicodeError) as exc:
@@ -182,19 +184,18 @@ def column_stats(column: pa.ChunkedArray) -> ColumnStats:
     """The statistics `decide` needs (exact here; Spark's distinct count is an estimate)."""
     column_kind = kind(column.type)
     present = len(column) - column.null_count
-    if column_kind in (BOOLEAN, INTEGRAL, FRACTIONAL, STRING):
+    try:
         bounds = pc.min_max(column)
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    else:  # dates, timestamps, …: `decide` only needs to know whether they are constant
-        values = column.drop_null()
-        low = str(pc.min(values).as_py()) if present and column_kind != "binary" else None
-        high = str(pc.max(values).as_py()) if present and column_kind != "binary" else None
-    if column_kind == BOOLEAN and present:
-        low, high = str(low).lower(), str(high).lower()
+        distinct = int(pc.count_distinct(column, mode="only_valid").as_py())
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):  # lists, maps, structs: no order
+        low, high, distinct = None, column_kind, present  # not constant; `decide` leaves the type out
+    if column_kind not in (INTEGRAL, FRACTIONAL, STRING) and present:
+        # As Spark's min/max cast to text: booleans read true/false, dates 2024-01-31.
+        low, high = (str(v).lower() if column_kind == BOOLEAN else str(v) for v in (low, high))
     numbers = None
     if column_kind == STRING:
         numbers = int(pc.sum(pc.match_substring_regex(column, NUMBER_PATTERN)).as_py() or 0)
-    distinct = int(pc.count_distinct(column, mode="only_valid").as_py())
     return ColumnStats(column_kind, present, distinct, low, high, numbers)
 
 

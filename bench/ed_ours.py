@@ -4,11 +4,12 @@
 
 Starts from the tiled customers' raw features (what the pipeline has after validate) and runs,
 on `local[2]` with the bundle's own XGBoost booster and fitted Spark feature pipeline:
-encoding (`training.features.encode`), the score + SHAP `mapInArrow` pass written as sorted
-Parquet (`training.explain.score_and_explain` → `training.publish.write_scored`, as the
-pipeline's "score + SHAP" stage), mean |SHAP| per feature streamed from those part files (what the
-Global explanations page shows), partial dependence + ICE (`training.partial_dependence`) and
-permutation importance (`training.importance`). The table is cached as the pipeline caches it.
+encoding (`training.features.encode`), the score + SHAP pass written as sorted Parquet
+(`training.explain.write_explained`, as the pipeline's "score + SHAP" stage: on the driver up
+to `DRIVER_ROWS` customers, in `mapInArrow` workers beyond), mean |SHAP| per feature streamed
+from those part files (what the Global explanations page shows), partial dependence + ICE
+(`training.partial_dependence`) and permutation importance (`training.importance`). The table
+is cached as the pipeline caches it.
 Spark start-up is timed on its own.
 """
 
@@ -70,7 +71,9 @@ class Stopwatch:
         return result
 
 
-def _explain(timed: Stopwatch, encoded, model, slots: list[dict], names: list[str]) -> tuple[int, np.ndarray]:
+def _explain(
+    timed: Stopwatch, encoded, model, slots: list[dict], names: list[str], rows: int
+) -> tuple[int, np.ndarray]:
     """Score + SHAP every row through the pipeline's own stage, then mean |SHAP| per feature."""
     from bundle import layout
     from training import explain, publish
@@ -79,8 +82,8 @@ def _explain(timed: Stopwatch, encoded, model, slots: list[dict], names: list[st
         keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *names]
 
         def score_and_shap():
-            by_id = encoded.orderBy(layout.ID_COLUMN)
-            return publish.write_scored(explain.score_and_explain(by_id, [model], slots, names, keep), Path(scratch))
+            target = Path(scratch) / publish.SCORED_DIR
+            return explain.write_explained(encoded, [model], slots, names, keep, target, rows)
 
         scored = timed("shap", score_and_shap)
         columns = [explain.shap_column("xgboost", f) for f in names]
@@ -109,13 +112,14 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     from bundle.reader import open_bundle
     from training import features, partial_dependence
     from training.scoring import model_from_bundle
-    from training.spark import get_spark
+    from training.spark import get_spark, local_input_bytes
 
     bundle = open_bundle(bundle_path)
     manifest = bundle.manifest
     names, slots = feature_names(manifest), manifest["encoding"]
     model = model_from_bundle(bundle, "xgboost")  # scored and explained by runtime
-    spark = timed("spark_start", lambda: get_spark("churnlens-bench-ed", master))
+    size = local_input_bytes([str(customers)])  # sizes the driver JVM as `python -m training` does
+    spark = timed("spark_start", lambda: get_spark("churnlens-bench-ed", master, size))
 
     def read():
         table = spark.read.parquet(customers.resolve().as_uri()).cache()
@@ -133,7 +137,7 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
         return encoded
 
     encoded = timed("encode", encode)
-    shap_files, importances = _explain(timed, encoded, model, slots, names)
+    shap_files, importances = _explain(timed, encoded, model, slots, names, rows)
     spec = _spec(manifest)
 
     def pdp():

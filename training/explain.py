@@ -28,13 +28,16 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from bundle import layout
 from training.features import FEATURES_COLUMN
 from training.models import FittedModel
+from training.parts import write_sorted
 
 log = logging.getLogger("training")
 
@@ -43,6 +46,12 @@ log = logging.getLogger("training")
 TOLERANCE = 1e-6
 
 _WORKER_KERNELS: dict[str, Any] = {}
+
+# Up to this many customers the pass runs on the driver (`explain_on_driver`): Spark's Python
+# workers each import numpy, pandas, pyarrow, XGBoost and shap (seconds, and ~250 MB each),
+# which costs more than explaining the rows. Beyond, the workers' parallelism wins.
+DRIVER_ROWS = 50_000
+DRIVER_BATCH_ROWS = 10_000  # Spark's own Arrow batch size (spark.sql.execution.arrow.maxRecordsPerBatch)
 
 REFERENCE_SLOTS = "_reference_slots"  # Spark PipelineModel's encoding of a row, as array<double>
 SLOT_GAP = "_parity__slots"  # per row: max |runtime encoding - Spark encoding|
@@ -109,7 +118,7 @@ def _library_reference(kernel: Any, x: np.ndarray, x_reference: np.ndarray, marg
 
 def explain_batches(
     batches: Iterator[pa.RecordBatch],
-    specs: Mapping[str, Any],
+    specs: Mapping[str, dict],
     encoding: list[dict],
     feature_names: list[str],
     passthrough: list[str],
@@ -124,8 +133,7 @@ def explain_batches(
         names = [*passthrough, SLOT_GAP]
         arrays = [batch.column(name) for name in passthrough]
         arrays.append(pa.array(np.max(np.abs(x - x_reference), axis=1, initial=0.0)))
-        for model, broadcast in specs.items():
-            spec = broadcast.value
+        for model, spec in specs.items():
             kernel = _kernel(spec)
             margin = np.asarray(kernel.margin(x), dtype=np.float64)
             if spec["spark_reference"]:
@@ -161,26 +169,25 @@ def with_references(encoded: DataFrame, models: list[FittedModel], keep: list[st
     return frame.select(*keep, *references, vector_to_array(F.col(FEATURES_COLUMN)).alias(REFERENCE_SLOTS))
 
 
-def runtime_frame(
-    referenced: DataFrame, models: list[FittedModel], encoding: list[dict], feature_names: list[str], keep: list[str]
-) -> DataFrame:
-    """`referenced` (from `with_references`) → `keep` + the slot gap + per model probability, margin,
-    parity gap and SHAP per feature, all from `runtime` (columns in that order)."""
-    sc = referenced.sparkSession.sparkContext
-    # The token lets a reused Python worker keep one kernel per broadcast.
-    specs = {
-        m.name: sc.broadcast(
-            {
-                "kind": m.runtime,
-                "files": m.portable,
-                "spark_reference": m.reference.transformer is not None,
-                "slope": m.calibration_map.slope,
-                "intercept": m.calibration_map.intercept,
-                "token": uuid.uuid4().hex,
-            }
-        )
+def _specs(models: list[FittedModel]) -> dict[str, dict]:
+    """What a worker needs to build each model's kernel; the token lets a reused Python worker keep
+    one kernel per run."""
+    return {
+        m.name: {
+            "kind": m.runtime,
+            "files": m.portable,
+            "spark_reference": m.reference.transformer is not None,
+            "slope": m.calibration_map.slope,
+            "intercept": m.calibration_map.intercept,
+            "token": uuid.uuid4().hex,
+        }
         for m in models
     }
+
+
+def _schema(
+    referenced: DataFrame, models: list[FittedModel], feature_names: list[str], keep: list[str]
+) -> T.StructType:
     fields = [referenced.schema[name] for name in keep] + [T.StructField(SLOT_GAP, T.DoubleType(), False)]
     for m in models:
         fields += [
@@ -190,10 +197,76 @@ def runtime_frame(
             T.StructField(probability_gap_column(m.name), T.DoubleType(), False),
         ]
         fields += [T.StructField(shap_column(m.name, f), T.DoubleType(), False) for f in feature_names]
+    return T.StructType(fields)
+
+
+def runtime_frame(
+    referenced: DataFrame, models: list[FittedModel], encoding: list[dict], feature_names: list[str], keep: list[str]
+) -> DataFrame:
+    """`referenced` (from `with_references`) → `keep` + the slot gap + per model probability, margin,
+    parity gap and SHAP per feature, all from `runtime` (columns in that order)."""
+    sc = referenced.sparkSession.sparkContext
+    broadcasts = {name: sc.broadcast(spec) for name, spec in _specs(models).items()}
     return referenced.mapInArrow(
-        lambda batches: explain_batches(batches, specs, encoding, feature_names, keep),
-        schema=T.StructType(fields),
+        lambda batches: explain_batches(
+            batches, {name: b.value for name, b in broadcasts.items()}, encoding, feature_names, keep
+        ),
+        schema=_schema(referenced, models, feature_names, keep),
     )
+
+
+def explain_on_driver(
+    referenced: DataFrame,
+    models: list[FittedModel],
+    encoding: list[dict],
+    feature_names: list[str],
+    keep: list[str],
+    target: Path,
+) -> list[Path]:
+    """`runtime_frame`'s pass in this process, for small tables: the rows (sorted, from `with_references`)
+    are collected as Arrow and explained by the same `explain_batches`, written as one Parquet part
+    file with the schema Spark would have written. Returns that file."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(_schema(referenced, models, feature_names, keep))
+    specs = _specs(models)
+    rows = referenced.toArrow()
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "part-00000.parquet"
+    try:
+        with pq.ParquetWriter(path, schema) as writer:
+            for out in explain_batches(iter(rows.to_batches(DRIVER_BATCH_ROWS)), specs, encoding, feature_names, keep):
+                writer.write_batch(pa.RecordBatch.from_arrays(out.columns, schema=schema))
+    finally:
+        for spec in specs.values():
+            _WORKER_KERNELS.pop(spec["token"], None)
+    return [path]
+
+
+def write_explained(
+    encoded: DataFrame,
+    models: list[FittedModel],
+    encoding: list[dict],
+    feature_names: list[str],
+    keep: list[str],
+    target: Path,
+    rows: int,
+    driver_rows: int = DRIVER_ROWS,
+) -> list[Path]:
+    """Every row of `encoded` scored and explained (`score_and_explain`) into Parquet part files in
+    `target`, sorted by ID, returned in that order. Up to `driver_rows` rows the pass runs in this
+    process (`explain_on_driver`), beyond on Spark's workers: the same function on the same batches."""
+    _check_keep(feature_names, keep)
+    referenced = with_references(encoded, models, keep).orderBy(layout.ID_COLUMN)
+    if rows <= driver_rows:
+        return explain_on_driver(referenced, models, encoding, feature_names, keep, target)
+    return write_sorted(runtime_frame(referenced, models, encoding, feature_names, keep), target)
+
+
+def _check_keep(feature_names: list[str], keep: list[str]) -> None:
+    missing = [f for f in feature_names if f not in keep]
+    if missing:
+        raise ValueError(f"the runtime encodes raw features, so keep must hold them all; missing: {missing}")
 
 
 def score_and_explain(
@@ -201,9 +274,7 @@ def score_and_explain(
 ) -> DataFrame:
     """`encoded` (raw features + Spark's feature vector) → `keep` columns + every model's calibrated probability,
     margin and per-feature SHAP from `runtime`, plus the parity gaps `parity` checks."""
-    missing = [f for f in feature_names if f not in keep]
-    if missing:
-        raise ValueError(f"the runtime encodes raw features, so keep must hold them all; missing: {missing}")
+    _check_keep(feature_names, keep)
     return runtime_frame(with_references(encoded, models, keep), models, encoding, feature_names, keep)
 
 

@@ -185,3 +185,31 @@ def test_a_broken_encoder_fails_the_parity_check(spark, telco_bundle, tmp_path):
         explain.parity(spark, tmp_path / "broken", [model])
     with pytest.raises(explain.ParityError, match="'logistic': runtime margins differ from Spark LogisticRegression"):
         explain.parity(spark, tmp_path / "broken", [model])
+
+
+def test_the_driver_and_the_workers_write_the_same_scores(spark, telco_bundle, tmp_path):
+    """Small tables are explained on the driver, large ones in Spark's Python workers: the same
+    `explain_batches` on the same sorted rows, so both write the same rows, values and schema."""
+    import pyarrow.parquet as pq
+
+    from bundle import layout
+    from bundle.manifest import feature_names
+    from training import explain
+    from training.scoring import model_from_bundle
+
+    names = feature_names(telco_bundle.manifest)
+    models = [model_from_bundle(telco_bundle, m) for m in ("logistic", "gbt", "xgboost", "sklearn")]
+    encoded = _bundle_rows_encoded_by_spark(spark, telco_bundle)
+    keep, encoding = [layout.ID_COLUMN, *names], telco_bundle.manifest["encoding"]
+    rows = encoded.count()
+    tables = {}
+    for where, driver_rows in (("driver", rows), ("workers", rows - 1)):
+        files = explain.write_explained(encoded, models, encoding, names, keep, tmp_path / where, rows, driver_rows)
+        tables[where] = pq.ParquetFile(files[0]).schema_arrow, pq.read_table(files).combine_chunks()
+    assert len(list((tmp_path / "driver").glob("part-*"))) == 1
+    assert len(list((tmp_path / "workers").glob("part-*"))) >= 1
+    (driver_schema, driver), (workers_schema, workers) = tables["driver"], tables["workers"]
+    assert driver_schema.remove_metadata().equals(workers_schema.remove_metadata())
+    assert driver.num_rows == workers.num_rows == rows
+    assert driver.column(layout.ID_COLUMN).to_pylist() == sorted(driver.column(layout.ID_COLUMN).to_pylist())
+    assert driver.equals(workers.cast(driver.schema))

@@ -17,12 +17,12 @@ log = logging.getLogger("training")
 
 def score(prepared: Prepared, spec: DatasetSpec, fitted: list[FittedModel], scratch: Path) -> tuple[list[Path], dict]:
     """(the sorted part files, {model: its manifest `parity` entry})."""
-    # Sorted before scoring (mapInArrow keeps row order), so the SHAP pass runs once and
-    # Spark writes the part files in ID order; nothing per customer reaches the driver.
+    # Sorted before scoring (mapInArrow keeps row order), so the SHAP pass runs once and the part
+    # files come in ID order; beyond `explain.DRIVER_ROWS` nothing per customer reaches the driver.
     keep = [layout.ID_COLUMN, layout.LABEL_COLUMN, layout.SPLIT_COLUMN, *spec.feature_names]
-    by_id = prepared.encoded.orderBy(layout.ID_COLUMN)
-    frame = explain.score_and_explain(by_id, fitted, prepared.slots, spec.feature_names, keep)
-    scored = publish.write_scored(frame, scratch)
+    rows = prepared.split.train_rows + prepared.split.test_rows
+    target = scratch / publish.SCORED_DIR
+    scored = explain.write_explained(prepared.encoded, fitted, prepared.slots, spec.feature_names, keep, target, rows)
     parity = explain.parity(prepared.encoded.sparkSession, scored or scratch / publish.SCORED_DIR, fitted)
     log.info("scored and explained every customer with %d models into %d sorted part files", len(fitted), len(scored))
     return scored, parity

@@ -137,9 +137,11 @@ def record(method: str, validation: str, grid: list[Point], best: dict, metric: 
 
 def best_index(grid: list[Point], lower_is_better: bool = False) -> int:
     """Where the best grid point is: highest score, or lowest with `lower_is_better` (a loss);
-    the first one on ties, so the choice is deterministic. Callers keep each point's model in
-    a list beside `grid` and take the model at this index."""
-    scores = np.array([s for _, s, _ in grid])
+    the first one on ties, so the choice is deterministic. Scores equal to 12 significant digits
+    are ties: Spark's evaluator sums partition results in the order tasks finish, so the same
+    model's ROC AUC can differ in the 16th digit between runs (seen with points fitted side by side).
+    Callers keep each point's model in a list beside `grid` and take the model at this index."""
+    scores = np.array([float(f"{s:.12g}") for _, s, _ in grid])
     return int(np.argmin(scores) if lower_is_better else np.argmax(scores))
 
 

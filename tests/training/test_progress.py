@@ -14,6 +14,7 @@ import termios
 
 import pytest
 
+from training.stages.heartbeat import Heartbeat, seconds_left
 from training.stages.timings import Progress, Timings, previous_timings
 
 
@@ -80,3 +81,29 @@ def test_previous_timings_come_from_the_live_manifest(telco_bundle, tmp_path):
     timings = previous_timings(telco_bundle.path)
     assert "ingest" in timings and all(seconds >= 0 for seconds in timings.values())
     assert previous_timings(tmp_path / "no-such-bundle") == {}
+
+
+def test_heartbeat_estimates_the_time_left_from_tasks_done():
+    assert seconds_left(30.0, 1, 4) == 90.0 and seconds_left(30.0, 0, 4) is None
+    beat = Heartbeat(None, "validate", print)  # type: ignore[arg-type]
+    assert (
+        beat.line(30.0, 1, 4) == "validate: 20 s so far, 1/4 tasks of the running Spark job done, about 60 s left in it"
+    )
+    assert beat.line(200.0, 0, 0) == "validate: 3.3 min so far"
+
+
+def test_heartbeat_reports_a_running_spark_jobs_tasks(spark):
+    import threading
+    import time
+
+    def slow(rows):
+        time.sleep(2)  # long enough for the heartbeat to see the job running
+        return rows
+
+    job = threading.Thread(target=lambda: spark.sparkContext.parallelize(range(8), 4).mapPartitions(slow).count())
+    reported: list[str] = []
+    with Heartbeat(spark, "a stage", reported.append, interval=0.2):
+        job.start()
+        job.join()
+    assert reported and all(line.startswith("a stage: ") for line in reported)
+    assert any("tasks of the running Spark job done" in line and "/4 " in line for line in reported)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bundle import layout
 from training.memory import StageMemory
+from training.stages.heartbeat import Heartbeat, duration
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -37,15 +38,6 @@ def previous_timings(bundle_dir: Path) -> dict[str, float]:
         return {str(k): float(v) for k, v in timings.items() if isinstance(v, int | float) and v >= 0}
     except (OSError, ValueError, AttributeError):
         return {}
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class Progress:
@@ -96,13 +88,11 @@ class Progress:
     def finished(self, name: str, seconds: float, peak_mb: float) -> None:
         self.done[name] = seconds
         left = self.left()
-        after = f"; about {_duration(left)} left" if left is not None else ""
+        after = f"; about {duration(left)} left" if left is not None else ""
         spent = time.perf_counter() - self._started
-        log.info(
-            "%s done in %.1f s (driver peak %.0f MB), %s so far%s", name, seconds, peak_mb, _duration(spent), after
-        )
+        log.info("%s done in %.1f s (driver peak %.0f MB), %s so far%s", name, seconds, peak_mb, duration(spent), after)
         if self._bar is not None:
-            self._bar.set_postfix_str(f"about {_duration(left)} left" if left is not None else "", refresh=False)
+            self._bar.set_postfix_str(f"about {duration(left)} left" if left is not None else "", refresh=False)
             self._bar.update(1)
 
     def close(self) -> None:
@@ -123,6 +113,7 @@ class Timings(dict):
         super().__init__()
         self.memory: dict[str, dict] = {}
         self._meter = StageMemory(spark)
+        self._spark = spark
         self.progress = Progress(previous, stream)
 
     @contextmanager
@@ -130,7 +121,11 @@ class Timings(dict):
         self.progress.started(name)
         self._meter.start()
         started = time.perf_counter()
-        yield
+        if self._spark is None:
+            yield
+        else:
+            with Heartbeat(self._spark, name, lambda line: log.info("%s", line)):
+                yield
         self[name] = round(time.perf_counter() - started, 3)
         self.memory[name] = self._meter.peaks()
         self.progress.finished(name, self[name], self.memory[name]["driver_python_peak_mb"])

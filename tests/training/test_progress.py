@@ -87,7 +87,7 @@ def test_heartbeat_estimates_the_time_left_from_tasks_done():
     assert seconds_left(30.0, 1, 4) == 90.0 and seconds_left(30.0, 0, 4) is None
     beat = Heartbeat(None, "validate", print)  # type: ignore[arg-type]
     assert (
-        beat.line(30.0, 1, 4) == "validate: 20 s so far, 1/4 tasks of the running Spark job done, about 60 s left in it"
+        beat.line(20.0, 1, 4) == "validate: 20 s so far, 1/4 tasks of the running Spark job done, about 60 s left in it"
     )
     assert beat.line(200.0, 0, 0) == "validate: 3.3 min so far"
 

@@ -15,13 +15,14 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo train serve test lint bench bench-scale bench-ed java chromium clean
+.PHONY: help demo train serve test lint bench bench-train bench-scale bench-ed java chromium clean
 
 help:
 	@echo "make demo   set up, train missing built-in bundles, serve http://localhost:$(PORT)"
 	@echo "make test   set up, lint (ruff), type-check (mypy) and run the whole test suite (browser test included)"
 	@echo "make lint   ruff lint + format check, mypy, import circles (part of make test)"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make bench-train  own 10,000-row CSV to a bundle (init-config + run, four models) and make train from nothing"
 	@echo "make bench-scale  1M customers: training time and memory per stage, serving store and sessions"
 	@echo "make bench-ed     this project's stages vs explainerdashboard (bench-only venv $(VENV_ED)), 10k and 100k customers"
 
@@ -69,6 +70,11 @@ bench: $(VENV)/.runtime java train
 	$(PY) -m bench --artifacts $(ARTIFACTS)
 	$(PY) -m bench.history --customers 100000 --snapshots 12
 	$(PY) -m bench.history --score-bundle $(ARTIFACTS)/telco --score-customers 100000
+
+# init_config_s_10k, own_csv_to_bundle_s_10k and make_train_s: fresh processes, minutes in all
+# (make train alone is ~3 minutes), so not part of `make bench`. Run it on an idle machine.
+bench-train: $(VENV)/.runtime java
+	$(PY) -m bench.own_table $(TRAIN_BENCH_ARGS)
 
 # The 1M set: trains a million synthetic customers (20M events) in local[2] into $(ARTIFACTS)/scale-1m,
 # then measures the dashboard's store, pages and sessions on that bundle, and a 12-snapshot history of 1M

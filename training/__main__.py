@@ -99,6 +99,7 @@ def _init_parser(commands: Commands) -> argparse.ArgumentParser:
     init.add_argument("--customers", required=True, help="the customers table (CSV or Parquet path or URI)")
     init.add_argument("--format", choices=("csv", "parquet"), help="default: from the file's extension")
     init.add_argument("--delimiter", default=",")
+    init.add_argument("--encoding", default="utf-8", help="CSV text encoding (default utf-8; e.g. latin-1)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     return init
 

@@ -61,11 +61,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 def _report(what: str, exc: Exception) -> int:
     from training.datasets.config import ConfigError
-    from training.validate import ValidationError
 
     if isinstance(exc, ConfigError):
         return _fail(f"Config {exc.path} has {len(exc.problems)} mistake(s):", exc.problems)
-    if isinstance(exc, ValidationError):
+    # Only a loaded training.validate raises its error; importing it here would import pyspark.
+    validate = sys.modules.get("training.validate")
+    if validate is not None and isinstance(exc, validate.ValidationError):
         return _fail(f"Input rejected for {what}:", exc.problems)
     return _fail(f"{what} failed:", [str(exc)])
 
@@ -199,16 +200,40 @@ def _run_config(args: argparse.Namespace, config_file: Config | None) -> RunConf
 
 
 def init_config(args: argparse.Namespace) -> int:
-    from training.datasets.starter import write_starter_config
+    """A starter config. A local file is sampled with pyarrow (no JVM, no pyspark import); a cluster
+    URI is read with Spark. Both decide through `training.datasets.decide`, as the run does."""
+    from training.datasets.config_sections import codec_name
+    from training.datasets.local_table import TableError, infer_local, is_local
+    from training.datasets.starter import MAX_CATEGORIES, starter_source, write_starter_config
 
     if args.path.exists() and not args.force:
         return _fail(f"Not writing {args.path}:", ["the file exists (use --force to overwrite it)"])
-    errors = _user_errors()
-    with _spark(args, "churnlens-init-config") as spark:
+    encoding = codec_name(args.encoding)
+    if encoding is None:
+        return _fail(
+            f"Not writing {args.path}:", [f"--encoding {args.encoding!r}: not an encoding Spark's CSV reader knows"]
+        )
+    source = starter_source(args.customers, args.format, args.delimiter, encoding)
+    sampled = None
+    if is_local(source.path):
         try:
-            text = write_starter_config(spark, args.path, args.customers, args.format, args.delimiter)
-        except errors as exc:
+            decisions, rows = infer_local(source, set(), MAX_CATEGORIES)
+        except TableError as exc:
             return _report(f"table '{args.customers}'", exc)
+        from training.datasets.local_table import SAMPLE_ROWS
+
+        sampled = rows if rows >= SAMPLE_ROWS else None
+    else:
+        errors = _user_errors()
+        with _spark(args, "churnlens-init-config") as spark:
+            from training.datasets.infer import infer
+            from training.datasets.tables import read_table
+
+            try:
+                decisions = infer(read_table(spark, source), set(), MAX_CATEGORIES)
+            except errors as exc:
+                return _report(f"table '{args.customers}'", exc)
+    text = write_starter_config(args.path, args.customers, source, decisions, sampled)
     print(text)
     print(
         f"Wrote {args.path}: check the label and the decisions above, then run "

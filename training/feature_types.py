@@ -26,8 +26,6 @@ from pyspark.sql import types as T
 from bundle.feature_types import imputed_column, index_column, onehot_column
 
 DEFAULT_MAX_CATEGORIES = 50
-TRUE_WORDS = ("1", "y", "yes", "true", "t")
-FALSE_WORDS = ("0", "n", "no", "false", "f")
 
 
 def raw_col(name: str) -> Column:

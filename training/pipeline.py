@@ -30,7 +30,7 @@ from training.stages.fit import fit_models
 from training.stages.prepare import fingerprint, prepare
 from training.stages.release import manifest, release
 from training.stages.score import score
-from training.stages.timings import Timings
+from training.stages.timings import Timings, previous_timings
 
 __all__ = ["CHAMPION_METRIC", "RunConfig", "fingerprint", "run"]
 
@@ -55,7 +55,6 @@ class RunConfig:
 
 def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFrame | None = None) -> Bundle:
     """Train, explain and publish one bundle; returns the published bundle."""
-    timings = Timings(spark)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     name = config.bundle_name or spec.name
     check_bundle_name(name)  # fail before training, not after
@@ -63,8 +62,13 @@ def run(spark: SparkSession, spec: DatasetSpec, config: RunConfig, raw: DataFram
     if config.snapshot_label is not None:
         check_new_label(config.artifacts, name, config.snapshot_label)  # fail before training, not after
     log.info("run %s: dataset %s → bundle %s", run_id, spec.name, name)
-    with scratch_dir(config.artifacts, name, run_id) as scratch:
-        return _run(spark, spec, config, raw, timings, run_id, name, scratch)
+    # The live bundle's stage seconds give the progress lines their estimate of the time left.
+    timings = Timings(spark, previous=previous_timings(config.artifacts / name))
+    try:
+        with scratch_dir(config.artifacts, name, run_id) as scratch:
+            return _run(spark, spec, config, raw, timings, run_id, name, scratch)
+    finally:
+        timings.close()
 
 
 def _run(

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-
 from training.datasets.reasons import Reason
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pyspark only for the hints: init-config on a local file imports no pyspark
+    from pyspark.sql import DataFrame, SparkSession
+
     from training.events import EventSource
 
 

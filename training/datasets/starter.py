@@ -6,15 +6,14 @@ import json
 import re
 from pathlib import Path
 
-from pyspark.sql import SparkSession
-
 from training.datasets.config import TableSource
 from training.datasets.config_sections import resolve_path as _resolve
-from training.datasets.infer import infer
-from training.datasets.tables import read_table
+from training.datasets.decide import Decision
 
 _LABEL_NAME = re.compile(r"churn|attrition|exited|^target$|^label$|^left$", re.IGNORECASE)
 _ID_NAME = re.compile(r"(^|[^a-z])(customer_?id|client_?id|user_?id|account_?id|id)$", re.IGNORECASE)
+NULL_VALUES = ("", "NA")
+MAX_CATEGORIES = 50  # the config's default features.max_categories (config_sections.features)
 
 
 def _q(text: str) -> str:
@@ -26,19 +25,39 @@ def _key(text: str) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _q(text)
 
 
-def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: str | None, delimiter: str) -> str:
+def starter_source(customers: str, fmt: str | None, delimiter: str, encoding: str) -> TableSource:
+    """The table `init-config` reads: a local path made absolute, a URI as it is."""
     fmt = fmt or ("parquet" if customers.rstrip("/").lower().endswith((".parquet", ".pq")) else "csv")
-    source = TableSource(path=_resolve(customers, Path.cwd()), format=fmt, delimiter=delimiter)
-    table = read_table(spark, source)
-    decisions = infer(table, set(), 50)
+    # The null markers the written config declares: inference sees what the run will see.
+    return TableSource(
+        path=_resolve(customers, Path.cwd()),
+        format=fmt,
+        delimiter=delimiter,
+        null_values=NULL_VALUES,
+        encoding=encoding,
+    )
+
+
+def write_starter_config(
+    path: Path, customers: str, source: TableSource, decisions: list[Decision], sampled: int | None = None
+) -> str:
+    """Write the starter config for `decisions` (inferred from `source`; from its first `sampled`
+    rows when the local reader stopped there) and return its text."""
     id_column = next((d.column for d in decisions if _ID_NAME.search(d.column)), None)
     label = next((d for d in decisions if d.type == "binary" and _LABEL_NAME.search(d.column)), None)
     positive = None if label is None else label.positive or "1"
+    fmt = source.format
 
     lines = [
         "# churnlens dataset config, written by `python -m training init-config`.",
         "# Check the customers section (ID, label, positive value) and the feature decisions",
         "# below, then: python -m training run --config " + str(path),
+    ]
+    if sampled is not None:
+        lines.append(
+            f"# The decisions below come from the table's first {sampled:,} rows; the run decides on all rows."
+        )
+    lines += [
         "",
         f"name = {_q(_bundle_name(customers))}   # bundle name",
         "",
@@ -57,13 +76,16 @@ def write_starter_config(spark: SparkSession, path: Path, customers: str, fmt: s
         "hash_ids = false   # true: store HMAC-SHA256(CHURNLENS_ID_KEY, ID) instead of raw IDs",
     ]
     if fmt == "csv":
-        lines += ["", "[customers.csv]", "header = true", f"delimiter = {_q(delimiter)}", 'null_values = ["", "NA"]']
+        lines += ["", "[customers.csv]", "header = true", f"delimiter = {_q(source.delimiter)}"]
+        lines += [f"null_values = [{', '.join(_q(v) for v in NULL_VALUES)}]"] + (
+            [] if source.encoding == "utf-8" else [f"encoding = {_q(source.encoding)}"]
+        )
     text = "\n".join(lines + _feature_lines(decisions, (id_column, label.column if label else None)) + _TAIL)
     path.write_text(text, encoding="utf-8")
     return text
 
 
-def _feature_lines(decisions: list, skip: tuple[str | None, ...]) -> list[str]:
+def _feature_lines(decisions: list[Decision], skip: tuple[str | None, ...]) -> list[str]:
     """[features]: what inference decided per column (as comments), then an override table per column."""
     lines = [
         "",

@@ -8,13 +8,9 @@ from pyspark.sql import types as T
 
 from training import feature_types as ft
 from training.datasets.config import TableSource
+from training.datasets.decide import INTEGER_ID as _INTEGER_ID
+from training.datasets.local_table import TableError
 from training.text import shown
-
-_INTEGER_ID = r"^-?(0|[1-9][0-9]{0,17})$"
-
-
-class TableError(Exception):
-    """A table that cannot be read; the message is meant for the user."""
 
 
 def read_table(spark: SparkSession, source: TableSource) -> DataFrame:

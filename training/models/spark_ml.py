@@ -71,30 +71,52 @@ def fit_logistic(train: DataFrame, seed: int, overrides: dict | None = None, tun
     )
 
 
-def _gbt(params: dict, seed: int) -> GBTClassifier:
-    return GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params)
+def _gbt(params: dict, seed: int, **more) -> GBTClassifier:
+    return GBTClassifier(featuresCol=FEATURES_COLUMN, labelCol=layout.LABEL_COLUMN, seed=seed, **params, **more)
 
 
-def _tune_gbt(rows: DataFrame, valid: DataFrame, seed: int, params: dict, mode: str, fixed: dict):
-    """Every grid point fitted on `rows` (training minus validation) and scored by ROC AUC on `valid`;
-    returns (the best point's model, its parameters, tuning record). No refit on all training rows."""
-    evaluator = BinaryClassificationEvaluator(
-        labelCol=layout.LABEL_COLUMN, rawPredictionCol="rawPrediction", metricName="areaUnderROC"
-    )
-    scored, models = [], []
-    for point in tuning.grid_points("gbt", mode, fixed):
-        started = time.perf_counter()
-        model = _gbt({**params, **point}, seed).fit(rows)
-        score = float(evaluator.evaluate(model.transform(valid)))
-        scored.append((point, score, time.perf_counter() - started))
-        models.append(model)
+# Stop rule for the wide ("full") grid: Spark's own early stopping on the validation slice
+# (`validationIndicatorCol`): boosting stops once an iteration lowers the slice's log loss by less
+# than `validationTol` (Spark's default 0.01, relative). The trees are still grown on the training
+# rows minus the slice. "quick" keeps its fixed 60 trees, so default bundles do not change.
+EARLY_STOPPING_MODES = ("full",)
+
+
+def _tune_gbt(
+    train: DataFrame, seed: int, params: dict, mode: str, fixed: dict, threads: int | None = None
+) -> tuple[GBTClassificationModel, dict, dict]:
+    """Every grid point fitted on the training rows minus the validation rows and scored by ROC AUC
+    on those, as many at once as Spark has cores; returns (the best point's model, its parameters,
+    tuning record). No refit on all training rows."""
+    rows, valid = tuning.fit_rows(train, seed), tuning.validation_rows(train, seed)
+    flagged = tuning.with_validation_column(train, seed) if mode in EARLY_STOPPING_MODES else None
+    points = tuning.grid_points("gbt", mode, fixed)
+    threads = threads or tuning.fit_threads(len(points), train.sparkSession.sparkContext.defaultParallelism)
+
+    def fit(point: dict) -> tuple[float, GBTClassificationModel]:
+        evaluator = BinaryClassificationEvaluator(
+            labelCol=layout.LABEL_COLUMN, rawPredictionCol="rawPrediction", metricName="areaUnderROC"
+        )
+        if flagged is None:
+            model = _gbt({**params, **point}, seed).fit(rows)
+        else:
+            model = _gbt({**params, **point}, seed, validationIndicatorCol=tuning.VALIDATION_COLUMN).fit(flagged)
+        return float(evaluator.evaluate(model.transform(valid))), model
+
+    scored, models = tuning.fit_grid(points, fit, threads)
+    stopping = ""
+    if flagged is not None:
+        scored = [({**p, "trees": m.getNumTrees}, s, t) for (p, s, t), m in zip(scored, models, strict=True)]
+        stopping = " with early stopping on the validation rows' log loss (Spark's validationTol)"
     i = tuning.best_index(scored)
-    best_point = scored[i][0]
-    best = {**params, **best_point}
+    best = {**params, **{k: v for k, v in scored[i][0].items() if k != "trees"}}
+    if flagged is not None:
+        best["maxIter"] = scored[i][0]["trees"]  # the trees the model has
     record = tuning.record(
-        "grid search; each point fitted with Spark ML on the training rows minus the validation rows and "
-        "scored on them; the best point's model is the model (no refit: the validation rows stay unseen "
-        "for calibration)",
+        f"grid search; each point fitted with Spark ML on the training rows minus the validation rows{stopping} "
+        f"and scored on them, {threads} at a time (Spark jobs from {threads} driver threads; a point's seconds "
+        "overlap the others'); the best point's model is the model (no refit: the validation rows stay "
+        "unseen for calibration)",
         tuning.VALIDATION_RULE,
         scored,
         best,
@@ -109,12 +131,10 @@ def fit_gbt(train: DataFrame, seed: int, overrides: dict | None = None, tuning_m
     params = {**GBT_PARAMS, **fixed}
     extra = {}
     started = time.perf_counter()
-    rows = tuning.fit_rows(train, seed)
     if tuning.grid_points("gbt", tuning_mode, fixed) != [{}]:
-        valid = tuning.validation_rows(train, seed)
-        model, params, extra["tuning"] = _tune_gbt(rows, valid, seed, params, tuning_mode, fixed)
+        model, params, extra["tuning"] = _tune_gbt(train, seed, params, tuning_mode, fixed)
     else:
-        model = _gbt(params, seed).fit(rows)
+        model = _gbt(params, seed).fit(tuning.fit_rows(train, seed))
     seconds = time.perf_counter() - started
     # shap parses the JVM trees once, on the driver; workers get plain arrays.
     ensemble = shap.TreeExplainer(model).model

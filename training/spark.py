@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 # A driver JVM that runs for seconds spends more CPU in C2, the optimising JIT compiler, than C2
 # then saves: explaining a 10,000-customer table, the JVM used 36 CPU-seconds with the default
 # tiered compilation and 21 with C1 alone, and 70 against 47 at 100,000 (2 cores, so the
-# compiler threads take time from the work). Inputs this small get C1 alone; larger ones, and
-# JVMs started by spark-submit (the scale runs, clusters), keep the default.
+# compiler threads take time from the work). Commands that only score and explain (`training
+# score`, snapshots) give inputs this small C1 alone; larger ones, training (Word2Vec's fit ran
+# minutes instead of 26 s on C1 alone) and JVMs started by spark-submit keep the default.
 SMALL_INPUT_BYTES = 64 * 2**20
 QUICK_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
 

@@ -112,13 +112,13 @@ def run(bundle_path: Path, customers: Path, master: str, seed: int) -> dict:
     from bundle.reader import open_bundle
     from training import features, partial_dependence
     from training.scoring import model_from_bundle
-    from training.spark import get_spark, local_input_bytes
+    from training.spark import get_spark, local_input_rows
 
     bundle = open_bundle(bundle_path)
     manifest = bundle.manifest
     names, slots = feature_names(manifest), manifest["encoding"]
     model = model_from_bundle(bundle, "xgboost")  # scored and explained by runtime
-    size = local_input_bytes([str(customers)])  # sizes the driver JVM as `python -m training` does
+    size = local_input_rows([str(customers)])  # sizes the driver JVM as `python -m training` does
     spark = timed("spark_start", lambda: get_spark("churnlens-bench-ed", master, size))
 
     def read():

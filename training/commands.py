@@ -34,14 +34,14 @@ def _fail(headline: str, problems: list[str], code: int = 2) -> int:
 
 
 @contextmanager
-def _spark(args: argparse.Namespace, app: str, input_bytes: int | None = None):
+def _spark(args: argparse.Namespace, app: str, input_rows: int | None = None):
     from pyspark.sql import SparkSession
 
     from training.spark import get_spark
 
     # In-process callers (tests, notebooks) may already hold a session: use it, and leave it running.
     existing = SparkSession.getActiveSession()
-    spark = existing or get_spark(app, args.master, input_bytes)
+    spark = existing or get_spark(app, args.master, input_rows)
     try:
         yield spark
     finally:
@@ -242,9 +242,9 @@ def score(args: argparse.Namespace) -> int:
         return _report(f"bundle '{args.bundle}'", exc)
     if args.snapshot is not None:
         return _snapshot(args, bundle)
-    from training.spark import local_input_bytes
+    from training.spark import local_input_rows
 
-    with _spark(args, "churnlens-score", local_input_bytes([str(args.input)])) as spark:
+    with _spark(args, "churnlens-score", local_input_rows([str(args.input)])) as spark:
         try:
             summary = scoring.score_table(spark, bundle, model, args.input, args.input_format, args.output, args.format)
         except errors + (scoring.ScoringError,) as exc:
@@ -257,10 +257,10 @@ def _snapshot(args: argparse.Namespace, bundle: Bundle) -> int:
     from training import scoring
     from training.explain import ParityError
     from training.snapshot import score_snapshot
-    from training.spark import local_input_bytes
+    from training.spark import local_input_rows
 
     errors = _user_errors() + (scoring.ScoringError, ParityError)
-    with _spark(args, "churnlens-snapshot", local_input_bytes([str(args.input)])) as spark:
+    with _spark(args, "churnlens-snapshot", local_input_rows([str(args.input)])) as spark:
         try:
             summary = score_snapshot(spark, bundle, args.input, args.input_format, args.snapshot, args.simulated)
         except errors as exc:

@@ -24,33 +24,41 @@ log = logging.getLogger(__name__)
 # then saves: explaining a 10,000-customer table, the JVM used 36 CPU-seconds with the default
 # tiered compilation and 21 with C1 alone, and 70 against 47 at 100,000 (2 cores, so the
 # compiler threads take time from the work). Commands that only score and explain (`training
-# score`, snapshots) give inputs this small C1 alone; larger ones, training (Word2Vec's fit ran
+# score`, snapshots) give inputs of up to 200,000 rows C1 alone; larger ones, training (Word2Vec's fit ran
 # minutes instead of 26 s on C1 alone) and JVMs started by spark-submit keep the default.
-SMALL_INPUT_BYTES = 64 * 2**20
+SMALL_INPUT_ROWS = 200_000
+CSV_BYTES_PER_ROW = 64  # a row-count estimate for text files that errs towards more rows
 QUICK_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
 
 
-def local_input_bytes(paths: list[str]) -> int | None:
-    """Total size of the input files (folders: every file below), or None when one is not a local
-    path or cannot be read: the JVM is then sized for any size."""
+def local_input_rows(paths: list[str]) -> int | None:
+    """Rows in the input files (folders: every file below): Parquet's from its footer, other files
+    estimated from their size; None when one is not a local path or cannot be read (the JVM is
+    then sized for any size)."""
+    import pyarrow.parquet as pq
+
     total = 0
     for text in paths:
         if "://" in text and not text.startswith("file://"):
             return None
         path = Path(text.removeprefix("file://"))
         try:
-            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and p.stat().st_size]
             if not files:
                 return None
-            total += sum(f.stat().st_size for f in files)
-        except OSError:
+            for file in files:
+                is_parquet = file.suffix == ".parquet" or file.name.startswith("part-")
+                total += (
+                    pq.ParquetFile(file).metadata.num_rows if is_parquet else file.stat().st_size // CSV_BYTES_PER_ROW
+                )
+        except (OSError, ValueError):
             return None
     return total
 
 
-def jvm_options(input_bytes: int | None) -> dict[str, str]:
-    """Driver JVM settings for an input of this size (`CHURNLENS_QUICK_JVM=0` turns them off)."""
-    if input_bytes is None or input_bytes > SMALL_INPUT_BYTES or os.environ.get("CHURNLENS_QUICK_JVM") == "0":
+def jvm_options(input_rows: int | None) -> dict[str, str]:
+    """Driver JVM settings for an input of this many rows (`CHURNLENS_QUICK_JVM=0` turns them off)."""
+    if input_rows is None or input_rows > SMALL_INPUT_ROWS or os.environ.get("CHURNLENS_QUICK_JVM") == "0":
         return {}
     return dict(QUICK_JVM)
 
@@ -72,8 +80,8 @@ def one_row(frame: DataFrame) -> Row:
     return row
 
 
-def get_spark(app_name: str = "churnlens", master: str | None = None, input_bytes: int | None = None) -> SparkSession:
-    """The session; `input_bytes` (from `local_input_bytes`, None when unknown) sizes a driver JVM
+def get_spark(app_name: str = "churnlens", master: str | None = None, input_rows: int | None = None) -> SparkSession:
+    """The session; `input_rows` (from `local_input_rows`, None when unknown) sizes a driver JVM
     this call starts (`jvm_options`)."""
     # Workers must run the same interpreter (and venv) as the driver.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -82,7 +90,7 @@ def get_spark(app_name: str = "churnlens", master: str | None = None, input_byte
     if chosen is None or chosen.startswith("local"):
         # Keep local traffic on loopback; must be set before the JVM starts.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    launch = jvm_options(input_bytes)
+    launch = jvm_options(input_rows)
     chosen = chosen or configured_master(launch) or "local[*]"
     builder = (
         SparkSession.builder.appName(app_name)

@@ -1,35 +1,40 @@
-"""The driver JVM is sized to the input: C1-only compilation for small local inputs, Spark's
-defaults for large or remote ones (see `training.spark.jvm_options`)."""
+"""The driver JVM of a scoring command is sized to the input: C1-only compilation for small local
+inputs, Spark's defaults for large or remote ones (see `training.spark.jvm_options`)."""
 
 from __future__ import annotations
 
-from training.spark import QUICK_JVM, SMALL_INPUT_BYTES, jvm_options, local_input_bytes
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from training.spark import CSV_BYTES_PER_ROW, QUICK_JVM, SMALL_INPUT_ROWS, jvm_options, local_input_rows
 
 
-def test_local_files_and_folders_are_measured(tmp_path):
-    (tmp_path / "customers.csv").write_bytes(b"x" * 1000)
+def test_parquet_rows_come_from_footers_and_text_rows_from_size(tmp_path):
+    (tmp_path / "customers.csv").write_bytes(b"x" * (CSV_BYTES_PER_ROW * 10))
     folder = tmp_path / "events.parquet"
     (folder / "day=1").mkdir(parents=True)
-    (folder / "day=1" / "part-0.parquet").write_bytes(b"y" * 300)
-    (folder / "_SUCCESS").write_bytes(b"")
-    assert local_input_bytes([str(tmp_path / "customers.csv")]) == 1000
-    assert local_input_bytes([str(tmp_path / "customers.csv"), str(folder)]) == 1300
-    assert local_input_bytes([(tmp_path / "customers.csv").as_uri()]) == 1000
+    pq.write_table(pa.table({"a": list(range(300))}), folder / "day=1" / "part-0.parquet")
+    (folder / "_SUCCESS").write_bytes(b"")  # empty marker files are skipped
+    assert local_input_rows([str(tmp_path / "customers.csv")]) == 10
+    assert local_input_rows([str(tmp_path / "customers.csv"), str(folder)]) == 310
+    assert local_input_rows([(tmp_path / "customers.csv").as_uri()]) == 10
 
 
 def test_remote_missing_or_empty_inputs_are_unknown(tmp_path):
     (tmp_path / "empty").mkdir()
-    assert local_input_bytes(["s3a://bucket/customers.parquet"]) is None
-    assert local_input_bytes(["hdfs://nn/customers"]) is None
-    assert local_input_bytes([str(tmp_path / "missing.csv")]) is None
-    assert local_input_bytes([str(tmp_path / "empty")]) is None
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    assert local_input_rows(["s3a://bucket/customers.parquet"]) is None
+    assert local_input_rows(["hdfs://nn/customers"]) is None
+    assert local_input_rows([str(tmp_path / "missing.csv")]) is None
+    assert local_input_rows([str(tmp_path / "empty")]) is None
+    assert local_input_rows([str(tmp_path / "broken.parquet")]) is None
 
 
 def test_only_small_known_inputs_get_the_quick_jvm(monkeypatch):
     monkeypatch.delenv("CHURNLENS_QUICK_JVM", raising=False)
     assert jvm_options(10_000) == QUICK_JVM
-    assert jvm_options(SMALL_INPUT_BYTES) == QUICK_JVM
-    assert jvm_options(SMALL_INPUT_BYTES + 1) == {}
+    assert jvm_options(SMALL_INPUT_ROWS) == QUICK_JVM
+    assert jvm_options(SMALL_INPUT_ROWS + 1) == {}
     assert jvm_options(None) == {}
     monkeypatch.setenv("CHURNLENS_QUICK_JVM", "0")
     assert jvm_options(10_000) == {}

@@ -39,7 +39,10 @@ def _spark(args: argparse.Namespace, app: str, input_rows: int | None = None):
 
     from training.spark import get_spark
 
-    # In-process callers (tests, notebooks) may already hold a session: use it, and leave it running.
+    # `input_rows` comes from scoring commands only: training keeps the JVM's default compilers, as
+    # Word2Vec's and the GBT's loops run long enough for C2 to pay (C1 alone: MovieLens item vectors
+    # 26 s → minutes). In-process callers (tests, notebooks) may already hold a session: use it, and
+    # leave it running.
     existing = SparkSession.getActiveSession()
     spark = existing or get_spark(app, args.master, input_rows)
     try:
@@ -102,8 +105,6 @@ def run_or_ensure(args: argparse.Namespace, missing_bundles: Callable[[Path], li
             return _report(f"dataset '{args.dataset or args.config}'", exc)
         jobs = [(dataset, _run_config(args, config_file))]
 
-    # Training keeps the JVM's default compilers whatever the input's size: Word2Vec's and the GBT's
-    # loops run long enough in the JVM for C2 to pay (C1 alone: MovieLens item vectors 26 s → minutes).
     with _spark(args, "churnlens-training") as spark:
         for dataset, config in jobs:
             try:

@@ -17,8 +17,7 @@ from bundle import layout, writer
 from bundle.reader import BundleError, list_bundles, open_bundle
 from bundle.writer import RUNS_DIR, STAGING_DIR
 from tests.bundle.tiny import write_tiny_bundle
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.kill_nine import run_killed_at
 
 
 def runs_of(root: Path, name: str = "tiny") -> list[str]:
@@ -120,16 +119,8 @@ def open_run_id(root: Path) -> str:
 
 # --- kill -9 during a publish -------------------------------------------------------------
 
-CHILD = """
-import os, signal, sys
-from bundle import writer
+PUBLISH = """
 from tests.bundle.tiny import write_tiny_bundle
-target, line = writer.__file__, {line}
-def local(frame, event, arg):
-    if event == "line" and frame.f_lineno == line:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return local
-sys.settrace(lambda frame, event, arg: local if frame.f_code.co_filename == target else None)
 write_tiny_bundle({root!r}, run_id="killed")
 print("published")
 """
@@ -172,8 +163,7 @@ def test_kill_9_during_publish_loses_nothing_and_the_next_run_cleans_up(tmp_path
     root = tmp_path / "artifacts"
     write_tiny_bundle(root, run_id="older")  # kept for rollback: the killed run's prune has work to do
     write_tiny_bundle(root, run_id="before")
-    code = CHILD.format(repo=str(REPO), line=_line_of(point), root=str(root))
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    child = run_killed_at(writer.__file__, _line_of(point), PUBLISH.format(root=str(root)))
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     assert "published" not in child.stdout
 

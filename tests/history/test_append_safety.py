@@ -4,8 +4,6 @@ the snapshots are the three-customer tiny bundle's training snapshot, written by
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,21 +13,12 @@ from bundle import history, history_writer
 from bundle.reader import open_bundle
 from bundle.writer import STAGING_DIR
 from tests.bundle.tiny import write_tiny_bundle
+from tests.kill_nine import run_killed_at
 from training.history import append_training_snapshot
 
-REPO = Path(__file__).resolve().parents[2]
-
-CHILD = """
-import os, signal, sys
-from bundle import history_writer
+APPEND = """
 from bundle.reader import open_bundle
 from training.history import append_training_snapshot
-target, line = history_writer.__file__, {line}
-def local(frame, event, arg):
-    if event == "line" and frame.f_lineno == line:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return local
-sys.settrace(lambda frame, event, arg: local if frame.f_code.co_filename == target else None)
 append_training_snapshot(open_bundle({bundle!r}, name="tiny"), "killed")
 print("appended")
 """
@@ -56,8 +45,7 @@ def test_kill_9_during_an_append_leaves_the_history_as_it_was(tmp_path, point):
     write_tiny_bundle(root, run_id="gen1")
     append_training_snapshot(open_bundle(root / "tiny"), "before")
     before = history.read_index(root, "tiny")
-    code = CHILD.format(line=_line_of(point), bundle=str(root / "tiny"))
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    child = run_killed_at(history_writer.__file__, _line_of(point), APPEND.format(bundle=str(root / "tiny")))
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     assert history.read_index(root, "tiny") == before
     assert [s.label for s in history.open_history(root, "tiny", verify=True)] == ["before"]

@@ -118,7 +118,8 @@ def bundle_features(manifest: dict) -> list[FeatureSpec]:
     return specs
 
 
-def _input_table(spark: SparkSession, manifest: dict, path: str, fmt: str | None) -> tuple[DataFrame, str]:
+def input_table(spark: SparkSession, manifest: dict, path: str, fmt: str | None) -> tuple[DataFrame, str]:
+    """The input table to score (a declared or guessed format) and the column its customer IDs are in."""
     fmt = fmt or ("parquet" if path.rstrip("/").lower().endswith((".parquet", ".pq")) else "csv")
     id_column = manifest["dataset"].get("id_column")
     table = with_integer_ids(read_table(spark, TableSource(path=path, format=fmt)), id_column)
@@ -127,7 +128,9 @@ def _input_table(spark: SparkSession, manifest: dict, path: str, fmt: str | None
     return table, id_column
 
 
-def _quality(table: DataFrame, specs: list[FeatureSpec], manifest: dict) -> tuple[list[Column], dict[str, Column]]:
+def typed_with_quality(
+    table: DataFrame, specs: list[FeatureSpec], manifest: dict
+) -> tuple[list[Column], dict[str, Column]]:
     """Typed features (invalid → missing) and per-feature counts of missing, invalid and unseen values."""
     categories = {f["name"]: f.get("categories", []) for f in manifest["features"]}
     typed: list[Column] = []
@@ -158,7 +161,7 @@ def score_table(
 ) -> str:
     manifest = bundle.manifest
     specs = bundle_features(manifest)
-    table, id_column = _input_table(spark, manifest, input_path, input_format)
+    table, id_column = input_table(spark, manifest, input_path, input_format)
     missing = [s.column for s in specs if s.column not in table.columns]
     if id_column not in table.columns:
         missing.insert(0, id_column)
@@ -166,7 +169,7 @@ def score_table(
         raise ScoringError(
             f"the input lacks {len(missing)} column(s) the bundle's models need: " + ", ".join(repr(c) for c in missing)
         )
-    typed_columns, stats = _quality(table, specs, manifest)
+    typed_columns, stats = typed_with_quality(table, specs, manifest)
     typed = table.select(ft.raw_col(id_column).alias(layout.ID_COLUMN), *typed_columns).cache()
     counts = one_row(typed.agg(F.count(F.lit(1)).alias("rows")))["rows"]
     if counts == 0:

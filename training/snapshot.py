@@ -27,7 +27,7 @@ from training import explain, features
 from training import feature_types as ft
 from training.history import check_new_label, finisher, population_figures, rows_schema, snapshot_meta, write_rows
 from training.models import FittedModel
-from training.scoring import ScoringError, _input_table, _quality, bundle_features, model_from_bundle
+from training.scoring import ScoringError, bundle_features, input_table, model_from_bundle, typed_with_quality
 from training.spark import one_row
 from training.validate import ROW_ID
 
@@ -54,11 +54,11 @@ def score_snapshot(
     """Score `input_path` with every model of `bundle` and append it as snapshot `label`; a summary line."""
     root, manifest = bundle.path.parents[2], bundle.manifest
     check_new_label(root, bundle.name, label)
-    table, id_column = _input_table(spark, manifest, input_path, input_format)
+    table, id_column = input_table(spark, manifest, input_path, input_format)
     _checked_columns(table.columns, manifest, id_column)
     specs = bundle_features(manifest)
     names = [s.name for s in specs]
-    typed_columns, stats = _quality(table, specs, manifest)
+    typed_columns, stats = typed_with_quality(table, specs, manifest)
     customer_id = ft.raw_col(id_column)
     if manifest["dataset"].get("id_hashing"):
         from training.hashing import hashed_ids
